@@ -1,0 +1,245 @@
+"""create_app(settings) -> FastAPI: middleware, routers, static files, error pages."""
+
+from __future__ import annotations
+
+import logging
+from http.cookies import SimpleCookie
+from importlib import import_module
+from urllib.parse import parse_qs, quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend import i18n
+from backend.config import Settings, get_settings
+from backend.db import make_engine
+from backend.deps import LANG_COOKIE, csrf_protect
+from backend.migrate import ensure_migrated
+from backend.web import STATIC_DIR, is_htmx, render
+
+log = logging.getLogger("merito")
+
+# Every module that contributes routes. Each exposes `router` (pages) and may expose
+# `api_router` (JSON under /api/v1).
+ROUTER_MODULES = [
+    "backend.routes",
+    "backend.admin_routes",
+    "competency_framework.routes",
+]
+
+API_PREFIX = "/api/v1"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+
+class LocaleAndHeadersMiddleware:
+    """Chooses the request's locale and adds security headers to every response.
+
+    Locale: `?lang=` > the language cookie (set only when someone switches language) >
+    Accept-Language > the configured default. Pure ASGI so the choice reaches sync endpoints.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        locale = self._locale(scope)
+        token = i18n.set_locale(locale)
+        https = self.settings.https
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _v in headers}
+                extra = {
+                    b"content-security-policy": CSP.encode(),
+                    b"x-content-type-options": b"nosniff",
+                    b"referrer-policy": b"no-referrer",
+                    b"x-frame-options": b"DENY",
+                    b"cross-origin-opener-policy": b"same-origin",
+                    b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
+                    b"content-language": locale.encode(),
+                }
+                if https:
+                    extra[b"strict-transport-security"] = b"max-age=63072000; includeSubDomains"
+                if not scope["path"].startswith("/static/") and b"cache-control" not in names:
+                    extra[b"cache-control"] = b"no-store"
+                for key, value in extra.items():
+                    if key not in names:
+                        headers.append((key, value))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            i18n._current_locale.reset(token)
+
+    def _locale(self, scope: Scope) -> str:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        lang = (query.get("lang") or [""])[0]
+        if lang in i18n.LOCALES:
+            return lang
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if "cookie" in headers:
+            cookie = SimpleCookie()
+            try:
+                cookie.load(headers["cookie"])
+            except Exception:  # noqa: BLE001 - a malformed cookie header is just ignored
+                cookie = SimpleCookie()
+            if LANG_COOKIE in cookie and cookie[LANG_COOKIE].value in i18n.LOCALES:
+                return cookie[LANG_COOKIE].value
+        negotiated = i18n.negotiate(headers.get("accept-language"))
+        return negotiated or self.settings.default_locale
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX) or (
+        "application/json" in request.headers.get("accept", "")
+        and "text/html" not in request.headers.get("accept", "")
+    )
+
+
+def _error_code(status: int) -> str:
+    return {
+        400: "bad_request",
+        401: "not_authenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "too_large",
+        422: "invalid",
+        429: "too_many_requests",
+    }.get(status, "error")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = i18n._("This page does not exist, or the record was not found.")
+        elif exc.status_code == 405 and detail == "Method Not Allowed":
+            detail = i18n._("This action is not available here.")
+        if _wants_json(request):
+            return JSONResponse(
+                {
+                    "error": {
+                        "status": exc.status_code,
+                        "code": _error_code(exc.status_code),
+                        "message": detail,
+                    }
+                },
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
+        if exc.status_code == 401:
+            next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            if is_htmx(request):
+                current = request.headers.get("hx-current-url", "/")
+                return Response(
+                    status_code=401,
+                    headers={"HX-Redirect": f"/login?next={quote(current, safe='')}"},
+                )
+            return render(
+                request,
+                "auth/login.html",
+                {"error": detail, "next": next_url, "email": ""},
+                status_code=401,
+            )
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": detail},
+            status_code=exc.status_code,
+            block="content",
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {
+                "field": ".".join(
+                    str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")
+                ),
+                "message": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+            for err in exc.errors()
+        ]
+        message = i18n._("Some values are missing or not valid.")
+        if _wants_json(request):
+            return JSONResponse(
+                {
+                    "error": {
+                        "status": 422,
+                        "code": "invalid",
+                        "message": message,
+                        "fields": problems,
+                    }
+                },
+                status_code=422,
+            )
+        return render(
+            request,
+            "error.html",
+            {"status": 422, "message": message, "problems": problems},
+            status_code=422,
+            block="content",
+        )
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        message = i18n._("Something went wrong on our side. Nothing was saved; please try again.")
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": {"status": 500, "code": "server_error", "message": message}},
+                status_code=500,
+            )
+        return render(request, "error.html", {"status": 500, "message": message}, status_code=500)
+
+
+def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> FastAPI:
+    """Build the application for `settings` (read from the environment when omitted)."""
+    settings = settings or get_settings()
+    settings.resolved_secret_key()
+    engine = make_engine(settings.database_url)
+    if check_migrations:
+        ensure_migrated(engine)
+
+    app = FastAPI(
+        title="Mérito",
+        version="0.1.0",
+        description="Merit, competencies and a protected reporting channel for a public "
+        "procurement workforce.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        dependencies=[Depends(csrf_protect)],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.add_middleware(LocaleAndHeadersMiddleware, settings=settings)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module_name in ROUTER_MODULES:
+        module = import_module(module_name)
+        app.include_router(module.router)
+        api_router = getattr(module, "api_router", None)
+        if api_router is not None:
+            app.include_router(api_router, prefix=API_PREFIX)
+    _install_error_handlers(app)
+    return app

@@ -1,0 +1,183 @@
+"""The append-only, hash-chained audit log.
+
+Every entry stores the SHA-256 of its predecessor's hash and its own canonical content, so that
+changing, removing or reordering any entry breaks the chain from that point on; `merito audit
+verify` recomputes it. Database triggers (see the migration) refuse UPDATE and DELETE on entries.
+
+Appends are serialised through the single `audit_head` row: the UPDATE that bumps the sequence
+takes the row lock on PostgreSQL and the write lock on SQLite, so concurrent workers cannot fork
+the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import JSON, Column, text
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from backend.db import UTCDateTime, utcnow
+
+GENESIS = "0" * 64
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True, index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor_id: int | None = Field(default=None, index=True)
+    actor: str = Field(default="", max_length=200)
+    action: str = Field(max_length=80, index=True)
+    entity_type: str = Field(default="", max_length=60, index=True)
+    entity_id: str = Field(default="", max_length=60)
+    before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    last_hash: str = Field(default=GENESIS, max_length=64)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _digest(entry: AuditEntry) -> str:
+    body = {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(),
+        "actor_id": entry.actor_id,
+        "actor": entry.actor,
+        "action": entry.action,
+        "entity_type": entry.entity_type,
+        "entity_id": entry.entity_id,
+        "before": entry.before,
+        "after": entry.after,
+        "prev_hash": entry.prev_hash,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def snapshot(obj: SQLModel, *fields: str) -> dict[str, Any]:
+    """Return the named fields of a model (or all of them) as JSON-safe values."""
+    data = obj.model_dump()
+    if fields:
+        data = {k: data.get(k) for k in fields}
+    return _plain(data)
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    actor: Any = None,
+    entity_type: str = "",
+    entity_id: Any = "",
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEntry:
+    """Append an entry to the chain in the caller's transaction and return it.
+
+    `actor` is a User (or anything with `id` and `email`), a string such as "system", or None.
+    The caller commits; the entry is written with the rest of the change or not at all.
+    """
+    if actor is None:
+        actor_id, actor_label = None, "system"
+    elif isinstance(actor, str):
+        actor_id, actor_label = None, actor
+    else:
+        actor_id, actor_label = actor.id, getattr(actor, "email", str(actor.id))
+    # Bump the head first: this takes the lock that serialises concurrent appenders.
+    bumped = session.execute(
+        text("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash")
+    ).one_or_none()
+    if bumped is None:
+        session.add(AuditHead(id=1, seq=1, last_hash=GENESIS))
+        session.flush()
+        seq, prev = 1, GENESIS
+    else:
+        seq, prev = bumped
+    entry = AuditEntry(
+        seq=seq,
+        actor_id=actor_id,
+        actor=actor_label,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id) if entity_id is not None else "",
+        before=_plain(before) if before is not None else None,
+        after=_plain(after) if after is not None else None,
+        prev_hash=prev,
+    )
+    # Round-trip the timestamp precision both databases keep (microseconds).
+    entry.hash = _digest(entry)
+    session.add(entry)
+    session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": entry.hash})
+    return entry
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    problem: str = ""
+    seq: int | None = None
+
+
+def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
+    """Recompute the whole chain; return where it first breaks, if it does."""
+    prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    last_seq = 0
+    while True:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.seq) > last_seq)
+            .order_by(col(AuditEntry.seq))
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        for entry in rows:
+            if entry.seq != expected_seq:
+                return VerifyResult(False, checked, f"missing entry before {entry.seq}", entry.seq)
+            if entry.prev_hash != prev:
+                return VerifyResult(False, checked, "link to previous entry broken", entry.seq)
+            if _digest(entry) != entry.hash:
+                return VerifyResult(False, checked, "entry content altered", entry.seq)
+            prev = entry.hash
+            expected_seq += 1
+            checked += 1
+            last_seq = entry.seq
+        session.expunge_all()
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != checked or head.last_hash != prev):
+        return VerifyResult(False, checked, "entries missing at the end of the chain", head.seq)
+    return VerifyResult(True, checked)

@@ -1,0 +1,70 @@
+"""Accounts, roles, server-side sessions and login throttles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from backend.db import UTCDateTime, utcnow
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    full_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    locale: str = Field(default="es", max_length=5)
+    employee_id: int | None = Field(
+        default=None, foreign_key="employee.id", unique=True, ondelete="SET NULL"
+    )
+    totp_secret: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    password_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class UserRole(SQLModel, table=True):
+    __tablename__ = "user_role"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True, ondelete="CASCADE")
+    role: str = Field(max_length=32, primary_key=True)
+    granted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    granted_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "auth_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    # Second factor still owed (investigators): the session can reach only the TOTP step.
+    pending_second_factor: bool = False
+    # Messages shown once on the next page (after a redirect).
+    flash: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Key material encrypted under a key that only the browser's cookie holds (see docs).
+    sealed_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per account name (known or not); no IP address is ever kept."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("account_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_key: str = Field(max_length=64)
+    failures: int = 0
+    first_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

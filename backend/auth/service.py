@@ -1,0 +1,386 @@
+"""Accounts, passwords, sessions and throttling: the rules, with no HTTP in sight."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+
+from passlib.context import CryptContext
+from sqlalchemy import delete, exists
+from sqlmodel import Session, col, select
+from zxcvbn import zxcvbn
+
+from backend import audit
+from backend.auth.models import AuthSession, LoginThrottle, User, UserRole
+from backend.auth.permissions import ASSIGNABLE_ROLES, Permission, Role, permissions_for
+from backend.config import Settings
+from backend.db import utcnow
+from backend.i18n import _
+from backend.org.models import Employee, EmployeeStatus
+
+MIN_PASSWORD_LENGTH = 12
+# Words a password must not be built from, besides zxcvbn's lists of common passwords.
+_LOCAL_WORDS = ["merito", "mérito", "issste", "contraseña", "contrasena", "adquisiciones"]
+
+
+class AuthError(Exception):
+    """A sign-in or account rule was broken; `str(err)` is a translated message."""
+
+    def __init__(self, message: str, *, status_code: int = 400, field: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.field = field
+
+
+@lru_cache
+def _context(fast: bool) -> CryptContext:
+    if fast:
+        # Tests only: the same algorithm at a trivial cost.
+        return CryptContext(
+            schemes=["argon2"],
+            argon2__memory_cost=1024,
+            argon2__time_cost=1,
+            argon2__parallelism=1,
+        )
+    return CryptContext(schemes=["argon2"], argon2__memory_cost=65536, argon2__time_cost=3)
+
+
+def password_context(settings: Settings) -> CryptContext:
+    """Return the CryptContext (argon2) for these settings."""
+    return _context(settings.fast_password_hashing)
+
+
+@lru_cache
+def _dummy_hash(fast: bool) -> str:
+    return _context(fast).hash(secrets.token_urlsafe(16))
+
+
+def hash_password(settings: Settings, password: str) -> str:
+    """Return the argon2 hash of `password`."""
+    return password_context(settings).hash(password)
+
+
+def password_problems(password: str, *, user_inputs: list[str] | None = None) -> list[str]:
+    """Return what is wrong with a new password (translated), or an empty list."""
+    problems: list[str] = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(_("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
+        return problems
+    result = zxcvbn(password[:100], user_inputs=[*(user_inputs or []), *_LOCAL_WORDS])
+    if result["score"] < 3:
+        problems.append(
+            _(
+                "This password is too common or too easy to guess. Try a longer phrase of "
+                "unrelated words."
+            )
+        )
+    return problems
+
+
+@dataclass
+class Principal:
+    """Who is making the request: the user, their roles (with derived ones) and permissions."""
+
+    user: User
+    session: AuthSession
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    permissions: frozenset[Permission] = field(default_factory=frozenset)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+
+def roles_of(session: Session, user: User) -> frozenset[Role]:
+    """Return the user's granted roles plus `supervisor` when someone reports to them."""
+    granted = {
+        Role(r)
+        for r in session.exec(select(UserRole.role).where(UserRole.user_id == user.id)).all()
+        if r in Role.__members__
+    }
+    if user.employee_id is not None:
+        has_reports = session.exec(
+            select(
+                exists().where(
+                    Employee.supervisor_id == user.employee_id,
+                    Employee.status != EmployeeStatus.left,
+                )
+            )
+        ).one()
+        if has_reports:
+            granted.add(Role.supervisor)
+    return frozenset(granted)
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    settings: Settings,
+    *,
+    email: str,
+    full_name: str,
+    password: str,
+    roles: list[Role] | None = None,
+    employee_id: int | None = None,
+    locale: str = "es",
+    actor: object = None,
+    check_password: bool = True,
+) -> User:
+    """Create an account (caller commits); AuthError on a taken email or a weak password."""
+    email = email.strip().lower()
+    if not email or "@" not in email:
+        raise AuthError(_("Enter a valid email address."), status_code=422, field="email")
+    if session.exec(select(User).where(User.email == email)).first() is not None:
+        raise AuthError(
+            _("An account with this email already exists."), status_code=409, field="email"
+        )
+    if check_password:
+        problems = password_problems(password, user_inputs=[email, full_name])
+        if problems:
+            raise AuthError(" ".join(problems), status_code=422, field="password")
+    user = User(
+        email=email,
+        full_name=full_name.strip(),
+        password_hash=hash_password(settings, password),
+        employee_id=employee_id,
+        locale=locale,
+    )
+    session.add(user)
+    session.flush()
+    for role in roles or []:
+        session.add(UserRole(user_id=user.id, role=Role(role).value))
+    session.flush()
+    audit.record(
+        session,
+        action="user.created",
+        actor=actor,
+        entity_type="user",
+        entity_id=user.id,
+        after={"email": email, "roles": sorted(Role(r).value for r in roles or [])},
+    )
+    return user
+
+
+def set_roles(session: Session, *, user: User, roles: set[Role], actor: User) -> None:
+    """Replace the user's assignable roles (audited). `supervisor` is never stored."""
+    current = {
+        Role(r) for r in session.exec(select(UserRole.role).where(UserRole.user_id == user.id))
+    }
+    wanted = {r for r in roles if r in ASSIGNABLE_ROLES}
+    if user.id == actor.id and Role.admin in current and Role.admin not in wanted:
+        raise AuthError(_("You cannot remove your own administrator role."), status_code=422)
+    for role in current - wanted:
+        session.exec(
+            delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == role.value)
+        )
+    for role in wanted - current:
+        session.add(UserRole(user_id=user.id, role=role.value, granted_by_id=actor.id))
+    if current != wanted:
+        audit.record(
+            session,
+            action="user.roles_changed",
+            actor=actor,
+            entity_type="user",
+            entity_id=user.id,
+            before={"roles": sorted(r.value for r in current)},
+            after={"roles": sorted(r.value for r in wanted)},
+        )
+
+
+def set_active(session: Session, *, user: User, active: bool, actor: User) -> None:
+    """Activate or deactivate an account; deactivation ends its sessions (audited)."""
+    if user.id == actor.id and not active:
+        raise AuthError(_("You cannot deactivate your own account."), status_code=422)
+    if user.is_active == active:
+        return
+    user.is_active = active
+    session.add(user)
+    if not active:
+        session.exec(delete(AuthSession).where(AuthSession.user_id == user.id))
+    audit.record(
+        session,
+        action="user.activated" if active else "user.deactivated",
+        actor=actor,
+        entity_type="user",
+        entity_id=user.id,
+        before={"is_active": not active},
+        after={"is_active": active},
+    )
+
+
+def change_password(
+    session: Session, settings: Settings, *, user: User, current: str, new: str
+) -> None:
+    """Change the user's own password after checking the current one."""
+    if not password_context(settings).verify(current, user.password_hash):
+        raise AuthError(_("The current password is not correct."), status_code=422)
+    problems = password_problems(new, user_inputs=[user.email, user.full_name])
+    if problems:
+        raise AuthError(" ".join(problems), status_code=422)
+    user.password_hash = hash_password(settings, new)
+    user.password_changed_at = utcnow()
+    session.add(user)
+    audit.record(
+        session, action="user.password_changed", actor=user, entity_type="user", entity_id=user.id
+    )
+
+
+# --- sign-in ----------------------------------------------------------------------------------
+
+
+def _account_key(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def _throttle(session: Session, email: str) -> LoginThrottle:
+    key = _account_key(email)
+    row = session.exec(select(LoginThrottle).where(LoginThrottle.account_key == key)).first()
+    return row or LoginThrottle(account_key=key)
+
+
+def authenticate(session: Session, settings: Settings, *, email: str, password: str) -> User:
+    """Return the user for valid credentials, or raise AuthError (generic, throttled).
+
+    Unknown accounts cost the same hash verification as known ones, and are throttled the
+    same way, so neither timing nor lockout tells whether an account exists.
+    """
+    now = utcnow()
+    throttle = _throttle(session, email)
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        raise AuthError(_("Too many failed attempts. Try again in a few minutes."), status_code=429)
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    context = password_context(settings)
+    if user is not None:
+        valid = context.verify(password, user.password_hash)
+    else:
+        context.verify(password, _dummy_hash(settings.fast_password_hashing))
+        valid = False
+    if not valid or user is None or not user.is_active:
+        window = timedelta(minutes=settings.login_lockout_minutes)
+        if throttle.first_failure_at is None or now - throttle.first_failure_at > window:
+            throttle.failures, throttle.first_failure_at = 0, now
+        throttle.failures += 1
+        if throttle.failures >= settings.login_max_failures:
+            throttle.locked_until = now + window
+            throttle.failures, throttle.first_failure_at = 0, None
+        session.add(throttle)
+        session.commit()
+        raise AuthError(_("Email or password is not correct."), status_code=401)
+    if throttle.id is not None:
+        session.delete(throttle)
+    if context.needs_update(user.password_hash):
+        user.password_hash = context.hash(password)
+    user.last_login_at = now
+    session.add(user)
+    return user
+
+
+def new_session_token() -> str:
+    """Return a fresh random session token (the cookie value)."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, settings: Settings, *, user: User) -> tuple[str, AuthSession]:
+    """Create a server-side session for `user`; return (cookie token, row)."""
+    token = new_session_token()
+    now = utcnow()
+    row = AuthSession(
+        token_hash=token_hash(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_absolute_hours),
+    )
+    session.add(row)
+    audit.record(
+        session, action="user.signed_in", actor=user, entity_type="user", entity_id=user.id
+    )
+    return token, row
+
+
+@dataclass
+class SessionLookup:
+    principal: Principal | None
+    expired: bool = False
+
+
+def resolve_session(session: Session, settings: Settings, token: str | None) -> SessionLookup:
+    """Return the principal for a cookie token; expired or idle sessions are deleted."""
+    if not token:
+        return SessionLookup(None)
+    row = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == token_hash(token))
+    ).first()
+    if row is None:
+        return SessionLookup(None, expired=True)
+    now = utcnow()
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    user = session.get(User, row.user_id)
+    if row.expires_at <= now or now - row.last_seen_at > idle or user is None or not user.is_active:
+        session.delete(row)
+        session.commit()
+        return SessionLookup(None, expired=True)
+    # Write the idle clock at most once a minute, not on every request.
+    if now - row.last_seen_at > timedelta(minutes=1):
+        row.last_seen_at = now
+        session.add(row)
+        session.commit()
+    roles = roles_of(session, user)
+    return SessionLookup(Principal(user, row, roles, permissions_for(roles)))
+
+
+def end_session(session: Session, row: AuthSession) -> None:
+    """Delete a session (sign-out)."""
+    session.exec(delete(AuthSession).where(AuthSession.id == row.id))
+
+
+def purge_expired_sessions(session: Session, settings: Settings) -> int:
+    """Delete sessions past their absolute or idle expiry; return how many."""
+    now = utcnow()
+    idle_cutoff = now - timedelta(minutes=settings.session_idle_minutes)
+    result = session.exec(
+        delete(AuthSession).where(
+            (col(AuthSession.expires_at) <= now) | (col(AuthSession.last_seen_at) < idle_cutoff)
+        )
+    )
+    return result.rowcount or 0
+
+
+# --- CSRF tokens for forms shown before sign-in (no cookie needed) ----------------------------
+
+ANON_CSRF_MAX_AGE = 8 * 3600
+
+
+def anonymous_csrf_token(secret: str, *, now: float | None = None) -> str:
+    """Return a signed, time-limited form token for pages shown without a session."""
+    issued = str(int(now if now is not None else time.time()))
+    mac = hmac.new(secret.encode(), f"anon-csrf|{issued}".encode(), hashlib.sha256).hexdigest()
+    return f"a.{issued}.{mac[:40]}"
+
+
+def check_anonymous_csrf_token(secret: str, token: str, *, now: float | None = None) -> bool:
+    """Return True if `token` was made by `anonymous_csrf_token` in the last few hours."""
+    try:
+        prefix, issued, mac = token.split(".")
+        issued_at = int(issued)
+    except ValueError:
+        return False
+    current = now if now is not None else time.time()
+    if prefix != "a" or not (0 <= current - issued_at <= ANON_CSRF_MAX_AGE):
+        return False
+    expected = anonymous_csrf_token(secret, now=issued_at).split(".")[2]
+    return hmac.compare_digest(expected, mac)

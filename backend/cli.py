@@ -1,0 +1,190 @@
+"""The `merito` command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Annotated
+
+import typer
+from sqlmodel import Session, select
+
+from backend.config import get_settings
+
+app = typer.Typer(
+    help="Mérito: merit, competencies and a protected reporting channel.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _engine():
+    from backend.db import make_engine
+
+    return make_engine(get_settings().database_url)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema and load reference data."""
+    from backend import migrate as migrations
+
+    settings = get_settings()
+    migrations.upgrade(_engine())
+    typer.echo(f"Database is up to date: {settings.database_url.split('@')[-1]}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the application (the database must be migrated)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "backend.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=True,
+        # Request lines are not logged: they would carry receipts' and reports' URLs and the
+        # reporting channel promises not to keep client addresses.
+        access_log=False,
+    )
+
+
+@app.command()
+def demo(
+    employees: Annotated[int, typer.Option(help="How many employees to create.")] = 600,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same organisation).")] = 1,
+) -> None:
+    """Fill an empty database with a synthetic organisation and demo accounts."""
+    from backend import demo as demo_data
+
+    settings = get_settings()
+    engine = _engine()
+    from backend.migrate import ensure_migrated
+
+    ensure_migrated(engine)
+    started = time.perf_counter()
+    summary = demo_data.generate(engine, employees=employees, seed=seed)
+    with Session(engine) as session:
+        accounts = demo_data.create_demo_accounts(session, settings)
+        session.commit()
+    typer.echo(
+        f"Created {summary.units} units, {summary.positions} positions and "
+        f"{summary.employees} employees in {time.perf_counter() - started:.1f} s."
+    )
+    _print_accounts(accounts)
+
+
+def _print_accounts(accounts) -> None:
+    if not accounts:
+        return
+    typer.echo("\nDemo accounts (development only):")
+    width = max(len(a.email) for a in accounts)
+    for account in accounts:
+        typer.echo(f"  {account.role:<19} {account.email:<{width}}  {account.password}")
+
+
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    employees: Annotated[int, typer.Option(help="Employees in the demo organisation.")] = 600,
+) -> None:
+    """Migrate, create the demo organisation on first run, and serve."""
+    from backend import demo as demo_data
+    from backend import migrate as migrations
+    from backend.org.models import Employee
+
+    settings = get_settings()
+    engine = _engine()
+    migrations.upgrade(engine)
+    with Session(engine) as session:
+        empty = session.exec(select(Employee.id).limit(1)).first() is None
+    if empty:
+        typer.echo("Creating the demo organisation…")
+        demo_data.generate(engine, employees=employees, seed=1)
+    with Session(engine) as session:
+        accounts = demo_data.create_demo_accounts(session, settings)
+        session.commit()
+    _print_accounts(accounts)
+    address = f"http://{host or settings.host}:{port or settings.port}/"
+    typer.echo(f"\nMérito is running at {address}  (Ctrl+C to stop)\n")
+    serve(host=host, port=port, workers=1)
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="Sign-in email.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[list[str], typer.Option(help="A role (repeatable).")] = [],  # noqa: B006
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Initial password (prompted when omitted).",
+        ),
+    ] = "",
+) -> None:
+    """Create an account (for the first administrator, say)."""
+    from backend.auth import service as auth_service
+    from backend.auth.permissions import Role
+
+    settings = get_settings()
+    try:
+        roles = [Role(r) for r in role]
+    except ValueError:
+        typer.echo(f"Unknown role. Roles: {', '.join(r.value for r in Role)}", err=True)
+        raise typer.Exit(2)
+    engine = _engine()
+    with Session(engine) as session:
+        try:
+            user = auth_service.create_user(
+                session,
+                settings,
+                email=email,
+                full_name=name,
+                password=password,
+                roles=roles,
+                actor="cli",
+            )
+        except auth_service.AuthError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1)
+        session.commit()
+        typer.echo(f"Created account {user.email} ({', '.join(roles) or 'no roles'}).")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit chain; exit 1 if any entry was altered, removed or reordered."""
+    from backend import audit
+
+    with Session(_engine()) as session:
+        outcome = audit.verify(session)
+    if outcome.ok:
+        typer.echo(f"Audit chain intact: {outcome.checked} entries verified.")
+        return
+    typer.echo(
+        f"Audit chain BROKEN at entry {outcome.seq}: {outcome.problem} "
+        f"({outcome.checked} entries verified before it).",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,154 @@
+"""Dependencies declared once and imported by every router.
+
+`require(Permission.X)` is how a route declares what it needs; `public` is how a route declares
+that it needs nothing. The route × role matrix test reads these declarations back.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from backend.auth import service as auth_service
+from backend.auth.permissions import Permission
+from backend.auth.service import Principal
+from backend.config import Settings
+from backend.db import SessionDep
+from backend.i18n import _
+
+SESSION_COOKIE = "merito_session"
+LANG_COOKIE = "merito_lang"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class NotAuthenticated(HTTPException):
+    """401: no valid session. Pages answer with the sign-in form, the API with JSON."""
+
+    def __init__(self, *, expired: bool = False) -> None:
+        detail = (
+            _("Your session has expired. Please sign in again.")
+            if expired
+            else _("Please sign in to continue.")
+        )
+        super().__init__(status_code=401, detail=detail)
+        self.expired = expired
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def optional_principal(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> Principal | None:
+    """Return who is signed in, or None. Cached on the request."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal
+    request.state.db = session
+    lookup = auth_service.resolve_session(session, settings, request.cookies.get(SESSION_COOKIE))
+    principal = lookup.principal
+    if principal is not None and principal.session.pending_second_factor:
+        # Half signed in: only the second-factor step may use this session.
+        request.state.second_factor_principal = principal
+        principal = None
+    request.state.principal = principal
+    request.state.session_expired = lookup.expired
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def current_principal(request: Request, principal: OptionalPrincipal) -> Principal:
+    """Return the signed-in principal or raise 401."""
+    if principal is None:
+        raise NotAuthenticated(expired=getattr(request.state, "session_expired", False))
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: Permission):
+    """Dependency: 401 without a session, 403 unless the principal holds `permission`."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            raise HTTPException(status_code=403, detail=_("You do not have permission to do this."))
+        return principal
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def _public() -> None:
+    return None
+
+
+_public.public = True  # type: ignore[attr-defined]
+# Declares a route that anyone may use, signed in or not.
+public = Depends(_public)
+
+
+async def csrf_protect(request: Request, session: SessionDep, settings: SettingsDep) -> None:
+    """Refuse unsafe requests without a valid CSRF token (form field or X-CSRF-Token header).
+
+    Signed-in users must send their session's token. Pages shown without a session (sign-in,
+    the reporting channel) carry a signed, time-limited token instead, so they need no cookie.
+    Cross-site requests are also refused by Origin.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        expected = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        if origin.rstrip("/") != expected and not _forwarded_origin_ok(request, origin):
+            raise HTTPException(status_code=403, detail=_("Cross-site request refused."))
+    token = request.headers.get("x-csrf-token")
+    if token is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get("csrf_token")
+            token = value if isinstance(value, str) else None
+    principal = optional_principal(request, session, settings)
+    if principal is None:
+        principal = getattr(request.state, "second_factor_principal", None)
+    if principal is not None:
+        valid = token is not None and _same(token, principal.session.csrf_token)
+    else:
+        valid = token is not None and auth_service.check_anonymous_csrf_token(
+            settings.resolved_secret_key(), token
+        )
+    if not valid:
+        raise HTTPException(
+            status_code=403,
+            detail=_(
+                "This form has expired or was not sent from Mérito. Reload the page and try again."
+            ),
+        )
+
+
+def _forwarded_origin_ok(request: Request, origin: str) -> bool:
+    proto = request.headers.get("x-forwarded-proto")
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+    return bool(proto) and origin.rstrip("/") == f"{proto}://{host}"
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def csrf_token_for(request: Request) -> str:
+    """Return the CSRF token forms on this page must carry."""
+    principal = getattr(request.state, "principal", None) or getattr(
+        request.state, "second_factor_principal", None
+    )
+    if principal is not None:
+        return principal.session.csrf_token
+    return auth_service.anonymous_csrf_token(request.app.state.settings.resolved_secret_key())

@@ -1,0 +1,157 @@
+"""Translations (Babel .po catalogues, es and en) and locale negotiation.
+
+Each domain package ships its own catalogues in `<package>/locale/<lang>.po`; they are merged at
+start-up. Message ids are English source strings; `N_` marks a string for extraction without
+translating it (module-level labels are translated where they are shown).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from importlib import import_module
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+from babel.support import Format
+
+LOCALES = ("es", "en")
+LOCALE_NAMES = {"es": "Español", "en": "English"}
+DEFAULT_LOCALE = "es"
+# Packages that ship a locale/ folder. A new domain package adds itself here.
+CATALOGUE_PACKAGES = ("backend", "competency_framework", "assessments", "whistleblowing")
+
+_current_locale: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "merito_locale", default=DEFAULT_LOCALE
+)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Return `message` untranslated; marks it for extraction."""
+    return message
+
+
+def catalogue_path(package: str, locale: str) -> Path:
+    """Return the path of `package`'s catalogue for `locale`."""
+    module = import_module(package)
+    return Path(module.__file__).parent / "locale" / f"{locale}.po"
+
+
+@lru_cache
+def _catalogue(locale: str) -> dict[str, str | tuple[str, ...]]:
+    merged: dict[str, str | tuple[str, ...]] = {}
+    for package in CATALOGUE_PACKAGES:
+        try:
+            path = catalogue_path(package, locale)
+        except ModuleNotFoundError:
+            continue
+        if not path.exists():
+            continue
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        for message in catalog:
+            if not message.id or message.fuzzy:
+                continue
+            key = message.id if isinstance(message.id, str) else message.id[0]
+            if isinstance(message.string, tuple | list):
+                if all(message.string):
+                    merged[key] = tuple(message.string)
+            elif message.string:
+                merged[key] = message.string
+    return merged
+
+
+def reload_catalogues() -> None:
+    """Forget loaded catalogues (after editing a .po file)."""
+    _catalogue.cache_clear()
+
+
+def get_locale() -> str:
+    """Return the locale of the current request (or task)."""
+    return _current_locale.get()
+
+
+def set_locale(locale: str) -> contextvars.Token:
+    """Make `locale` current for this context; returns a token for reset."""
+    return _current_locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+@contextmanager
+def use_locale(locale: str) -> Iterator[None]:
+    """Run a block in `locale` (used by the CLI, mail and tests)."""
+    token = set_locale(locale)
+    try:
+        yield
+    finally:
+        _current_locale.reset(token)
+
+
+def gettext(message: str, **params: object) -> str:
+    """Return `message` translated into the current locale, formatted with `params`."""
+    translated = _catalogue(get_locale()).get(message, message)
+    if isinstance(translated, tuple):
+        translated = translated[0]
+    return translated % params if params else translated
+
+
+_ = gettext
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    """Return the singular or plural form of a message for `n`, translated."""
+    entry = _catalogue(get_locale()).get(singular)
+    if isinstance(entry, tuple):
+        # Both our locales have two plural forms: n == 1 and the rest.
+        text = entry[0] if n == 1 else entry[min(1, len(entry) - 1)]
+    else:
+        text = singular if n == 1 else plural
+    params.setdefault("num", n)
+    return text % params
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """Return the best of our locales for an Accept-Language header, or None."""
+    if not accept_language:
+        return None
+    choices: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _sep, rest = piece.partition(";")
+        quality = 1.0
+        if rest.strip().startswith("q="):
+            try:
+                quality = float(rest.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        language = tag.strip().lower().split("-")[0]
+        if language in LOCALES and quality > 0:
+            choices.append((-quality, index, language))
+    if not choices:
+        return None
+    return sorted(choices)[0][2]
+
+
+def fmt() -> Format:
+    """Return a Babel formatter for the current locale (numbers, dates)."""
+    return Format("es_MX" if get_locale() == "es" else "en_US")
+
+
+def localized(obj: object, field: str) -> str:
+    """Return `obj.<field>_<locale>`, falling back to Spanish then English."""
+    locale = get_locale()
+    for candidate in (locale, "es", "en"):
+        value = getattr(obj, f"{field}_{candidate}", None)
+        if value:
+            return value
+    return ""
+
+
+def pick(texts: dict[str, str] | None) -> str:
+    """Return the current locale's entry of a {'es': …, 'en': …} mapping."""
+    if not texts:
+        return ""
+    return texts.get(get_locale()) or texts.get("es") or texts.get("en") or ""

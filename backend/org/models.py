@@ -1,0 +1,132 @@
+"""The organisation: units, positions, employees, reporting lines, qualifications."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from backend.db import UTCDateTime, utcnow
+from backend.i18n import N_
+
+
+class UnitKind(StrEnum):
+    directorate = "directorate"
+    sub_directorate = "sub_directorate"
+    delegation = "delegation"
+    regional_hospital = "regional_hospital"
+    national_medical_centre = "national_medical_centre"
+    non_medical_entity = "non_medical_entity"
+    procurement_unit = "procurement_unit"
+    user_area = "user_area"
+
+
+UNIT_KIND_LABELS = {
+    UnitKind.directorate: N_("Directorate"),
+    UnitKind.sub_directorate: N_("Sub-directorate"),
+    UnitKind.delegation: N_("Delegation"),
+    UnitKind.regional_hospital: N_("Regional hospital"),
+    UnitKind.national_medical_centre: N_("National medical centre"),
+    UnitKind.non_medical_entity: N_("Non-medical entity"),
+    UnitKind.procurement_unit: N_("Procurement unit"),
+    UnitKind.user_area: N_("User area"),
+}
+
+
+class JobFamily(StrEnum):
+    procurement = "procurement"
+    user_area = "user_area"
+    other = "other"
+
+
+JOB_FAMILY_LABELS = {
+    JobFamily.procurement: N_("Procurement"),
+    JobFamily.user_area: N_("User area"),
+    JobFamily.other: N_("Other"),
+}
+
+
+class EmployeeStatus(StrEnum):
+    active = "active"
+    on_leave = "on_leave"
+    left = "left"
+
+
+EMPLOYEE_STATUS_LABELS = {
+    EmployeeStatus.active: N_("Active"),
+    EmployeeStatus.on_leave: N_("On leave"),
+    EmployeeStatus.left: N_("Left"),
+}
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=32, index=True)
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    region: str = Field(default="", max_length=80, index=True)
+    state: str = Field(default="", max_length=80)
+    # Central (headquarters) or decentralised: the review found local units weaker.
+    is_central: bool = False
+
+
+class Position(SQLModel, table=True):
+    """A post in a unit. `role_code` names the role profile it follows (e.g. head_of_unit)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True, index=True)
+    title: str = Field(max_length=200)
+    job_family: str = Field(default=JobFamily.procurement, max_length=32)
+    grade: str = Field(default="", max_length=20)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role_code: str = Field(default="", max_length=40, index=True)
+    planned_headcount: int = Field(default=1, ge=0)
+
+
+class Qualification(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    name_es: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    # A formal procurement qualification (the NHS dashboard's C8 metric counts these).
+    is_procurement: bool = False
+
+
+class Employee(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=20, unique=True, index=True)
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=150)
+    email: str = Field(default="", max_length=254, index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    position_id: int | None = Field(default=None, foreign_key="position.id", index=True)
+    supervisor_id: int | None = Field(default=None, foreign_key="employee.id", index=True)
+    hire_date: date
+    birth_date: date | None = None
+    status: str = Field(default=EmployeeStatus.active, max_length=16, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class EmployeeQualification(SQLModel, table=True):
+    __tablename__ = "employee_qualification"
+
+    employee_id: int = Field(foreign_key="employee.id", primary_key=True, ondelete="CASCADE")
+    qualification_id: int = Field(foreign_key="qualification.id", primary_key=True)
+
+
+class EmployeeStatusChange(SQLModel, table=True):
+    """Status history, for turnover: one row each time an employee's status changes."""
+
+    __tablename__ = "employee_status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    employee_id: int = Field(foreign_key="employee.id", index=True, ondelete="CASCADE")
+    status: str = Field(max_length=16)
+    effective_on: date
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

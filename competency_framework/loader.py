@@ -1,0 +1,108 @@
+"""Loads the versioned framework data file into the database, idempotently."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlmodel import Session, select
+
+from backend import audit
+from competency_framework.models import (
+    Competency,
+    FrameworkVersion,
+    LevelDescriptor,
+    ProficiencyLevel,
+)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+FRAMEWORK_FILE = DATA_DIR / "framework.yaml"
+LEVELS = range(0, 5)
+
+
+class FrameworkFileError(ValueError):
+    """The framework data file is malformed."""
+
+
+def read_framework(path: Path = FRAMEWORK_FILE) -> tuple[dict[str, Any], str]:
+    """Return the parsed and checked framework file and the SHA-256 of its bytes."""
+    raw = path.read_bytes()
+    data = yaml.safe_load(raw)
+    codes = [c["code"] for c in data.get("competencies", [])]
+    if len(codes) != len(set(codes)):
+        raise FrameworkFileError("duplicate competency codes")
+    if [s["level"] for s in data.get("scale", [])] != list(LEVELS):
+        raise FrameworkFileError("the scale must list levels 0 to 4 in order")
+    for competency in data["competencies"]:
+        missing = [lv for lv in LEVELS if lv not in competency.get("levels", {})]
+        if missing:
+            raise FrameworkFileError(f"{competency['code']}: no descriptor for levels {missing}")
+    return data, hashlib.sha256(raw).hexdigest()
+
+
+def sync_framework(session: Session, path: Path = FRAMEWORK_FILE) -> bool:
+    """Bring the database in line with the data file; return True if anything changed.
+
+    Competencies are matched by their stable code, so ratings that point at them survive a new
+    version of the wording. A file already loaded (same hash) is a no-op.
+    """
+    data, digest = read_framework(path)
+    version = str(data["version"])
+    known = session.exec(
+        select(FrameworkVersion).where(FrameworkVersion.version == version)
+    ).first()
+    if known is not None and known.content_sha256 == digest:
+        return False
+    for entry in data["scale"]:
+        level = session.get(ProficiencyLevel, entry["level"]) or ProficiencyLevel(
+            level=entry["level"]
+        )
+        level.code = entry["code"]
+        level.name_es, level.name_en = entry["name"]["es"], entry["name"]["en"]
+        level.description_es = entry["description"]["es"]
+        level.description_en = entry["description"]["en"]
+        session.add(level)
+    session.flush()
+    for entry in data["competencies"]:
+        competency = session.exec(
+            select(Competency).where(Competency.code == entry["code"])
+        ).first() or Competency(code=entry["code"], order=entry["order"])
+        competency.order = entry["order"]
+        competency.group = entry.get("group", "")
+        competency.name_es, competency.name_en = entry["name"]["es"], entry["name"]["en"]
+        competency.description_es = entry["description"]["es"]
+        competency.description_en = entry["description"]["en"]
+        competency.framework_version = version
+        session.add(competency)
+        session.flush()
+        existing = {
+            d.level: d
+            for d in session.exec(
+                select(LevelDescriptor).where(LevelDescriptor.competency_id == competency.id)
+            )
+        }
+        for level in LEVELS:
+            texts = entry["levels"][level]
+            descriptor = existing.get(level) or LevelDescriptor(
+                competency_id=competency.id, level=level
+            )
+            descriptor.text_es, descriptor.text_en = texts["es"], texts["en"]
+            session.add(descriptor)
+    if known is None:
+        known = FrameworkVersion(version=version)
+    known.source = data.get("source", "")
+    known.content_sha256 = digest
+    known.proficient_level = int(data.get("proficient_level", 3))
+    session.add(known)
+    session.flush()
+    audit.record(
+        session,
+        action="framework.loaded",
+        actor="system",
+        entity_type="framework_version",
+        entity_id=version,
+        after={"version": version, "sha256": digest, "competencies": len(data["competencies"])},
+    )
+    return True

@@ -1,0 +1,131 @@
+"""Browsing the competency framework (pages and JSON)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel
+
+from backend.auth.permissions import Permission
+from backend.db import SessionDep
+from backend.deps import require
+from backend.i18n import N_, _
+from backend.web import NavItem, register_nav, render
+from competency_framework import service
+
+router = APIRouter(prefix="/framework")
+api_router = APIRouter(prefix="/framework", tags=["framework"])
+
+register_nav(NavItem(N_("Competencies"), "/framework", Permission.view_framework, order=20))
+
+
+@router.get("", dependencies=[require(Permission.view_framework)])
+def framework_index(request: Request, session: SessionDep):
+    return render(
+        request,
+        "competency/framework.html",
+        {
+            "competencies": service.list_competencies(session),
+            "scale": service.scale(session),
+            "version": service.current_version(session),
+        },
+    )
+
+
+@router.get("/{code}", dependencies=[require(Permission.view_framework)])
+def competency_detail(request: Request, session: SessionDep, code: str):
+    competency = service.get_competency(session, code)
+    if competency is None:
+        raise HTTPException(status_code=404, detail=_("This competency does not exist."))
+    return render(
+        request,
+        "competency/competency.html",
+        {
+            "competency": competency,
+            "descriptors": service.descriptors(session, competency),
+            "scale": {level.level: level for level in service.scale(session)},
+        },
+    )
+
+
+class LocalizedText(BaseModel):
+    es: str
+    en: str
+
+
+class LevelOut(BaseModel):
+    level: int
+    code: str
+    name: LocalizedText
+    description: LocalizedText
+
+
+class DescriptorOut(BaseModel):
+    level: int
+    text: LocalizedText
+
+
+class CompetencyOut(BaseModel):
+    code: str
+    order: int
+    group: str
+    name: LocalizedText
+    description: LocalizedText
+    levels: list[DescriptorOut]
+
+
+class FrameworkOut(BaseModel):
+    version: str | None
+    proficient_level: int
+    scale: list[LevelOut]
+    competencies: list[CompetencyOut]
+
+
+def _competency_out(competency, descriptors) -> CompetencyOut:
+    return CompetencyOut(
+        code=competency.code,
+        order=competency.order,
+        group=competency.group,
+        name=LocalizedText(es=competency.name_es, en=competency.name_en),
+        description=LocalizedText(es=competency.description_es, en=competency.description_en),
+        levels=[
+            DescriptorOut(level=d.level, text=LocalizedText(es=d.text_es, en=d.text_en))
+            for d in descriptors
+        ],
+    )
+
+
+@api_router.get("", response_model=FrameworkOut, dependencies=[require(Permission.view_framework)])
+def framework_json(session: SessionDep) -> FrameworkOut:
+    """The whole framework: scale, competencies and level descriptors, in both languages."""
+    version = service.current_version(session)
+    table = service.all_descriptors(session)
+    return FrameworkOut(
+        version=version.version if version else None,
+        proficient_level=version.proficient_level if version else 3,
+        scale=[
+            LevelOut(
+                level=lv.level,
+                code=lv.code,
+                name=LocalizedText(es=lv.name_es, en=lv.name_en),
+                description=LocalizedText(es=lv.description_es, en=lv.description_en),
+            )
+            for lv in service.scale(session)
+        ],
+        competencies=[
+            _competency_out(c, [table[c.id][lv] for lv in sorted(table.get(c.id, {}))])
+            for c in service.list_competencies(session)
+        ],
+    )
+
+
+@api_router.get(
+    "/competencies/{code}",
+    response_model=CompetencyOut,
+    dependencies=[require(Permission.view_framework)],
+)
+def competency_json(session: SessionDep, code: str) -> CompetencyOut:
+    """One competency with its level descriptors."""
+    competency = service.get_competency(session, code)
+    if competency is None:
+        raise HTTPException(status_code=404, detail=_("This competency does not exist."))
+    return _competency_out(competency, service.descriptors(session, competency))
