@@ -50,23 +50,101 @@ class Permission(StrEnum):
     # Administration
     manage_users = "manage_users"
     view_audit = "view_audit"
+    # Competencies and workforce planning
+    rate_own_competencies = "rate_own_competencies"
+    validate_ratings = "validate_ratings"
+    view_gap_aggregates = "view_gap_aggregates"  # small cells suppressed
+    view_gap_details = "view_gap_details"  # per person, no suppression (HR)
+    manage_role_profiles = "manage_role_profiles"
+    manage_campaigns = "manage_campaigns"
+    plan_workforce = "plan_workforce"
+    # Training
+    view_training_catalogue = "view_training_catalogue"
+    manage_training_catalogue = "manage_training_catalogue"
+    manage_own_training = "manage_own_training"
+    approve_training = "approve_training"
+    view_training_needs = "view_training_needs"
+    # Vacancies
+    manage_vacancies = "manage_vacancies"
+    approve_vacancies = "approve_vacancies"
+    apply_to_vacancies = "apply_to_vacancies"
+    score_candidates = "score_candidates"
+    view_integrity = "view_integrity"
+    # Appraisals
+    take_part_in_appraisals = "take_part_in_appraisals"
+    manage_appraisal_cycles = "manage_appraisal_cycles"
+    calibrate_appraisals = "calibrate_appraisals"
+    # Reporting channel
+    handle_reports = "handle_reports"
+    handle_retaliation = "handle_retaliation"
+    manage_report_channels = "manage_report_channels"
+    view_report_statistics = "view_report_statistics"
 
 
 _EVERYONE = {Permission.view_dashboard, Permission.view_framework, Permission.manage_own_account}
+_STAFF = _EVERYONE | {
+    Permission.rate_own_competencies,
+    Permission.view_training_catalogue,
+    Permission.manage_own_training,
+    Permission.apply_to_vacancies,
+    Permission.take_part_in_appraisals,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.employee: frozenset(_EVERYONE),
-    Role.supervisor: frozenset(_EVERYONE),
-    Role.hr_planner: frozenset(_EVERYONE | {Permission.view_org, Permission.edit_org}),
-    Role.panel_member: frozenset(_EVERYONE),
-    Role.candidate: frozenset(_EVERYONE),
-    Role.investigator: frozenset(_EVERYONE),
-    Role.protection_officer: frozenset(_EVERYONE),
+    Role.employee: frozenset(_STAFF),
+    Role.supervisor: frozenset(
+        _STAFF
+        | {Permission.validate_ratings, Permission.view_gap_aggregates, Permission.approve_training}
+    ),
+    Role.hr_planner: frozenset(
+        _STAFF
+        | {
+            Permission.view_org,
+            Permission.edit_org,
+            Permission.validate_ratings,
+            Permission.view_gap_aggregates,
+            Permission.view_gap_details,
+            Permission.manage_role_profiles,
+            Permission.manage_campaigns,
+            Permission.plan_workforce,
+            Permission.manage_training_catalogue,
+            Permission.approve_training,
+            Permission.view_training_needs,
+            Permission.manage_vacancies,
+            Permission.approve_vacancies,
+            Permission.view_integrity,
+            Permission.manage_appraisal_cycles,
+            Permission.calibrate_appraisals,
+        }
+    ),
+    Role.panel_member: frozenset(_EVERYONE | {Permission.score_candidates}),
+    Role.candidate: frozenset(_EVERYONE | {Permission.apply_to_vacancies}),
+    Role.investigator: frozenset(
+        _EVERYONE | {Permission.handle_reports, Permission.view_report_statistics}
+    ),
+    Role.protection_officer: frozenset(
+        _EVERYONE | {Permission.handle_retaliation, Permission.view_report_statistics}
+    ),
     Role.admin: frozenset(
         _EVERYONE
-        | {Permission.manage_users, Permission.view_org, Permission.edit_org, Permission.view_audit}
+        | {
+            Permission.manage_users,
+            Permission.view_org,
+            Permission.edit_org,
+            Permission.view_audit,
+            Permission.manage_report_channels,
+        }
     ),
-    Role.auditor: frozenset(_EVERYONE | {Permission.view_audit, Permission.view_org}),
+    Role.auditor: frozenset(
+        _EVERYONE
+        | {
+            Permission.view_audit,
+            Permission.view_org,
+            Permission.view_gap_aggregates,
+            Permission.view_integrity,
+            Permission.view_report_statistics,
+        }
+    ),
 }
 
 
