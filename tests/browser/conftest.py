@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -100,12 +101,10 @@ def context(browser, request) -> Iterator[object]:
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for index, page in enumerate(ctx.pages):
-            try:
+            with contextlib.suppress(Exception):  # best-effort diagnostics only
                 page.screenshot(
                     path=str(ARTIFACTS / f"{request.node.name}-{index}.png"), full_page=True
                 )
-            except Exception:  # noqa: BLE001, S110 - best effort diagnostics only
-                pass
     ctx.close()
 
 
