@@ -242,7 +242,10 @@ def app(settings: Settings, engine: Engine):
 def client(app):
     from fastapi.testclient import TestClient
 
-    with TestClient(app, base_url="http://testserver") as test_client:
+    # English by default so assertions read naturally; Spanish is tested with ?lang=es.
+    with TestClient(
+        app, base_url="http://testserver", headers={"Accept-Language": "en"}
+    ) as test_client:
         yield test_client
 
 
