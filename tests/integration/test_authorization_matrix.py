@@ -77,10 +77,7 @@ def principals(client, make_user, org):
     tokens: dict[str, str] = {}
     for role in Role:
         client.cookies.clear()
-        if role is Role.supervisor:
-            user = make_user(employee=org.head)
-        else:
-            user = make_user(role)
+        user = make_user(employee=org.head) if role is Role.supervisor else make_user(role)
         tokens[role.value] = login(client, user.email)
         cookies[role.value] = dict(client.cookies)
     client.cookies.clear()
