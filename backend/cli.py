@@ -164,6 +164,20 @@ def create_user(
         typer.echo(f"Created account {user.email} ({', '.join(roles) or 'no roles'}).")
 
 
+@app.command()
+def tick(
+    force: Annotated[bool, typer.Option(help="Run every job now, due or not.")] = False,
+) -> None:
+    """Run the periodic jobs that are due (once across all workers and hosts)."""
+    from backend import jobs
+
+    done = jobs.run_due(_engine(), get_settings(), force=force)
+    for name, summary in done.items():
+        typer.echo(f"{name}: {summary}")
+    if not done:
+        typer.echo("Nothing was due.")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute the audit chain; exit 1 if any entry was altered, removed or reordered."""

@@ -10,6 +10,7 @@ MODEL_MODULES = [
     "backend.auth.models",
     "backend.org.models",
     "backend.audit",
+    "backend.jobs",
     "competency_framework.models",
 ]
 

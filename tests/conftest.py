@@ -226,6 +226,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key-0123456789-abcdefghijklmnop",
         fast_password_hashing=True,
         login_max_failures=5,
+        scheduler=False,
     )
 
 
