@@ -178,6 +178,67 @@ def tick(
         typer.echo("Nothing was due.")
 
 
+@app.command()
+def backup(
+    destination: Annotated[str | None, typer.Argument(help="Archive to write (.tar.gz).")] = None,
+) -> None:
+    """Back up the database and the data directory (attachments, keys) into one archive."""
+    from pathlib import Path
+
+    from backend import backup as backups
+
+    settings = get_settings()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = (
+        Path(destination)
+        if destination
+        else settings.data_dir.parent / "backups" / (f"merito-{stamp}.tar.gz")
+    )
+    try:
+        result = backups.backup(settings, target)
+    except backups.BackupError as err:
+        typer.echo(f"Backup failed: {err}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"Backup written: {result.path} ({result.size:,} bytes, {len(result.members)} members)"
+    )
+
+
+@app.command()
+def restore(
+    source: Annotated[str, typer.Argument(help="Archive written by `merito backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Replace the current data.")] = False,
+) -> None:
+    """Replace the database and data directory with a backup, then verify the audit chain."""
+    from pathlib import Path
+
+    from backend import audit
+    from backend import backup as backups
+
+    if not yes:
+        typer.echo(
+            "Restoring replaces the current database and data directory. "
+            "Run again with --yes to proceed.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    settings = get_settings()
+    try:
+        manifest = backups.restore(settings, Path(source))
+    except backups.BackupError as err:
+        typer.echo(f"Restore failed, nothing was changed: {err}", err=True)
+        raise typer.Exit(1)
+    with Session(_engine()) as session:
+        outcome = audit.verify(session)
+    typer.echo(
+        f"Restored the backup of {manifest['created_at']}. "
+        f"Audit chain: {'intact' if outcome.ok else 'BROKEN'} "
+        f"({outcome.checked} entries)."
+    )
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute the audit chain; exit 1 if any entry was altered, removed or reordered."""
