@@ -129,7 +129,11 @@ def up(
         empty = not demo_data.has_organisation(session)
     if empty:
         typer.echo("Creating the demo organisation…")
-        demo_data.generate(engine, employees=employees, seed=1)
+        try:
+            demo_data.generate(engine, employees=employees, seed=1)
+        except demo_data.DemoError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1)
     with Session(engine) as session:
         accounts = demo_data.create_demo_accounts(session, settings)
         session.commit()

@@ -439,19 +439,19 @@ class UnitPlan:
     code: str
     name: str
     kind: UnitKind
-    parent: str | None
-    region: str
-    state: str
-    is_central: bool
+    parent: str | None  # parent unit's code
     rank: int  # depth in the chain of command; a head reports to a strictly lower rank
-    size: float
-    reports_to: str | None  # whose head supervises this unit's head
+    reports_to: str | None  # the unit whose head supervises this unit's head
     head_title: str
-    head_grade: str
     head_family: JobFamily
-    head_role: str
+    head_role: str = ""  # role profile of the head's post
+    head_grade: str = "O11"
+    region: str = CENTRO
+    state: str = CDMX
+    is_central: bool = False
+    size: float = 1.0  # relative staffing
     procurement: str = ""  # "central" | "local" for procurement units
-    area: str = ""  # kind of user area
+    area: str = ""  # kind of user area (see AREA_STAFF)
     priority_head: bool = True  # filled before user-area heads and staff
 
 
@@ -472,91 +472,70 @@ class PositionPlan:
 def _institute() -> list[UnitPlan]:
     """Return the units, parents before children (no randomness: the shape is fixed)."""
     units: list[UnitPlan] = []
-
-    def central(code, name, kind, parent, rank, reports_to, head, grade, family, role, **kw):
-        units.append(
-            UnitPlan(
-                code,
-                name,
-                kind,
-                parent,
-                CENTRO,
-                CDMX,
-                True,
-                rank,
-                kw.pop("size", 1.6),
-                reports_to,
-                head,
-                grade,
-                family,
-                role,
-                **kw,
-            )
-        )
-
     other, proc, ua = JobFamily.other, JobFamily.procurement, JobFamily.user_area
-    central("DG", "Dirección General", UnitKind.directorate, None, 0, None,
-            "Director(a) General", "J11", other, "")  # fmt: skip
-    central("DA", "Dirección de Administración", UnitKind.directorate, "DG", 1, "DG",
-            "Director(a) de Administración", "K11", other, "")  # fmt: skip
-    central("DM", "Dirección Médica", UnitKind.directorate, "DG", 1, "DG",
-            "Director(a) Médico(a)", "K11", other, "")  # fmt: skip
-    central("DD", "Dirección de Delegaciones", UnitKind.directorate, "DG", 1, "DG",
-            "Director(a) de Delegaciones", "K11", other, "")  # fmt: skip
-    for sd_code, sd_name, departments in PROCUREMENT_SUB_DIRECTORATES:
-        central(sd_code, sd_name, UnitKind.sub_directorate, "DA", 2, "DA",
-                "Subdirector(a) de " + sd_name.removeprefix("Subdirección de "), "N11", proc,
-                "head_of_unit")  # fmt: skip
-        for i, dept in enumerate(departments, start=1):
-            central(f"{sd_code}-D{i:02d}", dept, UnitKind.procurement_unit, sd_code, 3, sd_code,
-                    "Jefe(a) del " + dept, "O11", proc, "head_of_unit",
-                    procurement="central")  # fmt: skip
-    # The Medical Directorate is a user area: it plans needs, it does not buy.
-    central("DM-CPIM", "Coordinación de Planeación de Insumos Médicos", UnitKind.user_area, "DM",
-            2, "DM", "Coordinador(a) de Planeación de Insumos Médicos", "N21", ua,
-            "user_area_staff", area="planning", priority_head=False)  # fmt: skip
-    central("DM-SI", "Subdirección de Infraestructura", UnitKind.sub_directorate, "DM", 2, "DM",
-            "Subdirector(a) de Infraestructura", "N11", ua, "user_area_staff",
-            priority_head=False)  # fmt: skip
-    central("DM-SI-DPE", "Departamento de Proyectos de Equipamiento Médico", UnitKind.user_area,
-            "DM-SI", 3, "DM-SI", "Jefe(a) del Departamento de Proyectos de Equipamiento Médico",
-            "O11", ua, "user_area_staff", area="infrastructure",
-            priority_head=False)  # fmt: skip
 
-    def local(parent: UnitPlan, suffix: str, name: str, kind: UnitKind, **kw) -> None:
-        units.append(
-            UnitPlan(
-                f"{parent.code}-{suffix}",
-                name,
-                kind,
-                parent.code,
-                parent.region,
-                parent.state,
-                False,
-                parent.rank + 1,
-                parent.size,
-                kw.pop("reports_to", parent.code),
-                kw.pop("head_title"),
-                kw.pop("head_grade", "O11"),
-                kw.pop("head_family"),
-                kw.pop("head_role"),
-                **kw,
-            )
-        )
+    def add(**fields) -> UnitPlan:
+        units.append(UnitPlan(**fields))
+        return units[-1]
+
+    def central(code: str, name: str, kind: UnitKind, parent: str | None, rank: int, **fields):
+        fields.setdefault("reports_to", parent)
+        fields.setdefault("size", 1.6)
+        return add(code=code, name=name, kind=kind, parent=parent, rank=rank, is_central=True,
+                   **fields)  # fmt: skip
+
+    def below(parent: UnitPlan, suffix: str, name: str, kind: UnitKind, **fields) -> UnitPlan:
+        fields.setdefault("reports_to", parent.code)
+        return add(code=f"{parent.code}-{suffix}", name=name, kind=kind, parent=parent.code,
+                   rank=parent.rank + 1, region=parent.region, state=parent.state,
+                   is_central=parent.is_central, size=parent.size, **fields)  # fmt: skip
 
     def procurement_units(parent: UnitPlan, short: str, lines: list[str]) -> None:
         for line in lines:
             name = LOCAL_PROCUREMENT_UNITS[line]
-            local(parent, line, f"{name} ({short})", UnitKind.procurement_unit,
+            below(parent, line, f"{name} ({short})", UnitKind.procurement_unit,
                   reports_to=LINE_COORDINATOR[line], head_title="Jefe(a) del " + name,
                   head_family=proc, head_role="head_of_unit", procurement="local")  # fmt: skip
 
-    def user_areas(parent: UnitPlan, short: str, areas) -> None:
+    def user_areas(parent: UnitPlan, short: str, areas: list[tuple[str, str, str, str]]) -> None:
         for suffix, name, area, head in areas:
-            local(parent, suffix, f"{name} ({short})", UnitKind.user_area, head_title=head,
+            below(parent, suffix, f"{name} ({short})", UnitKind.user_area, head_title=head,
                   head_family=ua, head_role="user_area_staff", area=area,
                   priority_head=False)  # fmt: skip
 
+    # Headquarters.
+    directorate = UnitKind.directorate
+    central("DG", "Dirección General", directorate, None, 0,
+            head_title="Director(a) General", head_grade="J11", head_family=other)  # fmt: skip
+    for code, name, head in [
+        ("DA", "Dirección de Administración", "Director(a) de Administración"),
+        ("DM", "Dirección Médica", "Director(a) Médico(a)"),
+        ("DD", "Dirección de Delegaciones", "Director(a) de Delegaciones"),
+    ]:
+        central(code, name, directorate, "DG", 1, head_title=head, head_grade="K11",
+                head_family=other)  # fmt: skip
+    for sd_code, sd_name, departments in PROCUREMENT_SUB_DIRECTORATES:
+        central(sd_code, sd_name, UnitKind.sub_directorate, "DA", 2,
+                head_title="Subdirector(a) de " + sd_name.removeprefix("Subdirección de "),
+                head_grade="N11", head_family=proc, head_role="head_of_unit")  # fmt: skip
+        for i, department in enumerate(departments, start=1):
+            central(f"{sd_code}-D{i:02d}", department, UnitKind.procurement_unit, sd_code, 3,
+                    head_title="Jefe(a) del " + department, head_family=proc,
+                    head_role="head_of_unit", procurement="central")  # fmt: skip
+    # The Medical Directorate is a user area: it plans the needs, it does not buy.
+    central("DM-CPIM", "Coordinación de Planeación de Insumos Médicos", UnitKind.user_area, "DM",
+            2, head_title="Coordinador(a) de Planeación de Insumos Médicos", head_grade="N21",
+            head_family=ua, head_role="user_area_staff", area="planning",
+            priority_head=False)  # fmt: skip
+    central("DM-SI", "Subdirección de Infraestructura", UnitKind.sub_directorate, "DM", 2,
+            head_title="Subdirector(a) de Infraestructura", head_grade="N11", head_family=ua,
+            head_role="user_area_staff", priority_head=False)  # fmt: skip
+    central("DM-SI-DPE", "Departamento de Proyectos de Equipamiento Médico", UnitKind.user_area,
+            "DM-SI", 3, head_title="Jefe(a) del Departamento de Proyectos de Equipamiento Médico",
+            head_family=ua, head_role="user_area_staff", area="infrastructure",
+            priority_head=False)  # fmt: skip
+
+    # The 35 delegations: one per state, four in Mexico City.
     delegations = [
         (f"DEL-{code}", f"Delegación Estatal {state}", state, state, size)
         for code, state, _region, size in STATES
@@ -565,34 +544,39 @@ def _institute() -> list[UnitPlan]:
         for code, zone in CDMX_ZONES
     ]
     for code, name, short, state, size in delegations:
-        head = "Delegado(a) regional" if state == CDMX else "Delegado(a) estatal"
-        delegation = UnitPlan(code, name, UnitKind.delegation, "DD", REGION_OF_STATE[state],
-                              state, False, 2, size, "DD", head, "M11", other, "")  # fmt: skip
-        units.append(delegation)
-        lines = ["ADQ", "ABA"] if size >= LARGE_DELEGATION else ["ADQ"]
-        procurement_units(delegation, short, lines)
+        delegation = add(code=code, name=name, kind=UnitKind.delegation, parent="DD", rank=2,
+                         reports_to="DD", region=REGION_OF_STATE[state], state=state, size=size,
+                         head_title="Delegado(a) regional" if state == CDMX
+                         else "Delegado(a) estatal",
+                         head_grade="M11", head_family=other)  # fmt: skip
+        procurement_units(
+            delegation, short, ["ADQ", "ABA"] if size >= LARGE_DELEGATION else ["ADQ"]
+        )
         user_areas(delegation, short, DELEGATION_AREAS)
+
+    # Third-level care: the 12 regional hospitals and the National Medical Centre.
     for code, name, short, state, size in REGIONAL_HOSPITALS:
-        hospital = UnitPlan(code, name, UnitKind.regional_hospital, "DM", REGION_OF_STATE[state],
-                            state, False, 2, size, "DM", "Director(a) del hospital regional",
-                            "M21", other, "")  # fmt: skip
-        units.append(hospital)
+        hospital = add(code=code, name=name, kind=UnitKind.regional_hospital, parent="DM",
+                       rank=2, reports_to="DM", region=REGION_OF_STATE[state], state=state,
+                       size=size, head_title="Director(a) del hospital regional",
+                       head_grade="M21", head_family=other)  # fmt: skip
         procurement_units(hospital, short, ["ADQ", "CYM"])
         user_areas(hospital, short, HOSPITAL_AREAS)
-    cmn = UnitPlan("CMN-20NOV", "Centro Médico Nacional “20 de Noviembre”",
-                   UnitKind.national_medical_centre, "DM", CENTRO, CDMX, False, 2, 2.0, "DM",
-                   "Director(a) del Centro Médico Nacional", "M11", other, "")  # fmt: skip
-    units.append(cmn)
+    cmn = add(code="CMN-20NOV", name="Centro Médico Nacional “20 de Noviembre”",
+              kind=UnitKind.national_medical_centre, parent="DM", rank=2, reports_to="DM",
+              size=2.0, head_title="Director(a) del Centro Médico Nacional", head_grade="M11",
+              head_family=other)  # fmt: skip
     procurement_units(cmn, "CMN 20 de Noviembre", ["ADQ", "ABA", "CYM"])
     user_areas(cmn, "CMN 20 de Noviembre", CMN_AREAS)
+
+    # The non-medical entities are deconcentrated bodies that buy for themselves: their
+    # procurement heads answer to the entity, not to a sub-director of the Administration.
     for code, name, short, head, size, purchasing, area in NON_MEDICAL_ENTITIES:
-        entity = UnitPlan(code, name, UnitKind.non_medical_entity, "DG", CENTRO, CDMX, False, 1,
-                          size, "DG", head, "K21", other, "")  # fmt: skip
-        units.append(entity)
-        # The entities are deconcentrated bodies with their own procurement: their procurement
-        # heads answer to the entity, not to a sub-director of ISSSTE's Administration.
+        entity = add(code=code, name=name, kind=UnitKind.non_medical_entity, parent="DG", rank=1,
+                     reports_to="DG", size=size, head_title=head, head_grade="K21",
+                     head_family=other)  # fmt: skip
         for suffix, unit_name in purchasing:
-            local(entity, suffix, f"{unit_name} ({short})", UnitKind.procurement_unit,
+            below(entity, suffix, f"{unit_name} ({short})", UnitKind.procurement_unit,
                   head_title="Jefe(a) del " + unit_name, head_family=proc,
                   head_role="head_of_unit", procurement="local")  # fmt: skip
         user_areas(entity, short, [area])
