@@ -320,7 +320,10 @@ def test_demo_accounts_are_idempotent_and_every_one_can_sign_in(engine, session,
     for account in accounts:
         client.cookies.clear()
         login(client, account.email, account.password)
-        assert client.get("/").status_code == 200
+        page = client.get("/")
+        assert page.status_code == 200
+        if account.role == "supervisor":  # the supervisor's team lists the employee account
+            assert session.get(Employee, employee.employee_id).last_name in page.text
 
 
 def test_demo_accounts_are_refused_in_production(session, settings):
