@@ -7,7 +7,7 @@ import time
 from typing import Annotated
 
 import typer
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from backend.config import get_settings
 
@@ -65,20 +65,32 @@ def demo(
 ) -> None:
     """Fill an empty database with a synthetic organisation and demo accounts."""
     from backend import demo as demo_data
+    from backend.migrate import NotMigratedError, ensure_migrated
 
     settings = get_settings()
+    if settings.environment == "production":
+        typer.echo("The demo organisation is never created in production.", err=True)
+        raise typer.Exit(1)
     engine = _engine()
-    from backend.migrate import ensure_migrated
-
-    ensure_migrated(engine)
+    try:
+        ensure_migrated(engine)
+    except NotMigratedError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1)
     started = time.perf_counter()
-    summary = demo_data.generate(engine, employees=employees, seed=seed)
+    try:
+        summary = demo_data.generate(engine, employees=employees, seed=seed)
+    except demo_data.DemoError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1)
     with Session(engine) as session:
         accounts = demo_data.create_demo_accounts(session, settings)
         session.commit()
     typer.echo(
-        f"Created {summary.units} units, {summary.positions} positions and "
-        f"{summary.employees} employees in {time.perf_counter() - started:.1f} s."
+        f"Created {summary.units} units ({summary.procurement_units} procurement units), "
+        f"{summary.positions} positions and {summary.employees} employees "
+        f"(seed {summary.seed}, as of {summary.as_of.isoformat()}) "
+        f"in {time.perf_counter() - started:.1f} s."
     )
     _print_accounts(accounts)
 
@@ -101,16 +113,27 @@ def up(
     """Migrate, create the demo organisation on first run, and serve."""
     from backend import demo as demo_data
     from backend import migrate as migrations
-    from backend.org.models import Employee
 
     settings = get_settings()
+    if settings.environment == "production":
+        # `up` fills the database with invented people and published passwords.
+        typer.echo(
+            "`merito up` is for trying Mérito out. In production run `merito migrate` and "
+            "`merito serve`.",
+            err=True,
+        )
+        raise typer.Exit(1)
     engine = _engine()
     migrations.upgrade(engine)
     with Session(engine) as session:
-        empty = session.exec(select(Employee.id).limit(1)).first() is None
+        empty = not demo_data.has_organisation(session)
     if empty:
         typer.echo("Creating the demo organisation…")
-        demo_data.generate(engine, employees=employees, seed=1)
+        try:
+            demo_data.generate(engine, employees=employees, seed=1)
+        except demo_data.DemoError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1)
     with Session(engine) as session:
         accounts = demo_data.create_demo_accounts(session, settings)
         session.commit()
