@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import lru_cache
 
 from passlib.context import CryptContext
-from sqlalchemy import delete, exists
+from sqlalchemy import bindparam, delete, exists
 from sqlmodel import Session, col, select
 from zxcvbn import zxcvbn
 
@@ -98,24 +98,33 @@ class Principal:
         return role in self.roles
 
 
+# Built once: these run on every request, and SQLAlchemy caches their compiled form.
+_ROLES_OF = select(UserRole.role).where(UserRole.user_id == bindparam("user_id"))
+_HAS_REPORTS = select(
+    exists().where(
+        Employee.supervisor_id == bindparam("employee_id"),
+        Employee.status != EmployeeStatus.left,
+    )
+)
+_SESSION_WITH_USER = (
+    select(AuthSession, User)
+    .join(User, col(User.id) == AuthSession.user_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+
+
 def roles_of(session: Session, user: User) -> frozenset[Role]:
     """Return the user's granted roles plus `supervisor` when someone reports to them."""
     granted = {
         Role(r)
-        for r in session.exec(select(UserRole.role).where(UserRole.user_id == user.id)).all()
+        for r in session.exec(_ROLES_OF, params={"user_id": user.id}).all()
         if r in Role.__members__
     }
-    if user.employee_id is not None:
-        has_reports = session.exec(
-            select(
-                exists().where(
-                    Employee.supervisor_id == user.employee_id,
-                    Employee.status != EmployeeStatus.left,
-                )
-            )
-        ).one()
-        if has_reports:
-            granted.add(Role.supervisor)
+    if (
+        user.employee_id is not None
+        and session.exec(_HAS_REPORTS, params={"employee_id": user.employee_id}).one()
+    ):
+        granted.add(Role.supervisor)
     return frozenset(granted)
 
 
@@ -322,15 +331,13 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
     """Return the principal for a cookie token; expired or idle sessions are deleted."""
     if not token:
         return SessionLookup(None)
-    row = session.exec(
-        select(AuthSession).where(AuthSession.token_hash == token_hash(token))
-    ).first()
-    if row is None:
+    found = session.exec(_SESSION_WITH_USER, params={"token_hash": token_hash(token)}).first()
+    if found is None:
         return SessionLookup(None, expired=True)
+    row, user = found
     now = utcnow()
     idle = timedelta(minutes=settings.session_idle_minutes)
-    user = session.get(User, row.user_id)
-    if row.expires_at <= now or now - row.last_seen_at > idle or user is None or not user.is_active:
+    if row.expires_at <= now or now - row.last_seen_at > idle or not user.is_active:
         session.delete(row)
         session.commit()
         return SessionLookup(None, expired=True)
