@@ -11,6 +11,7 @@ MODEL_MODULES = [
     "backend.org.models",
     "backend.audit",
     "competency_framework.models",
+    "whistleblowing.models",
 ]
 
 for _name in MODEL_MODULES:
