@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 from sqlmodel import select
 
 from backend import audit
@@ -74,7 +72,11 @@ def test_report_reply_and_follow_up_full_flow(client, session, settings, make_us
     question_uid = case.text.split('name="reply_to" value="')[1].split('"')[0]
     response = client.post(
         "/report/case/messages?lang=en",
-        data={"text": "Proveedora Ejemplo SA", "reply_to": question_uid, "csrf_token": anon_token(client)},
+        data={
+            "text": "Proveedora Ejemplo SA",
+            "reply_to": question_uid,
+            "csrf_token": anon_token(client),
+        },
         files=[("files", ("", b"", "application/octet-stream"))],
         follow_redirects=False,
     )

@@ -175,12 +175,17 @@ def test_served_reporting_keeps_no_address_or_agent_in_logs_or_database(
     assert USER_AGENT not in logged and "agent-7c1e" not in logged
     engine.dispose()
     path = make_url(database_url).database
-    stored = b"".join(
-        open(p, "rb").read() for p in (path, path + "-wal") if os.path.exists(p)
-    )
+    stored = _read_database_files(path)
     for marker in (CLIENT_IP, "agent-7c1e"):
         assert marker.encode() not in stored
         assert marker.encode().hex().encode() not in stored
+
+
+def _read_database_files(path: str) -> bytes:
+    """Return the bytes of a SQLite database and its write-ahead log."""
+    from pathlib import Path
+
+    return b"".join(Path(p).read_bytes() for p in (path, path + "-wal") if os.path.exists(p))
 
 
 def anon_token_for(settings) -> str:
@@ -269,7 +274,7 @@ def test_raw_sqlite_file_and_attachment_store_hold_no_plaintext(
     client.app.state.engine.dispose()
     session.close()
     path = make_url(database_url).database
-    raw = b"".join(open(p, "rb").read() for p in (path, path + "-wal") if os.path.exists(p))
+    raw = _read_database_files(path)
     assert len(raw) > 10_000
     _assert_no_markers(raw, "the SQLite file")
     _assert_no_markers(_attachment_store(settings), "the attachment store")
