@@ -23,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from backend.i18n import _
 from whistleblowing import crypto
 
 MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
@@ -65,12 +66,6 @@ class CleanFile:
     file_type: FileType
     data: bytes
     sha256: str
-
-
-def _translate(message: str, **params: object) -> str:
-    from backend.i18n import _
-
-    return _(message, **params)
 
 
 def sniff(data: bytes) -> str | None:
@@ -118,18 +113,18 @@ def clean(filename: str, data: bytes) -> CleanFile:
     name = safe_filename(filename)
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise AttachmentRefused(
-            _translate(
+            _(
                 "%(name)s is larger than %(mb)s MB. Split it or send a smaller copy.",
                 name=name,
                 mb=MAX_ATTACHMENT_BYTES // (1024 * 1024),
             )
         )
     if not data:
-        raise AttachmentRefused(_translate("%(name)s is empty.", name=name))
+        raise AttachmentRefused(_("%(name)s is empty.", name=name))
     extension = os.path.splitext(name)[1].lower()
     if extension in _OFFICE_EXTENSIONS:
         raise AttachmentRefused(
-            _translate(
+            _(
                 "%(name)s is an office document. Such files keep author names in comments and "
                 "tracked changes that cannot be removed safely: save it as PDF and attach the "
                 "PDF instead.",
@@ -142,7 +137,7 @@ def clean(filename: str, data: bytes) -> CleanFile:
     file_type = FILE_TYPES.get(code or "")
     if file_type is None:
         raise AttachmentRefused(
-            _translate(
+            _(
                 "%(name)s is not a type of file we accept. Accepted: %(types)s.",
                 name=name,
                 types=", ".join(ALLOWED_EXTENSIONS),
@@ -151,7 +146,7 @@ def clean(filename: str, data: bytes) -> CleanFile:
     if extension not in file_type.extensions:
         # The name claims one type and the content is another: a disguised file.
         raise AttachmentRefused(
-            _translate(
+            _(
                 "The content of %(name)s does not match its name. Check that it is the file "
                 "you meant to send.",
                 name=name,
@@ -184,9 +179,7 @@ def strip_image(data: bytes, *, file_type: FileType, name: str = "") -> bytes:
                 if "transparency" in upright.info:
                     pixels.info["transparency"] = upright.info["transparency"]
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise AttachmentRefused(
-            _translate("%(name)s could not be read as an image.", name=name)
-        ) from None
+        raise AttachmentRefused(_("%(name)s could not be read as an image.", name=name)) from None
     out = io.BytesIO()
     if file_type.code == "jpeg":
         if pixels.mode not in ("RGB", "L", "CMYK"):
@@ -212,7 +205,7 @@ def strip_pdf(data: bytes, *, name: str = "") -> bytes:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise AttachmentRefused(
-                _translate(
+                _(
                     "%(name)s is protected with a password. Send a copy without the password.",
                     name=name,
                 )
@@ -233,7 +226,7 @@ def strip_pdf(data: bytes, *, name: str = "") -> bytes:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError):
         raise AttachmentRefused(
-            _translate("%(name)s could not be read as a PDF document.", name=name)
+            _("%(name)s could not be read as a PDF document.", name=name)
         ) from None
     return out.getvalue()
 
