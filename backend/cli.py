@@ -281,10 +281,11 @@ def recovery_restore(
         except reporting.ReportingError as err:
             typer.echo(str(err), err=True)
             raise typer.Exit(1)
+        email = user.email
         session.commit()
     typer.echo(
         f"Restored {summary.reports} report(s) and {summary.identities} identity key(s) to "
-        f"{user.email}; {summary.already} already accessible."
+        f"{email}; {summary.already} already accessible."
     )
 
 
