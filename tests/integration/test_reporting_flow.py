@@ -33,6 +33,8 @@ def test_report_reply_and_follow_up_full_flow(client, session, settings, make_us
     csrf = staff_login(client, ready.investigator.email)
     inbox = client.get("/cases")
     assert report.reference in inbox.text
+    dashboard = client.get("/")
+    assert "Reporting channel" in dashboard.text and report.reference in dashboard.text
     page = client.get(f"/cases/{report.reference}")
     assert page.status_code == 200
     assert "Invoices for gloves paid twice" in page.text

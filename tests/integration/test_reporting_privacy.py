@@ -339,3 +339,44 @@ def test_admin_configures_channels_but_cannot_open_reports(client, session, sett
     assert response.status_code == 303, response.text
     with Session(client.app.state.engine) as db:
         assert db.get(type(ready.channel), ready.channel.id).name_en == "Fraud"
+
+
+def test_uploads_are_never_spooled_to_temporary_files(
+    client, session, settings, make_user, monkeypatch
+):
+    import tempfile
+
+    ready = ready_channel(session, settings, make_user)
+
+    def refuse_disk(self):
+        raise AssertionError("an upload was about to be written to a temporary file")
+
+    # Starlette spools parts above 1 MB to disk by default; ours must stay in memory.
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "rollover", refuse_disk)
+    big_text = b"a plain line of evidence\n" * 150_000  # about 3.6 MB
+    response = submit_via_client(
+        client,
+        report_form_data(ready.channel.id),
+        files=[("files", ("evidence.txt", big_text, "text/plain"))],
+    )
+    assert response.status_code == 200, response.text[:500]
+    stored = [p for p in settings.attachments_dir.rglob("*") if p.is_file()]
+    assert len(stored) == 1 and b"plain line of evidence" not in stored[0].read_bytes()
+
+
+def test_an_oversized_request_is_refused_before_it_is_read(client, session, settings, make_user):
+    from backend import deps
+
+    ready = ready_channel(session, settings, make_user)
+    original = deps.MAX_FORM_BYTES
+    deps.MAX_FORM_BYTES = 1024 * 1024
+    try:
+        response = submit_via_client(
+            client,
+            report_form_data(ready.channel.id),
+            files=[("files", ("big.txt", b"x" * (2 * 1024 * 1024), "text/plain"))],
+        )
+    finally:
+        deps.MAX_FORM_BYTES = original
+    assert response.status_code == 413
+    assert session.exec(select(Report)).all() == []
