@@ -350,9 +350,16 @@ def attachment_response(view: reporting.AttachmentView, data: bytes) -> Response
 def reporter_certificate(request: Request, session: SessionDep, settings: SettingsDep):
     try:
         access = reporting.reporter_access(session, token=request.cookies.get(REPORTER_COOKIE))
+        certificate = reporting.certificate_for(session, settings, report=access.report)
     except reporting.ReporterSessionExpired:
         return _session_over(request, session, settings)
-    certificate = reporting.certificate_for(session, settings, report=access.report)
+    except reporting.ReportingError as err:
+        return render(
+            request,
+            "report/problem.html",
+            {**_common(session, settings), "message": str(err)},
+            status_code=err.status_code,
+        )
     session.commit()
     return _certificate_download(
         json.dumps(certificate, indent=2, sort_keys=True), access.report.reference

@@ -997,9 +997,6 @@ def _spend_receipt_budget(session: Session, *, now=None) -> None:
     session.add(bucket)
 
 
-WRONG_RECEIPT = "This receipt was not recognised. Check it and try again."
-
-
 def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tuple[str, Report]:
     """Open a reporter session for a receipt; return (cookie token, report).
 
@@ -1027,7 +1024,11 @@ def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tupl
     if report is None or key is None:
         _spend_receipt_budget(session)
         session.commit()
-        raise ReportingError(_(WRONG_RECEIPT), status_code=401, field="receipt")
+        raise ReportingError(
+            _("This receipt was not recognised. Check it and try again."),
+            status_code=401,
+            field="receipt",
+        )
     token = secrets.token_urlsafe(32)
     token_sha = hashlib.sha256(token.encode()).hexdigest()
     session.add(

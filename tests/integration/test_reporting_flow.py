@@ -93,3 +93,70 @@ def test_report_reply_and_follow_up_full_flow(client, session, settings, make_us
     download = client.get(f"/report/case/attachments/{attachment_link}")
     assert download.content == b"ledger line 42 paid twice"
     assert download.headers["content-disposition"].startswith("attachment")
+
+
+def test_expired_reporter_session_asks_for_the_receipt_again(client, session, settings, make_user):
+    from datetime import timedelta
+
+    from backend.db import utcnow
+    from whistleblowing.models import ReporterSession
+
+    ready = ready_channel(session, settings, make_user)
+    receipt = receipt_from(submit_via_client(client, report_form_data(ready.channel.id)).text)
+    client.post("/report/follow-up", data={"receipt": receipt, "csrf_token": anon_token(client)})
+    assert client.get("/report/case").status_code == 200
+    row = session.exec(select(ReporterSession)).one()
+    row.expires_at = utcnow() - timedelta(minutes=1)
+    session.add(row)
+    session.commit()
+    page = client.get("/report/case?lang=en")
+    assert page.status_code == 401
+    assert "Your session has ended. Enter your receipt again to continue." in page.text
+    assert 'merito_report=""' in page.headers["set-cookie"]
+    response = client.post(
+        "/report/case/messages",
+        data={"text": "late message", "csrf_token": anon_token(client)},
+        files=[("files", ("", b"", "application/octet-stream"))],
+    )
+    assert response.status_code == 401
+
+
+def test_wrong_receipt_gets_one_translated_message(client, session, settings, make_user):
+    ready_channel(session, settings, make_user)
+    for receipt, lang, text in (
+        ("nonsense", "en", "This receipt was not recognised. Check it and try again."),
+        ("0000-0000-0000-0000-0000-0000", "es", "No se reconoció este comprobante."),
+    ):
+        page = client.post(
+            f"/report/follow-up?lang={lang}",
+            data={"receipt": receipt, "csrf_token": anon_token(client)},
+        )
+        assert page.status_code == 401
+        assert text in page.text
+
+
+def test_revoked_investigator_sees_a_clear_refusal(client, session, settings, make_user):
+    from tests.reporting_helpers import add_holder
+    from whistleblowing import service as reporting
+
+    ready = ready_channel(session, settings, make_user)
+    colleague = add_holder(session, settings, make_user, "investigator")
+    submit_via_client(client, report_form_data(ready.channel.id))
+    report = session.exec(select(Report)).one()
+    client.cookies.clear()
+    csrf = staff_login(client, ready.investigator.email)
+    response = client.post(
+        f"/cases/{report.reference}/grants",
+        data={"user_id": str(colleague.id), "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    client.cookies.clear()
+    staff_login(client, colleague.email)
+    assert client.get(f"/cases/{report.reference}").status_code == 200
+    reporting.revoke_access(session, report=report, actor=ready.investigator, user_id=colleague.id)
+    session.commit()
+    page = client.get(f"/cases/{report.reference}")
+    assert page.status_code == 403
+    assert "your access was withdrawn" in page.text
+    assert client.get("/cases/WB-0000-0000").status_code == 404
