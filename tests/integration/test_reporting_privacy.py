@@ -380,3 +380,29 @@ def test_an_oversized_request_is_refused_before_it_is_read(client, session, sett
         deps.MAX_FORM_BYTES = original
     assert response.status_code == 413
     assert session.exec(select(Report)).all() == []
+
+
+def test_admin_creates_a_channel_and_bad_input_keeps_what_was_typed(client, make_user):
+    from tests.conftest import login
+
+    admin = make_user("admin")
+    investigator = make_user("investigator")
+    csrf = login(client, admin.email)
+    fields = {
+        "code": "",
+        "name_es": "Obras",
+        "name_en": "",
+        "description_es": "",
+        "description_en": "",
+        "order": "50",
+        "is_active": "yes",
+        "recipients": [str(investigator.id)],
+        "csrf_token": csrf,
+    }
+    refused = client.post("/cases/channels/new", data=fields)
+    assert refused.status_code == 422 and 'value="Obras"' in refused.text
+    fields.update(code="public works", name_en="Public works")
+    response = client.post("/cases/channels/new", data=fields, follow_redirects=False)
+    assert response.status_code == 303
+    listing = client.get("/cases/channels")
+    assert "public_works" in listing.text and investigator.full_name in listing.text

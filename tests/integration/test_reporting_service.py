@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from PIL import Image
@@ -398,3 +398,25 @@ def test_identity_release_needs_a_protection_officer_decision(session, settings,
     assert identity.content["text"] == "Luis, 555-0199"
     actions = [e.action for e in session.exec(select(audit.AuditEntry)).all()]
     assert {"report.identity_requested", "report.identity_released"} <= set(actions)
+
+
+def test_statistics_suppress_small_counts(session, settings, make_user):
+    ready = ready_channel(session, settings, make_user)
+    for _ in range(2):
+        _file(session, settings, _submission(ready.channel.id))
+    rows = reporting.statistics(session, threshold=5)
+    assert [(r["status"], r["count"]) for r in rows] == [("received", None)]
+    rows = reporting.statistics(session, threshold=2)
+    assert [(r["status"], r["count"]) for r in rows] == [("received", 2)]
+
+
+def test_inbox_counts_deadlines(session, settings, make_user):
+    ready = ready_channel(session, settings, make_user)
+    result = _file(session, settings, _submission(ready.channel.id))
+    today = result.report.submitted_on
+    counts = reporting.inbox_counts(session, user=ready.investigator, today=today)
+    assert (counts.open, counts.new, counts.ack_overdue) == (1, 1, 0)
+    later = reporting.inbox_counts(
+        session, user=ready.investigator, today=today + timedelta(days=8)
+    )
+    assert later.ack_overdue == 1 and later.due
