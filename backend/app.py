@@ -31,6 +31,8 @@ ROUTER_MODULES = [
     "backend.routes",
     "backend.admin_routes",
     "competency_framework.routes",
+    "whistleblowing.public_routes",
+    "whistleblowing.case_routes",
 ]
 
 API_PREFIX = "/api/v1"

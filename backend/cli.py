@@ -7,7 +7,7 @@ import time
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from backend.config import get_settings
 
@@ -18,6 +18,11 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+recovery_app = typer.Typer(
+    help="The reporting channel's recovery key (kept offline by the integrity committee).",
+    no_args_is_help=True,
+)
+app.add_typer(recovery_app, name="recovery")
 
 
 def _engine():
@@ -51,11 +56,19 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        proxy_headers=True,
-        # Request lines are not logged: they would carry receipts' and reports' URLs and the
-        # reporting channel promises not to keep client addresses.
-        access_log=False,
+        **SERVER_OPTIONS,
     )
+
+
+# How `merito serve` runs uvicorn; the anonymity tests serve with exactly these options.
+SERVER_OPTIONS = {
+    "proxy_headers": True,
+    # Request lines are not logged: they would carry client addresses and user agents, and
+    # the reporting channel promises to keep neither.
+    "access_log": False,
+    # uvicorn's "Server" header and date add nothing and are one less fingerprint.
+    "server_header": False,
+}
 
 
 @app.command()
@@ -138,6 +151,7 @@ def up(
         accounts = demo_data.create_demo_accounts(session, settings)
         session.commit()
     _print_accounts(accounts)
+    _ensure_recovery_for_development()
     address = f"http://{host or settings.host}:{port or settings.port}/"
     typer.echo(f"\nMérito is running at {address}  (Ctrl+C to stop)\n")
     serve(host=host, port=port, workers=1)
@@ -260,6 +274,144 @@ def restore(
     )
     if not outcome.ok:
         raise typer.Exit(1)
+
+
+def _ensure_recovery_for_development() -> None:
+    """On a development `up`, create the recovery key if missing (a real install uses init)."""
+    from whistleblowing import service as reporting
+
+    settings = get_settings()
+    if settings.environment == "production":
+        return
+    with Session(_engine()) as session:
+        if reporting.recovery_ready(session):
+            return
+        passphrase = reporting.init_recovery(session, settings)
+        session.commit()
+    typer.echo(
+        "\nReporting channel recovery passphrase (development only; keep it to test recovery):"
+        f"\n  {passphrase}\n"
+    )
+
+
+@recovery_app.command("init")
+def recovery_init() -> None:
+    """Create the recovery key pair and print its passphrase ONCE."""
+    from whistleblowing import service as reporting
+
+    settings = get_settings()
+    with Session(_engine()) as session:
+        try:
+            passphrase = reporting.init_recovery(session, settings)
+        except reporting.ReportingError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1)
+        fingerprint = _recovery_fingerprint(session)
+        session.commit()
+    typer.echo(
+        "The recovery key of the reporting channel was created.\n\n"
+        f"  Passphrase:  {passphrase}\n  Fingerprint: {fingerprint}\n\n"
+        "Write the passphrase on paper now and hand it to the integrity committee, to keep\n"
+        "offline (for example in a sealed envelope in a safe). It is not stored anywhere and\n"
+        "will never be shown again. Without it, reports whose investigators all lost their\n"
+        "passwords cannot be read by anyone."
+    )
+
+
+def _recovery_fingerprint(session) -> str:
+    from whistleblowing import crypto
+    from whistleblowing.models import ReportingInstallation
+
+    row = session.get(ReportingInstallation, 1)
+    return crypto.fingerprint(row.recovery_public) if row and row.recovery_public else ""
+
+
+@recovery_app.command("status")
+def recovery_status() -> None:
+    """Say whether the recovery key exists, and its fingerprint."""
+    from whistleblowing.models import ReportingInstallation
+
+    with Session(_engine()) as session:
+        row = session.get(ReportingInstallation, 1)
+        if row is None or row.recovery_public is None:
+            typer.echo("No recovery key. Create it with `merito recovery init`.", err=True)
+            raise typer.Exit(1)
+        typer.echo(
+            f"Recovery key created on {row.recovery_created_on}; "
+            f"fingerprint {_recovery_fingerprint(session)}."
+        )
+
+
+@recovery_app.command("restore")
+def recovery_restore(
+    to: Annotated[str, typer.Option("--to", help="Email of the investigator to restore to.")],
+    report: Annotated[
+        list[str], typer.Option(help="Only this report reference (repeatable).")
+    ] = [],  # noqa: B006
+    identities: Annotated[
+        bool, typer.Option(help="Also restore reporters' identities (protection officer).")
+    ] = False,
+    passphrase: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="The recovery passphrase.")
+    ] = "",
+) -> None:
+    """Give an investigator access to reports through the recovery key (audited).
+
+    For when every holder of a report lost their password. The investigator must have signed
+    in once (with two-step verification), so that they have a key pair.
+    """
+    from backend.auth.models import User
+    from whistleblowing import service as reporting
+
+    with Session(_engine()) as session:
+        user = session.exec(select(User).where(User.email == to.strip().lower())).first()
+        if user is None:
+            typer.echo(f"No account with the email {to}.", err=True)
+            raise typer.Exit(1)
+        try:
+            summary = reporting.restore_access(
+                session,
+                passphrase=passphrase,
+                to_user=user,
+                references=report,
+                include_identities=identities,
+            )
+        except reporting.ReportingError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1)
+        email = user.email
+        session.commit()
+    typer.echo(
+        f"Restored {summary.reports} report(s) and {summary.identities} identity key(s) to "
+        f"{email}; {summary.already} already accessible."
+    )
+
+
+@app.command("verify-certificate")
+def verify_certificate(
+    file: Annotated[typer.FileBinaryRead, typer.Argument(help="The certificate (JSON) file.")],
+    fingerprint: Annotated[
+        str,
+        typer.Option(help="The signing key fingerprint the reporting channel publishes."),
+    ] = "",
+) -> None:
+    """Check a certificate of reporting offline (no database or network needed)."""
+    from whistleblowing import service as reporting
+
+    check = reporting.verify_certificate(file.read(), expected_fingerprint=fingerprint)
+    if not check.valid:
+        typer.echo(f"INVALID certificate: {check.problem}.", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"Valid certificate of reporting.\n  Reference:     {check.reference}\n"
+        f"  Submitted on:  {check.submitted_on}\n  Content hash:  {check.content_sha256}\n"
+        f"  Signed by key: {check.fingerprint}"
+    )
+    if not fingerprint:
+        typer.echo(
+            "Compare the key fingerprint with the one shown on the reporting channel's first "
+            "page (or pass it with --fingerprint)."
+        )
 
 
 @audit_app.command("verify")

@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "backend.audit",
     "backend.jobs",
     "competency_framework.models",
+    "whistleblowing.models",
 ]
 
 for _name in MODEL_MODULES:

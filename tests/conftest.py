@@ -374,6 +374,21 @@ def login(client, email: str, password: str = TEST_PASSWORD) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+    if response.headers["location"].startswith("/login/second-factor"):
+        # Investigators and protection officers: enrol (first time) and pass TOTP.
+        from tests.reporting_helpers import totp_code
+
+        assert client.get(response.headers["location"]).status_code == 200
+        response = client.post(
+            "/login/second-factor",
+            data={
+                "code": totp_code(client.app.state.engine, email),
+                "next": "/",
+                "csrf_token": csrf_of(client),
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
     return csrf_of(client)
 
 

@@ -51,7 +51,9 @@ def declaration(route: RouteInfo):
     found = []
     for dependency in route.dependant.dependencies:
         call = dependency.call
-        if getattr(call, "public", False):
+        if getattr(call, "reporter", False):
+            found.append("reporter")
+        elif getattr(call, "public", False):
             found.append("public")
         elif hasattr(call, "permission"):
             found.append(call.permission)
@@ -107,6 +109,18 @@ def test_route_role_matrix(app, client, principals, org):
             checked += 1
             if declared != "public" and response.status_code != 401:
                 failures.append(f"anonymous {method} {path}: {response.status_code} != 401")
+            if declared == "reporter":
+                # Only a reporter's receipt session opens these, whatever staff role one has.
+                for role in Role:
+                    client.cookies.clear()
+                    client.cookies.update(cookies[role.value])
+                    response = client.request(
+                        method, path, headers={"X-CSRF-Token": anon_token}, follow_redirects=False
+                    )
+                    checked += 1
+                    if response.status_code != 401:
+                        failures.append(f"{role} {method} {path}: {response.status_code} != 401")
+                continue
             # Each role
             for role in Role:
                 allowed = declared == "public" or declared in ROLE_PERMISSIONS[role]
