@@ -36,6 +36,7 @@ class JobLease(SQLModel, table=True):
     last_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_result: str = Field(default="", max_length=500)
+    run_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,12 @@ def claim(engine: Engine, job: Job, *, now: datetime | None = None, force: bool 
         result = session.execute(
             update(JobLease)
             .where(col(JobLease.name) == job.name, condition)
-            .values(holder=holder, leased_until=now + job.lease, last_started_at=now)
+            .values(
+                holder=holder,
+                leased_until=now + job.lease,
+                last_started_at=now,
+                run_count=JobLease.run_count + 1,
+            )
         )
         session.commit()
         return result.rowcount == 1

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("last_started_at", backend.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_finished_at", backend.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_result", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+        sa.Column("run_count", sa.Integer(), nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_job_lease")),
     )
     # ### end Alembic commands ###
