@@ -95,10 +95,13 @@ class ImportProblem:
 
     def __str__(self) -> str:
         if self.row and self.column:
-            return _("Row %(row)s, column %(column)s: %(message)s", **self.as_params())
+            return _("Row %(row)s, column %(column)s: %(problem)s", **self._params())
         if self.row:
-            return _("Row %(row)s: %(message)s", **self.as_params())
+            return _("Row %(row)s: %(problem)s", **self._params())
         return self.message
+
+    def _params(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "problem": self.message}
 
     def as_params(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "message": self.message}

@@ -50,7 +50,7 @@ def ratings_to_validate(session: Session, principal: Principal) -> Panel | None:
     return Panel(
         N_("Ratings awaiting my validation"),
         "competency/panel_validation.html",
-        {"items": items, "reminders": reminders},
+        {"queue": items, "reminders": reminders},
         order=16,
     )
 
