@@ -19,7 +19,10 @@ def principal_for(session: Session, user: User) -> Principal:
     return Principal(
         user=user,
         session=AuthSession(
-            token_hash="t", user_id=user.id, csrf_token="c", expires_at=utcnow() + timedelta(hours=1)
+            token_hash="t",
+            user_id=user.id,
+            csrf_token="c",
+            expires_at=utcnow() + timedelta(hours=1),
         ),
         roles=roles,
         permissions=permissions_for(roles),

@@ -7,12 +7,18 @@ import pytest
 from competency_framework import gaps
 
 COMPS = [10, 20, 30]
+EMPLOYEE_COLUMNS = ["employee_id", "unit_id", "profile_id", "role_code"]
+REQUIREMENT_COLUMNS = ["profile_id", "competency_id", "required", "essential"]
 
 
 def inputs(employees, requirements, current):
     return gaps.GapInputs(
-        employees=pd.DataFrame(employees, columns=["employee_id", "unit_id", "profile_id", "role_code"]),
-        requirements=pd.DataFrame(requirements, columns=["profile_id", "competency_id", "required", "essential"]),
+        employees=pd.DataFrame(
+            employees, columns=["employee_id", "unit_id", "profile_id", "role_code"]
+        ),
+        requirements=pd.DataFrame(
+            requirements, columns=["profile_id", "competency_id", "required", "essential"]
+        ),
         current=pd.DataFrame(current, columns=["employee_id", "competency_id", "level"]),
         competency_ids=COMPS,
     )
@@ -51,12 +57,17 @@ def test_cell_sums_count_requirements_met_gaps_and_bench(small):
 def test_vectorised_sums_agree_with_the_plain_gap_frame():
     rng = np.random.default_rng(7)
     n = 400
-    employees = [(i, int(rng.integers(1, 6)), int(rng.integers(1, 4)), f"r{i % 3}") for i in range(1, n + 1)]
+    employees = [
+        (i, int(rng.integers(1, 6)), int(rng.integers(1, 4)), f"r{i % 3}") for i in range(1, n + 1)
+    ]
     requirements = [
         (p, c, int(rng.integers(0, 5)), bool(rng.integers(0, 2))) for p in (1, 2, 3) for c in COMPS
     ]
     current = [
-        (i, c, int(rng.integers(0, 5))) for i in range(1, n + 1) for c in COMPS if rng.random() < 0.7
+        (i, c, int(rng.integers(0, 5)))
+        for i in range(1, n + 1)
+        for c in COMPS
+        if rng.random() < 0.7
     ]
     data = inputs(employees, requirements, current)
     fast = gaps.cell_sums(data).sort_values(["unit_id", "role_code", "competency_id"])
@@ -109,7 +120,9 @@ def test_cells_of_five_or_more_are_shown():
 
 
 def test_totals_by_group_sum_competencies(small):
-    totals = gaps.totals_by_group(gaps.rollup(gaps.cell_sums(small), UNITS, group_by="organisation"))
+    totals = gaps.totals_by_group(
+        gaps.rollup(gaps.cell_sums(small), UNITS, group_by="organisation")
+    )
     row = totals.iloc[0]
     assert row["people"] == 3 and row["required_n"] == 6
     assert row["met_n"] == 3  # e1:c10, e3:c10, e3:c20

@@ -63,7 +63,7 @@ def test_the_supervisor_validates_with_one_change(client, session, org, accounts
     pending = service.pending_self_entries(session, employee_id=org.officer_a.id)
     legal = service.get_competency(session, "legal")
     form = {"csrf_token": csrf}
-    for cid, entry in pending.items():
+    for entry in pending.values():
         form[f"decision_{entry.id}"] = "agree"
         form[f"self_{entry.id}"] = str(entry.level)
     changed = pending[legal.id].id
@@ -167,7 +167,7 @@ def test_supervisors_see_suppressed_cells_and_hr_sees_numbers(client, session, o
 
 def test_heatmap_exports_csv_and_xlsx_with_formula_cells_escaped(client, session, org, accounts):
     org_service.update_unit(
-        session, unit=org.central, changes={"name": "=HYPERLINK(\"x\")"}, actor="test"
+        session, unit=org.central, changes={"name": '=HYPERLINK("x")'}, actor="test"
     )
     session.commit()
     sign_in(client, accounts["hr"])
@@ -177,7 +177,7 @@ def test_heatmap_exports_csv_and_xlsx_with_formula_cells_escaped(client, session
     xlsx = client.get("/competencies/gaps?group=unit&format=xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     names = [row[0] for row in sheet.iter_rows(values_only=True)]
-    assert "'=HYPERLINK(\"x\")" in names
+    assert '\'=HYPERLINK("x")' in names
     people = client.get(f"/competencies/gaps/units/{org.central.id}?format=xlsx")
     rows = list(load_workbook(io.BytesIO(people.content)).active.iter_rows(values_only=True))
     assert rows[0][0] == "Employee number" and len(rows) == 4
@@ -311,7 +311,9 @@ def test_campaign_counters_and_reminders(client, session, org, accounts):
     detail = client.get(f"/api/v1{campaign_url}").json()
     assert detail["total"]["people"] == 3
     assert detail["total"]["awaiting_validation"] == 1 and detail["total"]["not_started"] == 2
-    reminded = client.post(f"{campaign_url}/remind", data={"csrf_token": csrf}, follow_redirects=False)
+    reminded = client.post(
+        f"{campaign_url}/remind", data={"csrf_token": csrf}, follow_redirects=False
+    )
     assert reminded.status_code == 303
     page = client.get(campaign_url).text
     assert "Lucia Mendez" in page and "Validate your team's self-assessments" in page

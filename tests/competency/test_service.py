@@ -30,6 +30,10 @@ def people(session, org, make_user):
     }
 
 
+def officer_profile(session):
+    return next(p for p in service.list_profiles(session) if p.role_code == "procurement_officer")
+
+
 def xlsx(rows):
     book = Workbook()
     sheet = book.active
@@ -41,7 +45,9 @@ def xlsx(rows):
 
 
 def test_default_role_profiles_load_from_the_data_file(session):
-    profile = next(p for p in service.list_profiles(session) if p.role_code == "procurement_officer")
+    profile = next(
+        p for p in service.list_profiles(session) if p.role_code == "procurement_officer"
+    )
     requirements = service.requirements_of(session, profile)
     legal = service.get_competency(session, "legal")
     assert profile.current_version == 1
@@ -217,7 +223,9 @@ def test_supervisors_record_only_supervisor_ratings_of_their_reports(session, or
 
 
 def test_editing_a_profile_writes_a_new_audited_version(session, people):
-    profile = next(p for p in service.list_profiles(session) if p.role_code == "procurement_officer")
+    profile = next(
+        p for p in service.list_profiles(session) if p.role_code == "procurement_officer"
+    )
     version = service.save_profile(
         session,
         profile=profile,
@@ -248,7 +256,9 @@ def test_bad_profile_requirements_are_refused_with_fields(session, people):
             actor=people["hr"].user,
         )
     assert set(err.value.errors) == {"level_legal", "importance_financial", "level_nope"}
-    assert session.exec(select(RoleProfileVersion).where(RoleProfileVersion.version > 1)).all() == []
+    assert (
+        session.exec(select(RoleProfileVersion).where(RoleProfileVersion.version > 1)).all() == []
+    )
 
 
 def test_a_position_override_changes_that_positions_requirements_only(session, org, people):
@@ -293,7 +303,9 @@ def test_profile_import_is_all_or_nothing_with_row_and_column(session, people):
     found = {(p.row, p.column) for p in err.value.problems}
     assert found == {(3, "B"), (4, "A"), (5, "A"), (6, "D")}
     session.rollback()
-    profile = next(p for p in service.list_profiles(session) if p.role_code == "procurement_officer")
+    profile = next(
+        p for p in service.list_profiles(session) if p.role_code == "procurement_officer"
+    )
     assert profile.current_version == 1
 
 
@@ -443,7 +455,9 @@ def test_the_report_states_the_profile_versions_it_used(session, org, people):
     report = service.heatmap(session, details=True)
     uses = {p.key: p.version for p in report.basis.profiles}
     assert uses["role:procurement_officer"] == 1
-    profile = next(p for p in service.list_profiles(session) if p.role_code == "procurement_officer")
+    profile = next(
+        p for p in service.list_profiles(session) if p.role_code == "procurement_officer"
+    )
     service.save_profile(
         session,
         profile=profile,
