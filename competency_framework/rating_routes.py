@@ -35,20 +35,25 @@ api_router = APIRouter(prefix="/competencies", tags=["competencies"])
 # --- shared pieces ----------------------------------------------------------------------------
 
 
-def _own_employee(session: Session, principal) -> Employee:
+def _own_employee(session: Session, principal) -> Employee | None:
     if principal.user.employee_id is None:
-        raise HTTPException(
-            status_code=404, detail=_("Your account is not linked to an employee record.")
-        )
-    return employee_or_404(session, principal.user.employee_id)
+        return None
+    return session.get(Employee, principal.user.employee_id)
+
+
+def _not_linked(request: Request):
+    """The page shown to an account that is not linked to an employee record."""
+    return render(request, "competency/not_linked.html", {})
 
 
 def _viewable(session: Session, principal, employee_id: int) -> Employee:
-    employee = employee_or_404(session, employee_id)
-    if not service.can_view_person(session, actor=principal, employee=employee):
-        raise HTTPException(
-            status_code=403, detail=_("You can only see your own team's competencies.")
-        )
+    """Return the employee if `principal` may see their competencies; 404 otherwise.
+
+    Not-found rather than forbidden, so that the answer does not reveal who exists.
+    """
+    employee = session.get(Employee, employee_id)
+    if employee is None or not service.can_view_person(session, actor=principal, employee=employee):
+        raise HTTPException(status_code=404, detail=_("This employee does not exist."))
     return employee
 
 
@@ -108,6 +113,8 @@ def my_competencies(
     request: Request, session: SessionDep, principal: CurrentPrincipal, format: str = ""
 ):
     employee = _own_employee(session, principal)
+    if employee is None:
+        return _not_linked(request)
     context = _person_context(session, principal, employee)
     exported = export_or_none(
         lambda: _profile_table(context["profile"]), format, f"competencies-{employee.number}"
@@ -145,6 +152,8 @@ def _assessment_context(session: Session, employee: Employee) -> dict[str, Any]:
 @router.get("/me/assessment", dependencies=[require(Permission.rate_own_competencies)])
 def self_assessment_form(request: Request, session: SessionDep, principal: CurrentPrincipal):
     employee = _own_employee(session, principal)
+    if employee is None:
+        return _not_linked(request)
     return render(
         request, "competency/self_assessment.html", _assessment_context(session, employee)
     )
@@ -155,6 +164,10 @@ async def submit_self_assessment(
     request: Request, session: SessionDep, principal: CurrentPrincipal
 ):
     employee = _own_employee(session, principal)
+    if employee is None:
+        raise HTTPException(
+            status_code=409, detail=_("Your account is not linked to an employee record.")
+        )
     form = await request.form()
     codes = [c.code for c in service.list_competencies(session)]
     answers = {
@@ -340,12 +353,10 @@ def _validation_context(session: Session, employee: Employee) -> dict[str, Any]:
 def validation_form(
     request: Request, session: SessionDep, principal: CurrentPrincipal, employee_id: int
 ):
-    employee = employee_or_404(session, employee_id)
-    if not service.can_validate(session, actor=principal, employee=employee):
-        raise HTTPException(
-            status_code=403,
-            detail=_("Only the employee's own supervisor or HR can validate these ratings."),
-        )
+    employee = session.get(Employee, employee_id)
+    if employee is None or not service.can_validate(session, actor=principal, employee=employee):
+        # Not found rather than forbidden: the form exists only for one's own reports (or HR).
+        raise HTTPException(status_code=404, detail=_("Nothing to validate here."))
     return render(request, "competency/validate.html", _validation_context(session, employee))
 
 
@@ -515,12 +526,14 @@ def _profile_out(p: service.PersonGapProfile) -> PersonProfileOut:
 
 @api_router.get(
     "/me",
-    response_model=PersonProfileOut,
+    response_model=PersonProfileOut | None,
     dependencies=[require(Permission.rate_own_competencies)],
 )
-def my_competencies_json(session: SessionDep, principal: CurrentPrincipal) -> PersonProfileOut:
-    """My requirements, current levels, pending self-ratings and gaps."""
+def my_competencies_json(session: SessionDep, principal: CurrentPrincipal):
+    """My requirements, current levels, pending self-ratings and gaps (null: no employee record)."""
     employee = _own_employee(session, principal)
+    if employee is None:
+        return None
     return _profile_out(service.person_gap_profile(session, employee=employee))
 
 
@@ -575,6 +588,10 @@ def _entries_out(session: Session, entries) -> list[EntryOut]:
 def self_assessment_json(body: SelfAssessmentIn, session: SessionDep, principal: CurrentPrincipal):
     """Record my self-assessment; returns the entries written (awaiting validation)."""
     employee = _own_employee(session, principal)
+    if employee is None:
+        raise HTTPException(
+            status_code=409, detail=_("Your account is not linked to an employee record.")
+        )
     try:
         written = service.submit_self_assessment(
             session,

@@ -157,9 +157,19 @@ def competency_json(session: SessionDep, code: str) -> CompetencyOut:
     return _competency_out(competency, service.descriptors(session, competency))
 
 
-for _module_router in (framework_router, rating_routes.router, gap_routes.router):
-    router.include_router(_module_router)
-router.include_router(planning_routes.router)
-for _module_api in (framework_api, rating_routes.api_router, gap_routes.api_router):
-    api_router.include_router(_module_api)
-api_router.include_router(planning_routes.api_router)
+# One flat router (and one for the API): the sub-modules' routes already carry their full
+# paths, and a flat list keeps every route visible to the route × role matrix test.
+for _module_router in (
+    framework_router,
+    rating_routes.router,
+    gap_routes.router,
+    planning_routes.router,
+):
+    router.routes.extend(_module_router.routes)
+for _module_api in (
+    framework_api,
+    rating_routes.api_router,
+    gap_routes.api_router,
+    planning_routes.api_router,
+):
+    api_router.routes.extend(_module_api.routes)

@@ -123,8 +123,9 @@ def test_validation_through_the_api_by_a_stranger_is_forbidden(client, session, 
 
 def test_people_pages_are_for_self_supervisor_and_hr_only(client, session, org, accounts):
     sign_in(client, accounts["outsider"])
-    assert client.get(f"/competencies/people/{org.officer_a.id}").status_code == 403
-    assert client.get(f"/api/v1/competencies/people/{org.officer_a.id}").status_code == 403
+    # Someone else's record is "not found" rather than "forbidden": existence is not revealed.
+    assert client.get(f"/competencies/people/{org.officer_a.id}").status_code == 404
+    assert client.get(f"/api/v1/competencies/people/{org.officer_a.id}").status_code == 404
     sign_in(client, accounts["head"])
     assert client.get(f"/competencies/people/{org.officer_a.id}").status_code == 200
     sign_in(client, accounts["hr"])
@@ -267,6 +268,13 @@ def test_json_self_assessment_with_bad_input_gets_structured_errors(client, sess
     me = client.get("/api/v1/competencies/me").json()
     legal = next(c for c in me["competencies"] if c["competency"] == "legal")
     assert legal["awaiting_validation"] == 2 and legal["current"] is None
+
+
+def test_an_account_without_employee_record_sees_an_explanation(client, accounts):
+    sign_in(client, accounts["hr"])
+    page = client.get("/competencies/me")
+    assert page.status_code == 200 and "not linked to an employee record" in page.text
+    assert client.get("/api/v1/competencies/me").json() is None
 
 
 def test_spanish_pages_are_translated(client, session, org, make_user):
