@@ -168,12 +168,14 @@ def cell_sums(inputs: GapInputs) -> pd.DataFrame:
             role_code=pd.Series(dtype="object")
         )[columns]
     flags = _flags(person_matrices(inputs))
-    keys = pd.MultiIndex.from_arrays(
-        [employees["unit_id"].to_numpy(), employees["role_code"].to_numpy()],
-        names=["unit_id", "role_code"],
-    )
-    codes, groups = pd.factorize(keys)
-    g = len(groups)
+    # Group codes for (unit, role) without building tuples: factorize each, then combine.
+    unit_codes, unit_values = pd.factorize(employees["unit_id"].to_numpy())
+    role_codes_, role_values = pd.factorize(employees["role_code"].to_numpy())
+    combined = unit_codes.astype(np.int64) * max(1, len(role_values)) + role_codes_
+    codes, uniques = pd.factorize(combined)
+    g = len(uniques)
+    unit_ids = np.asarray(unit_values)[uniques // max(1, len(role_values))]
+    role_codes = np.asarray(role_values, dtype=object)[uniques % max(1, len(role_values))]
     people = np.bincount(codes, minlength=g)
     block = {"people": np.repeat(people[:, None], k, axis=1)}
     for name, matrix in flags.items():
@@ -181,8 +183,6 @@ def cell_sums(inputs: GapInputs) -> pd.DataFrame:
         block[name] = np.stack(
             [np.bincount(codes, weights=weights[:, j], minlength=g) for j in range(k)], axis=1
         ).astype(np.int64)
-    unit_ids = np.asarray(groups.get_level_values(0))
-    role_codes = np.asarray(groups.get_level_values(1), dtype=object)
     out = pd.DataFrame(
         {
             "unit_id": np.repeat(unit_ids, k).astype(np.int64),

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, text
+from sqlalchemy import and_, func, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -174,12 +174,15 @@ def is_hr(actor: Actor) -> bool:
 
 def _bump(session: Session, *, ratings: int = 0, profiles: int = 0) -> None:
     """Advance the counters that cached reports are keyed on (same transaction as the change)."""
+    revision_table = CompetencyRevision.__table__
     updated = session.execute(
-        text(
-            "UPDATE competency_revision SET ratings = ratings + :r, profiles = profiles + :p, "
-            "changed_at = :now WHERE id = 1"
-        ),
-        {"r": ratings, "p": profiles, "now": utcnow()},
+        update(revision_table)
+        .where(revision_table.c.id == 1)
+        .values(
+            ratings=revision_table.c.ratings + ratings,
+            profiles=revision_table.c.profiles + profiles,
+            changed_at=utcnow(),
+        )
     )
     if updated.rowcount == 0:
         session.add(CompetencyRevision(id=1, ratings=ratings, profiles=profiles))
@@ -1204,6 +1207,7 @@ def load_org_frames(session: Session) -> OrgFrames:
     positions = pd.DataFrame(
         session.connection()
         .execute(sa_select(pos.c.id, pos.c.unit_id, pos.c.role_code, pos.c.title))
+        .tuples()
         .all(),
         columns=["position_id", "unit_id", "role_code", "title"],
     )
@@ -1220,6 +1224,7 @@ def load_org_frames(session: Session) -> OrgFrames:
                 unit.c.parent_id,
             ).order_by(unit.c.name)
         )
+        .tuples()
         .all(),
         columns=["unit_id", "code", "name", "region", "is_central", "kind", "parent_id"],
     )
@@ -1236,6 +1241,7 @@ def load_org_frames(session: Session) -> OrgFrames:
                 prof.c.title_en,
             ).where(prof.c.is_active.is_(True))
         )
+        .tuples()
         .all(),
         columns=[
             "profile_id",
@@ -1269,6 +1275,7 @@ def fetch_requirements(session: Session) -> pd.DataFrame:
             )
             .where(prof.c.is_active.is_(True))
         )
+        .tuples()
         .all()
     )
     frame = pd.DataFrame(rows, columns=["profile_id", "competency_id", "required", "importance"])
