@@ -187,7 +187,7 @@ def _insert_ratings(engine, url, employees, competency_ids, entries, rng) -> int
                     if e == entries - 1:
                         current_rows.append(
                             (int(emp[j]), int(comp[j]), int(levels[e, j]), entry_id, "assessment",
-                             at_text)
+                             at_text, 0)
                         )  # fmt: skip
             log_sql = (
                 "INSERT INTO rating_entry (id, employee_id, competency_id, level, source, "
@@ -195,11 +195,11 @@ def _insert_ratings(engine, url, employees, competency_ids, entries, rng) -> int
             )
             current_sql = (
                 "INSERT INTO current_rating (employee_id, competency_id, level, entry_id, source, "
-                "rated_at) VALUES "
+                "rated_at, revision) VALUES "
             )
             if sqlite:
                 cursor.executemany(log_sql + "(?,?,?,?,?,?,?,?,?)", log_rows)
-                cursor.executemany(current_sql + "(?,?,?,?,?,?)", current_rows)
+                cursor.executemany(current_sql + "(?,?,?,?,?,?,?)", current_rows)
             else:
                 columns = log_sql.split("(", 1)[1].split(")", 1)[0]
                 with cursor.copy(f"COPY rating_entry ({columns}) FROM STDIN") as copy:
@@ -347,8 +347,11 @@ def page_timings(url: str, *, cold: int = 20, cached: int = 100, workers: int = 
             )
             assert response.status_code in (200, 303), response.status_code
             csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
+            first_times = []
             for _ in range(2 * workers):  # warm both workers (templates, first cache fill)
+                started = time.perf_counter()
                 assert client.get("/competencies/gaps").status_code == 200
+                first_times.append(time.perf_counter() - started)
             cold_times, cached_times = [], []
             for i in range(cold):
                 rated = client.post(
@@ -371,6 +374,7 @@ def page_timings(url: str, *, cold: int = 20, cached: int = 100, workers: int = 
         server.wait(timeout=30)
     return {
         "workers": workers,
+        "first_requests_s": [round(t, 2) for t in first_times],
         "cold_p50_s": round(float(np.percentile(cold_times, 50)), 3),
         "cold_p95_s": round(float(np.percentile(cold_times, 95)), 3),
         "cached_p50_ms": round(float(np.percentile(cached_times, 50)) * 1000, 1),

@@ -159,6 +159,27 @@ def _flags(m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def cell_sums(inputs: GapInputs) -> pd.DataFrame:
     """Additive counts per (unit_id, role_code, competency_id): the cacheable core of reports."""
+    return sums_from_matrices(inputs, person_matrices(inputs))
+
+
+def apply_ratings(
+    inputs: GapInputs, matrices: dict[str, np.ndarray], ratings: pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """Return copies of `matrices` with newer current ratings applied (others left as they are)."""
+    current, rated = matrices["current"].copy(), matrices["rated"].copy()
+    if len(ratings):
+        emp_ids = inputs.employees["employee_id"].to_numpy(dtype=np.int64)
+        competencies = np.asarray(inputs.competency_ids, dtype=np.int64)
+        rows = _dense_positions(emp_ids, ratings["employee_id"].to_numpy(dtype=np.int64))
+        cols = _dense_positions(competencies, ratings["competency_id"].to_numpy(dtype=np.int64))
+        keep = (rows >= 0) & (cols >= 0)
+        current[rows[keep], cols[keep]] = ratings["level"].to_numpy()[keep]
+        rated[rows[keep], cols[keep]] = True
+    return {**matrices, "current": current, "rated": rated}
+
+
+def sums_from_matrices(inputs: GapInputs, matrices: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Additive counts per (unit_id, role_code, competency_id) from `person_matrices` output."""
     employees = inputs.employees
     competencies = list(inputs.competency_ids)
     k = len(competencies)
@@ -167,7 +188,7 @@ def cell_sums(inputs: GapInputs) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in columns}).assign(
             role_code=pd.Series(dtype="object")
         )[columns]
-    flags = _flags(person_matrices(inputs))
+    flags = _flags(matrices)
     # Group codes for (unit, role) without building tuples: factorize each, then combine.
     unit_codes, unit_values = pd.factorize(employees["unit_id"].to_numpy())
     role_codes_, role_values = pd.factorize(employees["role_code"].to_numpy())

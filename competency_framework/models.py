@@ -190,6 +190,9 @@ class CurrentRating(SQLModel, table=True):
     entry_id: int = Field(foreign_key="rating_entry.id")
     source: str = Field(max_length=16)
     rated_at: datetime = Field(sa_type=UTCDateTime)
+    # The competency_revision.ratings value of the transaction that wrote this row: cached
+    # reports read only the rows above the revision they were computed at.
+    revision: int = Field(default=0, index=True)
 
 
 class CompetencyRevision(SQLModel, table=True):

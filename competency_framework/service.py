@@ -172,10 +172,13 @@ def is_hr(actor: Actor) -> bool:
 # --- revision counters (cache keys) -------------------------------------------------------------
 
 
+_TOUCHED = "competency_touched_current_ratings"
+
+
 def _bump(session: Session, *, ratings: int = 0, profiles: int = 0) -> None:
     """Advance the counters that cached reports are keyed on (same transaction as the change)."""
     revision_table = CompetencyRevision.__table__
-    updated = session.execute(
+    bumped = session.execute(
         update(revision_table)
         .where(revision_table.c.id == 1)
         .values(
@@ -183,10 +186,19 @@ def _bump(session: Session, *, ratings: int = 0, profiles: int = 0) -> None:
             profiles=revision_table.c.profiles + profiles,
             changed_at=utcnow(),
         )
-    )
-    if updated.rowcount == 0:
+        .returning(revision_table.c.ratings)
+    ).one_or_none()
+    if bumped is None:
         session.add(CompetencyRevision(id=1, ratings=ratings, profiles=profiles))
         session.flush()
+        new_ratings = ratings
+    else:
+        new_ratings = bumped[0]
+    # Stamp the current ratings this transaction wrote with its revision. The counter row is
+    # locked until commit, so revisions are handed out in commit order.
+    for current in session.info.pop(_TOUCHED, []):
+        current.revision = new_ratings
+        session.add(current)
 
 
 def revision(session: Session) -> CompetencyRevision:
@@ -688,6 +700,7 @@ def _append(
             current.level, current.entry_id = level, entry.id
             current.source, current.rated_at = source, entry.recorded_at
         session.add(current)
+        session.info.setdefault(_TOUCHED, []).append(current)
     return entry
 
 
@@ -881,6 +894,7 @@ def validate_ratings(
         )
     if not accepted:
         return []
+    session.info.pop(_TOUCHED, None)
     source = (
         RatingSource.supervisor
         if actor.user.employee_id is not None and employee.supervisor_id == actor.user.employee_id
@@ -955,6 +969,7 @@ def record_rating(
         raise CompetencyError(
             _("Only the employee's own supervisor or HR can rate this employee."), status_code=403
         )
+    session.info.pop(_TOUCHED, None)
     entry = _append(
         session,
         employee_id=employee.id,
@@ -1066,6 +1081,7 @@ def import_ratings(session: Session, *, content: bytes, actor: Actor) -> int:
         problems.append(ImportProblem(0, "", _("The sheet has no rows to import.")))
     if problems:
         raise ImportRejected(problems)
+    session.info.pop(_TOUCHED, None)
     for employee, competency, level, source, note, url in accepted:
         _append(
             session,
@@ -1179,13 +1195,18 @@ def _fetch_ints(session: Session, statement: Any, columns: list[str]) -> pd.Data
 
 
 def fetch_current_ratings(
-    session: Session, *, employee_ids: list[int] | None = None
+    session: Session, *, employee_ids: list[int] | None = None, above_revision: int | None = None
 ) -> pd.DataFrame:
-    """Return employee_id, competency_id, level of everyone's current (validated) ratings."""
+    """Return employee_id, competency_id, level of everyone's current (validated) ratings.
+
+    With `above_revision`, only those written by transactions after that ratings revision.
+    """
     table = CurrentRating.__table__
     statement = sa_select(table.c.employee_id, table.c.competency_id, table.c.level)
     if employee_ids is not None:
         statement = statement.where(table.c.employee_id.in_(employee_ids))
+    if above_revision is not None:
+        statement = statement.where(table.c.revision > above_revision)
     return _fetch_ints(session, statement, ["employee_id", "competency_id", "level"])
 
 
@@ -1392,6 +1413,9 @@ class CachedCells:
     cells: pd.DataFrame
     people_without_profile: int
     computed_at: datetime
+    # For refreshing after new ratings only: the inputs and matrices the cells came from.
+    inputs: gaps.GapInputs | None = None
+    matrices: dict[str, np.ndarray] | None = None
 
 
 class _GapCache:
@@ -1434,7 +1458,11 @@ GAP_CACHE = _GapCache()
 
 
 def organisation_cells(session: Session, org: OrgFrames | None = None) -> CachedCells:
-    """Return the organisation's per (unit, role, competency) counts, from cache when current."""
+    """Return the organisation's per (unit, role, competency) counts, from cache when current.
+
+    When only ratings changed since the cached copy (same people, positions and profiles), just
+    the current ratings written since are read and applied; otherwise everything is recomputed.
+    """
     key_data = data_key(session)
     org = org or load_org_frames(session)
     key = (key_data, org.fingerprint)
@@ -1442,17 +1470,52 @@ def organisation_cells(session: Session, org: OrgFrames | None = None) -> Cached
     if cached is not None and cached.key == key:
         return cached
     GAP_CACHE.misses += 1
-    inputs, employees = gap_inputs(session, org)
-    cells = gaps.cell_sums(inputs)
-    fresh = CachedCells(
-        key=key,
-        cells=cells,
-        people_without_profile=int((employees["profile_id"] < 0).sum()),
-        computed_at=utcnow(),
-    )
+    if (
+        cached is not None
+        and cached.matrices is not None
+        and cached.inputs is not None
+        and _same_except_ratings(cached.key, key)
+    ):
+        delta = fetch_current_ratings(session, above_revision=cached.key[0][0][0])
+        matrices = gaps.apply_ratings(cached.inputs, cached.matrices, delta)
+        fresh = CachedCells(
+            key=key,
+            cells=gaps.sums_from_matrices(cached.inputs, matrices),
+            people_without_profile=cached.people_without_profile,
+            computed_at=utcnow(),
+            inputs=cached.inputs,
+            matrices=matrices,
+        )
+    else:
+        inputs, employees = gap_inputs(session, org)
+        matrices = gaps.person_matrices(inputs)
+        fresh = CachedCells(
+            key=key,
+            cells=gaps.sums_from_matrices(inputs, matrices),
+            people_without_profile=int((employees["profile_id"] < 0).sum()),
+            computed_at=utcnow(),
+            inputs=gaps.GapInputs(
+                inputs.employees,
+                inputs.requirements,
+                inputs.current.iloc[0:0],
+                inputs.competency_ids,
+            ),
+            matrices=matrices,
+        )
     with GAP_CACHE.lock:
         GAP_CACHE.cells = fresh
     return fresh
+
+
+def _same_except_ratings(old: tuple, new: tuple) -> bool:
+    """True if two cache keys differ at most by a newer ratings revision."""
+    (old_data, old_org), (new_data, new_org) = old, new
+    return (
+        old_org == new_org
+        and old_data[1:] == new_data[1:]
+        and old_data[0][1] == new_data[0][1]
+        and new_data[0][0] >= old_data[0][0]
+    )
 
 
 @dataclass

@@ -3,6 +3,7 @@
 import io
 from datetime import date
 
+import pandas as pd
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import text
@@ -492,3 +493,29 @@ def test_validation_queue_shows_a_supervisor_only_their_reports(session, org, pe
     everyone = service.validation_queue(session, actor=people["hr"])
     assert {i.employee.id for i in everyone} == {org.officer_a.id, org.outsider.id}
     assert codes(session)
+
+
+def test_after_new_ratings_the_cache_reads_only_what_changed_and_agrees_with_a_recompute(
+    session, org, people
+):
+    staff = _staff_unit(session, org, 5)
+    service.GAP_CACHE.clear()
+    service.heatmap(session, group_by="unit", details=True)
+    legal = service.get_competency(session, "legal")
+    self_assess(session, org.officer_a, people["a"], 3)
+    agree_all(session, org.officer_a, people["head"])
+    service.record_rating(
+        session, employee=staff[1], competency=legal, level=4, source="hr", actor=people["hr"]
+    )
+    session.commit()
+    stamped = session.exec(select(CurrentRating.revision).distinct()).all()
+    assert len(stamped) == 2  # one revision per transaction
+    assert service.fetch_current_ratings(session, above_revision=max(stamped) - 1).shape[0] == 1
+    incremental = service.organisation_cells(session).cells
+    service.GAP_CACHE.clear()
+    full = service.organisation_cells(session).cells
+    columns = ["unit_id", "role_code", "competency_id"]
+    pd.testing.assert_frame_equal(
+        incremental.sort_values(columns).reset_index(drop=True),
+        full.sort_values(columns).reset_index(drop=True),
+    )
