@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import numpy as np
 import pandas as pd
@@ -1762,7 +1762,7 @@ def _group_labels(org: OrgFrames, group_by: str, locale: str):
     def label(group: Any, filters: dict) -> tuple[str, str]:
         if group_by == "region":
             name = str(group) or _("(no region)")
-            return name, f"/competencies/gaps?group=unit&region={group}"
+            return name, f"/competencies/gaps?group=unit&region={quote(str(group))}"
         if group_by == "unit":
             if group in units.index:
                 return str(units.loc[group, "name"]), f"/competencies/gaps/units/{int(group)}"
@@ -1772,7 +1772,7 @@ def _group_labels(org: OrgFrames, group_by: str, locale: str):
             return text_label, f"/competencies/gaps?group=unit&unit_type={group}"
         if group_by == "role":
             return role_titles.get(group, str(group) or _("(no role)")), (
-                f"/competencies/gaps?group=unit&role={group}"
+                f"/competencies/gaps?group=unit&role={quote(str(group))}"
             )
         return _("Organisation"), ""
 
