@@ -55,11 +55,13 @@ def upgrade(engine: Engine) -> None:
 
 
 def load_reference_data(engine: Engine) -> None:
-    """Load or refresh the versioned data files (the competency framework) idempotently."""
+    """Load or refresh the versioned data files (framework, default role profiles) idempotently."""
     from sqlmodel import Session
 
     from competency_framework import loader
 
     with Session(engine) as session:
         loader.sync_framework(session)
+        session.flush()
+        loader.sync_role_profiles(session)
         session.commit()

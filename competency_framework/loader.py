@@ -106,3 +106,55 @@ def sync_framework(session: Session, path: Path = FRAMEWORK_FILE) -> bool:
         after={"version": version, "sha256": digest, "competencies": len(data["competencies"])},
     )
     return True
+
+
+ROLE_PROFILES_FILE = DATA_DIR / "role_profiles.yaml"
+
+
+def read_role_profiles(path: Path = ROLE_PROFILES_FILE) -> dict[str, Any]:
+    """Return the parsed default role profiles file, checked for shape and levels."""
+    data = yaml.safe_load(path.read_bytes())
+    seen: set[str] = set()
+    for entry in data.get("profiles", []):
+        code = entry.get("position_code") or entry.get("role_code")
+        if not code or code in seen:
+            raise FrameworkFileError(f"missing or duplicate role code: {code!r}")
+        seen.add(code)
+        for competency, spec in entry.get("requirements", {}).items():
+            if spec.get("level") not in LEVELS:
+                raise FrameworkFileError(f"{code}/{competency}: level must be 0-4")
+            if spec.get("importance") not in ("essential", "desirable"):
+                raise FrameworkFileError(f"{code}/{competency}: unknown importance")
+    return data
+
+
+def sync_role_profiles(session: Session, path: Path = ROLE_PROFILES_FILE) -> int:
+    """Create the default profile of every role in the data file that has none yet.
+
+    Existing profiles are left alone: once loaded they belong to the HR planners, whose edits
+    must never be overwritten by a re-load. Returns how many profiles were created.
+    """
+    from competency_framework import service
+
+    data = read_role_profiles(path)
+    version = str(data.get("version", ""))
+    created = 0
+    for entry in data.get("profiles", []):
+        code = entry.get("position_code") or entry.get("role_code")
+        key = service.role_profile_key(code)
+        if session.exec(select(service.RoleProfile).where(service.RoleProfile.key == key)).first():
+            continue
+        service.create_role_profile(
+            session,
+            role_code=code,
+            title_es=entry.get("title", {}).get("es", code),
+            title_en=entry.get("title", {}).get("en", code),
+            requirements={
+                competency: (spec["level"], spec["importance"])
+                for competency, spec in entry.get("requirements", {}).items()
+            },
+            actor=None,
+            source=f"data {version}".strip(),
+        )
+        created += 1
+    return created

@@ -9,16 +9,40 @@ from backend.auth.permissions import Permission
 from backend.db import SessionDep
 from backend.deps import require
 from backend.i18n import N_, _
-from backend.web import NavItem, register_nav, render
-from competency_framework import service
+from backend.web import NavItem, register_nav, render, templates
+from competency_framework import gap_routes, panels, planning_routes, rating_routes, service
+from competency_framework.models import RATING_SOURCE_LABELS
 
-router = APIRouter(prefix="/framework")
-api_router = APIRouter(prefix="/framework", tags=["framework"])
+router = APIRouter()
+api_router = APIRouter()
+framework_router = APIRouter(prefix="/framework")
+framework_api = APIRouter(prefix="/framework", tags=["framework"])
 
 register_nav(NavItem(N_("Competencies"), "/framework", Permission.view_framework, order=20))
+register_nav(
+    NavItem(N_("My competencies"), "/competencies/me", Permission.rate_own_competencies, order=21)
+)
+register_nav(
+    NavItem(N_("Validation"), "/competencies/validation", Permission.validate_ratings, order=22)
+)
+register_nav(NavItem(N_("Gaps"), "/competencies/gaps", Permission.view_gap_aggregates, order=23))
+register_nav(
+    NavItem(
+        N_("Role profiles"), "/competencies/profiles", Permission.manage_role_profiles, order=24
+    )
+)
+register_nav(
+    NavItem(N_("Campaigns"), "/competencies/campaigns", Permission.manage_campaigns, order=25)
+)
+register_nav(
+    NavItem(N_("Workforce"), "/competencies/workforce", Permission.plan_workforce, order=26)
+)
+
+assert panels  # registers the dashboard panels
+templates().globals["RATING_SOURCE_LABELS"] = RATING_SOURCE_LABELS
 
 
-@router.get("", dependencies=[require(Permission.view_framework)])
+@framework_router.get("", dependencies=[require(Permission.view_framework)])
 def framework_index(request: Request, session: SessionDep):
     return render(
         request,
@@ -31,7 +55,7 @@ def framework_index(request: Request, session: SessionDep):
     )
 
 
-@router.get("/{code}", dependencies=[require(Permission.view_framework)])
+@framework_router.get("/{code}", dependencies=[require(Permission.view_framework)])
 def competency_detail(request: Request, session: SessionDep, code: str):
     competency = service.get_competency(session, code)
     if competency is None:
@@ -94,7 +118,9 @@ def _competency_out(competency, descriptors) -> CompetencyOut:
     )
 
 
-@api_router.get("", response_model=FrameworkOut, dependencies=[require(Permission.view_framework)])
+@framework_api.get(
+    "", response_model=FrameworkOut, dependencies=[require(Permission.view_framework)]
+)
 def framework_json(session: SessionDep) -> FrameworkOut:
     """The whole framework: scale, competencies and level descriptors, in both languages."""
     version = service.current_version(session)
@@ -118,7 +144,7 @@ def framework_json(session: SessionDep) -> FrameworkOut:
     )
 
 
-@api_router.get(
+@framework_api.get(
     "/competencies/{code}",
     response_model=CompetencyOut,
     dependencies=[require(Permission.view_framework)],
@@ -129,3 +155,21 @@ def competency_json(session: SessionDep, code: str) -> CompetencyOut:
     if competency is None:
         raise HTTPException(status_code=404, detail=_("This competency does not exist."))
     return _competency_out(competency, service.descriptors(session, competency))
+
+
+# One flat router (and one for the API): the sub-modules' routes already carry their full
+# paths, and a flat list keeps every route visible to the route × role matrix test.
+for _module_router in (
+    framework_router,
+    rating_routes.router,
+    gap_routes.router,
+    planning_routes.router,
+):
+    router.routes.extend(_module_router.routes)
+for _module_api in (
+    framework_api,
+    rating_routes.api_router,
+    gap_routes.api_router,
+    planning_routes.api_router,
+):
+    api_router.routes.extend(_module_api.routes)

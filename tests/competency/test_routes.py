@@ -1,0 +1,342 @@
+"""Pages and JSON: authorization, rendering, errors, exports."""
+
+import io
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlmodel import select
+
+from backend.org import service as org_service
+from competency_framework import service
+from competency_framework.models import RatingEntry
+from tests.competency.helpers import codes, principal_for, self_assess
+from tests.conftest import login
+
+
+@pytest.fixture
+def accounts(session, org, make_user):
+    return {
+        "head": make_user("employee", employee=org.head),
+        "a": make_user("employee", employee=org.officer_a),
+        "outsider": make_user("employee", employee=org.outsider),
+        "hr": make_user("hr_planner"),
+        "auditor": make_user("auditor"),
+        "admin": make_user("admin"),
+    }
+
+
+def sign_in(client, user) -> str:
+    client.cookies.clear()
+    return login(client, user.email)
+
+
+def test_an_employee_completes_a_self_assessment_through_the_form(client, session, org, accounts):
+    csrf = sign_in(client, accounts["a"])
+    page = client.get("/competencies/me/assessment")
+    assert page.status_code == 200 and "Procurement process" in page.text
+    form = {f"level_{code}": "2" for code in codes(session)} | {"csrf_token": csrf}
+    form["note_legal"] = "Ran two tenders"
+    response = client.post("/competencies/me/assessment", data=form, follow_redirects=False)
+    assert response.status_code == 303
+    assert len(service.pending_self_entries(session, employee_id=org.officer_a.id)) == 13
+    mine = client.get("/competencies/me")
+    assert "My competencies" in mine.text and "Awaiting validation" in mine.text
+
+
+def test_a_bad_level_re_renders_the_form_with_the_error_and_writes_nothing(
+    client, session, org, accounts
+):
+    csrf = sign_in(client, accounts["a"])
+    response = client.post(
+        "/competencies/me/assessment",
+        data={"level_legal": "7", "level_financial": "2", "csrf_token": csrf},
+    )
+    assert response.status_code == 422
+    assert "Choose a level from 0 to 4." in response.text
+    assert session.exec(select(RatingEntry)).all() == []
+
+
+def test_the_supervisor_validates_with_one_change(client, session, org, accounts):
+    self_assess(session, org.officer_a, principal_for(session, accounts["a"]), 2)
+    csrf = sign_in(client, accounts["head"])
+    assert "Mario Ruiz" in client.get("/competencies/validation").text
+    pending = service.pending_self_entries(session, employee_id=org.officer_a.id)
+    legal = service.get_competency(session, "legal")
+    form = {"csrf_token": csrf}
+    for entry in pending.values():
+        form[f"decision_{entry.id}"] = "agree"
+        form[f"self_{entry.id}"] = str(entry.level)
+    changed = pending[legal.id].id
+    form[f"decision_{changed}"] = "change"
+    form[f"level_{changed}"] = "1"
+    missing_reason = client.post(f"/competencies/validation/{org.officer_a.id}", data=form)
+    assert missing_reason.status_code == 422
+    assert "Give a reason when you set a different level." in missing_reason.text
+    form[f"reason_{changed}"] = "Needs supervision on legal review"
+    done = client.post(
+        f"/competencies/validation/{org.officer_a.id}", data=form, follow_redirects=False
+    )
+    assert done.status_code == 303
+    current = service.current_levels(session, employee_id=org.officer_a.id)
+    assert current[legal.id].level == 1 and len(current) == 13
+
+
+def test_someone_who_is_not_the_supervisor_cannot_validate(client, session, org, accounts):
+    self_assess(session, org.officer_a, principal_for(session, accounts["a"]), 2)
+    entry = next(iter(service.pending_self_entries(session, employee_id=org.officer_a.id).values()))
+    # The outsider supervises nobody: no validate_ratings permission at all.
+    csrf = sign_in(client, accounts["outsider"])
+    assert client.get(f"/competencies/validation/{org.officer_a.id}").status_code == 403
+    # A supervisor of someone else is refused by the object-level check.
+    org.outsider.supervisor_id = org.head.id
+    session.add(org.outsider)
+    session.commit()
+    other = service.pending_self_entries(session, employee_id=org.officer_a.id)
+    assert other
+    csrf = sign_in(client, accounts["outsider"])
+    response = client.post(
+        f"/api/v1/competencies/validation/{org.officer_b.id}",
+        json={"decisions": [{"entry_id": entry.id, "level": 2}]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert response.status_code in (403, 409)
+    assert session.exec(select(RatingEntry).where(RatingEntry.validated)).all() == []
+
+
+def test_validation_through_the_api_by_a_stranger_is_forbidden(client, session, org, accounts):
+    self_assess(session, org.officer_a, principal_for(session, accounts["a"]), 2)
+    entry = next(iter(service.pending_self_entries(session, employee_id=org.officer_a.id).values()))
+    hr_csrf = sign_in(client, accounts["hr"])
+    ok = client.post(
+        f"/api/v1/competencies/validation/{org.officer_a.id}",
+        json={"decisions": [{"entry_id": entry.id, "level": 3, "reason": "Observed"}]},
+        headers={"X-CSRF-Token": hr_csrf},
+    )
+    assert ok.status_code == 201 and ok.json()[0]["source"] == "hr"
+    again = client.post(
+        f"/api/v1/competencies/validation/{org.officer_a.id}",
+        json={"decisions": [{"entry_id": entry.id, "level": 3}]},
+        headers={"X-CSRF-Token": hr_csrf},
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+
+
+def test_people_pages_are_for_self_supervisor_and_hr_only(client, session, org, accounts):
+    sign_in(client, accounts["outsider"])
+    # Someone else's record is "not found" rather than "forbidden": existence is not revealed.
+    assert client.get(f"/competencies/people/{org.officer_a.id}").status_code == 404
+    assert client.get(f"/api/v1/competencies/people/{org.officer_a.id}").status_code == 404
+    sign_in(client, accounts["head"])
+    assert client.get(f"/competencies/people/{org.officer_a.id}").status_code == 200
+    sign_in(client, accounts["hr"])
+    page = client.get(f"/competencies/people/{org.officer_a.id}")
+    assert page.status_code == 200 and "<svg" in page.text
+    history = client.get(f"/competencies/people/{org.officer_a.id}/history/legal")
+    assert history.status_code == 200
+    assert client.get(f"/competencies/people/{org.officer_a.id}/history/nope").status_code == 404
+    assert client.get("/competencies/people/999999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("who", "status"), [("a", 403), ("head", 200), ("hr", 200), ("auditor", 200), ("admin", 403)]
+)
+def test_heatmap_access_by_role(client, session, org, accounts, who, status):
+    sign_in(client, accounts[who])
+    assert client.get("/competencies/gaps").status_code == status
+    assert client.get("/api/v1/competencies/gaps").status_code == status
+
+
+def test_supervisors_see_suppressed_cells_and_hr_sees_numbers(client, session, org, accounts):
+    sign_in(client, accounts["head"])
+    aggregate = client.get("/api/v1/competencies/gaps?group=unit").json()
+    row = aggregate["rows"][0]
+    assert aggregate["suppression_threshold"] == 5
+    assert all(c["suppressed"] and c["coverage"] is None for c in row["cells"])
+    assert "&lt;5" in client.get("/competencies/gaps?group=unit").text
+    unit_page = client.get(f"/competencies/gaps/units/{org.central.id}")
+    assert unit_page.status_code == 200 and "Mario Ruiz" not in unit_page.text
+    assert client.get(f"/api/v1/competencies/gaps/units/{org.central.id}/people").status_code == 403
+    sign_in(client, accounts["hr"])
+    detailed = client.get("/api/v1/competencies/gaps?group=unit").json()
+    assert detailed["suppression_threshold"] is None
+    assert not any(c["suppressed"] for c in detailed["rows"][0]["cells"])
+    drill = client.get(f"/competencies/gaps/units/{org.central.id}")
+    assert "Mario Ruiz" in drill.text
+    people = client.get(f"/api/v1/competencies/gaps/units/{org.central.id}/people").json()
+    assert {p["number"] for p in people} == {"E001", "E002", "E003"}
+
+
+def test_heatmap_exports_csv_and_xlsx_with_formula_cells_escaped(client, session, org, accounts):
+    org_service.update_unit(
+        session, unit=org.central, changes={"name": '=HYPERLINK("x")'}, actor="test"
+    )
+    session.commit()
+    sign_in(client, accounts["hr"])
+    csv = client.get("/competencies/gaps?group=unit&format=csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert "'=HYPERLINK" in csv.text
+    xlsx = client.get("/competencies/gaps?group=unit&format=xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    names = [row[0] for row in sheet.iter_rows(values_only=True)]
+    assert '\'=HYPERLINK("x")' in names
+    people = client.get(f"/competencies/gaps/units/{org.central.id}?format=xlsx")
+    rows = list(load_workbook(io.BytesIO(people.content)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "Employee number" and len(rows) == 4
+    assert client.get("/competencies/gaps?format=pdf").status_code == 422
+
+
+def test_trend_and_attention_pages_render_and_export(client, session, org, accounts):
+    sign_in(client, accounts["hr"])
+    assert client.get("/competencies/gaps/trend").status_code == 200
+    assert client.get("/competencies/gaps/trend?format=csv").status_code == 200
+    assert len(client.get("/api/v1/competencies/gaps/trend?months=6").json()) == 6
+    assert client.get("/competencies/attention").status_code == 200
+    assert client.get("/competencies/attention?table=spof&format=xlsx").status_code == 200
+    assert "critical" in client.get("/api/v1/competencies/attention").json()
+
+
+def test_profile_edit_through_the_form(client, session, org, accounts):
+    csrf = sign_in(client, accounts["hr"])
+    profile = next(p for p in service.list_profiles(session) if p.role_code == "head_of_unit")
+    form = {"csrf_token": csrf, "reason": "Review 2026"}
+    for c in service.list_competencies(session):
+        form[f"level_{c.code}"] = "3"
+        form[f"importance_{c.code}"] = "essential"
+    form["level_legal"] = "9"
+    bad = client.post(f"/competencies/profiles/{profile.id}", data=form)
+    assert bad.status_code == 422 and "Choose a level from 0 to 4." in bad.text
+    form["level_legal"] = "4"
+    good = client.post(f"/competencies/profiles/{profile.id}", data=form, follow_redirects=False)
+    assert good.status_code == 303
+    session.refresh(profile)
+    assert profile.current_version == 2
+    assert "Review 2026" in client.get(f"/competencies/profiles/{profile.id}").text
+    assert client.get(f"/competencies/profiles/{profile.id}?version=1").status_code == 200
+    assert client.get(f"/competencies/profiles/{profile.id}?version=9").status_code == 404
+
+
+def test_profile_import_and_override_errors_on_the_page(client, session, org, accounts):
+    csrf = sign_in(client, accounts["hr"])
+    book = Workbook()
+    book.active.append(["profile", "competency", "level", "importance"])
+    book.active.append(["procurement_officer", "legal", "high", "essential"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = client.post(
+        "/competencies/profiles/import",
+        data={"csrf_token": csrf},
+        files={"file": ("p.xlsx", buffer.getvalue(), "application/octet-stream")},
+    )
+    assert response.status_code == 422 and "Row 2, column C" in response.text
+    override = client.post(
+        "/competencies/profiles/overrides", data={"csrf_token": csrf, "position_code": "NOPE"}
+    )
+    assert override.status_code == 422 and "No position has the code NOPE." in override.text
+    api = client.post(
+        "/api/v1/competencies/profiles/overrides",
+        json={"position_id": 999999},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert api.status_code == 404
+    export = client.get("/competencies/profiles?format=xlsx")
+    assert export.status_code == 200
+
+
+def test_profile_pages_need_the_planner_role(client, session, org, accounts):
+    sign_in(client, accounts["head"])
+    assert client.get("/competencies/profiles").status_code == 403
+    assert client.get("/api/v1/competencies/profiles").status_code == 403
+    assert client.get("/competencies/workforce").status_code == 403
+    assert client.get("/competencies/campaigns").status_code == 403
+
+
+def test_json_self_assessment_with_bad_input_gets_structured_errors(client, session, org, accounts):
+    csrf = sign_in(client, accounts["a"])
+    response = client.post(
+        "/api/v1/competencies/me/assessment",
+        json={"ratings": {"legal": {"level": 8}}},
+        headers={"X-CSRF-Token": csrf},
+    )
+    body = response.json()["error"]
+    assert response.status_code == 422 and body["fields"][0]["field"] == "level_legal"
+    ok = client.post(
+        "/api/v1/competencies/me/assessment",
+        json={"ratings": {"legal": {"level": 2, "note": "x"}}},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert ok.status_code == 201 and ok.json()[0]["validated"] is False
+    me = client.get("/api/v1/competencies/me").json()
+    legal = next(c for c in me["competencies"] if c["competency"] == "legal")
+    assert legal["awaiting_validation"] == 2 and legal["current"] is None
+
+
+def test_an_account_without_employee_record_sees_an_explanation(client, accounts):
+    sign_in(client, accounts["hr"])
+    page = client.get("/competencies/me")
+    assert page.status_code == 200 and "not linked to an employee record" in page.text
+    assert client.get("/api/v1/competencies/me").json() is None
+
+
+def test_spanish_pages_are_translated(client, session, org, make_user):
+    user = make_user("hr_planner", locale="es")
+    client.cookies.clear()
+    login(client, user.email)
+    page = client.get("/competencies/gaps?lang=es")
+    assert "Brechas de competencias" in page.text
+
+
+def test_dashboard_panels_for_employee_supervisor_and_hr(client, session, org, accounts):
+    self_assess(session, org.officer_a, principal_for(session, accounts["a"]), 2)
+    sign_in(client, accounts["a"])
+    assert "My competencies" in client.get("/").text
+    sign_in(client, accounts["head"])
+    home = client.get("/").text
+    assert "Ratings awaiting my validation" in home and "Mario Ruiz" in home
+    sign_in(client, accounts["hr"])
+    assert "What needs attention" in client.get("/").text
+
+
+def test_campaign_counters_and_reminders(client, session, org, accounts):
+    csrf = sign_in(client, accounts["hr"])
+    bad = client.post(
+        "/competencies/campaigns", data={"csrf_token": csrf, "name": "", "deadline": "2000-01-01"}
+    )
+    assert bad.status_code == 422
+    created = client.post(
+        "/competencies/campaigns",
+        data={
+            "csrf_token": csrf,
+            "name": "Ronda 2026",
+            "deadline": "2099-12-31",
+            "units": [str(org.central.id)],
+            "subunits": "1",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    campaign_url = created.headers["location"]
+    self_assess(session, org.officer_a, principal_for(session, accounts["a"]), 2)
+    detail = client.get(f"/api/v1{campaign_url}").json()
+    assert detail["total"]["people"] == 3
+    assert detail["total"]["awaiting_validation"] == 1 and detail["total"]["not_started"] == 2
+    reminded = client.post(
+        f"{campaign_url}/remind", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert reminded.status_code == 303
+    page = client.get(campaign_url).text
+    assert "Lucia Mendez" in page and "Validate your team's self-assessments" in page
+    assert client.get(f"{campaign_url}?format=csv").status_code == 200
+    sign_in(client, accounts["a"])
+    assert "Ronda 2026" in client.get("/").text
+
+
+def test_workforce_planning_page_and_json(client, session, org, accounts):
+    sign_in(client, accounts["hr"])
+    page = client.get("/competencies/workforce")
+    assert page.status_code == 200 and org.central.name in page.text
+    data = client.get("/api/v1/competencies/workforce").json()
+    central = next(u for u in data["units"] if u["unit_id"] == org.central.id)
+    assert central["planned"] == 4 and central["actual"] == 3 and central["open_posts"] == 1
+    assert data["retirement_rule"] == {"age": 65, "early_age": 60, "early_service_years": 25}
+    assert client.get(f"/competencies/workforce/units/{org.central.id}").status_code == 200
+    assert client.get("/competencies/workforce?format=xlsx").status_code == 200
