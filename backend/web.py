@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -192,12 +192,14 @@ def render(
     return response
 
 
-def redirect(request: Request, url: str, *, status_code: int = 303) -> RedirectResponse:
-    """Redirect after a successful POST (htmx follows it with HX-Redirect)."""
+def redirect(request: Request, url: str, *, status_code: int = 303) -> Response:
+    """Redirect after a successful POST.
+
+    An htmx request gets 200 with `HX-Redirect`: a 3xx would be followed inside the XHR and
+    the browser would never see the header, leaving the old page in place.
+    """
     if is_htmx(request):
-        response = RedirectResponse(url, status_code=status_code)
-        response.headers["HX-Redirect"] = url
-        return response
+        return Response(status_code=200, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=status_code)
 
 

@@ -313,3 +313,13 @@ def test_csrf_of_helper_matches_session(client, make_user):
     user = make_user("employee")
     token = login(client, user.email)
     assert token == csrf_of(client)
+
+
+def test_htmx_posts_redirect_with_a_header_not_a_3xx(client, make_user):
+    user = make_user("employee")
+    token = login(client, user.email)
+    response = client.post(
+        "/logout", headers={"X-CSRF-Token": token, "HX-Request": "true"}, follow_redirects=False
+    )
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/login"
