@@ -105,9 +105,10 @@ def _second_factor_page(
 
     enrolment = None
     if pending.user.totp_confirmed_at is None:
-        secret = auth_service.totp_draft_secret(session, user=pending.user)
+        settings = request.app.state.settings
+        secret = auth_service.totp_draft_secret(session, settings, user=pending.user)
         session.commit()
-        uri = auth_service.totp_uri(pending.user)
+        uri = auth_service.totp_uri(settings, pending.user)
         enrolment = {
             "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
             "uri": uri,

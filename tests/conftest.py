@@ -382,7 +382,7 @@ def login(client, email: str, password: str = TEST_PASSWORD) -> str:
         response = client.post(
             "/login/second-factor",
             data={
-                "code": totp_code(client.app.state.engine, email),
+                "code": totp_code(client.app, email),
                 "next": "/",
                 "csrf_token": csrf_of(client),
             },

@@ -9,7 +9,7 @@ import pyotp
 from sqlmodel import Session, select
 
 from backend.auth.models import User
-from backend.auth.service import anonymous_csrf_token
+from backend.auth.service import anonymous_csrf_token, totp_secret_of
 from tests.conftest import TEST_PASSWORD, csrf_of
 from whistleblowing import service as reporting
 from whistleblowing.models import ReportChannel
@@ -47,11 +47,11 @@ def anon_token(client) -> str:
     return anonymous_csrf_token(client.app.state.settings.resolved_secret_key())
 
 
-def totp_code(engine, email: str) -> str:
+def totp_code(app, email: str) -> str:
     """Return a TOTP code the server will accept now for `email` (never a replayed step)."""
-    with Session(engine) as db:
+    with Session(app.state.engine) as db:
         user = db.exec(select(User).where(User.email == email)).one()
-        secret, last = user.totp_secret, user.totp_last_step
+        secret, last = totp_secret_of(app.state.settings, user), user.totp_last_step
     step = int(time.time() // 30)
     if last is not None and step <= last:
         step = last + 1
@@ -72,7 +72,7 @@ def staff_login(client, email: str, password: str = TEST_PASSWORD) -> str:
     response = client.post(
         "/login/second-factor",
         data={
-            "code": totp_code(client.app.state.engine, email),
+            "code": totp_code(client.app, email),
             "next": "/",
             "csrf_token": csrf_of(client),
         },

@@ -22,7 +22,8 @@ class User(SQLModel, table=True):
     employee_id: int | None = Field(
         default=None, foreign_key="employee.id", unique=True, ondelete="SET NULL"
     )
-    totp_secret: str | None = Field(default=None, max_length=64)
+    # Encrypted with a key derived from the installation secret (see auth.service).
+    totp_secret: str | None = Field(default=None, max_length=255)
     # Set once the person proved their authenticator works; until then the secret is a draft.
     totp_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The last accepted TOTP time step, so one code cannot be used twice.

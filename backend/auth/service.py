@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -12,6 +13,10 @@ from datetime import timedelta
 from functools import lru_cache
 
 import pyotp
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from passlib.context import CryptContext
 from sqlalchemy import bindparam, delete, exists
 from sqlmodel import Session, col, select
@@ -382,19 +387,54 @@ def needs_second_factor(roles: frozenset[Role] | set[Role]) -> bool:
     return bool(set(roles) & SECOND_FACTOR_ROLES)
 
 
-def totp_draft_secret(session: Session, *, user: User) -> str:
-    """Return the secret to enrol (kept until confirmed); the caller commits."""
+def _totp_key(settings: Settings) -> bytes:
+    # A key of its own, derived from the installation secret: a copy of the database alone
+    # (a stolen backup) does not give anyone the second factors.
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"merito/totp-secret/v1"
+    ).derive(settings.resolved_secret_key().encode())
+
+
+def _seal_totp_secret(settings: Settings, user: User, secret: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(_totp_key(settings)).encrypt(nonce, secret.encode(), f"totp|{user.id}".encode())
+    return "v1:" + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def totp_secret_of(settings: Settings, user: User) -> str | None:
+    """Return the user's TOTP secret in the clear, or None when not enrolled."""
+    if not user.totp_secret:
+        return None
+    if not user.totp_secret.startswith("v1:"):
+        raise AuthError(_("Two-step verification must be set up again."), status_code=409)
+    raw = base64.urlsafe_b64decode(user.totp_secret[3:])
+    try:
+        plain = AESGCM(_totp_key(settings)).decrypt(raw[:12], raw[12:], f"totp|{user.id}".encode())
+    except InvalidTag:
+        # Another installation's secret key, or a tampered row.
+        raise AuthError(
+            _("Two-step verification must be set up again. Ask an administrator."),
+            status_code=409,
+        ) from None
+    return plain.decode()
+
+
+def totp_draft_secret(session: Session, settings: Settings, *, user: User) -> str:
+    """Return the secret to enrol (kept, encrypted, until confirmed); the caller commits."""
     if user.totp_confirmed_at is not None:
         raise AuthError(_("Two-step verification is already set up."), status_code=409)
-    if not user.totp_secret:
-        user.totp_secret = pyotp.random_base32()
-        session.add(user)
-    return user.totp_secret
+    existing = totp_secret_of(settings, user)
+    if existing:
+        return existing
+    secret = pyotp.random_base32()
+    user.totp_secret = _seal_totp_secret(settings, user, secret)
+    session.add(user)
+    return secret
 
 
-def totp_uri(user: User) -> str:
+def totp_uri(settings: Settings, user: User) -> str:
     """Return the otpauth:// URI authenticator apps read (from a QR code or typed)."""
-    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(
+    return pyotp.TOTP(totp_secret_of(settings, user) or "").provisioning_uri(
         name=user.email, issuer_name=TOTP_ISSUER
     )
 
@@ -426,11 +466,8 @@ def verify_second_factor(
     code = "".join(ch for ch in code if ch.isdigit())
     throttle = _throttle(session, f"totp:{user.email}")
     moment = time.time() if now is None else now
-    step = (
-        _matching_step(user.totp_secret, code, now=moment)
-        if user.totp_secret and len(code) == 6
-        else None
-    )
+    secret = totp_secret_of(settings, user)
+    step = _matching_step(secret, code, now=moment) if secret and len(code) == 6 else None
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         current = utcnow()
         window = timedelta(minutes=settings.login_lockout_minutes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pyotp
+import pytest
 from sqlmodel import Session, select
 
 from backend.auth import service as auth_service
@@ -45,7 +46,7 @@ def test_investigator_enrols_then_must_pass_totp_every_time(client, make_user):
     ok = client.post(
         "/login/second-factor",
         data={
-            "code": totp_code(client.app.state.engine, user.email),
+            "code": totp_code(client.app, user.email),
             "next": "/cases",
             "csrf_token": csrf_of(client),
         },
@@ -73,7 +74,8 @@ def test_a_totp_code_cannot_be_replayed(client, session, make_user):
     used_step = session.get(User, user.id).totp_last_step
     client.cookies.clear()
     _password_step(client, user.email)
-    replay = pyotp.TOTP(session.get(User, user.id).totp_secret).at(used_step * 30)
+    secret = auth_service.totp_secret_of(client.app.state.settings, session.get(User, user.id))
+    replay = pyotp.TOTP(secret).at(used_step * 30)
     response = client.post(
         "/login/second-factor",
         data={"code": replay, "next": "/", "csrf_token": csrf_of(client)},
@@ -127,11 +129,11 @@ def test_granting_the_investigator_role_ends_open_sessions(client, session, make
 
 def test_verify_second_factor_accepts_adjacent_steps_only(session, settings, make_user):
     user = make_user("investigator")
-    auth_service.totp_draft_secret(session, user=user)
+    secret = auth_service.totp_draft_secret(session, settings, user=user)
     token, row = auth_service.start_session(session, settings, user=user)
     session.commit()
     now = time.time()
-    far = pyotp.TOTP(user.totp_secret).at(now - 120)
+    far = pyotp.TOTP(secret).at(now - 120)
     try:
         auth_service.verify_second_factor(
             session, settings, user=user, session_row=row, code=far, now=now
@@ -139,8 +141,23 @@ def test_verify_second_factor_accepts_adjacent_steps_only(session, settings, mak
         raise AssertionError("a two-minute-old code was accepted")
     except auth_service.AuthError as err:
         assert err.status_code == 422
-    near = pyotp.TOTP(user.totp_secret).at(now - 30)
+    near = pyotp.TOTP(secret).at(now - 30)
     auth_service.verify_second_factor(
         session, settings, user=user, session_row=row, code=near, now=now
     )
     assert row.pending_second_factor is False
+
+
+def test_totp_secrets_are_encrypted_at_rest(session, settings, make_user):
+    user = make_user("investigator")
+    secret = auth_service.totp_draft_secret(session, settings, user=user)
+    session.commit()
+    session.expire_all()
+    stored = session.get(User, user.id).totp_secret
+    assert secret not in stored and stored.startswith("v1:")
+    assert auth_service.totp_secret_of(settings, session.get(User, user.id)) == secret
+    # Another installation's key (a stolen database alone) cannot open it.
+    other = settings.model_copy(update={"secret_key": None})
+    other._secret = "another-installation-secret-key-0123456789"
+    with pytest.raises(auth_service.AuthError):
+        auth_service.totp_secret_of(other, session.get(User, user.id))
