@@ -191,6 +191,22 @@ def update_active(
     return redirect(request, f"/admin/users/{user.id}")
 
 
+@router.post(
+    "/users/{user_id}/second-factor/reset", dependencies=[require(Permission.manage_users)]
+)
+def reset_second_factor(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, user_id: int
+):
+    user = _user_or_404(session, user_id)
+    auth_service.reset_second_factor(session, user=user, actor=principal.user)
+    flash(
+        request,
+        _("Two-step verification was reset: the person sets it up again at their next sign-in."),
+    )
+    session.commit()
+    return redirect(request, f"/admin/users/{user.id}")
+
+
 @router.get("/audit", dependencies=[require(Permission.view_audit)])
 def audit_log(request: Request, session: SessionDep, action: str = "", page: int = 1):
     statement = select(audit.AuditEntry).order_by(col(audit.AuditEntry.seq).desc())

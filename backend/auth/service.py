@@ -268,6 +268,22 @@ def set_active(session: Session, *, user: User, active: bool, actor: User) -> No
     )
 
 
+def reset_second_factor(session: Session, *, user: User, actor: User) -> None:
+    """Forget a user's TOTP enrolment (lost phone); they enrol again at next sign-in."""
+    if user.totp_secret is None and user.totp_confirmed_at is None:
+        return
+    user.totp_secret, user.totp_confirmed_at, user.totp_last_step = None, None, None
+    session.add(user)
+    session.exec(delete(AuthSession).where(AuthSession.user_id == user.id))
+    audit.record(
+        session,
+        action="user.second_factor_reset",
+        actor=actor,
+        entity_type="user",
+        entity_id=user.id,
+    )
+
+
 def change_password(
     session: Session, settings: Settings, *, user: User, current: str, new: str
 ) -> None:

@@ -161,3 +161,22 @@ def test_totp_secrets_are_encrypted_at_rest(session, settings, make_user):
     other._secret = "another-installation-secret-key-0123456789"
     with pytest.raises(auth_service.AuthError):
         auth_service.totp_secret_of(other, session.get(User, user.id))
+
+
+def test_an_admin_resets_a_lost_second_factor(client, session, settings, make_user):
+    user = make_user("investigator")
+    staff_login(client, user.email)
+    admin = make_user("admin")
+    client.cookies.clear()
+    token = login(client, admin.email)
+    response = client.post(
+        f"/admin/users/{user.id}/second-factor/reset",
+        data={"csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    session.expire_all()
+    reset = session.get(User, user.id)
+    assert reset.totp_secret is None and reset.totp_confirmed_at is None
+    client.cookies.clear()
+    staff_login(client, user.email)  # enrols again
