@@ -1,0 +1,41 @@
+"""Organisation: indexes for the employee list, position filters and qualification holders.
+
+Revision ID: org01
+Revises: 0001
+Create Date: 2026-11-26
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+import backend.db  # noqa: F401 - custom column types
+
+revision: str = "org01"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("employee", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_employee_last_name_first_name_id", ["last_name", "first_name", "id"], unique=False
+        )
+    with op.batch_alter_table("employee_qualification", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_employee_qualification_qualification_id"),
+            ["qualification_id"],
+            unique=False,
+        )
+    with op.batch_alter_table("position", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_position_job_family"), ["job_family"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("position", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_position_job_family"))
+    with op.batch_alter_table("employee_qualification", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_employee_qualification_qualification_id"))
+    with op.batch_alter_table("employee", schema=None) as batch_op:
+        batch_op.drop_index("ix_employee_last_name_first_name_id")
