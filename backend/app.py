@@ -29,6 +29,7 @@ ROUTER_MODULES = [
     "backend.routes",
     "backend.admin_routes",
     "competency_framework.routes",
+    "backend.org.routes",
 ]
 
 API_PREFIX = "/api/v1"
