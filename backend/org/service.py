@@ -67,12 +67,14 @@ class OrgError(ValueError):
 
 
 def _raise_first(problems: dict[str, str], status: dict[str, int] | None = None) -> None:
+    """Raise OrgError with every problem; 409 only when each one is a conflict (a taken code)."""
     if problems:
         name, message = next(iter(problems.items()))
+        codes = {(status or {}).get(key, 422) for key in problems}
         raise OrgError(
             message,
             field=name,
-            status_code=(status or {}).get(name, 422),
+            status_code=409 if codes == {409} else 422,
             problems=problems,
         )
 
