@@ -135,10 +135,12 @@ def check_roster(
         check.problems = problems
         return check
     _plan(session, parsed, check, problems)
-    # One message per cell is enough: the first rule a cell breaks is the one to fix.
+    # Listed as the file reads (by line, then column), one message per cell: the first rule a
+    # cell breaks is the one to fix.
+    column_order = {header: index for index, header in enumerate(table.headers)}
     seen: set[tuple[int, str]] = set()
     unique = []
-    for problem in sorted(problems, key=lambda p: p.line):
+    for problem in sorted(problems, key=lambda p: (p.line, column_order.get(p.column, -1))):
         key = (problem.line, problem.column)
         if problem.column and key in seen:
             continue
