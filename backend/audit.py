@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -52,7 +53,13 @@ class AuditHead(SQLModel, table=True):
     last_hash: str = Field(default=GENESIS, max_length=64)
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    # Exact types only: a StrEnum is a str but is stored as its value.
+    if type(value) in _PLAIN_TYPES:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -73,21 +80,29 @@ def plain(value: Any) -> Any:
     return _plain(value)
 
 
-def _digest(entry: AuditEntry) -> str:
-    body = {
-        "seq": entry.seq,
-        "at": entry.at.isoformat(),
-        "actor_id": entry.actor_id,
-        "actor": entry.actor,
-        "action": entry.action,
-        "entity_type": entry.entity_type,
-        "entity_id": entry.entity_id,
-        "before": entry.before,
-        "after": entry.after,
-        "prev_hash": entry.prev_hash,
-    }
+_HASHED_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "before",
+    "after",
+    "prev_hash",
+)
+
+
+def _digest_of(row: dict[str, Any]) -> str:
+    body = {name: row[name] for name in _HASHED_FIELDS}
+    body["at"] = row["at"].isoformat()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _digest(entry: AuditEntry) -> str:
+    return _digest_of({name: getattr(entry, name) for name in _HASHED_FIELDS})
 
 
 def snapshot(obj: SQLModel, *fields: str) -> dict[str, Any]:
@@ -162,15 +177,20 @@ class PendingEntry:
     after: dict | None = None
 
 
-def record_many(session: Session, pending: list[PendingEntry]) -> int:
+def record_many(
+    session: Session, pending: Iterable[PendingEntry], *, count: int | None = None
+) -> int:
     """Append several entries to the chain in one go (caller commits); return how many.
 
-    The chain is the same as `len(pending)` calls of `record`, but the head is bumped once and
-    the rows are inserted in one batch: bulk imports write tens of thousands of entries.
+    The chain is the same as that many calls of `record`, but the head is bumped once and the
+    rows are inserted in batches: bulk imports write tens of thousands of entries. `pending` may
+    be a generator (so the entries are never all in memory) when `count` says how many it yields.
     """
-    if not pending:
+    if count is None:
+        pending = list(pending)
+        count = len(pending)
+    if count == 0:
         return 0
-    count = len(pending)
     bumped = session.execute(
         text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, last_hash"),
         {"n": count},
@@ -181,38 +201,34 @@ def record_many(session: Session, pending: list[PendingEntry]) -> int:
         first, prev = 1, GENESIS
     else:
         first, prev = bumped[0] - count + 1, bumped[1]
-    rows = []
-    for offset, item in enumerate(pending):
+    # One timestamp for the batch: the entries are written in the same transaction.
+    at = utcnow()
+    written = 0
+    rows: list[dict[str, Any]] = []
+    for item in pending:
         actor_id, actor_label = _actor(item.actor)
-        entry = AuditEntry(
-            seq=first + offset,
-            actor_id=actor_id,
-            actor=actor_label,
-            action=item.action,
-            entity_type=item.entity_type,
-            entity_id=str(item.entity_id) if item.entity_id is not None else "",
-            before=_plain(item.before) if item.before is not None else None,
-            after=_plain(item.after) if item.after is not None else None,
-            prev_hash=prev,
-        )
-        entry.hash = prev = _digest(entry)
-        rows.append(
-            {
-                "seq": entry.seq,
-                "at": entry.at,
-                "actor_id": entry.actor_id,
-                "actor": entry.actor,
-                "action": entry.action,
-                "entity_type": entry.entity_type,
-                "entity_id": entry.entity_id,
-                "before": entry.before,
-                "after": entry.after,
-                "prev_hash": entry.prev_hash,
-                "hash": entry.hash,
-            }
-        )
-    for start in range(0, len(rows), 5000):
-        session.execute(AuditEntry.__table__.insert(), rows[start : start + 5000])
+        row = {
+            "seq": first + written,
+            "at": at,
+            "actor_id": actor_id,
+            "actor": actor_label,
+            "action": item.action,
+            "entity_type": item.entity_type,
+            "entity_id": str(item.entity_id) if item.entity_id is not None else "",
+            "before": _plain(item.before) if item.before is not None else None,
+            "after": _plain(item.after) if item.after is not None else None,
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = _digest_of(row)
+        rows.append(row)
+        written += 1
+        if len(rows) == 5000:
+            session.execute(AuditEntry.__table__.insert(), rows)
+            rows = []
+    if rows:
+        session.execute(AuditEntry.__table__.insert(), rows)
+    if written != count:
+        raise ValueError(f"record_many was promised {count} entries and given {written}")
     session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
     return count
 

@@ -23,7 +23,6 @@ from backend.i18n import _
 from backend.org import service
 from backend.org.models import Employee, EmployeeStatus, JobFamily, Position, Unit, UnitKind
 from backend.org.service import EmployeeFilters, EmployeeInput, OrgError
-from backend.web import paginate
 
 api_router = APIRouter(tags=["organisation"])
 
@@ -329,16 +328,14 @@ def api_employees(
         status=status.value if status else "",
         supervisor_id=supervisor_id,
     )
-    result = paginate(
-        session, service.employees_statement(session, filters), page=page, per_page=per_page
-    )
-    codes = service.qualification_codes_of(session, [e.id for e, *_rest in result.items])
+    rows, total = service.employees_page(session, filters, page=page, per_page=per_page)
+    codes = service.qualification_codes_of(session, [e.id for e, *_rest in rows])
     return EmployeePage(
-        items=[_employee_out(e, u, p, s, codes[e.id]) for e, u, p, s in result.items],
-        total=result.total,
-        page=result.page,
+        items=[_employee_out(e, u, p, s, codes[e.id]) for e, u, p, s in rows],
+        total=total,
+        page=page,
         per_page=per_page,
-        pages=max(1, math.ceil(result.total / per_page)),
+        pages=max(1, math.ceil(total / per_page)),
     )
 
 

@@ -39,6 +39,7 @@ from backend.org.models import (
 from backend.org.spreadsheet import RosterRow, RowProblem
 
 BATCH = 5000
+ACTIVE = str(EmployeeStatus.active)
 _employees = Employee.__table__
 _links = EmployeeQualification.__table__
 _status_changes = EmployeeStatusChange.__table__
@@ -57,7 +58,7 @@ _EMPLOYEE_FIELDS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Change:
     """What one valid row does: create or update an employee (None for unchanged)."""
 
@@ -71,6 +72,7 @@ class _Change:
     # For new rows: the supervisor id known when the row was inserted (None if the supervisor
     # is another new row inserted later).
     inserted_supervisor_id: int | None = None
+    before: dict[str, Any] | None = None  # audit snapshot of an existing employee
 
 
 @dataclass
@@ -130,6 +132,7 @@ def check_roster(
         check.problems = table.problems
         return check
     parsed = spreadsheet.parse_roster(table)
+    table.rows = []  # the parsed rows hold what is needed; the raw cells can go
     problems = list(parsed.problems)
     if not parsed.rows:
         check.problems = problems
@@ -202,9 +205,9 @@ def _plan(session: Session, parsed, check: RosterCheck, problems: list[RowProble
                 values[name] = "" if name == "email" else None
         values["email"] = (values.get("email") or "").strip().lower()
         if row.status is not None:
-            values["status"] = row.status.value
+            values["status"] = str(row.status)
         elif current is None:
-            values["status"] = EmployeeStatus.active.value
+            values["status"] = ACTIVE
 
         if row.unit_code:
             values["unit_id"] = units.get(row.unit_code)
@@ -317,7 +320,7 @@ def _plan(session: Session, parsed, check: RosterCheck, problems: list[RowProble
             change.kind = "create"
             check.to_create += 1
             continue
-        before = service.employee_snapshot(
+        before = change.before = service.employee_snapshot(
             change.existing,
             [qualification_code[q] for q in change.existing_qualification_ids],
         )
@@ -474,10 +477,9 @@ def _apply(session: Session, check: RosterCheck, *, actor: object) -> None:
         for start in range(0, len(rows), BATCH):
             session.execute(insert(table), rows[start : start + BATCH])
 
-    pending: list[PendingEntry] = []
-    for change in creates:
-        pending.append(
-            PendingEntry(
+    def entries():
+        for change in creates:
+            yield PendingEntry(
                 action="employee.created",
                 actor=actor,
                 entity_type="employee",
@@ -486,25 +488,18 @@ def _apply(session: Session, check: RosterCheck, *, actor: object) -> None:
                     change.values, [qualification_code[q] for q in change.qualification_ids]
                 ),
             )
-        )
-    for change in updates:
-        pending.append(
-            PendingEntry(
+        for change in updates:
+            yield PendingEntry(
                 action="employee.updated",
                 actor=actor,
                 entity_type="employee",
                 entity_id=change.values["id"],
-                before=service.employee_snapshot(
-                    change.existing,
-                    [qualification_code[q] for q in change.existing_qualification_ids],
-                ),
+                before=change.before,
                 after=service.employee_snapshot(
                     change.values, [qualification_code[q] for q in change.qualification_ids]
                 ),
             )
-        )
-    pending.append(
-        PendingEntry(
+        yield PendingEntry(
             action="employee.imported",
             actor=actor,
             entity_type="employee_import",
@@ -520,8 +515,8 @@ def _apply(session: Session, check: RosterCheck, *, actor: object) -> None:
                 "unchanged": check.unchanged,
             },
         )
-    )
-    audit.record_many(session, pending)
+
+    audit.record_many(session, entries(), count=len(creates) + len(updates) + 1)
     for change in updates:
         service.announce_changes(
             session,

@@ -32,7 +32,7 @@ from backend.org.models import (
 )
 from backend.org.service import EmployeeFilters, EmployeeInput, OrgError
 from backend.org.spreadsheet import CellError
-from backend.web import NavItem, flash, paginate, redirect, register_nav, render
+from backend.web import NavItem, Page, flash, paginate, redirect, register_nav, render
 
 __all__ = ["api_router", "router"]
 
@@ -67,6 +67,11 @@ def _date(value: str, name: str, errors: dict[str, str], *, required: bool = Fal
     if parsed is None and required:
         errors[name] = _("Enter a date.")
     return parsed
+
+
+def _employee_page(session: Session, filters: EmployeeFilters, page: int) -> Page:
+    rows, total = service.employees_page(session, filters, page=page, per_page=PER_PAGE)
+    return Page(rows, total, max(1, page), PER_PAGE)
 
 
 def _unit_or_404(session: Session, unit_id: int) -> Unit:
@@ -235,13 +240,8 @@ def unit_detail(request: Request, session: SessionDep, unit_id: int, page: int =
     positions = session.exec(service.positions_statement(unit_ids=[unit.id])).all()
     occupied = service.occupants_count(session, [p.id for p, _u in positions])
     sub_units = service.list_units(session, parent_id=unit.id)
-    people = paginate(
-        session,
-        service.employees_statement(
-            session, EmployeeFilters(unit_id=unit.id, include_sub_units=False)
-        ),
-        page=page,
-        per_page=PER_PAGE,
+    people = _employee_page(
+        session, EmployeeFilters(unit_id=unit.id, include_sub_units=False), page
     )
     return render(
         request,
@@ -586,7 +586,7 @@ def list_employees(
         status=status,
         supervisor=supervisor,
     )
-    result = paginate(session, service.employees_statement(session, filters), page=page)
+    result = _employee_page(session, filters, page)
     query = urlencode({**raw, "filtered": "1"})
     return render(
         request,

@@ -668,9 +668,14 @@ def employee_snapshot(values: dict[str, Any], qualification_codes: list[str] | s
         "birth_date",
         "status",
     )
+    # Built by hand rather than with audit.plain: imports make 100,000s of these.
     data = {key: values.get(key) for key in keys}
+    for key in ("hire_date", "birth_date"):
+        if data[key] is not None:
+            data[key] = data[key].isoformat()
+    data["status"] = str(data["status"]) if data["status"] is not None else None
     data["qualifications"] = sorted(qualification_codes)
-    return audit.plain(data)
+    return data
 
 
 def _employee_snapshot(session: Session, employee: Employee) -> dict:
@@ -902,38 +907,75 @@ class EmployeeFilters:
 Supervisor = aliased(Employee, name="supervisor")
 
 
+NAME_ORDER = (col(Employee.last_name), col(Employee.first_name), col(Employee.id))
+
+
 def employees_statement(session: Session, filters: EmployeeFilters):
     """Return a query of (Employee, Unit, Position | None, supervisor Employee | None) rows.
 
-    One query with joins, ordered by name (an index serves the order), so a page of the list
-    costs the same with 100 or 100,000 people.
+    One query with joins, ordered by name (an index serves the order).
     """
     statement = (
         select(Employee, Unit, Position, Supervisor)
         .join(Unit, col(Employee.unit_id) == Unit.id)
         .join(Position, col(Employee.position_id) == Position.id, isouter=True)
         .join(Supervisor, col(Employee.supervisor_id) == Supervisor.id, isouter=True)
-        .order_by(col(Employee.last_name), col(Employee.first_name), col(Employee.id))
+        .order_by(*NAME_ORDER)
     )
     return filter_employees(session, statement, filters)
 
 
+def employees_page(
+    session: Session, filters: EmployeeFilters, *, page: int, per_page: int = 50
+) -> tuple[list[Any], int]:
+    """Return one page of `employees_statement` rows and how many employees match in all.
+
+    Counting and choosing the page's ids read the employee table alone (the name index covers
+    the order, even deep into the list); only the chosen rows are joined. With 100,000 people
+    that keeps a page in milliseconds where counting the joined query took half a second.
+    """
+    page = max(1, page)
+    total = session.exec(
+        filter_employees(session, select(func.count()).select_from(Employee), filters)
+    ).one()
+    ids = session.exec(
+        filter_employees(session, select(Employee.id), filters)
+        .order_by(*NAME_ORDER)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    if not ids:
+        return [], total
+    rows = session.exec(
+        employees_statement(session, EmployeeFilters()).where(col(Employee.id).in_(ids))
+    ).all()
+    return list(rows), total
+
+
+def _like_pattern(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def filter_employees(session: Session, statement, filters: EmployeeFilters):
-    """Return `statement` (over Employee) narrowed to the filters."""
-    if filters.q.strip():
-        term = filters.q.strip()
-        like = f"%{term}%"
-        full_name = Employee.first_name + " " + Employee.last_name
-        statement = statement.where(
-            or_(
-                Employee.number == term,
-                col(Employee.number).ilike(like),
-                col(Employee.first_name).ilike(like),
-                col(Employee.last_name).ilike(like),
-                full_name.ilike(like),
-                col(Employee.email).ilike(like),
-            )
+    """Return `statement` (over Employee) narrowed to the filters.
+
+    The text search matches every word of `q` anywhere in the number, names or email, so
+    "ruiz mario" finds Mario Ruiz; one expression per row keeps a scan of 100,000 cheap.
+    """
+    words = filters.q.lower().split()
+    if words:
+        haystack = func.lower(
+            Employee.number
+            + " "
+            + Employee.first_name
+            + " "
+            + Employee.last_name
+            + " "
+            + Employee.email
         )
+        for word in words:
+            statement = statement.where(haystack.like(_like_pattern(word), escape="\\"))
     if filters.unit_id is not None:
         if filters.include_sub_units:
             statement = statement.where(

@@ -357,6 +357,9 @@ def parse_date(value: str | date) -> date | None:
 
 def parse_status(value: str) -> EmployeeStatus | None:
     """Return the status a cell names (English or Spanish), None if the cell is empty."""
+    key = value.strip().lower()
+    if key in _STATUS_WORDS:  # the common case, without the accent folding
+        return _STATUS_WORDS[key]
     key = normalise_header(value)
     if not key:
         return None
@@ -385,7 +388,7 @@ def unescape_cell(value: str) -> str:
     return value
 
 
-@dataclass
+@dataclass(slots=True)
 class RosterRow:
     """One employee row of an import file, its cells interpreted.
 

@@ -188,10 +188,15 @@ def test_the_employee_list_filters_by_unit_with_or_without_sub_units(session, or
     assert numbers(unit_id=org.central.id, include_sub_units=False) == ["E001", "E002", "E003"]
     assert numbers(q="ruiz") == ["E002"]
     assert numbers(q="Mario Ruiz") == ["E002"]
+    assert numbers(q="ruiz  MARIO") == ["E002"]
+    assert numbers(q="%") == []
+    assert numbers(q="example.org lucia") == ["E001"]
     assert numbers(q="E004") == ["E004"]
     assert numbers(supervisor_id=org.head.id) == ["E002", "E003"]
     assert numbers(position_id=org.officer_position.id, status="active") == ["E002", "E003"]
     assert numbers(status="left") == []
+    rows, total = service.employees_page(session, EmployeeFilters(), page=2, per_page=2)
+    assert total == 5 and [e.number for e, *_rest in rows] == ["E002", "E003"]
 
 
 def test_unit_figures_count_people_who_have_not_left_and_planned_posts(session, org):

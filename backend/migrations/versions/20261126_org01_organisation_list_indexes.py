@@ -1,4 +1,4 @@
-"""Organisation: indexes for the employee list, position filters and qualification holders.
+"""Organisation: indexes for the employee list, headcounts, position filters, qualification holders.
 
 Revision ID: org01
 Revises: 0001
@@ -22,6 +22,14 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_employee_last_name_first_name_id", ["last_name", "first_name", "id"], unique=False
         )
+        # (unit_id, status) and (position_id, status) replace the single-column indexes: they
+        # serve the same lookups and let headcounts be counted from the index alone.
+        batch_op.create_index("ix_employee_unit_id_status", ["unit_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_employee_position_id_status", ["position_id", "status"], unique=False
+        )
+        batch_op.drop_index("ix_employee_unit_id")
+        batch_op.drop_index("ix_employee_position_id")
     with op.batch_alter_table("employee_qualification", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_employee_qualification_qualification_id"),
@@ -38,4 +46,8 @@ def downgrade() -> None:
     with op.batch_alter_table("employee_qualification", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_employee_qualification_qualification_id"))
     with op.batch_alter_table("employee", schema=None) as batch_op:
+        batch_op.create_index("ix_employee_position_id", ["position_id"], unique=False)
+        batch_op.create_index("ix_employee_unit_id", ["unit_id"], unique=False)
+        batch_op.drop_index("ix_employee_position_id_status")
+        batch_op.drop_index("ix_employee_unit_id_status")
         batch_op.drop_index("ix_employee_last_name_first_name_id")
