@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from backend.db import UTCDateTime, utcnow
+from backend.db import UTCDateTime, insert_rows, utcnow
 
 GENESIS = "0" * 64
 
@@ -223,10 +223,9 @@ def record_many(
         rows.append(row)
         written += 1
         if len(rows) == 5000:
-            session.execute(AuditEntry.__table__.insert(), rows)
+            insert_rows(session, AuditEntry.__table__, rows)
             rows = []
-    if rows:
-        session.execute(AuditEntry.__table__.insert(), rows)
+    insert_rows(session, AuditEntry.__table__, rows)
     if written != count:
         raise ValueError(f"record_many was promised {count} entries and given {written}")
     session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})

@@ -16,15 +16,16 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from backend import audit
 from backend.audit import PendingEntry
-from backend.db import utcnow
+from backend.db import insert_rows, utcnow
 from backend.i18n import _
 from backend.org import service, spreadsheet
 from backend.org.models import (
@@ -111,6 +112,8 @@ def check_roster(
     max_bytes: int = spreadsheet.MAX_BYTES,
 ) -> RosterCheck:
     """Return what importing the file would do, and every problem that stops it. Writes nothing."""
+    # Some browsers send the whole path; only the name is worth showing and auditing.
+    filename = PurePath(filename.replace("\\", "/")).name[:200]
     check = RosterCheck(filename=filename, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
     if len(raw) > max_bytes:
         check.problems.append(
@@ -399,11 +402,15 @@ def _apply(session: Session, check: RosterCheck, *, actor: object) -> None:
             values["supervisor_id"] = change.inserted_supervisor_id
             values["updated_at"] = now
             params.append(values)
-        result = session.execute(
-            insert(_employees).returning(_employees.c.id, _employees.c.number), params
+        # Plain executemany, then the ids read back by number: an INSERT … RETURNING of many
+        # rows is sent as one huge statement that psycopg spends most of an import parsing.
+        insert_rows(session, _employees, params)
+        numbers = [values["number"] for values in params]
+        ids.update(
+            session.exec(
+                select(Employee.number, Employee.id).where(col(Employee.number).in_(numbers))
+            ).all()
         )
-        for employee_id, number in result:
-            ids[number] = employee_id
     for change in creates:
         change.values["id"] = ids[change.values["number"]]
     late_supervisors = [
@@ -475,7 +482,7 @@ def _apply(session: Session, check: RosterCheck, *, actor: object) -> None:
             session.execute(statement, removed[start : start + BATCH])
     for rows, table in ((added, _links), (status_rows, _status_changes)):
         for start in range(0, len(rows), BATCH):
-            session.execute(insert(table), rows[start : start + BATCH])
+            insert_rows(session, table, rows[start : start + BATCH])
 
     def entries():
         for change in creates:

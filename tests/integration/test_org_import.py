@@ -395,3 +395,11 @@ def test_a_thousand_rows_with_a_chain_of_supervisors_import_in_one_go(session, o
     assert check.imported and check.to_create == 1000
     last = by_number(session, "N999")
     assert len(service.supervisor_chain(session, last)) == 1000
+
+
+def test_only_the_file_name_of_an_uploaded_path_is_kept(session, org):
+    with use_locale("en"):
+        check = roster.check_roster(
+            session, csv_bytes("N1,A,B,,DA,,,2024-01-01,,,"), "C:\\Users\\ana\\plantilla.csv"
+        )
+    assert check.filename == "plantilla.csv"
