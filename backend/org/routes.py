@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from backend import audit
 from backend.auth.permissions import Permission
@@ -701,10 +702,14 @@ async def import_employees(
     # Reading one byte past the limit is enough to know the file is too large.
     raw = await file.read(spreadsheet.MAX_BYTES + 1)
     filename = file.filename
+    # A large file takes seconds to check and write: off the event loop, so other requests
+    # keep being served meanwhile.
     if action == "import":
-        check = roster.import_roster(session, raw, filename, actor=principal.user)
+        check = await run_in_threadpool(
+            roster.import_roster, session, raw, filename, actor=principal.user
+        )
     else:
-        check = roster.check_roster(session, raw, filename)
+        check = await run_in_threadpool(roster.check_roster, session, raw, filename)
     if action == "report":
         session.rollback()
         return Response(
@@ -718,7 +723,7 @@ async def import_employees(
             headers={"Content-Disposition": 'attachment; filename="import-problems.csv"'},
         )
     if check.imported:
-        session.commit()
+        await run_in_threadpool(session.commit)
     else:
         session.rollback()
     return render(
