@@ -197,6 +197,11 @@ def test_the_employee_list_filters_by_unit_with_or_without_sub_units(session, or
     assert numbers(status="left") == []
     rows, total = service.employees_page(session, EmployeeFilters(), page=2, per_page=2)
     assert total == 5 and [e.number for e, *_rest in rows] == ["E002", "E003"]
+    # A text search pages in the same name order.
+    rows, total = service.employees_page(
+        session, EmployeeFilters(q="example.org"), page=1, per_page=3
+    )
+    assert total == 5 and [e.last_name for e, *_rest in rows] == ["Díaz", "Mendez", "Ruiz"]
 
 
 def test_unit_figures_count_people_who_have_not_left_and_planned_posts(session, org):
