@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -705,9 +706,26 @@ async def import_employees(
     # A large file takes seconds to check and write: off the event loop, so other requests
     # keep being served meanwhile.
     if action == "import":
-        check = await run_in_threadpool(
-            roster.import_roster, session, raw, filename, actor=principal.user
-        )
+        try:
+            check = await run_in_threadpool(
+                roster.import_roster, session, raw, filename, actor=principal.user
+            )
+        except IntegrityError:
+            # Someone else saved an employee with one of the file's numbers in the meantime.
+            session.rollback()
+            return render(
+                request,
+                "org/import.html",
+                _import_context(
+                    error=_(
+                        "Employees changed while the file was being imported, so nothing was "
+                        "written. Import the file again."
+                    )
+                ),
+                # 422, not 409: htmx swaps only 422 error responses into the page.
+                status_code=422,
+                block="result",
+            )
     else:
         check = await run_in_threadpool(roster.check_roster, session, raw, filename)
     if action == "report":

@@ -506,3 +506,21 @@ def test_the_export_follows_the_filters_of_the_list_and_is_audited(client, signe
     assert [line.split(";")[0] for line in lines] == ["number", "E002", "E003"]
     entry = session.exec(select(AuditEntry).where(AuditEntry.action == "employee.exported")).one()
     assert entry.after["filters"]["supervisor"] == "E001"
+
+
+def test_a_clash_with_a_concurrent_change_is_reported_and_nothing_is_written(
+    client, signed_in, session, org, monkeypatch
+):
+    from sqlalchemy.exc import IntegrityError
+
+    from backend.org import roster
+
+    def clash(*_args, **_kwargs):
+        raise IntegrityError("INSERT INTO employee …", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(roster, "import_roster", clash)
+    _user, csrf = signed_in("hr_planner")
+    response = upload(client, csrf, f"{HEADER}\nN1,Rosa,Díaz,DA,,2024-01-01\n".encode(), "import")
+    assert response.status_code == 422
+    assert "nothing was written" in response.text
+    assert service.employee_by_number(session, "N1") is None
