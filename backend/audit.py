@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from backend.db import UTCDateTime, utcnow
+from backend.db import UTCDateTime, insert_rows, utcnow
 
 GENESIS = "0" * 64
 
@@ -52,7 +53,13 @@ class AuditHead(SQLModel, table=True):
     last_hash: str = Field(default=GENESIS, max_length=64)
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    # Exact types only: a StrEnum is a str but is stored as its value.
+    if type(value) in _PLAIN_TYPES:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -68,21 +75,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _digest(entry: AuditEntry) -> str:
-    body = {
-        "seq": entry.seq,
-        "at": entry.at.isoformat(),
-        "actor_id": entry.actor_id,
-        "actor": entry.actor,
-        "action": entry.action,
-        "entity_type": entry.entity_type,
-        "entity_id": entry.entity_id,
-        "before": entry.before,
-        "after": entry.after,
-        "prev_hash": entry.prev_hash,
-    }
+def plain(value: Any) -> Any:
+    """Return `value` with dates, enums and decimals turned into JSON-safe values."""
+    return _plain(value)
+
+
+_HASHED_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "before",
+    "after",
+    "prev_hash",
+)
+
+
+def _digest_of(row: dict[str, Any]) -> str:
+    body = {name: row[name] for name in _HASHED_FIELDS}
+    body["at"] = row["at"].isoformat()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _digest(entry: AuditEntry) -> str:
+    return _digest_of({name: getattr(entry, name) for name in _HASHED_FIELDS})
 
 
 def snapshot(obj: SQLModel, *fields: str) -> dict[str, Any]:
@@ -91,6 +111,14 @@ def snapshot(obj: SQLModel, *fields: str) -> dict[str, Any]:
     if fields:
         data = {k: data.get(k) for k in fields}
     return _plain(data)
+
+
+def _actor(actor: Any) -> tuple[int | None, str]:
+    if actor is None:
+        return None, "system"
+    if isinstance(actor, str):
+        return None, actor
+    return actor.id, getattr(actor, "email", str(actor.id))
 
 
 def record(
@@ -108,12 +136,7 @@ def record(
     `actor` is a User (or anything with `id` and `email`), a string such as "system", or None.
     The caller commits; the entry is written with the rest of the change or not at all.
     """
-    if actor is None:
-        actor_id, actor_label = None, "system"
-    elif isinstance(actor, str):
-        actor_id, actor_label = None, actor
-    else:
-        actor_id, actor_label = actor.id, getattr(actor, "email", str(actor.id))
+    actor_id, actor_label = _actor(actor)
     # Bump the head first: this takes the lock that serialises concurrent appenders.
     bumped = session.execute(
         text("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash")
@@ -140,6 +163,73 @@ def record(
     session.add(entry)
     session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": entry.hash})
     return entry
+
+
+@dataclass
+class PendingEntry:
+    """One entry for `record_many`: the same fields `record` takes, less the session."""
+
+    action: str
+    actor: Any = None
+    entity_type: str = ""
+    entity_id: Any = ""
+    before: dict | None = None
+    after: dict | None = None
+
+
+def record_many(
+    session: Session, pending: Iterable[PendingEntry], *, count: int | None = None
+) -> int:
+    """Append several entries to the chain in one go (caller commits); return how many.
+
+    The chain is the same as that many calls of `record`, but the head is bumped once and the
+    rows are inserted in batches: bulk imports write tens of thousands of entries. `pending` may
+    be a generator (so the entries are never all in memory) when `count` says how many it yields.
+    """
+    if count is None:
+        pending = list(pending)
+        count = len(pending)
+    if count == 0:
+        return 0
+    bumped = session.execute(
+        text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, last_hash"),
+        {"n": count},
+    ).one_or_none()
+    if bumped is None:
+        session.add(AuditHead(id=1, seq=count, last_hash=GENESIS))
+        session.flush()
+        first, prev = 1, GENESIS
+    else:
+        first, prev = bumped[0] - count + 1, bumped[1]
+    # One timestamp for the batch: the entries are written in the same transaction.
+    at = utcnow()
+    written = 0
+    rows: list[dict[str, Any]] = []
+    for item in pending:
+        actor_id, actor_label = _actor(item.actor)
+        row = {
+            "seq": first + written,
+            "at": at,
+            "actor_id": actor_id,
+            "actor": actor_label,
+            "action": item.action,
+            "entity_type": item.entity_type,
+            "entity_id": str(item.entity_id) if item.entity_id is not None else "",
+            "before": _plain(item.before) if item.before is not None else None,
+            "after": _plain(item.after) if item.after is not None else None,
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = _digest_of(row)
+        rows.append(row)
+        written += 1
+        if len(rows) == 5000:
+            insert_rows(session, AuditEntry.__table__, rows)
+            rows = []
+    insert_rows(session, AuditEntry.__table__, rows)
+    if written != count:
+        raise ValueError(f"record_many was promised {count} entries and given {written}")
+    session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
+    return count
 
 
 @dataclass

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, event
+from sqlalchemy import JSON, DateTime, Table, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
@@ -94,3 +95,31 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows (all with the same keys) in the session's transaction, fast.
+
+    PostgreSQL gets COPY, many times faster than one INSERT per row, which is what executemany
+    sends; other databases get executemany. Values are written as given: datetimes must already
+    be aware UTC (as utcnow() returns), JSON columns take dicts or lists.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    as_json = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(value) if name in as_json and value is not None else value
+                    for name, value in ((name, row[name]) for name in columns)
+                ]
+            )

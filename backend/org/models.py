@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from backend.db import UTCDateTime, utcnow
@@ -78,7 +79,7 @@ class Position(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True, index=True)
     title: str = Field(max_length=200)
-    job_family: str = Field(default=JobFamily.procurement, max_length=32)
+    job_family: str = Field(default=JobFamily.procurement, max_length=32, index=True)
     grade: str = Field(default="", max_length=20)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     role_code: str = Field(default="", max_length=40, index=True)
@@ -95,13 +96,22 @@ class Qualification(SQLModel, table=True):
 
 
 class Employee(SQLModel, table=True):
+    # The employee list is ordered by name: this index lets a page of 100,000 people be read
+    # without sorting them all. Headcounts per unit and per position count people who have not
+    # left: with the status in the index those counts never touch the table.
+    __table_args__ = (
+        Index("ix_employee_last_name_first_name_id", "last_name", "first_name", "id"),
+        Index("ix_employee_unit_id_status", "unit_id", "status"),
+        Index("ix_employee_position_id_status", "position_id", "status"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=20, unique=True, index=True)
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=150)
     email: str = Field(default="", max_length=254, index=True)
-    unit_id: int = Field(foreign_key="unit.id", index=True)
-    position_id: int | None = Field(default=None, foreign_key="position.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    position_id: int | None = Field(default=None, foreign_key="position.id")
     supervisor_id: int | None = Field(default=None, foreign_key="employee.id", index=True)
     hire_date: date
     birth_date: date | None = None
@@ -117,7 +127,8 @@ class EmployeeQualification(SQLModel, table=True):
     __tablename__ = "employee_qualification"
 
     employee_id: int = Field(foreign_key="employee.id", primary_key=True, ondelete="CASCADE")
-    qualification_id: int = Field(foreign_key="qualification.id", primary_key=True)
+    # Indexed on its own too: "who holds this qualification" is asked by the C8 metric.
+    qualification_id: int = Field(foreign_key="qualification.id", primary_key=True, index=True)
 
 
 class EmployeeStatusChange(SQLModel, table=True):
