@@ -55,6 +55,10 @@ def _catalogue(locale: str) -> dict[str, str | tuple[str, ...]]:
             if not message.id or message.fuzzy:
                 continue
             key = message.id if isinstance(message.id, str) else message.id[0]
+            # A message shared by two packages must read the same (a test checks); the
+            # first package listed wins if they ever differ.
+            if key in merged:
+                continue
             if isinstance(message.string, tuple | list):
                 if all(message.string):
                     merged[key] = tuple(message.string)

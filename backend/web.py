@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, nodes, select_autoescape
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -119,6 +120,20 @@ def templates() -> Environment:
     return _env
 
 
+@lru_cache(maxsize=512)
+def _top_level_imports(template: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Return the `{% import %}` / `{% from … import %}` statements at a template's top level."""
+    source, _filename, _uptodate = _env.loader.get_source(_env, template)
+    found = []
+    for node in _env.parse(source).body:
+        if isinstance(node, nodes.FromImport) and isinstance(node.template, nodes.Const):
+            pairs = [(n, n) if isinstance(n, str) else (n[0], n[1]) for n in node.names]
+            found.append(("", node.template.value, pairs))
+        elif isinstance(node, nodes.Import) and isinstance(node.template, nodes.Const):
+            found.append((node.target, node.template.value, []))
+    return found
+
+
 def is_htmx(request: Request) -> bool:
     """True for an htmx request that wants a fragment (not a history restore)."""
     return (
@@ -183,6 +198,14 @@ def render(
     }
     tmpl = _env.get_template(template)
     if block is not None and is_htmx(request):
+        # A block rendered alone skips the template's top-level code, so its macro imports
+        # (`{% from "partials/forms.html" import field %}`) are made here first.
+        for alias, name, names in _top_level_imports(template):
+            module = _env.get_template(name).make_module(ctx)
+            if alias:
+                ctx[alias] = module
+            for imported, as_name in names:
+                ctx[as_name] = getattr(module, imported)
         body = "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
     else:
         ctx["flashes"] = _take_flashes(request)

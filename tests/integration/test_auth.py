@@ -323,3 +323,22 @@ def test_htmx_posts_redirect_with_a_header_not_a_3xx(client, make_user):
     )
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/login"
+
+
+def test_htmx_form_errors_render_the_block_with_its_macros(client, make_user):
+    admin = make_user("admin")
+    token = login(client, admin.email)
+    response = client.post(
+        "/admin/users/new",
+        headers={"HX-Request": "true"},
+        data={
+            "csrf_token": token,
+            "full_name": "",
+            "email": "someone@example.org",
+            "password": "x",
+        },
+    )
+    assert response.status_code == 422
+    assert "<html" not in response.text
+    assert 'value="someone@example.org"' in response.text
+    assert "Please correct the following:" in response.text

@@ -37,3 +37,27 @@ def test_messages_are_translated_in_the_current_locale():
     with i18n.use_locale("en"):
         assert i18n._("Sign in") == "Sign in"
         assert i18n.ngettext("%(num)s result", "%(num)s results", 1) == "1 result"
+
+
+@pytest.mark.parametrize("locale", ["es", "en"])
+def test_a_message_shared_by_packages_is_translated_the_same_way(locale):
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, tuple[str, object]] = {}
+    clashes = []
+    for package in i18n.CATALOGUE_PACKAGES:
+        try:
+            path = i18n.catalogue_path(package, locale)
+        except ModuleNotFoundError:
+            continue
+        if not path.exists():
+            continue
+        with path.open("rb") as fh:
+            for message in read_po(fh, locale=locale):
+                if not message.id:
+                    continue
+                key = message.id if isinstance(message.id, str) else message.id[0]
+                if key in seen and seen[key][1] != message.string:
+                    clashes.append((key, seen[key][0], package))
+                seen.setdefault(key, (package, message.string))
+    assert clashes == [], clashes
