@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from http.cookies import SimpleCookie
 from importlib import import_module
 from urllib.parse import parse_qs, quote
@@ -29,6 +31,8 @@ ROUTER_MODULES = [
     "backend.routes",
     "backend.admin_routes",
     "competency_framework.routes",
+    "whistleblowing.public_routes",
+    "whistleblowing.case_routes",
 ]
 
 API_PREFIX = "/api/v1"
@@ -221,7 +225,22 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     if check_migrations:
         ensure_migrated(engine)
 
+    @asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.scheduler:
+            from backend.jobs import Scheduler
+
+            scheduler = Scheduler(engine, settings, settings.scheduler_poll_seconds)
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Mérito",
         version="0.1.0",
         description="Merit, competencies and a protected reporting channel for a public "

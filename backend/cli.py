@@ -18,6 +18,11 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+recovery_app = typer.Typer(
+    help="The reporting channel's recovery key (kept offline by the integrity committee).",
+    no_args_is_help=True,
+)
+app.add_typer(recovery_app, name="recovery")
 
 
 def _engine():
@@ -51,11 +56,19 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        proxy_headers=True,
-        # Request lines are not logged: they would carry receipts' and reports' URLs and the
-        # reporting channel promises not to keep client addresses.
-        access_log=False,
+        **SERVER_OPTIONS,
     )
+
+
+# How `merito serve` runs uvicorn; the anonymity tests serve with exactly these options.
+SERVER_OPTIONS = {
+    "proxy_headers": True,
+    # Request lines are not logged: they would carry client addresses and user agents, and
+    # the reporting channel promises to keep neither.
+    "access_log": False,
+    # uvicorn's "Server" header and date add nothing and are one less fingerprint.
+    "server_header": False,
+}
 
 
 @app.command()
@@ -65,20 +78,32 @@ def demo(
 ) -> None:
     """Fill an empty database with a synthetic organisation and demo accounts."""
     from backend import demo as demo_data
+    from backend.migrate import NotMigratedError, ensure_migrated
 
     settings = get_settings()
+    if settings.environment == "production":
+        typer.echo("The demo organisation is never created in production.", err=True)
+        raise typer.Exit(1)
     engine = _engine()
-    from backend.migrate import ensure_migrated
-
-    ensure_migrated(engine)
+    try:
+        ensure_migrated(engine)
+    except NotMigratedError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1)
     started = time.perf_counter()
-    summary = demo_data.generate(engine, employees=employees, seed=seed)
+    try:
+        summary = demo_data.generate(engine, employees=employees, seed=seed)
+    except demo_data.DemoError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1)
     with Session(engine) as session:
         accounts = demo_data.create_demo_accounts(session, settings)
         session.commit()
     typer.echo(
-        f"Created {summary.units} units, {summary.positions} positions and "
-        f"{summary.employees} employees in {time.perf_counter() - started:.1f} s."
+        f"Created {summary.units} units ({summary.procurement_units} procurement units), "
+        f"{summary.positions} positions and {summary.employees} employees "
+        f"(seed {summary.seed}, as of {summary.as_of.isoformat()}) "
+        f"in {time.perf_counter() - started:.1f} s."
     )
     _print_accounts(accounts)
 
@@ -101,20 +126,32 @@ def up(
     """Migrate, create the demo organisation on first run, and serve."""
     from backend import demo as demo_data
     from backend import migrate as migrations
-    from backend.org.models import Employee
 
     settings = get_settings()
+    if settings.environment == "production":
+        # `up` fills the database with invented people and published passwords.
+        typer.echo(
+            "`merito up` is for trying Mérito out. In production run `merito migrate` and "
+            "`merito serve`.",
+            err=True,
+        )
+        raise typer.Exit(1)
     engine = _engine()
     migrations.upgrade(engine)
     with Session(engine) as session:
-        empty = session.exec(select(Employee.id).limit(1)).first() is None
+        empty = not demo_data.has_organisation(session)
     if empty:
         typer.echo("Creating the demo organisation…")
-        demo_data.generate(engine, employees=employees, seed=1)
+        try:
+            demo_data.generate(engine, employees=employees, seed=1)
+        except demo_data.DemoError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1)
     with Session(engine) as session:
         accounts = demo_data.create_demo_accounts(session, settings)
         session.commit()
     _print_accounts(accounts)
+    _ensure_recovery_for_development()
     address = f"http://{host or settings.host}:{port or settings.port}/"
     typer.echo(f"\nMérito is running at {address}  (Ctrl+C to stop)\n")
     serve(host=host, port=port, workers=1)
@@ -162,6 +199,219 @@ def create_user(
             raise typer.Exit(1)
         session.commit()
         typer.echo(f"Created account {user.email} ({', '.join(roles) or 'no roles'}).")
+
+
+@app.command()
+def tick(
+    force: Annotated[bool, typer.Option(help="Run every job now, due or not.")] = False,
+) -> None:
+    """Run the periodic jobs that are due (once across all workers and hosts)."""
+    from backend import jobs
+
+    done = jobs.run_due(_engine(), get_settings(), force=force)
+    for name, summary in done.items():
+        typer.echo(f"{name}: {summary}")
+    if not done:
+        typer.echo("Nothing was due.")
+
+
+@app.command()
+def backup(
+    destination: Annotated[str | None, typer.Argument(help="Archive to write (.tar.gz).")] = None,
+) -> None:
+    """Back up the database and the data directory (attachments, keys) into one archive."""
+    from pathlib import Path
+
+    from backend import backup as backups
+
+    settings = get_settings()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = (
+        Path(destination)
+        if destination
+        else settings.data_dir.parent / "backups" / (f"merito-{stamp}.tar.gz")
+    )
+    try:
+        result = backups.backup(settings, target)
+    except backups.BackupError as err:
+        typer.echo(f"Backup failed: {err}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"Backup written: {result.path} ({result.size:,} bytes, {len(result.members)} members)"
+    )
+
+
+@app.command()
+def restore(
+    source: Annotated[str, typer.Argument(help="Archive written by `merito backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Replace the current data.")] = False,
+) -> None:
+    """Replace the database and data directory with a backup, then verify the audit chain."""
+    from pathlib import Path
+
+    from backend import audit
+    from backend import backup as backups
+
+    if not yes:
+        typer.echo(
+            "Restoring replaces the current database and data directory. "
+            "Run again with --yes to proceed.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    settings = get_settings()
+    try:
+        manifest = backups.restore(settings, Path(source))
+    except backups.BackupError as err:
+        typer.echo(f"Restore failed, nothing was changed: {err}", err=True)
+        raise typer.Exit(1)
+    with Session(_engine()) as session:
+        outcome = audit.verify(session)
+    typer.echo(
+        f"Restored the backup of {manifest['created_at']}. "
+        f"Audit chain: {'intact' if outcome.ok else 'BROKEN'} "
+        f"({outcome.checked} entries)."
+    )
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+def _ensure_recovery_for_development() -> None:
+    """On a development `up`, create the recovery key if missing (a real install uses init)."""
+    from whistleblowing import service as reporting
+
+    settings = get_settings()
+    if settings.environment == "production":
+        return
+    with Session(_engine()) as session:
+        if reporting.recovery_ready(session):
+            return
+        passphrase = reporting.init_recovery(session, settings)
+        session.commit()
+    typer.echo(
+        "\nReporting channel recovery passphrase (development only; keep it to test recovery):"
+        f"\n  {passphrase}\n"
+    )
+
+
+@recovery_app.command("init")
+def recovery_init() -> None:
+    """Create the recovery key pair and print its passphrase ONCE."""
+    from whistleblowing import service as reporting
+
+    settings = get_settings()
+    with Session(_engine()) as session:
+        try:
+            passphrase = reporting.init_recovery(session, settings)
+        except reporting.ReportingError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1)
+        fingerprint = _recovery_fingerprint(session)
+        session.commit()
+    typer.echo(
+        "The recovery key of the reporting channel was created.\n\n"
+        f"  Passphrase:  {passphrase}\n  Fingerprint: {fingerprint}\n\n"
+        "Write the passphrase on paper now and hand it to the integrity committee, to keep\n"
+        "offline (for example in a sealed envelope in a safe). It is not stored anywhere and\n"
+        "will never be shown again. Without it, reports whose investigators all lost their\n"
+        "passwords cannot be read by anyone."
+    )
+
+
+def _recovery_fingerprint(session) -> str:
+    from whistleblowing import crypto
+    from whistleblowing.models import ReportingInstallation
+
+    row = session.get(ReportingInstallation, 1)
+    return crypto.fingerprint(row.recovery_public) if row and row.recovery_public else ""
+
+
+@recovery_app.command("status")
+def recovery_status() -> None:
+    """Say whether the recovery key exists, and its fingerprint."""
+    from whistleblowing.models import ReportingInstallation
+
+    with Session(_engine()) as session:
+        row = session.get(ReportingInstallation, 1)
+        if row is None or row.recovery_public is None:
+            typer.echo("No recovery key. Create it with `merito recovery init`.", err=True)
+            raise typer.Exit(1)
+        typer.echo(
+            f"Recovery key created on {row.recovery_created_on}; "
+            f"fingerprint {_recovery_fingerprint(session)}."
+        )
+
+
+@recovery_app.command("restore")
+def recovery_restore(
+    to: Annotated[str, typer.Option("--to", help="Email of the investigator to restore to.")],
+    report: Annotated[
+        list[str], typer.Option(help="Only this report reference (repeatable).")
+    ] = [],  # noqa: B006
+    identities: Annotated[
+        bool, typer.Option(help="Also restore reporters' identities (protection officer).")
+    ] = False,
+    passphrase: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="The recovery passphrase.")
+    ] = "",
+) -> None:
+    """Give an investigator access to reports through the recovery key (audited).
+
+    For when every holder of a report lost their password. The investigator must have signed
+    in once (with two-step verification), so that they have a key pair.
+    """
+    from backend.auth.models import User
+    from whistleblowing import service as reporting
+
+    with Session(_engine()) as session:
+        user = session.exec(select(User).where(User.email == to.strip().lower())).first()
+        if user is None:
+            typer.echo(f"No account with the email {to}.", err=True)
+            raise typer.Exit(1)
+        try:
+            summary = reporting.restore_access(
+                session,
+                passphrase=passphrase,
+                to_user=user,
+                references=report,
+                include_identities=identities,
+            )
+        except reporting.ReportingError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1)
+        email = user.email
+        session.commit()
+    typer.echo(
+        f"Restored {summary.reports} report(s) and {summary.identities} identity key(s) to "
+        f"{email}; {summary.already} already accessible."
+    )
+
+
+@app.command("verify-certificate")
+def verify_certificate(
+    file: Annotated[typer.FileBinaryRead, typer.Argument(help="The certificate (JSON) file.")],
+    fingerprint: Annotated[
+        str,
+        typer.Option(help="The signing key fingerprint the reporting channel publishes."),
+    ] = "",
+) -> None:
+    """Check a certificate of reporting offline (no database or network needed)."""
+    from whistleblowing import service as reporting
+
+    check = reporting.verify_certificate(file.read(), expected_fingerprint=fingerprint)
+    if not check.valid:
+        typer.echo(f"INVALID certificate: {check.problem}.", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"Valid certificate of reporting.\n  Reference:     {check.reference}\n"
+        f"  Submitted on:  {check.submitted_on}\n  Content hash:  {check.content_sha256}\n"
+        f"  Signed by key: {check.fingerprint}"
+    )
+    if not fingerprint:
+        typer.echo(
+            "Compare the key fingerprint with the one shown on the reporting channel's first "
+            "page (or pass it with --fingerprint)."
+        )
 
 
 @audit_app.command("verify")

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1)
     # Lower Argon2 costs make the test-suite fast; never use outside tests.
     fast_password_hashing: bool = False
+    # Each worker runs due periodic jobs (one worker wins each run; see backend/jobs.py).
+    scheduler: bool = True
+    scheduler_poll_seconds: int = Field(default=60, ge=1)
     host: str = "127.0.0.1"
     port: int = 8000
 

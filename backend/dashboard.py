@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, literal, union_all
 from sqlmodel import Session, col, select
 
 from backend import audit
@@ -78,19 +78,29 @@ def my_team(session: Session, principal: Principal) -> Panel | None:
     return Panel(N_("My team"), "dashboard/my_team.html", {"reports": rows}, order=20)
 
 
+# One round trip for the whole summary: (section, key, count, sum).
+_ORG_SUMMARY = union_all(
+    select(literal("unit"), Unit.kind, func.count(), literal(0)).group_by(Unit.kind),
+    select(literal("employee"), Employee.status, func.count(), literal(0)).group_by(
+        Employee.status
+    ),
+    select(
+        literal("position"),
+        literal(""),
+        func.count(),
+        func.coalesce(func.sum(Position.planned_headcount), 0),
+    ),
+)
+
+
 @panel
 def organisation_summary(session: Session, principal: Principal) -> Panel | None:
     if not principal.can(Permission.view_org):
         return None
-    by_kind = session.exec(
-        select(Unit.kind, func.count()).group_by(Unit.kind).order_by(Unit.kind)
-    ).all()
-    by_status = dict(
-        session.exec(select(Employee.status, func.count()).group_by(Employee.status)).all()
-    )
-    positions = session.exec(
-        select(func.count(), func.coalesce(func.sum(Position.planned_headcount), 0))
-    ).one()
+    rows = session.execute(_ORG_SUMMARY).all()
+    by_kind = sorted((key, count) for section, key, count, _sum in rows if section == "unit")
+    by_status = {key: count for section, key, count, _sum in rows if section == "employee"}
+    positions = next((count, total) for section, _k, count, total in rows if section == "position")
     return Panel(
         N_("Organisation"),
         "dashboard/organisation.html",

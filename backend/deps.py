@@ -10,6 +10,8 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from backend.auth import service as auth_service
 from backend.auth.permissions import Permission
@@ -21,6 +23,23 @@ from backend.i18n import _
 SESSION_COOKIE = "merito_session"
 LANG_COOKIE = "merito_lang"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+# The anonymous reporting channel. Staff sessions are never looked up on these paths, so a
+# reporter's visit neither touches nor is confused with a staff session that the same browser
+# may hold; forms there carry the signed anonymous CSRF token instead.
+ANONYMOUS_PATH_PREFIXES = ("/report",)
+
+# Multipart forms are parsed in memory, never spooled to temporary files: an uploaded file is
+# plaintext until a domain encrypts it. This caps what one request may send.
+MAX_FORM_BYTES = 260 * 1024 * 1024
+MAX_FORM_FILES = 10
+
+
+def is_anonymous_path(path: str) -> bool:
+    """Return whether `path` belongs to the anonymous reporting channel."""
+    return any(
+        path == prefix or path.startswith(prefix + "/") for prefix in ANONYMOUS_PATH_PREFIXES
+    )
 
 
 class NotAuthenticated(HTTPException):
@@ -50,6 +69,10 @@ def optional_principal(
     if hasattr(request.state, "principal"):
         return request.state.principal
     request.state.db = session
+    if is_anonymous_path(request.url.path):
+        request.state.principal = None
+        request.state.session_expired = False
+        return None
     lookup = auth_service.resolve_session(session, settings, request.cookies.get(SESSION_COOKIE))
     principal = lookup.principal
     if principal is not None and principal.session.pending_second_factor:
@@ -95,6 +118,16 @@ _public.public = True  # type: ignore[attr-defined]
 public = Depends(_public)
 
 
+def _reporter_session() -> None:
+    return None
+
+
+_reporter_session.reporter = True  # type: ignore[attr-defined]
+# Declares a reporting-channel route that needs no account but the reporter's own receipt
+# session (checked by the route through the reporting service; 401 without it).
+reporter_session = Depends(_reporter_session)
+
+
 async def csrf_protect(request: Request, session: SessionDep, settings: SettingsDep) -> None:
     """Refuse unsafe requests without a valid CSRF token (form field or X-CSRF-Token header).
 
@@ -113,13 +146,13 @@ async def csrf_protect(request: Request, session: SessionDep, settings: Settings
     if token is None:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
+            form = await read_form(request)
             value = form.get("csrf_token")
             token = value if isinstance(value, str) else None
     principal = optional_principal(request, session, settings)
     if principal is None:
         principal = getattr(request.state, "second_factor_principal", None)
-    if principal is not None:
+    if principal is not None and not is_anonymous_path(request.url.path):
         valid = token is not None and _same(token, principal.session.csrf_token)
     else:
         valid = token is not None and auth_service.check_anonymous_csrf_token(
@@ -146,9 +179,63 @@ def _same(a: str, b: str) -> bool:
 
 def csrf_token_for(request: Request) -> str:
     """Return the CSRF token forms on this page must carry."""
+    if is_anonymous_path(request.url.path):
+        return auth_service.anonymous_csrf_token(request.app.state.settings.resolved_secret_key())
     principal = getattr(request.state, "principal", None) or getattr(
         request.state, "second_factor_principal", None
     )
     if principal is not None:
         return principal.session.csrf_token
     return auth_service.anonymous_csrf_token(request.app.state.settings.resolved_secret_key())
+
+
+class _InMemoryMultiPartParser(MultiPartParser):
+    # Larger than anything MAX_FORM_BYTES lets through, so files never roll over to disk.
+    spool_max_size = MAX_FORM_BYTES + 1
+
+
+class FormTooLarge(HTTPException):
+    """413: the request body is larger than MAX_FORM_BYTES."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status_code=413,
+            detail=_("What you sent is too large. Send fewer or smaller files."),
+        )
+
+
+async def read_form(request: Request) -> FormData:
+    """Return the request's form, parsing multipart bodies in memory only (cached).
+
+    Routes reading `await request.form()` afterwards get this same parsed form.
+    """
+    cached = getattr(request, "_form", None)
+    if cached is not None:
+        return cached
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return await request.form()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise FormTooLarge
+
+    async def limited():
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > MAX_FORM_BYTES:
+                raise FormTooLarge
+            yield chunk
+
+    parser = _InMemoryMultiPartParser(
+        request.headers, limited(), max_files=MAX_FORM_FILES, max_fields=1000
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException:
+        raise HTTPException(
+            status_code=400, detail=_("The form could not be read. Reload the page and try again.")
+        ) from None
+    # Starlette's Request caches its parsed form here; FastAPI's Form() parameters read it.
+    request._form = form  # noqa: SLF001
+    return form

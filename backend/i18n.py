@@ -135,9 +135,14 @@ def negotiate(accept_language: str | None) -> str | None:
     return sorted(choices)[0][2]
 
 
+@lru_cache
+def _formatter(locale: str) -> Format:
+    return Format("es_MX" if locale == "es" else "en_US")
+
+
 def fmt() -> Format:
     """Return a Babel formatter for the current locale (numbers, dates)."""
-    return Format("es_MX" if get_locale() == "es" else "en_US")
+    return _formatter(get_locale())
 
 
 def localized(obj: object, field: str) -> str:

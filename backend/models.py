@@ -10,7 +10,9 @@ MODEL_MODULES = [
     "backend.auth.models",
     "backend.org.models",
     "backend.audit",
+    "backend.jobs",
     "competency_framework.models",
+    "whistleblowing.models",
 ]
 
 for _name in MODEL_MODULES:

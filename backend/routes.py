@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
@@ -12,6 +14,7 @@ from sqlmodel import select
 from backend import dashboard
 from backend.auth import service as auth_service
 from backend.auth.permissions import Permission
+from backend.auth.service import Principal
 from backend.db import SessionDep
 from backend.deps import (
     LANG_COOKIE,
@@ -66,13 +69,114 @@ def login(
             {"error": str(err), "email": email, "next": safe_next(next)},
             status_code=err.status_code,
         )
-    token, _row = auth_service.start_session(session, settings, user=user)
+    token, row = auth_service.start_session(session, settings, user=user, password=password)
     session.commit()
-    response = redirect(request, safe_next(next))
+    target = safe_next(next)
+    if row.pending_second_factor:
+        target = f"/login/second-factor?next={quote(target, safe='')}"
+    response = redirect(request, target)
     _set_session_cookie(response, request, token)
     response.set_cookie(
         LANG_COOKIE, user.locale, samesite="lax", secure=settings.https, max_age=365 * 86400
     )
+    return response
+
+
+def _half_signed_in(request: Request) -> Principal | None:
+    """Return the principal of a session that still owes its second factor, if any."""
+    return getattr(request.state, "second_factor_principal", None)
+
+
+def _qr_svg(text: str) -> str:
+    """Return an inline SVG QR code of `text`, drawn on the server (no script, no other host)."""
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(
+        buffer, kind="svg", scale=4, border=2, xmldecl=False, svgclass="qr", lineclass=None
+    )
+    return buffer.getvalue().decode("utf-8")
+
+
+def _second_factor_page(
+    request: Request, session, pending: Principal, *, next: str, error: str = "", status=200
+):
+    from markupsafe import Markup
+
+    enrolment = None
+    if pending.user.totp_confirmed_at is None:
+        secret = auth_service.totp_draft_secret(session, user=pending.user)
+        session.commit()
+        uri = auth_service.totp_uri(pending.user)
+        enrolment = {
+            "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "uri": uri,
+            # segno's output is markup we generated from our own URI, not user input.
+            "qr": Markup(_qr_svg(uri)),  # noqa: S704
+        }
+    return render(
+        request,
+        "auth/second_factor.html",
+        {"next": safe_next(next), "enrolment": enrolment, "error": error},
+        status_code=status,
+    )
+
+
+@router.get("/login/second-factor", dependencies=[public])
+def second_factor_form(
+    request: Request, session: SessionDep, principal: OptionalPrincipal, next: str = "/"
+):
+    if principal is not None:
+        return redirect(request, safe_next(next))
+    pending = _half_signed_in(request)
+    if pending is None:
+        return redirect(request, f"/login?next={quote(safe_next(next), safe='')}")
+    return _second_factor_page(request, session, pending, next=next)
+
+
+@router.post("/login/second-factor", dependencies=[public])
+def second_factor(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: OptionalPrincipal,
+    code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+):
+    if principal is not None:
+        return redirect(request, safe_next(next))
+    pending = _half_signed_in(request)
+    if pending is None:
+        return redirect(request, f"/login?next={quote(safe_next(next), safe='')}")
+    try:
+        auth_service.verify_second_factor(
+            session, settings, user=pending.user, session_row=pending.session, code=code
+        )
+    except auth_service.AuthError as err:
+        if err.status_code == 429:
+            response = render(
+                request,
+                "auth/login.html",
+                {"error": str(err), "email": pending.user.email, "next": safe_next(next)},
+                status_code=429,
+            )
+            response.delete_cookie(SESSION_COOKIE, path="/")
+            return response
+        return _second_factor_page(
+            request, session, pending, next=next, error=str(err), status=err.status_code
+        )
+    session.commit()
+    return redirect(request, safe_next(next))
+
+
+@router.post("/login/second-factor/cancel", dependencies=[public])
+def second_factor_cancel(request: Request, session: SessionDep, principal: OptionalPrincipal):
+    pending = _half_signed_in(request)
+    if pending is not None:
+        auth_service.end_session(session, pending.session)
+        session.commit()
+    response = redirect(request, "/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 

@@ -226,6 +226,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key-0123456789-abcdefghijklmnop",
         fast_password_hashing=True,
         login_max_failures=5,
+        scheduler=False,
     )
 
 
@@ -242,7 +243,10 @@ def app(settings: Settings, engine: Engine):
 def client(app):
     from fastapi.testclient import TestClient
 
-    with TestClient(app, base_url="http://testserver") as test_client:
+    # English by default so assertions read naturally; Spanish is tested with ?lang=es.
+    with TestClient(
+        app, base_url="http://testserver", headers={"Accept-Language": "en"}
+    ) as test_client:
         yield test_client
 
 
@@ -370,6 +374,21 @@ def login(client, email: str, password: str = TEST_PASSWORD) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+    if response.headers["location"].startswith("/login/second-factor"):
+        # Investigators and protection officers: enrol (first time) and pass TOTP.
+        from tests.reporting_helpers import totp_code
+
+        assert client.get(response.headers["location"]).status_code == 200
+        response = client.post(
+            "/login/second-factor",
+            data={
+                "code": totp_code(client.app.state.engine, email),
+                "next": "/",
+                "csrf_token": csrf_of(client),
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
     return csrf_of(client)
 
 

@@ -64,6 +64,7 @@ __all__ = [
     "derive_key",
     "encrypt",
     "encrypt_stream",
+    "fingerprint",
     "generate_keypair",
     "generate_signing_key",
     "new_receipt",
@@ -74,6 +75,7 @@ __all__ = [
     "receipt_key",
     "receipt_lookup",
     "seal",
+    "session_key_from_token",
     "sign",
     "unwrap_key",
     "unwrap_private_key",
@@ -97,6 +99,7 @@ _SEAL_HKDF_INFO = b"merito/whistleblowing/seal/v1"
 _RECEIPT_LOOKUP_CONTEXT = b"merito/whistleblowing/receipt-lookup/v1"
 _RECEIPT_KEY_CONTEXT = b"merito/whistleblowing/receipt-key/v1"
 _WRAPPED_PRIVATE_CONTEXT = b"merito/whistleblowing/wrapped-private-key/v1"
+_SESSION_KEY_INFO = b"merito/session-key/v1"
 
 _GENERIC_FAILURE = "decryption failed"
 
@@ -139,6 +142,30 @@ def new_salt() -> bytes:
 def new_session_key() -> bytes:
     """Return a fresh random 32-byte key for :func:`encrypt` / :func:`decrypt`."""
     return secrets.token_bytes(KEY_SIZE)
+
+
+def session_key_from_token(token: str | bytes) -> bytes:
+    """Return the 32-byte key that protects key material held in a session row.
+
+    The key is derived from the session cookie's random token with HKDF-SHA256. The server
+    keeps only SHA-256 of the token (to find the row), and HKDF with its own ``info`` is an
+    independent function of the token, so nothing at rest allows recomputing this key: only a
+    request carrying the cookie can unlock what the session row holds.
+    """
+    secret = token.encode("utf-8") if isinstance(token, str) else bytes(token)
+    if len(secret) < 16:
+        raise ValueError("session token too short")
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=_SESSION_KEY_INFO
+    ).derive(secret)
+
+
+def fingerprint(public_key: bytes) -> str:
+    """Return a short, human-comparable SHA-256 fingerprint of a public key (16 hex groups)."""
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(bytes(public_key))
+    hexed = digest.finalize().hex().upper()[:32]
+    return " ".join(hexed[i : i + 4] for i in range(0, len(hexed), 4))
 
 
 def _check_key(key: bytes, *, what: str = "key") -> None:

@@ -23,6 +23,10 @@ class User(SQLModel, table=True):
         default=None, foreign_key="employee.id", unique=True, ondelete="SET NULL"
     )
     totp_secret: str | None = Field(default=None, max_length=64)
+    # Set once the person proved their authenticator works; until then the secret is a draft.
+    totp_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last accepted TOTP time step, so one code cannot be used twice.
+    totp_last_step: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     password_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -78,6 +78,8 @@ class Permission(StrEnum):
     handle_reports = "handle_reports"
     handle_retaliation = "handle_retaliation"
     manage_report_channels = "manage_report_channels"
+    # Decide investigators' requests to learn a reporter's identity (protection officers).
+    release_reporter_identity = "release_reporter_identity"
     view_report_statistics = "view_report_statistics"
 
 
@@ -123,7 +125,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _EVERYONE | {Permission.handle_reports, Permission.view_report_statistics}
     ),
     Role.protection_officer: frozenset(
-        _EVERYONE | {Permission.handle_retaliation, Permission.view_report_statistics}
+        _EVERYONE
+        | {
+            Permission.handle_retaliation,
+            Permission.view_report_statistics,
+            Permission.release_reporter_identity,
+        }
     ),
     Role.admin: frozenset(
         _EVERYONE

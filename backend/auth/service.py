@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
+import pyotp
 from passlib.context import CryptContext
-from sqlalchemy import delete, exists
+from sqlalchemy import bindparam, delete, exists
 from sqlmodel import Session, col, select
 from zxcvbn import zxcvbn
 
@@ -35,6 +37,38 @@ class AuthError(Exception):
         super().__init__(message)
         self.status_code = status_code
         self.field = field
+
+
+# Roles whose holders must prove a second factor (TOTP) at every sign-in: they hold keys that
+# open reports of the reporting channel.
+SECOND_FACTOR_ROLES = frozenset({Role.investigator, Role.protection_officer})
+
+# --- extension points -------------------------------------------------------------------------
+# Other packages react to sign-in and password changes here (the reporting channel unlocks and
+# re-wraps its key pairs, which needs the plain password at exactly these two moments). Hooks
+# run inside the caller's transaction; an exception aborts the whole operation.
+
+SignInHook = Callable[..., None]
+PasswordChangeHook = Callable[..., None]
+_sign_in_hooks: list[SignInHook] = []
+_password_change_hooks: list[PasswordChangeHook] = []
+
+
+def on_sign_in(hook: SignInHook) -> SignInHook:
+    """Register `hook(session, settings, *, user, password, session_row, token)`.
+
+    Called after a password sign-in created `session_row`; `token` is the cookie value.
+    """
+    if hook not in _sign_in_hooks:
+        _sign_in_hooks.append(hook)
+    return hook
+
+
+def on_password_change(hook: PasswordChangeHook) -> PasswordChangeHook:
+    """Register `hook(session, settings, *, user, current, new)`, called on a password change."""
+    if hook not in _password_change_hooks:
+        _password_change_hooks.append(hook)
+    return hook
 
 
 @lru_cache
@@ -98,24 +132,33 @@ class Principal:
         return role in self.roles
 
 
+# Built once: these run on every request, and SQLAlchemy caches their compiled form.
+_ROLES_OF = select(UserRole.role).where(UserRole.user_id == bindparam("user_id"))
+_HAS_REPORTS = select(
+    exists().where(
+        Employee.supervisor_id == bindparam("employee_id"),
+        Employee.status != EmployeeStatus.left,
+    )
+)
+_SESSION_WITH_USER = (
+    select(AuthSession, User)
+    .join(User, col(User.id) == AuthSession.user_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+
+
 def roles_of(session: Session, user: User) -> frozenset[Role]:
     """Return the user's granted roles plus `supervisor` when someone reports to them."""
     granted = {
         Role(r)
-        for r in session.exec(select(UserRole.role).where(UserRole.user_id == user.id)).all()
+        for r in session.exec(_ROLES_OF, params={"user_id": user.id}).all()
         if r in Role.__members__
     }
-    if user.employee_id is not None:
-        has_reports = session.exec(
-            select(
-                exists().where(
-                    Employee.supervisor_id == user.employee_id,
-                    Employee.status != EmployeeStatus.left,
-                )
-            )
-        ).one()
-        if has_reports:
-            granted.add(Role.supervisor)
+    if (
+        user.employee_id is not None
+        and session.exec(_HAS_REPORTS, params={"employee_id": user.employee_id}).one()
+    ):
+        granted.add(Role.supervisor)
     return frozenset(granted)
 
 
@@ -184,6 +227,9 @@ def set_roles(session: Session, *, user: User, roles: set[Role], actor: User) ->
         )
     for role in wanted - current:
         session.add(UserRole(user_id=user.id, role=role.value, granted_by_id=actor.id))
+    if (wanted - current) & SECOND_FACTOR_ROLES:
+        # Open sessions never passed the second factor this role now demands: end them.
+        session.exec(delete(AuthSession).where(AuthSession.user_id == user.id))
     if current != wanted:
         audit.record(
             session,
@@ -226,6 +272,8 @@ def change_password(
     problems = password_problems(new, user_inputs=[user.email, user.full_name])
     if problems:
         raise AuthError(" ".join(problems), status_code=422)
+    for hook in _password_change_hooks:
+        hook(session, settings, user=user, current=current, new=new)
     user.password_hash = hash_password(settings, new)
     user.password_changed_at = utcnow()
     session.add(user)
@@ -293,8 +341,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(session: Session, settings: Settings, *, user: User) -> tuple[str, AuthSession]:
-    """Create a server-side session for `user`; return (cookie token, row)."""
+def start_session(
+    session: Session, settings: Settings, *, user: User, password: str | None = None
+) -> tuple[str, AuthSession]:
+    """Create a server-side session for `user`; return (cookie token, row).
+
+    Holders of a SECOND_FACTOR_ROLES role get a half-open session (`pending_second_factor`)
+    that only the TOTP step can complete. With `password` (a password sign-in), the sign-in
+    hooks run.
+    """
     token = new_session_token()
     now = utcnow()
     row = AuthSession(
@@ -304,12 +359,111 @@ def start_session(session: Session, settings: Settings, *, user: User) -> tuple[
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(hours=settings.session_absolute_hours),
+        pending_second_factor=needs_second_factor(roles_of(session, user)),
     )
     session.add(row)
+    if password is not None:
+        for hook in _sign_in_hooks:
+            hook(session, settings, user=user, password=password, session_row=row, token=token)
     audit.record(
         session, action="user.signed_in", actor=user, entity_type="user", entity_id=user.id
     )
     return token, row
+
+
+# --- second factor (TOTP) ---------------------------------------------------------------------
+
+TOTP_ISSUER = "Mérito"
+TOTP_PERIOD = 30
+
+
+def needs_second_factor(roles: frozenset[Role] | set[Role]) -> bool:
+    """Return whether someone with `roles` must pass a TOTP check at sign-in."""
+    return bool(set(roles) & SECOND_FACTOR_ROLES)
+
+
+def totp_draft_secret(session: Session, *, user: User) -> str:
+    """Return the secret to enrol (kept until confirmed); the caller commits."""
+    if user.totp_confirmed_at is not None:
+        raise AuthError(_("Two-step verification is already set up."), status_code=409)
+    if not user.totp_secret:
+        user.totp_secret = pyotp.random_base32()
+        session.add(user)
+    return user.totp_secret
+
+
+def totp_uri(user: User) -> str:
+    """Return the otpauth:// URI authenticator apps read (from a QR code or typed)."""
+    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(
+        name=user.email, issuer_name=TOTP_ISSUER
+    )
+
+
+def _matching_step(secret: str, code: str, *, now: float) -> int | None:
+    """Return the time step whose code equals `code` (now, or one step either side)."""
+    totp = pyotp.TOTP(secret, interval=TOTP_PERIOD)
+    current = int(now // TOTP_PERIOD)
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.at(step * TOTP_PERIOD), code):
+            return step
+    return None
+
+
+def verify_second_factor(
+    session: Session,
+    settings: Settings,
+    *,
+    user: User,
+    session_row: AuthSession,
+    code: str,
+    now: float | None = None,
+) -> None:
+    """Complete a half-open session with a TOTP code, or raise AuthError (throttled).
+
+    A code is accepted once: replaying it (or an older one) fails. Too many wrong codes end
+    the session, so the password must be entered again. The first success confirms enrolment.
+    """
+    code = "".join(ch for ch in code if ch.isdigit())
+    throttle = _throttle(session, f"totp:{user.email}")
+    moment = time.time() if now is None else now
+    step = (
+        _matching_step(user.totp_secret, code, now=moment)
+        if user.totp_secret and len(code) == 6
+        else None
+    )
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        current = utcnow()
+        window = timedelta(minutes=settings.login_lockout_minutes)
+        if throttle.first_failure_at is None or current - throttle.first_failure_at > window:
+            throttle.failures, throttle.first_failure_at = 0, current
+        throttle.failures += 1
+        if throttle.failures >= settings.login_max_failures:
+            throttle.failures, throttle.first_failure_at = 0, None
+            session.add(throttle)
+            end_session(session, session_row)
+            session.commit()
+            raise AuthError(
+                _("Too many wrong codes. Sign in again with your password."), status_code=429
+            )
+        session.add(throttle)
+        session.commit()
+        raise AuthError(_("This code is not correct. Enter the current code."), status_code=422)
+    if throttle.id is not None:
+        session.delete(throttle)
+    enrolling = user.totp_confirmed_at is None
+    if enrolling:
+        user.totp_confirmed_at = utcnow()
+    user.totp_last_step = step
+    session_row.pending_second_factor = False
+    session.add(user)
+    session.add(session_row)
+    audit.record(
+        session,
+        action="user.second_factor_enrolled" if enrolling else "user.second_factor_passed",
+        actor=user,
+        entity_type="user",
+        entity_id=user.id,
+    )
 
 
 @dataclass
@@ -322,15 +476,13 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
     """Return the principal for a cookie token; expired or idle sessions are deleted."""
     if not token:
         return SessionLookup(None)
-    row = session.exec(
-        select(AuthSession).where(AuthSession.token_hash == token_hash(token))
-    ).first()
-    if row is None:
+    found = session.exec(_SESSION_WITH_USER, params={"token_hash": token_hash(token)}).first()
+    if found is None:
         return SessionLookup(None, expired=True)
+    row, user = found
     now = utcnow()
     idle = timedelta(minutes=settings.session_idle_minutes)
-    user = session.get(User, row.user_id)
-    if row.expires_at <= now or now - row.last_seen_at > idle or user is None or not user.is_active:
+    if row.expires_at <= now or now - row.last_seen_at > idle or not user.is_active:
         session.delete(row)
         session.commit()
         return SessionLookup(None, expired=True)

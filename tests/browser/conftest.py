@@ -120,10 +120,29 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
+# TOTP secrets read from enrolment pages, and the last time step used, per account.
+_TOTP: dict[str, tuple[str, int]] = {}
+
+
 def sign_in(page, base_url: str, email: str, password: str = TEST_PASSWORD) -> None:
-    """Sign in through the real form."""
+    """Sign in through the real form, passing the TOTP step for roles that need it."""
+    import time
+
+    import pyotp
+
     page.goto(f"{base_url}/login")
     page.fill("#f-email", email)
     page.fill("#f-password", password)
     page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    if "/login/second-factor" not in page.url:
+        return
+    if page.locator("#totp-secret").count():
+        _TOTP[email] = (page.locator("#totp-secret").inner_text().replace(" ", ""), -1)
+    secret, last = _TOTP[email]
+    # A code is accepted once; the next step's code is also valid, so never reuse a step.
+    step = max(int(time.time() // 30), last + 1)
+    _TOTP[email] = (secret, step)
+    page.fill("#f-code", pyotp.TOTP(secret).at(step * 30))
+    page.click("form[action='/login/second-factor'] button[type=submit]")
     page.wait_for_load_state("networkidle")

@@ -694,3 +694,33 @@ def test_decryption_error_is_generic() -> None:
             attempt()
         messages.add(str(info.value))
     assert messages == {"decryption failed"}
+
+
+# --------------------------------------------------------------------------------------------
+# Session keys and fingerprints
+# --------------------------------------------------------------------------------------------
+
+
+@FAST
+@given(token=st.text(min_size=16, max_size=64))
+def test_session_key_is_deterministic_and_not_the_stored_token_hash(token: str) -> None:
+    import hashlib
+
+    key = crypto.session_key_from_token(token)
+    assert len(key) == 32
+    assert crypto.session_key_from_token(token) == key
+    # What the server stores to find the session row must never be the key itself.
+    assert key != hashlib.sha256(token.encode()).digest()
+    assert crypto.session_key_from_token(token + "x") != key
+
+
+def test_session_key_refuses_short_tokens() -> None:
+    with pytest.raises(ValueError):
+        crypto.session_key_from_token("short")
+
+
+def test_fingerprint_is_stable_and_distinguishes_keys() -> None:
+    first, second = generate_signing_key(), generate_signing_key()
+    assert crypto.fingerprint(first.public) == crypto.fingerprint(first.public)
+    assert crypto.fingerprint(first.public) != crypto.fingerprint(second.public)
+    assert re.fullmatch(r"([0-9A-F]{4} ){7}[0-9A-F]{4}", crypto.fingerprint(first.public))

@@ -1,0 +1,117 @@
+"""Builders for reporting-channel tests: a ready channel, investigators with keys, TOTP."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pyotp
+from sqlmodel import Session, select
+
+from backend.auth.models import User
+from backend.auth.service import anonymous_csrf_token
+from tests.conftest import TEST_PASSWORD, csrf_of
+from whistleblowing import service as reporting
+from whistleblowing.models import ReportChannel
+
+
+@dataclass
+class Channel:
+    channel: ReportChannel
+    investigator: User
+    passphrase: str
+
+
+def ready_channel(session: Session, settings, make_user, *, code: str = "procurement_fraud"):
+    """Create the recovery key and an investigator (with a key pair) receiving `code`."""
+    admin = make_user("admin")
+    investigator = make_user("investigator")
+    reporting.unlock_holder_key(session, settings, user=investigator, password=TEST_PASSWORD)
+    passphrase = reporting.init_recovery(session, settings)
+    channel = session.exec(select(ReportChannel).where(ReportChannel.code == code)).one()
+    reporting.set_channel_recipients(
+        session, actor=admin, channel=channel, user_ids=[investigator.id]
+    )
+    session.commit()
+    return Channel(channel, investigator, passphrase)
+
+
+def add_holder(session: Session, settings, make_user, *roles: str) -> User:
+    user = make_user(*roles)
+    reporting.unlock_holder_key(session, settings, user=user, password=TEST_PASSWORD)
+    session.commit()
+    return user
+
+
+def anon_token(client) -> str:
+    return anonymous_csrf_token(client.app.state.settings.resolved_secret_key())
+
+
+def totp_code(engine, email: str) -> str:
+    """Return a TOTP code the server will accept now for `email` (never a replayed step)."""
+    with Session(engine) as db:
+        user = db.exec(select(User).where(User.email == email)).one()
+        secret, last = user.totp_secret, user.totp_last_step
+    step = int(time.time() // 30)
+    if last is not None and step <= last:
+        step = last + 1
+    return pyotp.TOTP(secret).at(step * 30)
+
+
+def staff_login(client, email: str, password: str = TEST_PASSWORD) -> str:
+    """Sign in with password and TOTP (enrolling on first use); return the CSRF token."""
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": anon_token(client), "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith("/login/second-factor")
+    page = client.get(response.headers["location"])
+    assert page.status_code == 200
+    response = client.post(
+        "/login/second-factor",
+        data={
+            "code": totp_code(client.app.state.engine, email),
+            "next": "/",
+            "csrf_token": csrf_of(client),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return csrf_of(client)
+
+
+def report_form_data(channel_id: int, **overrides) -> dict:
+    data = {
+        "channel": str(channel_id),
+        "what": "Invoices for gloves paid twice",
+        "when": "March",
+        "where": "Central warehouse",
+        "who": "A supplier",
+        "how_known": "I saw the invoices",
+        "red_flags": ["duplicate_invoices", "round_sum_invoices"],
+        "others_know": "no",
+        "good_faith": "yes",
+        "form_token": reporting.new_form_token(),
+    }
+    data.update(overrides)
+    return data
+
+
+def submit_via_client(client, data: dict, files=None):
+    """POST the report form as a browser would (multipart); return the response."""
+    payload = {**data, "csrf_token": anon_token(client)}
+    return client.post(
+        "/report/new?lang=en",
+        data=payload,
+        files=files or [("files", ("", b"", "application/octet-stream"))],
+    )
+
+
+def receipt_from(page_text: str) -> str:
+    import re
+
+    match = re.search(r'id="receipt"[^>]*>([0-9A-Z-]+)<', page_text)
+    assert match, "no receipt on the page"
+    return match.group(1)
