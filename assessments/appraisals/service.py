@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, insert, literal, or_, update
+from sqlalchemy import func, insert, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -1533,16 +1533,26 @@ def save_assessment(
     row.updated_at = utcnow()
     session.add(row)
     session.flush()
-    session.execute(
-        delete(ObjectiveRating.__table__).where(ObjectiveRating.assessment_id == row.id)
-    )
+    existing = {
+        r.objective_id: r
+        for r in session.exec(
+            select(ObjectiveRating).where(ObjectiveRating.assessment_id == row.id)
+        )
+    }
     for objective_id, (rating, comment) in given.items():
-        if rating is not None:
-            session.add(
-                ObjectiveRating(
-                    assessment_id=row.id, objective_id=objective_id, rating=rating, comment=comment
-                )
+        current = existing.pop(objective_id, None)
+        if rating is None:
+            if current is not None:
+                session.delete(current)
+            continue
+        if current is None:
+            current = ObjectiveRating(
+                assessment_id=row.id, objective_id=objective_id, rating=rating
             )
+        current.rating, current.comment = rating, comment
+        session.add(current)
+    for stale in existing.values():
+        session.delete(stale)
     if submit:
         now = utcnow()
         row.submitted_at = now
@@ -1984,12 +1994,9 @@ def save_dialogue(
     dialogue.updated_at = utcnow()
     session.add(dialogue)
     # Actions already announced to the training plans stay; the rest are replaced by the form's.
-    session.execute(
-        delete(DevelopmentAction.__table__).where(
-            DevelopmentAction.appraisal_id == appraisal.id,
-            DevelopmentAction.published_at.is_(None),
-        )
-    )
+    for action in actions_of(session, appraisal):
+        if action.published_at is None:
+            session.delete(action)
     for description, code, due in cleaned_actions:
         session.add(
             DevelopmentAction(
