@@ -91,9 +91,15 @@ def plan(session: Session, hr, year: int = YEAR) -> PlanPriority:
 
 
 def open_cycle(
-    session: Session, hr, *, name: str = "2026", start=date(2026, 1, 1), end=date(2026, 12, 31),
-    units: list[int] | None = None, trained: bool = True,
-) -> AppraisalCycle:  # fmt: skip
+    session: Session,
+    hr,
+    *,
+    name: str = "2026",
+    start=date(2026, 1, 1),
+    end=date(2026, 12, 31),
+    units: list[int] | None = None,
+    trained: bool = True,
+) -> AppraisalCycle:
     cycle = service.open_cycle(
         session,
         name=name,
@@ -157,14 +163,22 @@ def assess(session: Session, appraisal: Appraisal, actor, rating: int = 3, submi
 
 def train(session: Session, employee, hr) -> None:
     service.record_manager_training(
-        session, employee_id=employee.id, completed_on=date(2026, 1, 15), evidence="Cert 1",
+        session,
+        employee_id=employee.id,
+        completed_on=date(2026, 1, 15),
+        evidence="Cert 1",
         actor=hr,
-    )  # fmt: skip
+    )
     session.commit()
 
 
-def record_dialogue(session: Session, appraisal: Appraisal, supervisor, rating: int = 3,
-                    actions: list[ActionInput] | None = None) -> None:  # fmt: skip
+def record_dialogue(
+    session: Session,
+    appraisal: Appraisal,
+    supervisor,
+    rating: int = 3,
+    actions: list[ActionInput] | None = None,
+) -> None:
     service.save_dialogue(
         session,
         appraisal=appraisal,

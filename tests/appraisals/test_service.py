@@ -299,9 +299,13 @@ def test_progress_needs_a_percentage_between_0_and_100(session, org, people, pri
     objective = service.objectives_of(session, appraisal)[0]
     with pytest.raises(AppraisalError) as err:
         service.add_progress(
-            session, appraisal=appraisal, objective_id=objective.id, percent=140, note="",
+            session,
+            appraisal=appraisal,
+            objective_id=objective.id,
+            percent=140,
+            note="",
             actor=people.a,
-        )  # fmt: skip
+        )
     assert "percent" in err.value.errors
 
 
@@ -316,8 +320,12 @@ def test_neither_side_reads_the_other_until_both_are_submitted(
     agree(session, appraisal, people.a)
     assess(session, appraisal, people.head, 2)  # the supervisor submits first
     assess(session, appraisal, people.a, 5, submit=False)  # the employee keeps a draft
-    for actor, side in ((people.a, "supervisor"), (people.head, "self"), (people.hr, "self"),
-                        (people.hr, "supervisor")):  # fmt: skip
+    for actor, side in (
+        (people.a, "supervisor"),
+        (people.head, "self"),
+        (people.hr, "self"),
+        (people.hr, "supervisor"),
+    ):
         with pytest.raises(AppraisalError) as err:
             service.read_assessment(session, appraisal=appraisal, side=side, actor=actor)
         assert err.value.status_code == 403
@@ -444,15 +452,21 @@ def test_completing_the_training_activity_records_the_training(session, org, peo
 def test_training_recorded_by_hr_needs_evidence(session, org, people):
     with pytest.raises(AppraisalError) as err:
         service.record_manager_training(
-            session, employee_id=org.head.id, completed_on="2026-02-01", evidence="",
+            session,
+            employee_id=org.head.id,
+            completed_on="2026-02-01",
+            evidence="",
             actor=people.hr,
-        )  # fmt: skip
+        )
     assert "evidence" in err.value.errors
     with pytest.raises(AppraisalError) as err:
         service.record_manager_training(
-            session, employee_id=org.head.id, completed_on="2026-02-01", evidence="Cert",
+            session,
+            employee_id=org.head.id,
+            completed_on="2026-02-01",
+            evidence="Cert",
             actor=people.head,
-        )  # fmt: skip
+        )
     assert err.value.status_code == 403
 
 
@@ -505,9 +519,13 @@ def test_signing_locks_the_record_and_announces_each_development_action(
     objective = service.objectives_of(session, appraisal)[0]
     with pytest.raises(AppraisalError) as err:
         service.add_progress(
-            session, appraisal=appraisal, objective_id=objective.id, percent=100, note="",
+            session,
+            appraisal=appraisal,
+            objective_id=objective.id,
+            percent=100,
+            note="",
             actor=people.a,
-        )  # fmt: skip
+        )
     assert err.value.status_code == 409
     session.rollback()
     assert events == []  # actions are announced once both have signed
@@ -746,9 +764,11 @@ def test_hr_sends_an_appraisal_back_with_a_reason(session, org, people, priority
     assert err.value.status_code == 403
     session.rollback()
     service.send_back(
-        session, appraisal=appraisal, reason="Five needs evidence beyond the objectives",
+        session,
+        appraisal=appraisal,
+        reason="Five needs evidence beyond the objectives",
         actor=people.hr,
-    )  # fmt: skip
+    )
     session.commit()
     assert appraisal.stage == Stage.sign_off
     assert appraisal.supervisor_signed_at is None and appraisal.employee_signed_at is None
