@@ -26,7 +26,7 @@ RATING_LABELS = {
     2: N_("Partly meets expectations"),
     3: N_("Meets expectations"),
     4: N_("Exceeds expectations"),
-    5: N_("Outstanding"),
+    5: N_("Far exceeds expectations"),
 }
 RATING_DESCRIPTORS = {
     1: N_(
