@@ -65,6 +65,14 @@ def team_appraisals(session: Session, principal: Principal) -> Panel | None:
             "to_do": service.team_to_do(session, supervisor_id=own),
             "escalated": escalated,
             "needs_training": needs_training,
+            "reminder": next(
+                (
+                    r
+                    for r in service.reminders_for(session, employee_id=own)
+                    if r.kind not in ("agree_objectives", "self_assessment", "employee_sign_off")
+                ),
+                None,
+            ),
         },
         order=18,
     )

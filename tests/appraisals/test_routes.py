@@ -493,12 +493,16 @@ def test_dashboard_panels_for_employee_supervisor_and_hr(
 ):
     appraisal = appraisal_of(session, cycle, org.officer_a)
     set_objectives(session, appraisal, people.head, priority)
+    service.remind(session, cycle=cycle, actor=people.hr)
+    session.commit()
     sign_in(client, accounts["a"])
     home = client.get("/")
     assert "My appraisal" in home.text
     assert "Read the proposed objectives and agree to them." in home.text
+    assert "Agree your objectives" in home.text  # HR's reminder, shown in the app
     sign_in(client, accounts["head"])
     home = client.get("/")
+    assert "Agree objectives with the people who report to you" in home.text
     assert "My team&#39;s appraisals" in home.text or "My team's appraisals" in home.text
     assert "Complete the appraisal-dialogue training" in home.text
     sign_in(client, accounts["hr"])
