@@ -767,6 +767,7 @@ def _detail_context(
         for a in open_actions
     ] + [{"description": "", "competency": "", "due": ""} for _i in range(BLANK_ACTION_ROWS)]
     supervisor_view = "supervisor" in parts
+    competencies = competency_service.list_competencies(session)
     show_score = supervisor_view or appraisal.supervisor_signed_at is not None or "hr" in parts
     context = {
         "appraisal": appraisal,
@@ -835,7 +836,8 @@ def _detail_context(
         and appraisal.stage in (Stage.sign_off, Stage.escalated, Stage.completed)
         and appraisal.final_rating is not None,
         "steps": service.steps_of(session, appraisal),
-        "competencies": competency_service.list_competencies(session),
+        "competencies": competencies,
+        "competency_by_code": {c.code: c for c in competencies},
         "today": today_utc(),
         "form": form,
         "errors": errors or {},
