@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "backend.audit",
     "backend.jobs",
     "competency_framework.models",
+    "assessments.appraisals.models",
     "whistleblowing.models",
 ]
 
