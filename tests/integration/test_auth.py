@@ -342,3 +342,16 @@ def test_htmx_form_errors_render_the_block_with_its_macros(client, make_user):
     assert "<html" not in response.text
     assert 'value="someone@example.org"' in response.text
     assert "Please correct the following:" in response.text
+
+
+def test_hsts_only_behind_https(client, settings):
+    assert "strict-transport-security" not in client.get("/login").headers
+    from fastapi.testclient import TestClient
+
+    from backend.app import create_app
+
+    secure = create_app(settings.model_copy(update={"https": True}))
+    with TestClient(secure, base_url="https://testserver") as https_client:
+        response = https_client.get("/login")
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+    secure.state.engine.dispose()

@@ -73,3 +73,49 @@ def test_restore_refuses_path_traversal(settings, tmp_path):
     with pytest.raises(backup.BackupError, match="unsafe"):
         backup.restore(settings, evil)
     assert not (tmp_path.parent / "escaped.txt").exists()
+
+
+def test_restore_drill_reports_decrypt_and_the_chain_verifies(
+    settings, engine, session, make_user, tmp_path
+):
+    from tests.conftest import TEST_PASSWORD
+    from tests.reporting_helpers import ready_channel
+    from whistleblowing import service as reporting
+
+    ready = ready_channel(session, settings, make_user)
+    submission = reporting.Submission(
+        channel_id=ready.channel.id,
+        what="Drill marker: duplicated invoices",
+        when="",
+        where="",
+        who="",
+        how_known="",
+        red_flags=[],
+        others_know="unsure",
+        identity="",
+        excluded_user_ids=[],
+        good_faith=True,
+        form_token=reporting.new_form_token(),
+        files=[reporting.Upload("ledger.txt", b"Drill attachment: invoice 4471 paid twice\n")],
+    )
+    result = reporting.submit_report(session, settings, submission=submission)
+    reporting.commit(session, settings)
+    reference = result.report.reference
+    archive = tmp_path / "drill.tar.gz"
+    backup.backup(settings, archive)
+    session.close()
+    engine.dispose()
+
+    backup.restore(settings, archive)
+    with Session(engine) as db:
+        investigator = db.get(type(ready.investigator), ready.investigator.id)
+        key = reporting.unlock_holder_key(db, settings, user=investigator, password=TEST_PASSWORD)
+        access = reporting.open_case(db, user=investigator, holder_private=key, reference=reference)
+        entries = reporting.timeline(db, access=access)
+        assert "Drill marker" in " ".join(str(e.content) for e in entries)
+        attached = [a for e in entries for a in e.attachments]
+        _view, data = reporting.read_attachment(db, settings, access=access, uid=attached[0].uid)
+        assert data == b"Drill attachment: invoice 4471 paid twice\n"
+        token, _report = reporting.receipt_login(db, settings, receipt=result.receipt)
+        assert token
+        assert audit.verify(db).ok
