@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "backend.audit",
     "backend.jobs",
     "competency_framework.models",
+    "competency_framework.training.models",
     "whistleblowing.models",
 ]
 

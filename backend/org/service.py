@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from backend import audit
 from backend.db import utcnow
+from backend.events import DomainEvent, publish
 from backend.i18n import _
 from backend.org.models import (
     Employee,
@@ -337,6 +338,15 @@ def create_employee(
         entity_type="employee",
         entity_id=employee.id,
         after=_employee_snapshot(session, employee),
+    )
+    # Other domains react to new staff (training assigns the induction programme).
+    publish(
+        session,
+        DomainEvent(
+            "employee.created",
+            {"employee_id": employee.id, "hire_date": employee.hire_date.isoformat()},
+            subject_employee_id=employee.id,
+        ),
     )
     return employee
 
