@@ -31,6 +31,7 @@ ROUTER_MODULES = [
     "backend.routes",
     "backend.admin_routes",
     "competency_framework.routes",
+    "competency_framework.training.routes",
     "whistleblowing.public_routes",
     "whistleblowing.case_routes",
 ]

@@ -78,11 +78,7 @@ def _supplier_learner(session: Session) -> None:
             continue
         upcoming = service.list_sessions(session, activity, upcoming_only=True)
         if upcoming:
-            enrolment = enrolments.TrainingEnrolment(
-                session_id=upcoming[0].id,
-                activity_id=activity.id,
-                learner_id=learner.id,
-                status=enrolments.EnrolmentStatus.enrolled,
+            enrolments.enrol_learner(
+                session, training_session_id=upcoming[0].id, learner=learner, actor=None
             )
-            session.add(enrolment)
             break

@@ -304,10 +304,11 @@ def _role_code(session: Session, employee: Employee) -> str:
 
 
 def enrol_learner(
-    session: Session, *, training_session_id: int, learner: ExternalLearner, actor: Actor
+    session: Session, *, training_session_id: int, learner: ExternalLearner, actor: Actor | None
 ) -> TrainingEnrolment:
-    """Enrol a supplier representative in a session of an activity open to suppliers (HR)."""
-    if not service.is_training_hr(actor):
+    """Enrol a supplier representative in a session of an activity open to suppliers (HR; actor
+    None: the system)."""
+    if actor is not None and not service.is_training_hr(actor):
         raise TrainingError(_("Only HR can enrol supplier learners."), status_code=403)
     training_session = _locked_session(session, training_session_id)
     if training_session is None:
@@ -333,14 +334,14 @@ def enrol_learner(
         activity_id=activity.id,
         learner_id=learner.id,
         status=status,
-        enrolled_by_id=actor.user.id,
+        enrolled_by_id=actor.user.id if actor is not None else None,
     )
     session.add(enrolment)
     session.flush()
     audit.record(
         session,
         action="training.enrolled" if status == EnrolmentStatus.enrolled else "training.waitlisted",
-        actor=actor.user,
+        actor=actor.user if actor is not None else "merito",
         entity_type="training_external_learner",
         entity_id=learner.id,
         after={"session": training_session.id, "activity": activity.code, "status": status},

@@ -138,7 +138,7 @@ class NeedsReport:
         return closes / self.critical_total if self.critical_total else 0.0
 
 
-def _subtree(units: pd.DataFrame, unit_id: int) -> set[int]:
+def unit_subtree(units: pd.DataFrame, unit_id: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for uid, parent in zip(units["unit_id"], units["parent_id"], strict=True):
         if parent is not None and not (isinstance(parent, float) and math.isnan(parent)):
@@ -153,7 +153,7 @@ def _subtree(units: pd.DataFrame, unit_id: int) -> set[int]:
     return found
 
 
-def _plan_spending(session: Session, *, year: int) -> dict[int, tuple[int, int]]:
+def plan_spending(session: Session, *, year: int) -> dict[int, tuple[int, int]]:
     """Return {unit_id: (committed, pending)} of the year's plans."""
     rows = session.exec(
         select(
@@ -200,7 +200,7 @@ def needs_report(
     if region:
         scope_units = {u for u in scope_units if unit_region[u] == region}
     if unit_id is not None:
-        scope_units &= _subtree(units, unit_id)
+        scope_units &= unit_subtree(units, unit_id)
     person_units = people["unit_id"].to_numpy(dtype=np.int64)
     mask = np.isin(person_units, np.fromiter(scope_units, dtype=np.int64, count=len(scope_units)))
     current = matrices["current"][mask].astype(np.int16)
@@ -273,7 +273,7 @@ def needs_report(
             )
         )
 
-    spending = _plan_spending(session, year=year)
+    spending = plan_spending(session, year=year)
     amounts = service.budgets(session, year=year)
     budget_total = sum(v for u, v in amounts.items() if u in scope_units)
     committed_total = sum(v[0] for u, v in spending.items() if u in scope_units)

@@ -13,7 +13,6 @@ from alembic import op
 
 import backend.db  # noqa: F401 - custom column types
 
-
 revision: str = "0600"
 # Every head of the branch this was written on (the foundation, competencies, reporting).
 down_revision: str | Sequence[str] | None = ("0002", "0100", "0200")
