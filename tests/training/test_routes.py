@@ -89,9 +89,7 @@ def test_a_colleague_cannot_see_or_change_someone_elses_plan(client, session, or
 def test_over_budget_approval_without_reason_is_refused_with_a_translated_message(
     client, session, org, setup
 ):
-    plans.propose_plan(
-        session, employee=org.officer_a, actor=setup["hr_principal"], year=YEAR
-    )
+    plans.propose_plan(session, employee=org.officer_a, actor=setup["hr_principal"], year=YEAR)
     service.set_budget(
         session, unit=org.central, year=YEAR, amount=1000, actor=setup["hr_principal"]
     )
