@@ -157,9 +157,9 @@ class PlanStatus(StrEnum):
 
 
 PLAN_STATUS_LABELS = {
-    PlanStatus.proposed: N_("Proposed"),
+    PlanStatus.proposed: N_("Awaiting approval"),
     PlanStatus.submitted: N_("Sent for approval"),
-    PlanStatus.approved: N_("Approved"),
+    PlanStatus.approved: N_("All approved"),
 }
 
 
