@@ -171,13 +171,18 @@ class TrainingPlan(SQLModel, table=True):
     """
 
     __tablename__ = "training_plan"
-    __table_args__ = (UniqueConstraint("employee_id", "year"),)
+    # Few indexes on purpose: plans are written 100 000 at a time (see bench/training.py). The
+    # unique constraint serves lookups by person; budgets read by unit and year.
+    __table_args__ = (
+        UniqueConstraint("employee_id", "year"),
+        Index("ix_training_plan_unit_year", "unit_id", "year"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    employee_id: int = Field(foreign_key="employee.id", index=True)
-    year: int = Field(index=True)
-    unit_id: int = Field(foreign_key="unit.id", index=True)
-    status: str = Field(default=PlanStatus.proposed, max_length=16, index=True)
+    employee_id: int = Field(foreign_key="employee.id")
+    year: int
+    unit_id: int = Field(foreign_key="unit.id")
+    status: str = Field(default=PlanStatus.proposed, max_length=16)
     proposed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -230,10 +235,9 @@ class TrainingPlanItem(SQLModel, table=True):
     in a plan, with why it is there and where it stands."""
 
     __tablename__ = "training_plan_item"
-    __table_args__ = (
-        Index("ix_training_plan_item_activity_status", "activity_id", "status"),
-        CheckConstraint("cost >= 0", name="cost_not_negative"),
-    )
+    # Indexed by plan and by person only: items are bulk-written (and replaced) by the hundred
+    # thousand, and every other read goes through one of those two.
+    __table_args__ = (CheckConstraint("cost >= 0", name="cost_not_negative"),)
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="training_plan.id", index=True, ondelete="CASCADE")
@@ -241,7 +245,7 @@ class TrainingPlanItem(SQLModel, table=True):
     activity_id: int | None = Field(default=None, foreign_key="training_activity.id")
     competency_id: int | None = Field(default=None, foreign_key="competency.id")
     origin: str = Field(max_length=24)
-    status: str = Field(default=ItemStatus.proposed, max_length=16, index=True)
+    status: str = Field(default=ItemStatus.proposed, max_length=16)
     priority: int = 0
     gap: int = 0
     current_level: int | None = None
@@ -249,7 +253,7 @@ class TrainingPlanItem(SQLModel, table=True):
     cost: int = 0
     description: str = Field(default="", max_length=1000)
     appraisal_id: int | None = None
-    development_action_id: int | None = Field(default=None, index=True)
+    development_action_id: int | None = None
     decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_reason: str = Field(default="", max_length=1000)

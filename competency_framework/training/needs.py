@@ -212,54 +212,64 @@ def needs_report(
 
     table = plans.offer_table(session)
     activities = {a.id: a for a in session.exec(select(TrainingActivity))}
-    gap = np.where(required > 0, np.clip(required - current, 0, None), 0)
-    rows, cols = np.nonzero(gap)
-    cur = current[rows, cols].astype(np.int64)
-    req = required[rows, cols].astype(np.int64)
-    critical = (req - cur) >= gaps.CRITICAL_GAP
-    offer = table.choice[cols, np.clip(cur, 0, 4), np.clip(req, 0, 4), audience[rows]]
-    covered = offer >= 0
     competencies = competency_service.list_competencies(session)
+    n, k = current.shape
+    # Dense people × competencies arrays throughout: no per-need Python, no hashing.
+    has_gap = (required > 0) & (required > current)
+    critical = has_gap & ((required - current) >= gaps.CRITICAL_GAP)
+    offer = table.choice[
+        np.arange(k)[None, :], np.clip(current, 0, 4), np.clip(required, 0, 4), audience[:, None]
+    ]
+    covered = has_gap & (offer >= 0)
+    act_list = sorted(set(table.activity_id.tolist()))
+    n_act = len(act_list)
+    # Offer index → position of its activity in act_list.
+    offer_act = np.searchsorted(np.asarray(act_list, dtype=np.int64), table.activity_id)
+    act_of = np.where(covered, offer_act[np.clip(offer, 0, None)] if len(offer_act) else 0, -1)
+    to_of = np.where(covered, table.to_level[np.clip(offer, 0, None)] if len(offer_act) else 0, 0)
+    closes = covered & critical & ((required - to_of) < gaps.CRITICAL_GAP)
 
-    uncovered = []
-    for c, competency in enumerate(competencies):
-        here = (~covered) & (cols == c)
-        if here.any():
-            uncovered.append(
-                UncoveredCompetency(competency, int(here.sum()), int((here & critical).sum()))
-            )
+    uncovered_cells = has_gap & ~covered
+    uncovered = [
+        UncoveredCompetency(competency, int(need_n), int(crit_n))
+        for competency, need_n, crit_n in zip(
+            competencies,
+            uncovered_cells.sum(axis=0),
+            (uncovered_cells & critical).sum(axis=0),
+            strict=True,
+        )
+        if need_n
+    ]
     uncovered.sort(key=lambda u: (-u.critical, -u.needs, u.competency.order))
 
-    rows_c, offer_c, req_c, crit_c = rows[covered], offer[covered], req[covered], critical[covered]
-    activity_ids = table.activity_id[offer_c] if len(offer_c) else np.zeros(0, dtype=np.int64)
-    closes = crit_c & ((req_c - table.to_level[offer_c]) < gaps.CRITICAL_GAP)
-    act_list = sorted(set(activity_ids.tolist()))
-    act_index = {a: i for i, a in enumerate(act_list)}
-    a_idx = np.asarray([act_index[a] for a in activity_ids.tolist()], dtype=np.int64)
-    n_act = len(act_list)
-    needs_per = np.bincount(a_idx, minlength=n_act)
-    critical_per = np.bincount(a_idx, weights=crit_c, minlength=n_act).astype(np.int64)
-    closes_per = np.bincount(a_idx, weights=closes, minlength=n_act).astype(np.int64)
+    flat_act = act_of[covered]
+    needs_per = np.bincount(flat_act, minlength=n_act)
+    critical_per = np.bincount(act_of[covered & critical], minlength=n_act)
+    closes_per = np.bincount(act_of[closes], minlength=n_act)
     # People, not needs: one activity may cover two of a person's gaps.
-    pair = np.unique(rows_c.astype(np.int64) * max(n_act, 1) + a_idx)
-    pair_rows, pair_act = pair // max(n_act, 1), pair % max(n_act, 1)
-    people_per = np.bincount(pair_act, minlength=n_act)
+    wants = np.zeros((n, max(n_act, 1)), dtype=bool)
+    rows_c = np.nonzero(covered)[0]
+    wants[rows_c, flat_act] = True
+    people_per = wants.sum(axis=0)
     regions = sorted({r for r in unit_region.values() if r})
-    region_index = {r: i for i, r in enumerate(regions)}
-    pair_units = person_units[pair_rows]
-    pair_region = np.asarray(
-        [region_index.get(unit_region.get(int(u), ""), -1) for u in pair_units.tolist()],
+    unit_list = np.unique(person_units)
+    unit_of = np.searchsorted(unit_list, person_units)
+    region_of_unit = np.asarray(
+        [regions.index(unit_region[int(u)]) if unit_region.get(int(u)) else -1 for u in unit_list],
         dtype=np.int64,
     )
-    by_region = np.zeros((n_act, len(regions)), dtype=np.int64)
-    known = pair_region >= 0
-    np.add.at(by_region, (pair_act[known], pair_region[known]), 1)
+    region_of = region_of_unit[unit_of] if len(unit_list) else np.zeros(0, dtype=np.int64)
+    by_region = np.zeros((max(n_act, 1), len(regions)), dtype=np.int64)
+    for j in range(len(regions)):
+        by_region[:, j] = wants[region_of == j].sum(axis=0)
     costs = np.asarray([activities[a].cost for a in act_list], dtype=np.int64)
 
     result: list[ActivityNeed] = []
     for i, activity_id in enumerate(act_list):
-        activity = activities[activity_id]
         people_n = int(people_per[i])
+        if not people_n:
+            continue
+        activity = activities[activity_id]
         result.append(
             ActivityNeed(
                 activity=activity,
@@ -285,15 +295,13 @@ def needs_report(
 
     # Units: cost of all needs (each person's activities) against budget.
     unit_rows: list[UnitNeed] = []
-    if len(pair_units):
-        unique_units, inverse = np.unique(pair_units, return_inverse=True)
-        unit_cost = np.bincount(inverse, weights=costs[pair_act]).astype(np.int64)
-        # Each person belongs to one unit: count people once per unit.
-        person_rows = np.unique(pair_rows)
-        unit_people = np.bincount(
-            np.searchsorted(unique_units, person_units[person_rows]), minlength=len(unique_units)
-        )
-        for i, u in enumerate(unique_units.tolist()):
+    if n_act and len(unit_list):
+        person_cost = wants[:, :n_act].astype(np.int64) @ costs
+        unit_cost = np.bincount(unit_of, weights=person_cost, minlength=len(unit_list))
+        unit_people = np.bincount(unit_of, weights=wants.any(axis=1), minlength=len(unit_list))
+        for i, u in enumerate(unit_list.tolist()):
+            if not unit_people[i]:
+                continue
             committed, pending = spending.get(u, (0, 0))
             unit_rows.append(
                 UnitNeed(
@@ -314,7 +322,7 @@ def needs_report(
         region=region,
         unit_id=unit_id,
         people=int(mask.sum()),
-        needs_total=int(len(rows)),
+        needs_total=int(has_gap.sum()),
         critical_total=int(critical.sum()),
         activities=result,
         regions=regions,

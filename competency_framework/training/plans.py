@@ -25,6 +25,7 @@ The proposal rule (docs/training.md explains it for users):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -522,39 +523,83 @@ class BulkSummary:
     seconds: float = 0.0
 
 
-def _bulk_insert(session: Session, table: Any, columns: list[str], rows: list[tuple]) -> None:
-    """Insert many rows fast: COPY on PostgreSQL, the driver's executemany on SQLite."""
-    if not rows:
+def _bulk_insert(
+    session: Session,
+    table: Any,
+    columns: list[str],
+    values: np.ndarray,
+    constants: dict[str, str | datetime],
+) -> None:
+    """Insert many rows fast: integer `columns` from the rows of `values`, plus `constants`.
+
+    PostgreSQL gets one COPY in text format; SQLite one executemany with the constants written
+    into the statement, so each row binds only its integers. The constants are ours (status
+    codes, empty strings, a timestamp), never user input.
+    """
+    if not len(values):
         return
     connection = session.connection()
     raw = connection.connection.driver_connection
-    if connection.dialect.name == "postgresql":
-        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    if connection.dialect.name == "sqlite":
-        # The same text form SQLAlchemy's SQLite DateTime type writes.
-        converted = [
-            tuple(_sqlite_time(v) if isinstance(v, datetime) else v for v in row) for row in rows
-        ]
-        placeholders = ", ".join("?" for _c in columns)
-        raw.executemany(
-            # Table and column names are ours, never user input.
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",  # noqa: S608
-            converted,
+    dialect = connection.dialect.name
+    names = [*columns, *constants]
+    if dialect == "postgresql":
+        suffix = "".join(
+            "\t" + (v.isoformat() if isinstance(v, datetime) else _copy_text(v))
+            for v in constants.values()
         )
+        lines = ["\t".join(row) + suffix for row in values.astype(str).tolist()]
+        statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write("\n".join(lines) + "\n")
         return
-    session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+    if dialect == "sqlite":
+        literals = ", ".join(
+            _sql_literal(_sqlite_time(v) if isinstance(v, datetime) else v)
+            for v in constants.values()
+        )
+        placeholders = ", ".join("?" for _c in columns)
+        statement = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608 - our names only
+            f"VALUES ({placeholders}{', ' if literals else ''}{literals})"
+        )
+        raw.executemany(statement, values.tolist())
+        return
+    rows = [{**dict(zip(columns, row, strict=True)), **constants} for row in values.tolist()]
+    session.execute(insert(table), rows)
+
+
+def _copy_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _sqlite_time(value: datetime) -> str:
+    # The text form SQLAlchemy's SQLite DateTime type writes and reads.
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _fetch(session: Session, statement: Any) -> list[tuple]:
-    return [tuple(r) for r in session.connection().execute(statement)]
+    """Return a Core select's rows as tuples, straight from the DB-API cursor (no Row objects)."""
+    result = session.connection().execute(statement)
+    cursor = getattr(result, "cursor", None)
+    try:
+        rows = cursor.fetchall() if cursor is not None else [tuple(r) for r in result]
+    finally:
+        result.close()
+    return [tuple(r) for r in rows]
+
+
+def _id_map(session: Session, statement: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return (keys, values) of a two-integer-column select, sorted by key."""
+    rows = _fetch(session, statement)
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pairs = np.asarray(rows, dtype=np.int64)
+    order = np.argsort(pairs[:, 0], kind="stable")
+    return pairs[order, 0], pairs[order, 1]
 
 
 def propose_plans(
@@ -569,11 +614,9 @@ def propose_plans(
     """Propose plans for everyone with a role profile (or the people of `unit_ids`).
 
     The same rules as `propose_plan`, computed for all at once from the gap matrices, with
-    bulk writes. With `only_missing`, only people without a plan for the year are proposed
-    for (the nightly job). One audit entry records the run.
+    bulk writes. With `only_missing`, only people without any gap proposal this year are
+    proposed for (the nightly job). One audit entry records the run.
     """
-    import time
-
     started = time.perf_counter()
     if actor is not None and not service.is_training_hr(actor):
         raise TrainingError(_("Only HR can propose plans for everyone."), status_code=403)
@@ -589,15 +632,25 @@ def propose_plans(
     plan_table = TrainingPlan.__table__
     item_table = TrainingPlanItem.__table__
     emp_table = Employee.__table__
-    existing_plans = dict(
-        _fetch(
-            session,
-            sa_select(plan_table.c.employee_id, plan_table.c.id).where(plan_table.c.year == year),
-        )
+    plans_of_year = sa_select(plan_table.c.employee_id, plan_table.c.id).where(
+        plan_table.c.year == year
     )
+    plan_people, plan_numbers = _id_map(session, plans_of_year)
     selected = np.ones(len(people), dtype=bool)
-    if only_missing and existing_plans:
-        selected = ~people["employee_id"].isin(list(existing_plans)).to_numpy()
+    if only_missing and len(plan_people):
+        # "Missing": no gap proposal (in any state) this year yet; a plan holding only the
+        # induction or a development action still gets its gap proposals.
+        proposed_before = {
+            row[0]
+            for row in _fetch(
+                session,
+                sa_select(item_table.c.employee_id)
+                .select_from(item_table.join(plan_table, plan_table.c.id == item_table.c.plan_id))
+                .where(plan_table.c.year == year, item_table.c.origin == ItemOrigin.gap)
+                .distinct(),
+            )
+        }
+        selected = ~people["employee_id"].isin(list(proposed_before)).to_numpy()
     people = people[selected].reset_index(drop=True)
     current = matrices["current"][selected]
     required = matrices["required"][selected]
@@ -661,59 +714,39 @@ def propose_plans(
     now = utcnow()
     with_items = np.unique(proposed.person)
     employee_ids = needs.employee_ids
-    new_plans = [
-        (int(employee_ids[p]), year, int(needs.unit_ids[p]), PlanStatus.proposed.value, now)
-        for p in with_items.tolist()
-        if int(employee_ids[p]) not in existing_plans
-    ]
+    people_with_items = needs.employee_ids[with_items]
+    fresh = ~np.isin(people_with_items, plan_people)
+    new_plans = np.column_stack(
+        [
+            people_with_items[fresh],
+            np.full(int(fresh.sum()), year, dtype=np.int64),
+            needs.unit_ids[with_items][fresh],
+        ]
+    ).astype(np.int64)
     _bulk_insert(
         session,
         plan_table,
-        ["employee_id", "year", "unit_id", "status", "proposed_at", "over_budget_reason"],
-        [(*row, "") for row in new_plans],
+        ["employee_id", "year", "unit_id"],
+        new_plans,
+        {"status": PlanStatus.proposed.value, "proposed_at": now, "over_budget_reason": ""},
     )
-    plan_ids = existing_plans
-    if new_plans:
-        plan_ids = dict(
-            _fetch(
-                session,
-                sa_select(plan_table.c.employee_id, plan_table.c.id).where(
-                    plan_table.c.year == year
-                ),
-            )
-        )
-    competency_ids = table.competency_ids
-    activity_ids = table.activity_id[proposed.offer]
-    to_levels = table.to_level[proposed.offer]
-    item_rows = [
-        (
-            plan_ids[int(employee_ids[p])],
-            int(employee_ids[p]),
-            int(a),
-            int(competency_ids[c]),
-            ItemOrigin.gap.value,
-            ItemStatus.proposed.value,
-            int(priority),
-            int(g),
-            int(cur),
-            int(to),
-            int(cost),
-            "",
-            "",
-            now,
-        )
-        for p, a, c, priority, g, cur, to, cost in zip(
-            proposed.person.tolist(),
-            activity_ids.tolist(),
-            proposed.competency.tolist(),
-            proposed.priority.tolist(),
-            proposed.gap.tolist(),
-            proposed.current.tolist(),
-            to_levels.tolist(),
-            proposed.cost.tolist(),
-            strict=True,
-        )
-    ]
+    if len(new_plans):
+        plan_people, plan_numbers = _id_map(session, plans_of_year)
+    item_people = employee_ids[proposed.person].astype(np.int64)
+    item_plans = plan_numbers[np.searchsorted(plan_people, item_people)]
+    item_rows = np.column_stack(
+        [
+            item_plans,
+            item_people,
+            table.activity_id[proposed.offer],
+            table.competency_ids[proposed.competency],
+            proposed.priority,
+            proposed.gap,
+            proposed.current,
+            table.to_level[proposed.offer],
+            proposed.cost,
+        ]
+    ).astype(np.int64)
     _bulk_insert(
         session,
         item_table,
@@ -722,18 +755,20 @@ def propose_plans(
             "employee_id",
             "activity_id",
             "competency_id",
-            "origin",
-            "status",
             "priority",
             "gap",
             "current_level",
             "target_level",
             "cost",
-            "description",
-            "decision_reason",
-            "created_at",
         ],
         item_rows,
+        {
+            "origin": ItemOrigin.gap.value,
+            "status": ItemStatus.proposed.value,
+            "description": "",
+            "decision_reason": "",
+            "created_at": now,
+        },
     )
     # Plans with something waiting are no longer "approved"; they spend their person's
     # current unit's budget.
@@ -746,14 +781,14 @@ def propose_plans(
         .where(scope, plan_table.c.status == PlanStatus.approved, waiting)
         .values(status=PlanStatus.proposed)
     )
+    unit_now = (
+        sa_select(emp_table.c.unit_id)
+        .where(emp_table.c.id == plan_table.c.employee_id)
+        .scalar_subquery()
+    )
+    # Only plans of people who moved are rewritten.
     session.execute(
-        update(plan_table)
-        .where(scope)
-        .values(
-            unit_id=sa_select(emp_table.c.unit_id)
-            .where(emp_table.c.id == plan_table.c.employee_id)
-            .scalar_subquery()
-        )
+        update(plan_table).where(scope, plan_table.c.unit_id != unit_now).values(unit_id=unit_now)
     )
     summary = BulkSummary(
         people=len(people),

@@ -630,3 +630,40 @@ def test_mentors_are_practitioners_or_experts_of_any_unit_within_their_mentee_li
         mentoring.assign_mentor(
             session, mentee=org.officer_b, mentor=org.head, competency=legal, actor=people["hr"]
         )
+
+
+def test_the_nightly_run_proposes_for_people_whose_plan_holds_only_other_items(
+    session, org, people, catalogue
+):
+    rate(session, org.officer_a, people["hr"], OFFICER_LEVELS)
+    plans.add_item(
+        session,
+        employee=org.officer_a,
+        activity=catalogue["supply_chain"],
+        actor=people["a"],
+        year=YEAR,
+    )
+    plans.propose_plan(session, employee=org.officer_b, actor=people["b"], year=YEAR)
+    session.commit()
+    before_b = {
+        i.id
+        for i in session.exec(
+            select(TrainingPlanItem).where(TrainingPlanItem.employee_id == org.officer_b.id)
+        )
+    }
+    summary = plans.propose_plans(session, year=YEAR, actor=None, only_missing=True)
+    session.commit()
+    a = plans.plan_view(session, employee=org.officer_a, year=YEAR)
+    assert [line.activity.code for line in a.lines if line.item.origin == ItemOrigin.gap] == [
+        "legal_basics",
+        "sfp_cert",
+        "negotiation",
+    ]
+    after_b = {
+        i.id
+        for i in session.exec(
+            select(TrainingPlanItem).where(TrainingPlanItem.employee_id == org.officer_b.id)
+        )
+    }
+    assert after_b == before_b  # already proposed: left alone
+    assert summary.plans_created == 1  # the head (never rated) had no plan

@@ -2,7 +2,7 @@
 
 Revision ID: 0600
 Revises: 0002, 0100, 0200
-Create Date: 2026-11-26 06:34:27.824941
+Create Date: 2026-11-26 07:03:17.221588
 """
 
 from collections.abc import Sequence
@@ -237,12 +237,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("employee_id", "year", name=op.f("uq_training_plan_employee_id_year")),
     )
     with op.batch_alter_table("training_plan", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_training_plan_employee_id"), ["employee_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_training_plan_status"), ["status"], unique=False)
-        batch_op.create_index(batch_op.f("ix_training_plan_unit_id"), ["unit_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_training_plan_year"), ["year"], unique=False)
+        batch_op.create_index("ix_training_plan_unit_year", ["unit_id", "year"], unique=False)
 
     op.create_table(
         "training_plan_item",
@@ -297,20 +292,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("training_plan_item", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_training_plan_item_activity_status", ["activity_id", "status"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_training_plan_item_development_action_id"),
-            ["development_action_id"],
-            unique=False,
-        )
-        batch_op.create_index(
             batch_op.f("ix_training_plan_item_employee_id"), ["employee_id"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_training_plan_item_plan_id"), ["plan_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_training_plan_item_status"), ["status"], unique=False)
 
     op.create_table(
         "training_enrolment",
@@ -420,18 +406,12 @@ def downgrade() -> None:
 
     op.drop_table("training_enrolment")
     with op.batch_alter_table("training_plan_item", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_training_plan_item_status"))
         batch_op.drop_index(batch_op.f("ix_training_plan_item_plan_id"))
         batch_op.drop_index(batch_op.f("ix_training_plan_item_employee_id"))
-        batch_op.drop_index(batch_op.f("ix_training_plan_item_development_action_id"))
-        batch_op.drop_index("ix_training_plan_item_activity_status")
 
     op.drop_table("training_plan_item")
     with op.batch_alter_table("training_plan", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_training_plan_year"))
-        batch_op.drop_index(batch_op.f("ix_training_plan_unit_id"))
-        batch_op.drop_index(batch_op.f("ix_training_plan_status"))
-        batch_op.drop_index(batch_op.f("ix_training_plan_employee_id"))
+        batch_op.drop_index("ix_training_plan_unit_year")
 
     op.drop_table("training_plan")
     with op.batch_alter_table("training_mentor_assignment", schema=None) as batch_op:
