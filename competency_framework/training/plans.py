@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import delete, exists, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -220,7 +221,10 @@ def propose_needs(
         a[keep] for a in (rows, cols, g, score, cur, offer, rank)
     )
     cost = table.cost[offer] if len(offer) else np.zeros(0, dtype=np.int64)
-    accepted = _fit_budgets(needs.unit_ids[rows], rank, score, rows, cost, remaining)
+    # Ties go to the lower employee id, so every backend and run gives the same plans.
+    accepted = _fit_budgets(
+        needs.unit_ids[rows], rank, score, needs.employee_ids[rows], cost, remaining
+    )
     over_budget = np.bincount(rows[~accepted], minlength=n)
     rows, cols, g, score, cur, offer, cost = (
         a[accepted] for a in (rows, cols, g, score, cur, offer, cost)
@@ -244,7 +248,7 @@ def _fit_budgets(
     units: np.ndarray,
     rank: np.ndarray,
     score: np.ndarray,
-    rows: np.ndarray,
+    people: np.ndarray,
     cost: np.ndarray,
     remaining: dict[int, int | None],
 ) -> np.ndarray:
@@ -267,7 +271,9 @@ def _fit_budgets(
     if not tight:
         return accepted
     candidates = candidates[np.isin(units[candidates], np.asarray(sorted(tight)))]
-    order = np.lexsort((rows[candidates], -score[candidates], rank[candidates], units[candidates]))
+    order = np.lexsort(
+        (people[candidates], -score[candidates], rank[candidates], units[candidates])
+    )
     left = {u: max(0, limited[u]) for u in tight}
     for index, unit, price in zip(
         candidates[order].tolist(),
@@ -513,6 +519,18 @@ def propose_plan(
 # --- everyone at once -------------------------------------------------------------------------
 
 
+# What a gap proposal is made of (besides its plan and person); equal values = the same proposal.
+_ITEM_FIELDS = [
+    "activity_id",
+    "competency_id",
+    "priority",
+    "gap",
+    "current_level",
+    "target_level",
+    "cost",
+]
+
+
 @dataclass
 class BulkSummary:
     people: int
@@ -520,6 +538,8 @@ class BulkSummary:
     items: int
     uncovered: int
     over_budget: int
+    written: int = 0  # items inserted by this run (unchanged proposals are left as they are)
+    removed: int = 0  # undecided proposals that no longer apply
     seconds: float = 0.0
 
 
@@ -543,14 +563,14 @@ def _bulk_insert(
     dialect = connection.dialect.name
     names = [*columns, *constants]
     if dialect == "postgresql":
-        suffix = "".join(
-            "\t" + (v.isoformat() if isinstance(v, datetime) else _copy_text(v))
-            for v in constants.values()
-        )
-        lines = ["\t".join(row) + suffix for row in values.astype(str).tolist()]
+        frame = pd.DataFrame(values, columns=columns)
+        for name, value in constants.items():
+            frame[name] = value.isoformat() if isinstance(value, datetime) else _copy_text(value)
+        # pandas writes the tab-separated text in C, far faster than formatting row by row.
+        text_rows = frame.to_csv(sep="\t", header=False, index=False, lineterminator="\n")
         statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            copy.write("\n".join(lines) + "\n")
+            copy.write(text_rows)
         return
     if dialect == "sqlite":
         literals = ", ".join(
@@ -655,41 +675,50 @@ def propose_plans(
     current = matrices["current"][selected]
     required = matrices["required"][selected]
     essential = matrices["essential"][selected]
-    if not only_missing:
-        in_scope = sa_select(plan_table.c.id).where(plan_table.c.year == year)
-        if unit_ids is not None:
-            in_scope = in_scope.where(
-                plan_table.c.employee_id.in_(
-                    sa_select(emp_table.c.id).where(emp_table.c.unit_id.in_(unit_ids))
-                )
+    # Every item of the year: the undecided gap proposals of the people in scope are the ones
+    # this run replaces; all the others stay, spend budget and are not proposed again.
+    year_items = pd.DataFrame(
+        _fetch(
+            session,
+            sa_select(
+                item_table.c.id,
+                item_table.c.employee_id,
+                func.coalesce(item_table.c.activity_id, 0),
+                func.coalesce(item_table.c.competency_id, 0),
+                item_table.c.priority,
+                item_table.c.gap,
+                func.coalesce(item_table.c.current_level, -1),
+                func.coalesce(item_table.c.target_level, -1),
+                item_table.c.cost,
+                item_table.c.status,
+                item_table.c.origin,
+                plan_table.c.unit_id,
             )
-        session.execute(
-            delete(item_table).where(
-                item_table.c.status == ItemStatus.proposed,
-                item_table.c.origin == ItemOrigin.gap,
-                item_table.c.plan_id.in_(in_scope),
-            )
-        )
-    live = [s.value for s in LIVE_ITEM_STATUSES]
-    remaining_items = _fetch(
-        session,
-        sa_select(
-            item_table.c.employee_id,
-            item_table.c.activity_id,
-            item_table.c.cost,
-            item_table.c.status,
-            plan_table.c.unit_id,
-        )
-        .select_from(item_table.join(plan_table, plan_table.c.id == item_table.c.plan_id))
-        .where(plan_table.c.year == year),
+            .select_from(item_table.join(plan_table, plan_table.c.id == item_table.c.plan_id))
+            .where(plan_table.c.year == year),
+        ),
+        columns=["id", "employee_id", *_ITEM_FIELDS, "status", "origin", "unit_id"],
     )
-    reserved: dict[int, int] = {}
-    taken_keys = []
-    for employee_id, activity_id, cost, status, unit_id in remaining_items:
-        if status in live:
-            reserved[unit_id] = reserved.get(unit_id, 0) + int(cost)
-        if activity_id is not None:
-            taken_keys.append(employee_id * (2**32) + activity_id)
+    replaceable = np.zeros(len(year_items), dtype=bool)
+    if not only_missing and len(year_items):
+        replaceable = (
+            (year_items["status"] == ItemStatus.proposed) & (year_items["origin"] == ItemOrigin.gap)
+        ).to_numpy()
+        if unit_ids is not None:
+            in_units = {
+                row[0]
+                for row in _fetch(
+                    session, sa_select(emp_table.c.id).where(emp_table.c.unit_id.in_(unit_ids))
+                )
+            }
+            replaceable &= year_items["employee_id"].isin(in_units).to_numpy()
+    kept = year_items[~replaceable]
+    live = kept["status"].isin([s.value for s in LIVE_ITEM_STATUSES])
+    reserved = kept[live].groupby("unit_id")["cost"].sum().to_dict()
+    with_activity = kept[kept["activity_id"] > 0]
+    taken_keys = with_activity["employee_id"].to_numpy(dtype=np.int64) * (2**32) + with_activity[
+        "activity_id"
+    ].to_numpy(dtype=np.int64)
     amounts = service.budgets(session, year=year)
     remaining = {u: amount - reserved.get(u, 0) for u, amount in amounts.items()}
     audience = np.isin(people["role_code"].to_numpy(), list(service.USER_AREA_ROLES)).astype(
@@ -709,7 +738,7 @@ def propose_plans(
         table,
         max_items=max_items,
         remaining=remaining,
-        existing=np.asarray(taken_keys, dtype=np.int64),
+        existing=taken_keys,
     )
     now = utcnow()
     with_items = np.unique(proposed.person)
@@ -734,34 +763,35 @@ def propose_plans(
         plan_people, plan_numbers = _id_map(session, plans_of_year)
     item_people = employee_ids[proposed.person].astype(np.int64)
     item_plans = plan_numbers[np.searchsorted(plan_people, item_people)]
-    item_rows = np.column_stack(
-        [
-            item_plans,
-            item_people,
-            table.activity_id[proposed.offer],
-            table.competency_ids[proposed.competency],
-            proposed.priority,
-            proposed.gap,
-            proposed.current,
-            table.to_level[proposed.offer],
-            proposed.cost,
-        ]
+    fresh_items = pd.DataFrame(
+        {
+            "plan_id": item_plans,
+            "employee_id": item_people,
+            "activity_id": table.activity_id[proposed.offer],
+            "competency_id": table.competency_ids[proposed.competency],
+            "priority": proposed.priority,
+            "gap": proposed.gap,
+            "current_level": proposed.current,
+            "target_level": table.to_level[proposed.offer],
+            "cost": proposed.cost,
+        }
     ).astype(np.int64)
+    # Only what changed is written: a re-run over unchanged gaps writes nothing.
+    old = year_items[replaceable][["id", "employee_id", *_ITEM_FIELDS]]
+    matched = fresh_items.merge(old, on=["employee_id", *_ITEM_FIELDS], how="outer", indicator=True)
+    stale_ids = matched.loc[matched["_merge"] == "right_only", "id"].astype(np.int64)
+    added = matched[matched["_merge"] == "left_only"]
+    for chunk in range(0, len(stale_ids), 10_000):
+        session.execute(
+            delete(item_table).where(
+                item_table.c.id.in_(stale_ids.iloc[chunk : chunk + 10_000].tolist())
+            )
+        )
     _bulk_insert(
         session,
         item_table,
-        [
-            "plan_id",
-            "employee_id",
-            "activity_id",
-            "competency_id",
-            "priority",
-            "gap",
-            "current_level",
-            "target_level",
-            "cost",
-        ],
-        item_rows,
+        ["plan_id", "employee_id", *_ITEM_FIELDS],
+        added[["plan_id", "employee_id", *_ITEM_FIELDS]].to_numpy(dtype=np.int64),
         {
             "origin": ItemOrigin.gap.value,
             "status": ItemStatus.proposed.value,
@@ -793,7 +823,9 @@ def propose_plans(
     summary = BulkSummary(
         people=len(people),
         plans_created=len(new_plans),
-        items=len(item_rows),
+        items=len(fresh_items),
+        written=len(added),
+        removed=len(stale_ids),
         uncovered=int(proposed.uncovered.sum()),
         over_budget=int(proposed.over_budget.sum()),
     )
@@ -810,6 +842,8 @@ def propose_plans(
             "people": summary.people,
             "plans_created": summary.plans_created,
             "items": summary.items,
+            "written": summary.written,
+            "removed": summary.removed,
             "uncovered": summary.uncovered,
             "over_budget": summary.over_budget,
         },

@@ -539,3 +539,74 @@ def test_pages_are_translated(client, session, org, setup):
     assert "Mi plan de capacitación" in page.text
     catalogue = client.get("/training/catalogue?lang=es")
     assert "Catálogo de capacitación" in catalogue.text
+
+
+# --- HR administration ----------------------------------------------------------------------
+
+
+def test_hr_sets_budgets_proposes_for_everyone_and_follows_induction(client, session, org, setup):
+    csrf = login(client, setup["hr"].email)
+    bad = client.post(
+        "/training/manage/budgets",
+        data={"csrf_token": csrf, "unit": "NOPE", "amount": "5000", "year": YEAR},
+        headers={"HX-Request": "true"},
+    )
+    assert bad.status_code == 422 and "No unit has the code NOPE." in bad.text
+    negative = client.post(
+        "/training/manage/budgets",
+        data={"csrf_token": csrf, "unit": "DA", "amount": "-1", "year": YEAR},
+        headers={"HX-Request": "true"},
+    )
+    assert negative.status_code == 422
+    assert service.budgets(session, year=YEAR) == {}
+    saved = client.post(
+        "/training/manage/budgets",
+        data={"csrf_token": csrf, "unit": "DA", "amount": "25000", "year": YEAR},
+        follow_redirects=True,
+    )
+    assert "saved" in saved.text and "$25,000" in saved.text
+    proposed = client.post(
+        "/training/manage/plans/propose",
+        data={"csrf_token": csrf, "year": YEAR},
+        follow_redirects=True,
+    )
+    assert "Plans proposed for" in proposed.text
+    session.expire_all()
+    view = plans.plan_view(session, employee=org.officer_a, year=YEAR)
+    assert view.lines and view.budget.pending <= 25000
+    page = client.get("/training/manage/induction")
+    assert page.status_code == 200 and "Induction of new staff" in page.text
+    assigned = client.post(
+        "/training/manage/induction/assign", data={"csrf_token": csrf}, follow_redirects=True
+    )
+    assert "Induction assigned to 0 new staff." in assigned.text
+
+
+def test_the_api_adds_an_activity_with_structured_errors(client, session, setup):
+    csrf = login(client, setup["hr"].email)
+    bad = client.post(
+        "/api/v1/training/activities",
+        json={"code": "x", "title": {"es": "", "en": ""}, "modality": "nope"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert bad.status_code == 422
+    fields = {f["field"] for f in bad.json()["error"]["fields"]}
+    assert {"code", "title_es", "modality"} <= fields
+    good = client.post(
+        "/api/v1/training/activities",
+        json={
+            "code": "cn_suppliers",
+            "title": {"es": "CompraNet para proveedores", "en": "CompraNet for suppliers"},
+            "modality": "workshop",
+            "cost": 0,
+            "capacity": 40,
+            "audience": ["suppliers"],
+            "targets": {},
+        },
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert good.status_code == 201 and good.json()["audience"] == ["suppliers"]
+    listed = client.get("/api/v1/training/activities").json()
+    assert "cn_suppliers" in {a["code"] for a in listed}
+    plan = client.get(f"/api/v1/training/people/{setup['officer'].employee_id}/plan").json()
+    assert plan["items"] == [] and plan["status"] is None

@@ -667,3 +667,27 @@ def test_the_nightly_run_proposes_for_people_whose_plan_holds_only_other_items(
     }
     assert after_b == before_b  # already proposed: left alone
     assert summary.plans_created == 1  # the head (never rated) had no plan
+
+
+def test_a_bulk_rerun_rewrites_only_the_proposals_that_changed(session, org, people, catalogue):
+    rate(session, org.officer_a, people["hr"], OFFICER_LEVELS)
+    rate(session, org.officer_b, people["hr"], OFFICER_LEVELS)
+    first = plans.propose_plans(session, year=YEAR, actor=people["hr"])
+    session.commit()
+    ids_before = {
+        i.id: (i.employee_id, i.activity_id) for i in session.exec(select(TrainingPlanItem))
+    }
+    again = plans.propose_plans(session, year=YEAR, actor=people["hr"])
+    session.commit()
+    assert (again.written, again.removed, again.items) == (0, 0, first.items)
+    # The officer's legal level rises: legal_basics no longer suits her; sfp_cert now covers
+    # both legal and procurement (one item), so her proposals change — nobody else's.
+    rate(session, org.officer_a, people["hr"], {"legal": 2})
+    changed = plans.propose_plans(session, year=YEAR, actor=people["hr"])
+    session.commit()
+    after = {i.id: (i.employee_id, i.activity_id) for i in session.exec(select(TrainingPlanItem))}
+    assert changed.removed >= 1 and changed.written >= 1
+    untouched = {k: v for k, v in ids_before.items() if v[0] != org.officer_a.id}
+    assert all(after.get(k) == v for k, v in untouched.items())
+    a = plans.plan_view(session, employee=org.officer_a, year=YEAR)
+    assert [line.activity.code for line in a.lines] == ["sfp_cert", "negotiation", "supply_chain"]

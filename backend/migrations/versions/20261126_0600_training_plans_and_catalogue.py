@@ -2,7 +2,7 @@
 
 Revision ID: 0600
 Revises: 0002, 0100, 0200
-Create Date: 2026-11-26 07:03:17.221588
+Create Date: 2026-11-26 07:21:40.717179
 """
 
 from collections.abc import Sequence
@@ -263,24 +263,9 @@ def upgrade() -> None:
         sa.Column("completed_at", backend.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("cost >= 0", name=op.f("ck_training_plan_item_cost_not_negative")),
         sa.ForeignKeyConstraint(
-            ["activity_id"],
-            ["training_activity.id"],
-            name=op.f("fk_training_plan_item_activity_id_training_activity"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["competency_id"],
-            ["competency.id"],
-            name=op.f("fk_training_plan_item_competency_id_competency"),
-        ),
-        sa.ForeignKeyConstraint(
             ["decided_by_id"],
             ["app_user.id"],
             name=op.f("fk_training_plan_item_decided_by_id_app_user"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["employee_id"],
-            ["employee.id"],
-            name=op.f("fk_training_plan_item_employee_id_employee"),
         ),
         sa.ForeignKeyConstraint(
             ["plan_id"],
