@@ -10,8 +10,8 @@ bench/pg.py):
 2. times, in this process:
    - propose (first): `plans.propose_plans` for the whole organisation with an empty gap cache
      (so it includes reading everyone's ratings), creating every plan and its items;
-   - propose (again): the same with plans in place (undecided proposals deleted and replaced),
-     again from an empty gap cache;
+   - propose (again): the same with plans in place, again from an empty gap cache (only
+     proposals that changed are rewritten: none here, the ratings did not move);
    - needs, cold: `needs.needs_report` for the whole organisation with an empty gap cache;
    - needs, warm: the same with the gap matrices cached (the usual case: the cache is shared by
      the competency reports and refreshed incrementally after new ratings); median of --runs.
@@ -146,7 +146,8 @@ def _print(backend: str, built: dict, figures: dict) -> None:
     )
     print(
         f"  propose, again   {figures['propose_again_s']:6.2f} s  "
-        f"({again.items:,} items replaced, {again.plans_created} new plans)"
+        f"({again.items:,} proposals checked: {again.written:,} written, {again.removed:,} "
+        f"removed, {again.plans_created} new plans)"
     )
     print(f"  needs, cold      {figures['needs_cold_s']:6.2f} s")
     warm, worst = figures["needs_warm_s"], figures["needs_warm_max_s"]
