@@ -41,7 +41,7 @@ def build(url: str, *, employees: int) -> dict:
     from sqlmodel import Session
 
     from backend import demo
-    from backend.db import make_engine
+    from backend.db import make_engine, utcnow
     from backend.migrate import upgrade
     from backend.org.models import Employee, EmployeeStatus
     from bench.competency_heatmap import _insert_ratings
@@ -60,7 +60,7 @@ def build(url: str, *, employees: int) -> dict:
     with Session(engine) as session:
         activities = service.load_catalogue(session)
         year = service.plan_year()
-        now = service.utcnow()
+        now = utcnow()
         headcount = session.execute(
             select(Employee.unit_id, func.count())
             .where(Employee.status != EmployeeStatus.left)

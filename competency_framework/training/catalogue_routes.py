@@ -108,7 +108,7 @@ def _activity_context(
     own = principal.user.employee_id
     if own is not None:
         employee = session.get(Employee, own)
-        item = enrolments._approved_item(session, employee=employee, activity=activity)
+        item = enrolments.approved_item(session, employee=employee, activity=activity)
         mine = item
         if item is not None:
             my_enrolment = enrolments.active_enrolment(session, plan_item_id=item.id)

@@ -187,7 +187,7 @@ def _check_open(training_session: TrainingSession, activity: TrainingActivity) -
         raise TrainingError(_("This activity is no longer offered."), status_code=409)
 
 
-def _approved_item(
+def approved_item(
     session: Session, *, employee: Employee, activity: TrainingActivity
 ) -> TrainingPlanItem | None:
     return session.exec(
@@ -229,7 +229,7 @@ def enrol_employee(
     if employee.status == EmployeeStatus.left:
         raise TrainingError(_("This person has left the organisation."), status_code=409)
     _check_open(training_session, activity)
-    item = _approved_item(session, employee=employee, activity=activity)
+    item = approved_item(session, employee=employee, activity=activity)
     if item is None:
         if actor is not None and not service.is_training_hr(actor):
             raise TrainingError(

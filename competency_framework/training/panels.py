@@ -67,7 +67,7 @@ def team_training(session: Session, principal: Principal) -> Panel | None:
         session, supervisor_employee_id=principal.user.employee_id
     )
     return Panel(
-        N_("Training of my team"),
+        N_("Team training"),
         "training/panel_team.html",
         {"waiting": waiting[:6], "waiting_n": len(waiting), "to_confirm": to_confirm[:6]},
         order=19,

@@ -543,7 +543,7 @@ def team(
             .order_by(col(Employee.last_name))
             .limit(50)
         ).all()
-        found = plans._plans_for(session, list(people), year)
+        found = plans.plans_for_people(session, list(people), year)
     to_confirm = (
         enrolments.levels_to_confirm(session, supervisor_employee_id=principal.user.employee_id)
         if principal.user.employee_id

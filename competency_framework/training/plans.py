@@ -1412,10 +1412,10 @@ def team_plans(session: Session, *, actor: Actor, year: int) -> list[TeamPlan]:
         .join(Position, col(Employee.position_id) == Position.id, isouter=True)
         .where(Employee.supervisor_id == own, Employee.status != EmployeeStatus.left)
     ).all()
-    return _plans_for(session, reports, year)
+    return plans_for_people(session, reports, year)
 
 
-def _plans_for(session: Session, people: list, year: int) -> list[TeamPlan]:
+def plans_for_people(session: Session, people: list, year: int) -> list[TeamPlan]:
     ids = [e.id for e, _p in people]
     plans = {
         p.employee_id: p
@@ -1459,17 +1459,3 @@ def _plans_for(session: Session, people: list, year: int) -> list[TeamPlan]:
 def unit_name(session: Session, unit_id: int) -> str:
     unit = session.get(Unit, unit_id)
     return unit.name if unit else ""
-
-
-def plans_waiting_count(session: Session, *, supervisor_employee_id: int, year: int) -> int:
-    """Return how many direct reports have items waiting for approval."""
-    return session.exec(
-        select(func.count(func.distinct(TrainingPlanItem.employee_id)))
-        .join(TrainingPlan, col(TrainingPlan.id) == TrainingPlanItem.plan_id)
-        .join(Employee, col(Employee.id) == TrainingPlanItem.employee_id)
-        .where(
-            Employee.supervisor_id == supervisor_employee_id,
-            TrainingPlan.year == year,
-            TrainingPlanItem.status == ItemStatus.proposed,
-        )
-    ).one()

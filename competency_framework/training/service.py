@@ -367,7 +367,7 @@ def check_activity(
     if evidence not in EvidenceRule.__members__:
         errors["evidence"] = _("Choose what evidence a completion needs.")
     values["evidence"] = evidence
-    if data.pass_score in (None, "") or (isinstance(data.pass_score, str) and not data.pass_score):
+    if data.pass_score is None or not str(data.pass_score).strip():
         values["pass_score"] = None
     else:
         try:
@@ -645,7 +645,6 @@ IMPORT_COLUMNS = (
     "targets",
 )
 IMPORT_OPTIONAL = ("description_es", "description_en", "pass_score", "induction", "active")
-_FIELD_COLUMN = {"title_es": "title_es", "targets": "targets"}
 
 
 def _flag(value: Any, default: bool) -> bool:

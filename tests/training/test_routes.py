@@ -527,7 +527,7 @@ def test_dashboards_show_training_panels(client, session, org, setup):
     client.cookies.clear()
     login(client, setup["head"].email)
     home = client.get("/").text
-    assert "Training of my team" in home and org.officer_a.last_name in home
+    assert "Team training" in home and org.officer_a.last_name in home
     client.cookies.clear()
     login(client, setup["hr"].email)
     assert "Training needs" in client.get("/").text
