@@ -32,6 +32,7 @@ ROUTER_MODULES = [
     "backend.admin_routes",
     "competency_framework.routes",
     "assessments.appraisals.routes",
+    "competency_framework.training.routes",
     "whistleblowing.public_routes",
     "whistleblowing.case_routes",
     "backend.org.routes",

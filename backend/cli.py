@@ -99,13 +99,26 @@ def demo(
     with Session(engine) as session:
         accounts = demo_data.create_demo_accounts(session, settings)
         session.commit()
+    training = _training_demo(engine, settings)
     typer.echo(
         f"Created {summary.units} units ({summary.procurement_units} procurement units), "
         f"{summary.positions} positions and {summary.employees} employees "
         f"(seed {summary.seed}, as of {summary.as_of.isoformat()}) "
         f"in {time.perf_counter() - started:.1f} s."
     )
+    typer.echo(training)
     _print_accounts(accounts)
+
+
+def _training_demo(engine, settings) -> str:
+    """Load the training catalogue, budgets, plans and inductions (idempotent)."""
+    from competency_framework.training import demo as training_demo
+
+    done = training_demo.seed(engine, settings)
+    return (
+        f"Training: {done.activities} catalogue activities added, {done.budgets} unit budgets, "
+        f"{done.plans} plans proposed ({done.items} activities), {done.inductions} inductions."
+    )
 
 
 def _print_accounts(accounts) -> None:
@@ -150,6 +163,7 @@ def up(
     with Session(engine) as session:
         accounts = demo_data.create_demo_accounts(session, settings)
         session.commit()
+    typer.echo(_training_demo(engine, settings))
     _print_accounts(accounts)
     _ensure_recovery_for_development()
     address = f"http://{host or settings.host}:{port or settings.port}/"

@@ -1082,6 +1082,7 @@ DEMO_ROLES: list[tuple[str, str]] = [
     (Role.investigator, "Investigación de denuncias (demo)"),
     (Role.protection_officer, "Protección a personas denunciantes (demo)"),
     (Role.auditor, "Auditoría (demo)"),
+    (Role.supplier, "Representante de proveedor (demo)"),
 ]
 
 

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import import_module
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -106,8 +107,20 @@ def _finish(engine: Engine, job: Job, summary: str) -> None:
         session.commit()
 
 
+# Domain modules that register jobs when imported; loaded before running so that `merito tick`
+# (which does not build the app) knows them too.
+JOB_MODULES = ["competency_framework.training.flows"]
+
+
+def load_job_modules() -> None:
+    """Import the domain modules that register periodic jobs."""
+    for name in JOB_MODULES:
+        import_module(name)
+
+
 def run_due(engine: Engine, settings: Settings, *, force: bool = False) -> dict[str, str]:
     """Run every due job this process can claim; return {job name: summary}."""
+    load_job_modules()
     done: dict[str, str] = {}
     for job in list(JOBS.values()):
         if not claim(engine, job, force=force):

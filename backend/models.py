@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "backend.jobs",
     "competency_framework.models",
     "assessments.appraisals.models",
+    "competency_framework.training.models",
     "whistleblowing.models",
 ]
 

@@ -126,7 +126,12 @@ def my_competencies(
 
 
 def _assessment_context(session: Session, employee: Employee) -> dict[str, Any]:
-    pending = service.pending_self_entries(session, employee_id=employee.id)
+    # The form starts from the person's own pending answers (not from training results).
+    pending = {
+        cid: e
+        for cid, e in service.pending_self_entries(session, employee_id=employee.id).items()
+        if e.source == RatingSource.self
+    }
     current = service.current_levels(session, employee_id=employee.id)
     profile = service.person_gap_profile(session, employee=employee)
     values = {}

@@ -722,16 +722,87 @@ def current_levels(session: Session, *, employee_id: int) -> dict[int, CurrentRa
     }
 
 
-def pending_self_entries(session: Session, *, employee_id: int) -> dict[int, RatingEntry]:
-    """Return {competency_id: self entry awaiting validation}.
+def holders(*, competency_id: int, min_level: int):
+    """Return a select of (employee_id, level) of people whose current level is ≥ `min_level`.
 
-    Only the newest self-assessment of a competency can be pending: rating it again replaces
+    A statement, not rows, so other domains can join it (mentor suggestions).
+    """
+    table = CurrentRating.__table__
+    return (
+        sa_select(table.c.employee_id.label("employee_id"), table.c.level.label("level"))
+        .where(table.c.competency_id == competency_id, table.c.level >= min_level)
+        .subquery()
+    )
+
+
+def levels_at(
+    session: Session, *, competency_ids: list[int], moments: list[datetime]
+) -> pd.DataFrame:
+    """Return each person's validated level of these competencies at each moment.
+
+    Columns: employee_id, competency_id, level_0, level_1, … (one per moment; NaN where the
+    person had no validated rating yet). Read from the log, so it answers for past dates.
+    """
+    columns = ["employee_id", "competency_id", *[f"level_{i}" for i in range(len(moments))]]
+    if not competency_ids or not moments:
+        return pd.DataFrame(columns=columns)
+    entry = RatingEntry.__table__
+    rows = (
+        session.connection()
+        .execute(
+            sa_select(
+                entry.c.employee_id,
+                entry.c.competency_id,
+                entry.c.level,
+                entry.c.recorded_at,
+                entry.c.id,
+            ).where(
+                entry.c.validated.is_(True),
+                entry.c.competency_id.in_(competency_ids),
+                entry.c.recorded_at <= max(moments),
+            )
+        )
+        .all()
+    )
+    log = pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=["employee_id", "competency_id", "level", "recorded_at", "id"],
+    )
+    if log.empty:
+        return pd.DataFrame(columns=columns)
+    log["recorded_at"] = pd.to_datetime(log["recorded_at"], utc=True)
+    log = log.sort_values(["recorded_at", "id"])
+    result = log[["employee_id", "competency_id"]].drop_duplicates()
+    for i, moment in enumerate(moments):
+        latest = (
+            log[log["recorded_at"] <= pd.Timestamp(moment)]
+            .groupby(["employee_id", "competency_id"], sort=False)["level"]
+            .last()
+            .rename(f"level_{i}")
+        )
+        result = result.merge(latest, on=["employee_id", "competency_id"], how="left")
+    return result.reset_index(drop=True)
+
+
+# Unvalidated entries that wait for the supervisor: self-assessments, and levels reached in
+# training (recorded on completion by competency_framework.training, confirmed like a self-rating).
+AWAITING_VALIDATION_SOURCES = (RatingSource.self, RatingSource.training)
+
+
+def pending_self_entries(session: Session, *, employee_id: int) -> dict[int, RatingEntry]:
+    """Return {competency_id: self (or training) entry awaiting validation}.
+
+    Only the newest unvalidated entry of a competency can be pending: rating it again replaces
     the earlier one in the queue (both stay in the log).
     """
     latest: dict[int, RatingEntry] = {}
     for entry in session.exec(
         select(RatingEntry)
-        .where(RatingEntry.employee_id == employee_id, RatingEntry.source == RatingSource.self)
+        .where(
+            RatingEntry.employee_id == employee_id,
+            col(RatingEntry.source).in_(AWAITING_VALIDATION_SOURCES),
+            col(RatingEntry.validated).is_(False),
+        )
         .order_by(col(RatingEntry.id))
     ):
         latest[entry.competency_id] = entry
@@ -1002,6 +1073,44 @@ def record_rating(
     return entry
 
 
+def record_training_result(
+    session: Session,
+    *,
+    employee: Employee,
+    competency: Competency,
+    level: Any,
+    note: str = "",
+    by: User | None = None,
+) -> RatingEntry:
+    """Append an unvalidated `training` entry: the level a completed activity aims at.
+
+    It waits in the supervisor's validation queue like a self-assessment; the supervisor's
+    decision (agree, or another level with a reason) becomes the current level.
+    """
+    level = parse_level(level)
+    note = _check_note(note, field="note")
+    entry = _append(
+        session,
+        employee_id=employee.id,
+        competency_id=competency.id,
+        level=level,
+        source=RatingSource.training,
+        validated=False,
+        by=by,
+        note=note,
+        campaign_id=_open_campaign_id(session, employee.id),
+    )
+    audit.record(
+        session,
+        action="competency.training_result",
+        actor=by,
+        entity_type="employee",
+        entity_id=employee.id,
+        after={"competency": competency.code, "level": level, "note": note},
+    )
+    return entry
+
+
 RATING_IMPORT_COLUMNS = ("employee_number", "competency", "level")
 RATING_IMPORT_OPTIONAL = ("source", "note", "evidence_url")
 
@@ -1135,7 +1244,8 @@ def validation_queue(
     statement = (
         select(RatingEntry.employee_id, func.count(), func.min(RatingEntry.recorded_at))
         .where(
-            RatingEntry.source == RatingSource.self,
+            col(RatingEntry.source).in_(AWAITING_VALIDATION_SOURCES),
+            col(RatingEntry.validated).is_(False),
             col(RatingEntry.id).not_in(reviewed),
         )
         .group_by(RatingEntry.employee_id)

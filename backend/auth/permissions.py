@@ -21,6 +21,8 @@ class Role(StrEnum):
     protection_officer = "protection_officer"
     admin = "admin"
     auditor = "auditor"
+    # A supplier's representative taking open training activities (external learner).
+    supplier = "supplier"
 
 
 ROLE_LABELS: dict[Role, str] = {
@@ -33,6 +35,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.protection_officer: N_("Protection officer"),
     Role.admin: N_("Administrator"),
     Role.auditor: N_("Auditor"),
+    Role.supplier: N_("Supplier representative"),
 }
 
 # Roles an administrator can give; `supervisor` is derived from reporting lines instead.
@@ -152,6 +155,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.view_report_statistics,
         }
     ),
+    # Only their own enrolments (the training routes check that object by object).
+    Role.supplier: frozenset(_EVERYONE | {Permission.manage_own_training}),
 }
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from backend import audit, events
 from backend.db import utcnow
-from backend.events import DomainEvent
+from backend.events import DomainEvent, publish
 from backend.i18n import _, get_locale
 from backend.org.models import (
     Employee,
@@ -727,6 +727,15 @@ def create_employee(
         entity_type="employee",
         entity_id=employee.id,
         after=_employee_snapshot(session, employee),
+    )
+    # Other domains react to new staff (training assigns the induction programme).
+    publish(
+        session,
+        DomainEvent(
+            "employee.created",
+            {"employee_id": employee.id, "hire_date": employee.hire_date.isoformat()},
+            subject_employee_id=employee.id,
+        ),
     )
     return employee
 

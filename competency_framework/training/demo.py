@@ -1,0 +1,84 @@
+"""The training side of the demo: the seeded catalogue, unit budgets, proposed plans, induction
+for recent hires and the supplier learner demo account. Idempotent; never in production."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from backend.auth.models import User
+from backend.config import Settings
+from backend.org.models import Employee, EmployeeStatus, Unit, UnitKind
+from competency_framework.training import enrolments, induction, plans, service
+from competency_framework.training.models import Audience, ExternalLearner, TrainingActivity
+
+# Pesos per person in post, by kind of unit: procurement units train most.
+BUDGET_PER_PERSON = {UnitKind.procurement_unit.value: 4500, UnitKind.user_area.value: 2500}
+DEFAULT_BUDGET_PER_PERSON = 3000
+SUPPLIER_EMAIL = "supplier@demo.merito.mx"
+
+
+@dataclass
+class TrainingDemoSummary:
+    activities: int
+    budgets: int
+    plans: int
+    items: int
+    inductions: int
+
+
+def seed(engine: Engine, settings: Settings) -> TrainingDemoSummary:
+    """Load the catalogue and give the demo organisation budgets, plans and inductions."""
+    if settings.environment == "production":
+        raise RuntimeError("The training demo is never loaded in production.")
+    with Session(engine) as session:
+        created = service.load_catalogue(session, settings=settings)
+        year = service.plan_year(settings)
+        existing = service.budgets(session, year=year)
+        headcount = session.exec(
+            select(Employee.unit_id, Unit.kind, func.count())
+            .join(Unit, Unit.id == Employee.unit_id)
+            .where(Employee.status != EmployeeStatus.left)
+            .group_by(Employee.unit_id, Unit.kind)
+        ).all()
+        budgets = 0
+        for unit_id, kind, people in headcount:
+            if unit_id in existing:
+                continue
+            per_person = BUDGET_PER_PERSON.get(kind, DEFAULT_BUDGET_PER_PERSON)
+            amount = round(people * per_person, -3)
+            session.add(service.TrainingBudget(unit_id=unit_id, year=year, amount=amount))
+            budgets += 1
+        session.flush()
+        inductions = induction.assign_to_new_staff(session, actor=None)
+        summary = plans.propose_plans(session, year=year, actor=None, only_missing=True)
+        _supplier_learner(session)
+        session.commit()
+    return TrainingDemoSummary(created, budgets, summary.plans_created, summary.items, inductions)
+
+
+def _supplier_learner(session: Session) -> None:
+    """Link the demo supplier account to a learner record enrolled in the CompraNet workshop."""
+    user = session.exec(select(User).where(User.email == SUPPLIER_EMAIL)).first()
+    if user is None or service.learner_for_user(session, user) is not None:
+        return
+    learner = ExternalLearner(
+        full_name=user.full_name,
+        email=user.email,
+        organisation="Distribuidora Médica del Bajío, S.A. de C.V. (demo)",
+        user_id=user.id,
+    )
+    session.add(learner)
+    session.flush()
+    for activity in session.exec(select(TrainingActivity)):
+        if Audience.suppliers.value not in (activity.audience or []):
+            continue
+        upcoming = service.list_sessions(session, activity, upcoming_only=True)
+        if upcoming:
+            enrolments.enrol_learner(
+                session, training_session_id=upcoming[0].id, learner=learner, actor=None
+            )
+            break
