@@ -33,6 +33,8 @@ ROUTER_MODULES = [
     "competency_framework.routes",
     "whistleblowing.public_routes",
     "whistleblowing.case_routes",
+    "whistleblowing.retaliation_routes",
+    "whistleblowing.notification_routes",
 ]
 
 API_PREFIX = "/api/v1"

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import import_module
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -47,6 +48,9 @@ class Job:
 
 
 JOBS: dict[str, Job] = {}
+# Modules that register jobs: imported before jobs run, so `merito tick` (which loads nothing
+# else) sees every job, not only those of the modules it happened to import.
+JOB_MODULES = ["whistleblowing.cases", "whistleblowing.retaliation"]
 
 
 def register(name: str, *, every: timedelta, lease: timedelta = timedelta(minutes=10)):
@@ -102,12 +106,15 @@ def _finish(engine: Engine, job: Job, summary: str) -> None:
 
 def run_due(engine: Engine, settings: Settings, *, force: bool = False) -> dict[str, str]:
     """Run every due job this process can claim; return {job name: summary}."""
+    for module_name in JOB_MODULES:
+        import_module(module_name)
     done: dict[str, str] = {}
     for job in list(JOBS.values()):
         if not claim(engine, job, force=force):
             continue
         try:
             with Session(engine) as session:
+                session.info["settings"] = settings
                 summary = job.run(session, settings)
                 session.commit()
         except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others

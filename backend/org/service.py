@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from backend import audit
+from backend import audit, events
 from backend.db import utcnow
 from backend.i18n import _
 from backend.org.models import (
@@ -354,6 +354,7 @@ def update_employee(
     qualification_ids = _qualification_ids(session, data.qualification_codes)
     before = _employee_snapshot(session, employee)
     old_status = employee.status
+    old_unit, old_position = employee.unit_id, employee.position_id
     employee.number = data.number.strip()
     employee.first_name, employee.last_name = data.first_name.strip(), data.last_name.strip()
     employee.email = data.email.strip().lower()
@@ -396,7 +397,41 @@ def update_employee(
             before=before,
             after=after,
         )
+    # Facts other domains react to (the reporting channel's HR watch among them), published in
+    # this transaction so that what they write commits or rolls back with the change.
+    day = (effective_on or utcnow().date()).isoformat()
+    if old_unit != employee.unit_id:
+        events.publish(
+            session,
+            events.DomainEvent(
+                "org.employee_transferred",
+                {"from_unit_id": old_unit, "to_unit_id": employee.unit_id, "effective_on": day},
+                subject_employee_id=employee.id,
+            ),
+        )
+    if old_position != employee.position_id:
+        events.publish(
+            session,
+            events.DomainEvent(
+                "org.role_changed",
+                {
+                    "from_position_id": old_position,
+                    "to_position_id": employee.position_id,
+                    "effective_on": day,
+                },
+                subject_employee_id=employee.id,
+            ),
+        )
     return employee
+
+
+def get_employee(session: Session, employee_id: int) -> Employee | None:
+    return session.get(Employee, employee_id)
+
+
+def employee_by_number(session: Session, number: str) -> Employee | None:
+    """Return the employee with exactly this employee number, or None."""
+    return session.exec(select(Employee).where(Employee.number == number.strip())).first()
 
 
 def direct_reports(session: Session, supervisor_id: int) -> list[Employee]:
