@@ -73,6 +73,14 @@ STAFF_KINDS = [
 ]
 
 
+def _undo(session: Session, settings, principal: Principal) -> None:
+    """Roll back (removing files written) and reload the signed-in person's rows: the error
+    page still needs them after the request's session has closed."""
+    reporting.rollback(session, settings)
+    session.refresh(principal.session)
+    session.refresh(principal.user)
+
+
 def _fail(err: reporting.ReportingError) -> HTTPException:
     return HTTPException(status_code=err.status_code, detail=str(err))
 
@@ -277,7 +285,7 @@ async def intake(
             )
             reporting.commit(session, settings)
         except reporting.ReportingError as err:
-            reporting.rollback(session, settings)
+            _undo(session, settings, principal)
             errors = {err.field or "form": str(err)}
     if errors:
         if uploads and "files" not in errors:
@@ -369,7 +377,7 @@ def record_absence(
             today=_today(settings),
         )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         return _absence_page(
             request,
             session,
@@ -396,10 +404,10 @@ def end_absence(
             session, user=principal.user, absence_id=absence_id, today=_today(settings)
         )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         raise _fail(err) from None
-    session.commit()
     flash(request, _("Your absence was ended."))
+    session.commit()
     return redirect(request, "/cases/absence")
 
 
@@ -515,7 +523,7 @@ async def _save_channel(request, session, principal, channel: ReportChannel | No
             deputy_user_id=_int_or_none(deputy),
         )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, request.app.state.settings, principal)
         return _channel_form(
             request,
             session,
@@ -524,8 +532,8 @@ async def _save_channel(request, session, principal, channel: ReportChannel | No
             {err.field or "code": str(err)},
             status_code=422,
         )
-    session.commit()
     flash(request, _("The channel was saved."))
+    session.commit()
     return redirect(request, "/cases/channels")
 
 
@@ -545,6 +553,7 @@ async def update_channel(
 def save_tag(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     tag_id: Annotated[str, Form()] = "",
     code: Annotated[str, Form()] = "",
@@ -559,10 +568,10 @@ def save_tag(
             session, actor=principal.user, tag=tag, code=code, name_es=name_es, name_en=name_en
         )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         raise HTTPException(status_code=422, detail=str(err)) from None
-    session.commit()
     flash(request, _("The tag was saved."))
+    session.commit()
     return redirect(request, "/cases/channels#tags")
 
 
@@ -675,14 +684,14 @@ def decide_identity_request(
                 employee_number=employee_number,
             )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         if err.status_code in (404, 409) or err.status_code == 403:
             raise _fail(err) from None
         return _identity_page(
             request, session, principal, errors={request_id: str(err)}, status_code=err.status_code
         )
-    session.commit()
     flash(request, _("Your decision was recorded."))
+    session.commit()
     return redirect(request, "/cases/identity-requests")
 
 
@@ -691,7 +700,11 @@ def decide_identity_request(
     dependencies=[require(Permission.release_reporter_identity)],
 )
 def notify_reporter(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, request_id: int
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    request_id: int,
 ):
     try:
         reporting.notify_reporter(
@@ -701,10 +714,10 @@ def notify_reporter(
             request_id=request_id,
         )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         raise _fail(err) from None
-    session.commit()
     flash(request, _("The reporter was told."))
+    session.commit()
     return redirect(request, "/cases/identity-requests")
 
 
@@ -813,9 +826,10 @@ def _act(
     access = _open(request, session, principal, reference, audit_read=False)
     try:
         action(access)
+        flash(request, done)  # saved with the change, in the same commit
         reporting.commit(session, settings)
     except reporting.ReportingError as err:
-        reporting.rollback(session, settings)
+        _undo(session, settings, principal)
         access = _open(request, session, principal, reference, audit_read=False)
         return _case_page(
             request,
@@ -827,7 +841,6 @@ def _act(
             values=values,
             status_code=err.status_code,
         )
-    flash(request, done)
     return redirect(request, f"/cases/{access.report.reference}{anchor}")
 
 
@@ -1011,7 +1024,7 @@ def declare_conflict(
             session, access=access, actor=principal.user, reason=reason, today=_today(settings)
         )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         access = _open(request, session, principal, reference, audit_read=False)
         return _case_page(
             request,
@@ -1023,8 +1036,8 @@ def declare_conflict(
             values={"kind": "reply", "text": "", "conflict": reason},
             status_code=err.status_code,
         )
-    session.commit()
     flash(request, _("Your conflict of interest was recorded and your access removed."))
+    session.commit()
     return redirect(request, "/cases")
 
 

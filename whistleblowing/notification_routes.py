@@ -50,6 +50,6 @@ def mark_read(
         notification_id=int(notification_id) if notification_id.isdigit() else None,
         today=reporting.local_today(settings),
     )
-    session.commit()
     flash(request, _("Marked as read."))
+    session.commit()
     return redirect(request, safe_next(next, "/notifications"))

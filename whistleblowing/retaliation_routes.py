@@ -77,6 +77,14 @@ def labels() -> dict:
     }
 
 
+def _undo(session: Session, settings, principal: Principal) -> None:
+    """Roll back (removing files written) and reload the signed-in person's rows: the error
+    page still needs them after the request's session has closed."""
+    reporting.rollback(session, settings)
+    session.refresh(principal.session)
+    session.refresh(principal.user)
+
+
 def _fail(err: reporting.ReportingError) -> HTTPException:
     return HTTPException(status_code=err.status_code, detail=str(err))
 
@@ -160,9 +168,16 @@ async def file_complaint(
             complaint = retaliation.file_identified(
                 session, settings, user=principal.user, data=data
             )
+            flash(
+                request,
+                _(
+                    "Your complaint %(reference)s was sent to the protection officers.",
+                    reference=complaint.reference,
+                ),
+            )
             reporting.commit(session, settings)
         except reporting.ReportingError as err:
-            reporting.rollback(session, settings)
+            _undo(session, settings, principal)
             errors = {err.field or "form": str(err)}
     if errors:
         if data.evidence and "evidence" not in errors:
@@ -173,13 +188,6 @@ async def file_complaint(
             {**labels(), "values": values, "errors": errors},
             status_code=422,
         )
-    flash(
-        request,
-        _(
-            "Your complaint %(reference)s was sent to the protection officers.",
-            reference=complaint.reference,
-        ),
-    )
     return redirect(request, "/retaliation/mine")
 
 
@@ -225,9 +233,10 @@ async def my_message(
             text=str(form.get("text", "") or ""),
             files=files,
         )
+        flash(request, _("Your message was added to the complaint."))
         reporting.commit(session, settings)
     except reporting.ReportingError as err:
-        reporting.rollback(session, settings)
+        _undo(session, settings, principal)
         if err.status_code == 404:
             raise _fail(err) from None
         return render(
@@ -242,7 +251,6 @@ async def my_message(
             },
             status_code=err.status_code,
         )
-    flash(request, _("Your message was added to the complaint."))
     return redirect(request, "/retaliation/mine")
 
 
@@ -346,7 +354,7 @@ def protect(
             )
         retaliation.protect(session, settings, employee_id=found, since=day, actor=principal.user)
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         return _watch_page(
             request,
             session,
@@ -356,8 +364,8 @@ def protect(
             values=values,
             status_code=err.status_code,
         )
-    session.commit()
     flash(request, _("The person is under HR watch."))
+    session.commit()
     return redirect(request, "/retaliation/watch")
 
 
@@ -387,7 +395,7 @@ def end_watch(
                 _("This person is not under HR watch."), field="end_employee"
             )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         return _watch_page(
             request,
             session,
@@ -397,8 +405,8 @@ def end_watch(
             values={"employee": "", "since": "", "end_employee": employee},
             status_code=err.status_code,
         )
-    session.commit()
     flash(request, _("The HR watch of this person has ended."))
+    session.commit()
     return redirect(request, "/retaliation/watch")
 
 
@@ -419,10 +427,10 @@ def alert_done(
             today=_today(settings),
         )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         raise _fail(err) from None
-    session.commit()
     flash(request, _("The alert was marked as dealt with."))
+    session.commit()
     return redirect(request, "/retaliation/watch")
 
 
@@ -491,9 +499,10 @@ def _act(request, session, settings, principal, reference, action, *, field, don
     access = _open(request, session, principal, reference, audit_read=False)
     try:
         action(access)
+        flash(request, done)  # saved with the change, in the same commit
         reporting.commit(session, settings)
     except reporting.ReportingError as err:
-        reporting.rollback(session, settings)
+        _undo(session, settings, principal)
         access = _open(request, session, principal, reference, audit_read=False)
         return _complaint_page(
             request,
@@ -505,7 +514,6 @@ def _act(request, session, settings, principal, reference, action, *, field, don
             values=values,
             status_code=err.status_code,
         )
-    flash(request, done)
     return redirect(request, f"/retaliation/{access.complaint.reference}")
 
 
@@ -790,7 +798,7 @@ def pack(
             today=_today(settings),
         )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         raise _fail(err) from None
     session.commit()
     filename = f"burden-of-proof-{access.complaint.reference}.json"

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from backend import audit
+from backend import audit, i18n
 from backend.auth import service as auth_service
 from tests.reporting_helpers import (
     add_holder,
@@ -39,6 +39,13 @@ from whistleblowing.models import (
 )
 
 TEXT = "The invoices show the same lot twice."
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (the service speaks the request's locale)."""
+    with i18n.use_locale("en"):
+        yield
 
 
 def _today(settings) -> date:

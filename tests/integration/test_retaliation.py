@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
-from backend import audit, events
+from backend import audit, events, i18n
 from backend.org import service as org_service
 from backend.org.service import EmployeeInput
 from tests.reporting_helpers import (
@@ -34,6 +34,13 @@ from whistleblowing.models import (
     WatchKey,
 )
 from whistleblowing.retaliation import AllegedAct, ComplaintInput
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (the service speaks the request's locale)."""
+    with i18n.use_locale("en"):
+        yield
 
 
 def _today(settings) -> date:
