@@ -978,8 +978,8 @@ class SlaSection:
     key: str
     title: str  # an N_() message id
     total: int
-    reports: list[Report]
-    due_field: str  # which date the list shows
+    reports: list[Any]  # rows with the plain columns of the cases (reference, days)
+    due_field: str  # which day the list shows
 
 
 @dataclass
@@ -991,23 +991,26 @@ class SlaBoard:
     reminder_reports: dict[int, Report]
 
 
-def _sla_conditions(today: date) -> dict[str, Any]:
-    is_open = Report.status != ReportStatus.closed.value
-    no_ack = col(Report.acknowledged_on).is_(None)
-    no_feedback = col(Report.feedback_given_on).is_(None)
+# What the SLA board sorts into: key -> (does this open case belong?, which day it shows).
+def _sla_rules(today: date) -> dict[str, tuple[Any, str]]:
+    ack_soon = today + timedelta(days=ACK_SOON_DAYS)
+    feedback_soon = today + timedelta(days=FEEDBACK_SOON_DAYS)
     return {
-        "ack_overdue": is_open & no_ack & (col(Report.ack_due_on) < today),
-        "ack_due_soon": is_open
-        & no_ack
-        & (col(Report.ack_due_on) >= today)
-        & (col(Report.ack_due_on) <= today + timedelta(days=ACK_SOON_DAYS)),
-        "feedback_overdue": is_open & no_feedback & (col(Report.feedback_due_on) < today),
-        "feedback_due_soon": is_open
-        & no_feedback
-        & (col(Report.feedback_due_on) >= today)
-        & (col(Report.feedback_due_on) <= today + timedelta(days=FEEDBACK_SOON_DAYS)),
-        "unassigned": is_open & col(Report.assignee_id).is_(None),
-        "awaiting_reply": is_open & col(Report.awaiting_staff).is_(True),
+        "ack_overdue": (lambda r: r.acknowledged_on is None and r.ack_due_on < today, "ack_due_on"),
+        "ack_due_soon": (
+            lambda r: r.acknowledged_on is None and today <= r.ack_due_on <= ack_soon,
+            "ack_due_on",
+        ),
+        "feedback_overdue": (
+            lambda r: r.feedback_given_on is None and r.feedback_due_on < today,
+            "feedback_due_on",
+        ),
+        "feedback_due_soon": (
+            lambda r: r.feedback_given_on is None and today <= r.feedback_due_on <= feedback_soon,
+            "feedback_due_on",
+        ),
+        "unassigned": (lambda r: r.assignee_id is None, "submitted_on"),
+        "awaiting_reply": (lambda r: bool(r.awaiting_staff), "submitted_on"),
     }
 
 
@@ -1019,40 +1022,32 @@ SLA_TITLES = {
     "unassigned": "Open cases nobody handles",
     "awaiting_reply": "A message from the reporter waits for an answer",
 }
-SLA_DUE_FIELD = {
-    "ack_overdue": "ack_due_on",
-    "ack_due_soon": "ack_due_on",
-    "feedback_overdue": "feedback_due_on",
-    "feedback_due_soon": "feedback_due_on",
-    "unassigned": "submitted_on",
-    "awaiting_reply": "submitted_on",
-}
 
 
 def sla_board(session: Session, *, user: User, today: date, limit: int = 20) -> SlaBoard:
-    """Return what is due and overdue among the cases `user` holds: counted by the database in
-    one query, the most urgent `limit` of each kind listed."""
-    held = reporting._held_by(user.id)
-    conditions = _sla_conditions(today)
-    counts = session.exec(
+    """Return what is due and overdue among the open cases `user` holds, the most urgent
+    `limit` of each kind listed.
+
+    One query reads the plain columns of the open cases (a working set, however long the
+    history) and they are sorted here: faster than one query per kind over every case held.
+    """
+    rows = session.exec(
         select(
-            func.count().filter(Report.status != ReportStatus.closed.value),
-            *(func.count().filter(c) for c in conditions.values()),
-        ).where(held)
-    ).one()
+            Report.id,
+            Report.reference,
+            Report.submitted_on,
+            Report.ack_due_on,
+            Report.acknowledged_on,
+            Report.feedback_due_on,
+            Report.feedback_given_on,
+            Report.assignee_id,
+            Report.awaiting_staff,
+        ).where(reporting.is_open(), reporting._held_by(user.id))
+    ).all()
     sections = []
-    for (key, condition), total in zip(conditions.items(), counts[1:], strict=True):
-        order = col(getattr(Report, SLA_DUE_FIELD[key]))
-        reports = (
-            session.exec(
-                select(Report).where(held, condition).order_by(order, col(Report.id)).limit(limit)
-            ).all()
-            if total
-            else []
-        )
-        sections.append(
-            SlaSection(key, SLA_TITLES[key], int(total), list(reports), SLA_DUE_FIELD[key])
-        )
+    for key, (belongs, day_field) in _sla_rules(today).items():
+        found = sorted((r for r in rows if belongs(r)), key=lambda r: (getattr(r, day_field), r.id))
+        sections.append(SlaSection(key, SLA_TITLES[key], len(found), found[:limit], day_field))
     reminders = session.exec(
         select(CaseReminder)
         .where(
@@ -1069,7 +1064,7 @@ def sla_board(session: Session, *, user: User, today: date, limit: int = 20) -> 
         if report_ids
         else {}
     )
-    return SlaBoard(today, int(counts[0]), sections, list(reminders), by_id)
+    return SlaBoard(today, len(rows), sections, list(reminders), by_id)
 
 
 # --- the deadline job -------------------------------------------------------------------------
@@ -1107,7 +1102,7 @@ def run_deadlines(session: Session, *, today: date) -> DeadlineRun:
     run = DeadlineRun()
     ack_soon = today + timedelta(days=deadlines.ACK_REMINDER_DAYS)
     feedback_soon = today + timedelta(days=deadlines.FEEDBACK_REMINDER_DAYS)
-    watched = (Report.status != ReportStatus.closed.value) & (
+    watched = reporting.is_open() & (
         (col(Report.acknowledged_on).is_(None) & (col(Report.ack_due_on) <= ack_soon))
         | (col(Report.feedback_given_on).is_(None) & (col(Report.feedback_due_on) <= feedback_soon))
         | col(Report.assignee_id).is_not(None)
@@ -1150,6 +1145,7 @@ def run_deadlines(session: Session, *, today: date) -> DeadlineRun:
     )
     inactive = set(session.exec(select(User.id).where(col(User.is_active).is_(False))).all())
     new_notices: list[dict[str, Any]] = []
+    escalated: list[dict[str, Any]] = []
 
     def add(user_id: int, kind: NotificationKind, report_id: int, due_on: date | None, key: str):
         dedupe = f"{kind.value}:{report_id}:{key}"
@@ -1232,13 +1228,18 @@ def run_deadlines(session: Session, *, today: date) -> DeadlineRun:
             for user_id in _escalation_target(held, channel):
                 if add(user_id, escalated_kind, rid, due, key):
                     run.escalations += 1
-                    audit.record(
-                        session,
-                        action="report.deadline_escalated",
-                        actor="system",
-                        entity_type="report",
-                        entity_id=reference,
-                        after={"deadline": escalated_kind.value, "due_on": due, "to": user_id},
+                    escalated.append(
+                        {
+                            "action": "report.deadline_escalated",
+                            "actor": "system",
+                            "entity_type": "report",
+                            "entity_id": reference,
+                            "after": {
+                                "deadline": escalated_kind.value,
+                                "due_on": due,
+                                "to": user_id,
+                            },
+                        }
                     )
     # Custom reminders that fell due, for people who still hold the case.
     due_reminders = session.exec(
@@ -1298,6 +1299,7 @@ def run_deadlines(session: Session, *, today: date) -> DeadlineRun:
                 run.unattended += add(admin_id, NotificationKind.unattended, report_id, None, "")
     if new_notices:
         session.execute(insert(Notification), new_notices)
+    audit.record_many(session, escalated)
     return run
 
 
@@ -1540,61 +1542,88 @@ def retention_months(settings: Settings) -> dict[str, int]:
     return merged
 
 
-def delete_case(
-    session: Session, *, report: Report, reason: str, actor: Any = "system"
-) -> list[str]:
-    """Delete a case with everything sealed in it and every key to it; keep the audit trail.
-    Return the stored files to remove once the transaction has committed."""
-    files = list(
-        session.exec(
-            select(ReportAttachment.uid).where(ReportAttachment.report_id == report.id)
+CHUNK = 2000  # ids per statement: well under every backend's limit on bound parameters
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    return [list(ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)]
+
+
+def delete_cases(session: Session, *, report_ids: Sequence[int], reason: str) -> list[str]:
+    """Delete cases with everything sealed in them and every key to them; keep the audit trail
+    (one entry per case says what was deleted and why). Return the stored files to remove
+    once the transaction has committed."""
+    files: list[str] = []
+    entries = []
+    for chunk in _chunks(report_ids):
+        rows = session.exec(
+            select(Report.id, Report.reference, Report.status, Report.outcome, Report.closed_on)
+            .where(col(Report.id).in_(chunk))
+            .order_by(col(Report.id))
         ).all()
-    )
-    counts = {
-        "items": session.exec(
-            select(func.count()).select_from(ReportItem).where(ReportItem.report_id == report.id)
-        ).one(),
-        "keys": session.exec(
-            select(func.count())
-            .select_from(ReportKeyWrap)
-            .where(ReportKeyWrap.report_id == report.id)
-        ).one(),
-        "files": len(files),
-    }
-    # Explicit, child tables first, so both backends behave the same whatever their cascades.
-    for model, column in (
-        (Notification, Notification.report_id),
-        (CaseReminder, CaseReminder.report_id),
-        (ReportTag, ReportTag.report_id),
-        (ReportConflict, ReportConflict.report_id),
-        (ReporterSession, ReporterSession.report_id),
-        (IdentityRequest, IdentityRequest.report_id),
-        (ReportAttachment, ReportAttachment.report_id),
-        (ReportItem, ReportItem.report_id),
-        (ReportKeyWrap, ReportKeyWrap.report_id),
-    ):
-        session.exec(delete(model).where(column == report.id))
-    session.exec(
-        delete(ReportLink).where(
-            (col(ReportLink.report_id) == report.id)
-            | (col(ReportLink.linked_report_id) == report.id)
+        counts: dict[str, dict[int, int]] = {}
+        for name, model in (
+            ("items", ReportItem),
+            ("keys", ReportKeyWrap),
+            ("files", ReportAttachment),
+        ):
+            counts[name] = dict(
+                session.exec(
+                    select(model.report_id, func.count())
+                    .where(col(model.report_id).in_(chunk))
+                    .group_by(model.report_id)
+                ).all()
+            )
+        files += session.exec(
+            select(ReportAttachment.uid).where(col(ReportAttachment.report_id).in_(chunk))
+        ).all()
+        # Child tables first, explicitly, so both backends behave the same whatever their
+        # cascades; plain DELETEs (no ORM bookkeeping), since nothing here is loaded.
+        for model in (
+            Notification,
+            CaseReminder,
+            ReportTag,
+            ReportConflict,
+            ReporterSession,
+            IdentityRequest,
+            ReportAttachment,
+            ReportItem,
+            ReportKeyWrap,
+        ):
+            session.execute(
+                delete(model)
+                .where(col(model.report_id).in_(chunk))
+                .execution_options(synchronize_session=False)
+            )
+        session.execute(
+            delete(ReportLink)
+            .where(
+                col(ReportLink.report_id).in_(chunk) | col(ReportLink.linked_report_id).in_(chunk)
+            )
+            .execution_options(synchronize_session=False)
         )
-    )
-    audit.record(
-        session,
-        action="report.deleted",
-        actor=actor,
-        entity_type="report",
-        entity_id=report.reference,
-        before={
-            "status": report.status,
-            "outcome": report.outcome,
-            "closed_on": report.closed_on,
-            **counts,
-        },
-        after={"reason": reason},
-    )
-    session.exec(delete(Report).where(Report.id == report.id))
+        session.execute(
+            delete(Report)
+            .where(col(Report.id).in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+        for report_id, reference, status, outcome, closed_on in rows:
+            entries.append(
+                {
+                    "action": "report.deleted",
+                    "actor": "system",
+                    "entity_type": "report",
+                    "entity_id": reference,
+                    "before": {
+                        "status": status,
+                        "outcome": outcome,
+                        "closed_on": closed_on,
+                        **{name: counts[name].get(report_id, 0) for name in counts},
+                    },
+                    "after": {"reason": reason},
+                }
+            )
+    audit.record_many(session, entries)
     return files
 
 
@@ -1611,51 +1640,80 @@ class RetentionRun:
         )
 
 
+# At most this many cases are deleted, and this many reporters' access ended, per run: a
+# backlog (retention switched on over years of cases) is worked off over a few hourly runs in
+# short transactions, instead of one long one that would hold SQLite's write lock.
+RETENTION_BATCH = 2000
+ACCESS_BATCH = 5000
+
+
 def apply_retention(session: Session, settings: Settings, *, today: date) -> RetentionRun:
     """Delete closed cases past their retention period (files and keys with them) and end the
-    reporter's access to closed cases left untouched for `reporter_access_months`. Audited.
-    The caller commits, then removes `files` from the store (`remove_files`)."""
+    reporter's access to closed cases left untouched for `reporter_access_months`, oldest
+    first, at most RETENTION_BATCH and ACCESS_BATCH per run. Audited. The caller commits, then
+    removes `files` from the store (`remove_files`)."""
     run = RetentionRun()
+    expired: list[tuple[date, int, str]] = []
     for outcome, months in retention_months(settings).items():
         # A generous cut in SQL, the exact calendar rule in Python (month ends clamp).
         rough = today - timedelta(days=28 * months)
-        for report in session.exec(
-            select(Report).where(
+        for report_id, reference, closed_on in session.exec(
+            select(Report.id, Report.reference, Report.closed_on).where(
                 Report.status == ReportStatus.closed.value,
                 Report.outcome == outcome,
                 col(Report.closed_on) <= rough,
             )
         ).all():
-            if deadlines.add_months(report.closed_on, months) <= today:
-                run.files += delete_case(session, report=report, reason="retention")
-                run.deleted.append(report.reference)
+            if deadlines.add_months(closed_on, months) <= today:
+                expired.append((closed_on, report_id, reference))
+    expired = [(i, r) for _d, i, r in sorted(expired)[:RETENTION_BATCH]]
+    if expired:
+        run.files = delete_cases(session, report_ids=[i for i, _r in expired], reason="retention")
+        run.deleted = [reference for _i, reference in expired]
+    gone = {i for i, _r in expired}
     months = settings.reporter_access_months
     rough = today - timedelta(days=28 * months)
-    for report in session.exec(
-        select(Report).where(
+    ended: list[tuple[int, str, date]] = []
+    for report_id, reference, closed_on, active_on in session.exec(
+        select(
+            Report.id, Report.reference, Report.closed_on, Report.last_reporter_activity_on
+        ).where(
             Report.status == ReportStatus.closed.value,
             col(Report.reporter_access_ended_on).is_(None),
             col(Report.closed_on) <= rough,
         )
     ).all():
-        last = max(d for d in (report.closed_on, report.last_reporter_activity_on) if d)
-        if deadlines.add_months(last, months) > today:
-            continue
+        last = max(d for d in (closed_on, active_on) if d)
+        if deadlines.add_months(last, months) <= today and report_id not in gone:
+            ended.append((report_id, reference, last))
+    ended = sorted(ended, key=lambda e: (e[2], e[0]))[:ACCESS_BATCH]
+    for chunk in _chunks([i for i, _r, _l in ended]):
         # The reporter's wraps are the only way the receipt opens the report: delete them.
-        report.reporter_wrap = b""
-        report.reporter_identity_wrap = None
-        report.reporter_access_ended_on = today
-        session.add(report)
-        session.exec(delete(ReporterSession).where(ReporterSession.report_id == report.id))
-        audit.record(
-            session,
-            action="report.reporter_access_ended",
-            actor="system",
-            entity_type="report",
-            entity_id=report.reference,
-            after={"last_activity_on": last, "months": months},
+        session.execute(
+            update(Report)
+            .where(col(Report.id).in_(chunk))
+            .values(reporter_wrap=b"", reporter_identity_wrap=None, reporter_access_ended_on=today)
+            .execution_options(synchronize_session=False)
         )
-        run.access_ended.append(report.reference)
+        session.execute(
+            delete(ReporterSession)
+            .where(col(ReporterSession.report_id).in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+    audit.record_many(
+        session,
+        [
+            {
+                "action": "report.reporter_access_ended",
+                "actor": "system",
+                "entity_type": "report",
+                "entity_id": reference,
+                "after": {"last_activity_on": last, "months": months},
+            }
+            for _i, reference, last in ended
+        ],
+    )
+    run.access_ended = [reference for _i, reference, _l in ended]
     return run
 
 
@@ -1665,7 +1723,7 @@ def remove_files(settings: Settings, uids: Sequence[str]) -> None:
         attachments.remove(settings.attachments_dir, uid)
 
 
-@jobs.register("case_retention", every=timedelta(hours=24))
+@jobs.register("case_retention", every=timedelta(hours=1))
 def case_retention_job(session: Session, settings: Settings) -> str:
     """Apply the retention rules of cases and complaints (see apply_retention)."""
     from whistleblowing import retaliation

@@ -1606,25 +1606,42 @@ class InboxFilter:
     due: str = ""
 
 
+OPEN_STATUSES = [s.value for s in ReportStatus if s is not ReportStatus.closed]
+
+
+def is_open():
+    """Return the clause: the report is not closed (as an IN list, which an index can serve)."""
+    return col(Report.status).in_(OPEN_STATUSES)
+
+
 def _held_by(user_id: int):
-    """Return the clause: reports `user_id` holds the report key of."""
-    return col(Report.id).in_(
-        select(ReportKeyWrap.report_id).where(
-            ReportKeyWrap.user_id == user_id, ReportKeyWrap.key_kind == KeyKind.report.value
+    """Return the clause: reports `user_id` holds the report key of.
+
+    A correlated EXISTS rather than IN (subquery): the database starts from the reports the
+    rest of the query narrows down (open ones, a page) and checks the wrap by its unique index,
+    instead of walking every wrap a long-serving investigator holds.
+    """
+    return (
+        select(ReportKeyWrap.id)
+        .where(
+            ReportKeyWrap.report_id == Report.id,
+            ReportKeyWrap.key_kind == KeyKind.report.value,
+            ReportKeyWrap.user_id == user_id,
         )
+        .exists()
     )
 
 
 def _open_deadline_clauses(today: date, soon: date):
     """Return (ack overdue, feedback overdue, ack due by `soon`, feedback due by `soon`)."""
-    is_open = Report.status != ReportStatus.closed.value
+    is_open_ = is_open()
     no_ack = col(Report.acknowledged_on).is_(None)
     no_feedback = col(Report.feedback_given_on).is_(None)
     return (
-        is_open & no_ack & (col(Report.ack_due_on) < today),
-        is_open & no_feedback & (col(Report.feedback_due_on) < today),
-        is_open & no_ack & (col(Report.ack_due_on) <= soon),
-        is_open & no_feedback & (col(Report.feedback_due_on) <= soon),
+        is_open_ & no_ack & (col(Report.ack_due_on) < today),
+        is_open_ & no_feedback & (col(Report.feedback_due_on) < today),
+        is_open_ & no_ack & (col(Report.ack_due_on) <= soon),
+        is_open_ & no_feedback & (col(Report.feedback_due_on) <= soon),
     )
 
 
@@ -1644,7 +1661,7 @@ def inbox_page(
     ack_late, feedback_late, ack_soon, feedback_soon = _open_deadline_clauses(today, soon)
     conditions = [_held_by(user.id)]
     if filters.status == "open":
-        conditions.append(Report.status != ReportStatus.closed.value)
+        conditions.append(is_open())
     elif filters.status in ReportStatus.__members__:
         conditions.append(Report.status == filters.status)
     if filters.assigned == "mine":
@@ -1689,15 +1706,15 @@ def inbox_page(
     )
     rows = []
     for report, channel in found:
-        is_open = report.status != ReportStatus.closed
+        still_open = report.status != ReportStatus.closed
         rows.append(
             InboxRow(
                 report,
                 channel,
-                ack_overdue=is_open
+                ack_overdue=still_open
                 and report.acknowledged_on is None
                 and report.ack_due_on < today,
-                feedback_overdue=is_open
+                feedback_overdue=still_open
                 and report.feedback_given_on is None
                 and report.feedback_due_on < today,
                 assignee=assignees.get(report.assignee_id),
@@ -2287,7 +2304,7 @@ def inbox_counts(session: Session, *, user: User, today: date | None = None) -> 
     today = today or today_utc()
     soon = today + timedelta(days=deadlines.DUE_SOON_DAYS)
     ack_late, feedback_late, ack_soon, feedback_soon = _open_deadline_clauses(today, soon)
-    held_open = (_held_by(user.id), Report.status != ReportStatus.closed.value)
+    held_open = (is_open(), _held_by(user.id))
     counts = session.exec(
         select(
             func.count(),

@@ -64,7 +64,9 @@ def test_a_reporter_files_a_retaliation_complaint_with_the_receipt(
     reporter.select_option("#f-act_0", "transfer")
     reporter.fill("#f-act_0_text", "Sent to the night shift at another warehouse")
     reporter.select_option("#f-act_1", "harassment")
-    reporter.fill("#f-narrative", "The week after my report my supervisor moved me and shouts at me.")
+    reporter.fill(
+        "#f-narrative", "The week after my report my supervisor moved me and shouts at me."
+    )
     reporter.set_input_files(
         "#f-files",
         files=[{"name": "memo.txt", "mimeType": "text/plain", "buffer": b"Transfer order 77"}],

@@ -1000,3 +1000,29 @@ def test_the_receipt_stops_opening_a_closed_case_after_long_inactivity(
     assert ended.value.status_code == 410
     # The investigators still read the case.
     assert reporting.timeline(session, access=open_as(session, me, report.reference))
+
+
+def test_retention_works_off_a_backlog_in_bounded_batches(
+    session, settings, make_user, monkeypatch
+):
+    ready = ready_channel(session, settings, make_user)
+    today = _today(settings)
+    closed_on = deadlines.add_months(today, -30)
+    first = _closed_case(
+        session,
+        settings,
+        ready,
+        outcome="unsubstantiated",
+        closed_on=closed_on - timedelta(days=1),
+        with_file=False,
+    )
+    second = _closed_case(
+        session, settings, ready, outcome="unsubstantiated", closed_on=closed_on, with_file=False
+    )
+    monkeypatch.setattr(cases, "RETENTION_BATCH", 1)
+    monkeypatch.setattr(cases, "ACCESS_BATCH", 1)
+    assert cases.apply_retention(session, settings, today=today).deleted == [first.reference]
+    session.commit()
+    assert cases.apply_retention(session, settings, today=today).deleted == [second.reference]
+    session.commit()
+    assert cases.apply_retention(session, settings, today=today).deleted == []
