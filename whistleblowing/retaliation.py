@@ -1831,6 +1831,8 @@ def remove_files(settings: Settings, uids: Sequence[str]) -> None:
 @jobs.register("complaint_monitoring", every=timedelta(hours=24))
 def complaint_monitoring_job(session: Session, settings: Settings) -> str:
     """Tell the officers a month before the monitoring of a closed complaint ends."""
+    from whistleblowing import cases  # cases imports this module for its retention job
+
     today = reporting.local_today(settings)
     soon = today + timedelta(days=30)
     told = 0
@@ -1848,8 +1850,6 @@ def complaint_monitoring_job(session: Session, settings: Settings) -> str:
                 col(ComplaintKeyWrap.user_id).is_not(None),
             )
         ).all():
-            from whistleblowing import cases
-
             told += cases.notify(
                 session,
                 user_id=user_id,

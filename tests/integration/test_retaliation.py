@@ -704,3 +704,33 @@ def test_closed_complaints_are_deleted_after_monitoring_and_retention(
     assert session.exec(select(ComplaintKeyWrap)).all() == []
     assert not any((settings.attachments_dir / uid[:2] / uid).exists() for uid in files)
     assert audit.verify(session).ok
+
+
+def test_the_officers_are_told_before_monitoring_ends(session, settings, make_user, scene):
+    ready, officer, result, _employee = scene
+    mine = reporter_of(session, settings, result.receipt)
+    complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
+    reporting.commit(session, settings)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=holder_private(session, officer),
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    retaliation.close(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        withdrawn=True,
+        reason="Withdrawn after mediation.",
+        monitoring_months=0,
+        today=_today(settings),
+    )
+    session.commit()
+    assert retaliation.complaint_monitoring_job(session, settings) == "1 monitoring notices"
+    session.commit()
+    assert retaliation.complaint_monitoring_job(session, settings) == "0 monitoring notices"
+    notices = session.exec(select(Notification).where(Notification.kind == "monitoring_ends")).all()
+    assert [(n.user_id, n.complaint_id) for n in notices] == [(officer.id, complaint.id)]
