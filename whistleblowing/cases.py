@@ -1714,6 +1714,8 @@ def apply_retention(session: Session, settings: Settings, *, today: date) -> Ret
         ],
     )
     run.access_ended = [reference for _i, reference, _l in ended]
+    # The bulk statements went around the session's identity map: what it had loaded is stale.
+    session.expire_all()
     return run
 
 

@@ -933,8 +933,9 @@ def test_expired_cases_are_deleted_with_their_files_and_keys_and_the_audit_stays
         outcome="substantiated",
         closed_on=deadlines.add_months(today, -months) - timedelta(days=1),
     )
+    old_id, old_ref, kept_ref = old.id, old.reference, kept.reference
     old_files = session.exec(
-        select(ReportAttachment.uid).where(ReportAttachment.report_id == old.id)
+        select(ReportAttachment.uid).where(ReportAttachment.report_id == old_id)
     ).all()
     assert old_files and all(
         (settings.attachments_dir / uid[:2] / uid).exists() for uid in old_files
@@ -943,17 +944,17 @@ def test_expired_cases_are_deleted_with_their_files_and_keys_and_the_audit_stays
     run = cases.apply_retention(session, settings, today=today)
     session.commit()
     cases.remove_files(settings, run.files)
-    assert run.deleted == [old.reference]
+    assert run.deleted == [old_ref]
     assert not any((settings.attachments_dir / uid[:2] / uid).exists() for uid in old_files)
-    assert session.exec(select(Report).where(Report.reference == old.reference)).first() is None
+    assert session.exec(select(Report).where(Report.reference == old_ref)).first() is None
     for model in (ReportItem, ReportKeyWrap, ReportAttachment):
-        assert session.exec(select(model).where(model.report_id == old.id)).all() == []
-    assert session.exec(select(Report).where(Report.reference == kept.reference)).one()
+        assert session.exec(select(model).where(model.report_id == old_id)).all() == []
+    assert session.exec(select(Report).where(Report.reference == kept_ref)).one()
     entries = session.exec(select(audit.AuditEntry)).all()
     assert len(entries) == audited_before + 1
-    assert any(e.action == "report.deleted" and e.entity_id == old.reference for e in entries)
+    assert any(e.action == "report.deleted" and e.entity_id == old_ref for e in entries)
     # What was decided about the deleted case stays in the chain (status changes among it).
-    assert sum(e.entity_id == old.reference for e in entries) >= 5
+    assert sum(e.entity_id == old_ref for e in entries) >= 5
     assert audit.verify(session).ok
 
 
@@ -1019,10 +1020,11 @@ def test_retention_works_off_a_backlog_in_bounded_batches(
     second = _closed_case(
         session, settings, ready, outcome="unsubstantiated", closed_on=closed_on, with_file=False
     )
+    references = [first.reference, second.reference]
     monkeypatch.setattr(cases, "RETENTION_BATCH", 1)
     monkeypatch.setattr(cases, "ACCESS_BATCH", 1)
-    assert cases.apply_retention(session, settings, today=today).deleted == [first.reference]
+    assert cases.apply_retention(session, settings, today=today).deleted == references[:1]
     session.commit()
-    assert cases.apply_retention(session, settings, today=today).deleted == [second.reference]
+    assert cases.apply_retention(session, settings, today=today).deleted == references[1:]
     session.commit()
     assert cases.apply_retention(session, settings, today=today).deleted == []
