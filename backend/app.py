@@ -36,6 +36,8 @@ ROUTER_MODULES = [
     "whistleblowing.public_routes",
     "whistleblowing.case_routes",
     "backend.org.routes",
+    "whistleblowing.retaliation_routes",
+    "whistleblowing.notification_routes",
 ]
 
 API_PREFIX = "/api/v1"

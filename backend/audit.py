@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import JSON, Column, text
@@ -163,6 +164,57 @@ def record(
     session.add(entry)
     session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": entry.hash})
     return entry
+
+
+def record_many(session: Session, entries: list[dict[str, Any]]) -> int:
+    """Append many entries (dicts of `record`'s keyword arguments) in one go; return how many.
+
+    For jobs that decide about thousands of records at once (escalations, retention): the
+    head is bumped once, under the same lock as `record`, the chain is computed here and the
+    entries are inserted in one statement. The caller commits.
+    """
+    if not entries:
+        return 0
+    count = len(entries)
+    bumped = session.execute(
+        text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, last_hash"),
+        {"n": count},
+    ).one_or_none()
+    if bumped is None:
+        session.add(AuditHead(id=1, seq=count, last_hash=GENESIS))
+        session.flush()
+        last_seq, prev = count, GENESIS
+    else:
+        last_seq, prev = bumped
+    rows = []
+    for offset, values in enumerate(entries):
+        actor = values.get("actor")
+        if actor is None:
+            actor_id, actor_label = None, "system"
+        elif isinstance(actor, str):
+            actor_id, actor_label = None, actor
+        else:
+            actor_id, actor_label = actor.id, getattr(actor, "email", str(actor.id))
+        before, after = values.get("before"), values.get("after")
+        # A plain record, not a model instance: building thousands of those costs more than
+        # the whole insert, and the digest only reads the attributes.
+        entry = SimpleNamespace(
+            seq=last_seq - count + 1 + offset,
+            at=utcnow(),
+            actor_id=actor_id,
+            actor=actor_label,
+            action=values["action"],
+            entity_type=values.get("entity_type", ""),
+            entity_id=str(values.get("entity_id", "")),
+            before=_plain(before) if before is not None else None,
+            after=_plain(after) if after is not None else None,
+            prev_hash=prev,
+        )
+        entry.hash = prev = _digest(entry)
+        rows.append(vars(entry))
+    session.execute(AuditEntry.__table__.insert(), rows)
+    session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
+    return count
 
 
 @dataclass

@@ -409,10 +409,22 @@ def verify_certificate(
         typer.Option(help="The signing key fingerprint the reporting channel publishes."),
     ] = "",
 ) -> None:
-    """Check a certificate of reporting offline (no database or network needed)."""
+    """Check a certificate of reporting or a burden-of-proof pack offline (no database or
+    network needed)."""
+    import json as json_module
+
+    from whistleblowing import retaliation
     from whistleblowing import service as reporting
 
-    check = reporting.verify_certificate(file.read(), expected_fingerprint=fingerprint)
+    raw = file.read()
+    try:
+        kind = json_module.loads(raw).get("type")
+    except (ValueError, AttributeError):
+        kind = None
+    if kind == retaliation.PACK_TYPE:
+        _verify_pack(raw, fingerprint)
+        return
+    check = reporting.verify_certificate(raw, expected_fingerprint=fingerprint)
     if not check.valid:
         typer.echo(f"INVALID certificate: {check.problem}.", err=True)
         raise typer.Exit(1)
@@ -420,6 +432,31 @@ def verify_certificate(
         f"Valid certificate of reporting.\n  Reference:     {check.reference}\n"
         f"  Submitted on:  {check.submitted_on}\n  Content hash:  {check.content_sha256}\n"
         f"  Signed by key: {check.fingerprint}"
+    )
+    if not fingerprint:
+        typer.echo(
+            "Compare the key fingerprint with the one shown on the reporting channel's first "
+            "page (or pass it with --fingerprint)."
+        )
+
+
+def _verify_pack(raw: bytes, fingerprint: str) -> None:
+    from whistleblowing import retaliation
+    from whistleblowing import service as reporting
+
+    check = reporting.verify_signed_document(
+        raw, expected_type=retaliation.PACK_TYPE, expected_fingerprint=fingerprint
+    )
+    if not check.valid:
+        typer.echo(f"INVALID burden-of-proof pack: {check.problem}.", err=True)
+        raise typer.Exit(1)
+    pack = check.document
+    report = pack.get("protected_report") or {}
+    typer.echo(
+        f"Valid burden-of-proof pack.\n  Complaint:        {pack.get('complaint')}\n"
+        f"  Protected report: {report.get('reference') or '-'} made on {report.get('made_on')}\n"
+        f"  Adverse decisions after it: {len(pack.get('adverse_decisions', []))}\n"
+        f"  Signed by key:    {check.fingerprint}"
     )
     if not fingerprint:
         typer.echo(

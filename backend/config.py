@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     scheduler_poll_seconds: int = Field(default=60, ge=1)
     host: str = "127.0.0.1"
     port: int = 8000
+    # Reporting channel retention (docs/reporting.md): months a closed case is kept, by outcome
+    # (JSON, overrides whistleblowing.cases.DEFAULT_RETENTION_MONTHS), and months after which a
+    # closed case's reporter, inactive, can no longer open it with the receipt.
+    case_retention_months: dict[str, int] = Field(default_factory=dict)
+    reporter_access_months: int = Field(default=12, ge=1)
+    # Months a closed retaliation complaint is kept after its monitoring ends.
+    complaint_retention_months: int = Field(default=60, ge=1)
 
     _secret: str | None = PrivateAttr(default=None)
 

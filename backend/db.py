@@ -89,8 +89,13 @@ def make_engine(database_url: str, **kwargs) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """Yield a session bound to the app's engine for the duration of one request."""
+    """Yield a session bound to the app's engine for the duration of one request.
+
+    The app's settings ride along in `session.info["settings"]`, for code that runs deep in a
+    transaction without them (event handlers, see backend/events.py).
+    """
     with Session(request.app.state.engine, expire_on_commit=False) as session:
+        session.info["settings"] = request.app.state.settings
         yield session
 
 

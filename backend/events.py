@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import import_module
 from typing import Any
 
 from sqlmodel import Session
@@ -34,6 +35,23 @@ Handler = Callable[[Session, DomainEvent], None]
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 ANY = "*"
+# Modules whose handlers must be registered before any event is delivered, wherever it is
+# published from (the web app, a CLI command, a test): imported on the first publish, so no
+# event can slip past a subscriber that was simply never imported.
+SUBSCRIBER_MODULES = [
+    "whistleblowing.retaliation",
+    "assessments.appraisals.service",
+    "competency_framework.training.flows",
+]
+_loaded = False
+
+
+def _load_subscribers() -> None:
+    global _loaded
+    if not _loaded:
+        for module_name in SUBSCRIBER_MODULES:
+            import_module(module_name)
+        _loaded = True
 
 
 def subscribe(name: str) -> Callable[[Handler], Handler]:
@@ -55,6 +73,7 @@ def unsubscribe(name: str, handler: Handler) -> None:
 
 def publish(session: Session, event: DomainEvent) -> int:
     """Deliver `event` to its subscribers; return how many handled it."""
+    _load_subscribers()
     delivered = 0
     for handler in [*_handlers.get(event.name, []), *_handlers.get(ANY, [])]:
         handler(session, event)

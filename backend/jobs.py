@@ -51,6 +51,8 @@ class Job:
 JOBS: dict[str, Job] = {}
 
 
+# Modules that register jobs: imported before jobs run, so `merito tick` (which loads nothing
+# else) sees every job, not only those of the modules it happened to import.
 def register(name: str, *, every: timedelta, lease: timedelta = timedelta(minutes=10)):
     """Register the decorated function as a periodic job."""
 
@@ -109,7 +111,11 @@ def _finish(engine: Engine, job: Job, summary: str) -> None:
 
 # Domain modules that register jobs when imported; loaded before running so that `merito tick`
 # (which does not build the app) knows them too.
-JOB_MODULES = ["competency_framework.training.flows"]
+JOB_MODULES = [
+    "competency_framework.training.flows",
+    "whistleblowing.cases",
+    "whistleblowing.retaliation",
+]
 
 
 def load_job_modules() -> None:
@@ -127,6 +133,7 @@ def run_due(engine: Engine, settings: Settings, *, force: bool = False) -> dict[
             continue
         try:
             with Session(engine) as session:
+                session.info["settings"] = settings
                 summary = job.run(session, settings)
                 session.commit()
         except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others

@@ -212,8 +212,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
+def session(engine: Engine, settings: Settings) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
+        # As backend.db.get_session does for requests: code deep in a transaction (event
+        # handlers) finds the settings here.
+        session.info["settings"] = settings
         yield session
 
 

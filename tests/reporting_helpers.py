@@ -115,3 +115,48 @@ def receipt_from(page_text: str) -> str:
     match = re.search(r'id="receipt"[^>]*>([0-9A-Z-]+)<', page_text)
     assert match, "no receipt on the page"
     return match.group(1)
+
+
+def holder_private(session: Session, user: User) -> bytes:
+    """Return a holder's private key, as their sign-in would unlock it."""
+    from whistleblowing import crypto
+    from whistleblowing.models import HolderKey
+
+    return crypto.unwrap_private_key(
+        session.get(HolderKey, user.id).wrapped_private,
+        TEST_PASSWORD,
+        aad=reporting._aad("holder", user.id),
+    )
+
+
+def open_as(session: Session, user: User, reference: str, *, audit_read: bool = False):
+    return reporting.open_case(
+        session,
+        user=user,
+        holder_private=holder_private(session, user),
+        reference=reference,
+        audit_read=audit_read,
+    )
+
+
+def file_report(session: Session, settings, channel_id: int, **overrides):
+    """File a report through the service (committed); return the SubmissionResult."""
+    values = dict(
+        channel_id=channel_id,
+        what="Gloves invoiced twice by the same supplier",
+        red_flags=["duplicate_invoices"],
+        others_know="unsure",
+        good_faith=True,
+        form_token=reporting.new_form_token(),
+    )
+    values.update(overrides)
+    result = reporting.submit_report(session, settings, submission=reporting.Submission(**values))
+    reporting.commit(session, settings)
+    return result
+
+
+def reporter_of(session: Session, settings, receipt: str):
+    """Return the reporter's CaseAccess after a receipt login."""
+    token, _report = reporting.receipt_login(session, settings, receipt=receipt)
+    session.commit()
+    return reporting.reporter_access(session, token=token)

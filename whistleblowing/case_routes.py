@@ -1,15 +1,21 @@
 """The investigators' side of the reporting channel, and its administration.
 
 Investigators (signed in with TOTP) see the reports they hold a key to, open them (audited),
-write into them, change their status and share them. Protection officers decide identity
-requests. Administrators configure channels and recipients but cannot open any report.
+write into them, move them through their lifecycle, hand them over and share them; they enter
+reports made by telephone or in person and follow the statutory deadlines on the SLA board.
+Protection officers decide identity requests. Administrators configure channels (recipients,
+lead, deputy) and tags but cannot open any report.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from backend import audit, dashboard
@@ -19,16 +25,23 @@ from backend.auth.service import Principal
 from backend.db import SessionDep
 from backend.deps import SESSION_COOKIE, CurrentPrincipal, SettingsDep, read_form, require
 from backend.i18n import N_, _
-from backend.web import NavItem, flash, redirect, register_nav, render
-from whistleblowing import attachments
+from backend.web import NavItem, Page, flash, format_date, redirect, register_nav, render
+from whistleblowing import attachments, cases, deadlines, retaliation
 from whistleblowing import service as reporting
 from whistleblowing.models import (
+    INTAKE_CHANNEL_LABELS,
     ITEM_KIND_LABELS,
+    NOTIFICATION_LABELS,
     RED_FLAG_LABELS,
+    RED_FLAGS,
     REPORT_OUTCOME_LABELS,
     REPORT_STATUS_LABELS,
+    CaseTag,
+    IntakeChannel,
     ItemKind,
+    NotificationKind,
     ReportChannel,
+    ReportOutcome,
     ReportStatus,
 )
 from whistleblowing.public_routes import attachment_response
@@ -36,12 +49,13 @@ from whistleblowing.public_routes import attachment_response
 router = APIRouter(prefix="/cases")
 
 register_nav(NavItem(N_("Reports"), "/cases", Permission.handle_reports, order=60))
+register_nav(NavItem(N_("Deadlines"), "/cases/deadlines", Permission.handle_reports, order=61))
 register_nav(
     NavItem(
         N_("Identity requests"),
         "/cases/identity-requests",
         Permission.release_reporter_identity,
-        order=61,
+        order=62,
     )
 )
 register_nav(
@@ -57,6 +71,14 @@ STAFF_KINDS = [
     ItemKind.feedback,
     ItemKind.note,
 ]
+
+
+def _undo(session: Session, settings, principal: Principal) -> None:
+    """Roll back (removing files written) and reload the signed-in person's rows: the error
+    page still needs them after the request's session has closed."""
+    reporting.rollback(session, settings)
+    session.refresh(principal.session)
+    session.refresh(principal.user)
 
 
 def _fail(err: reporting.ReportingError) -> HTTPException:
@@ -85,32 +107,311 @@ def _open(
         raise _fail(err) from None
 
 
+def _today(settings) -> date:
+    return reporting.local_today(settings)
+
+
 def _labels() -> dict:
     return {
         "REPORT_STATUS_LABELS": REPORT_STATUS_LABELS,
         "REPORT_OUTCOME_LABELS": REPORT_OUTCOME_LABELS,
         "ITEM_KIND_LABELS": ITEM_KIND_LABELS,
         "RED_FLAG_LABELS": RED_FLAG_LABELS,
+        "INTAKE_CHANNEL_LABELS": INTAKE_CHANNEL_LABELS,
+        "NOTIFICATION_LABELS": NOTIFICATION_LABELS,
         "ItemKind": ItemKind,
         "ReportStatus": ReportStatus,
+        "NotificationKind": NotificationKind,
     }
+
+
+def _int_or_none(value: object) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _date_or_none(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value or "").strip())
+    except ValueError:
+        return None
 
 
 # --- inbox ------------------------------------------------------------------------------------
 
 
 @router.get("", dependencies=[require(Permission.handle_reports)])
-def inbox(request: Request, session: SessionDep, principal: CurrentPrincipal, status: str = "open"):
-    rows = reporting.inbox(session, user=principal.user, status=status)
+def inbox(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    status: str = "open",
+    assigned: str = "",
+    tag: str = "",
+    due: str = "",
+    page: int = 1,
+):
+    filters = reporting.InboxFilter(
+        status=status,
+        assigned=assigned if assigned in ("mine", "unassigned") else "",
+        tag_id=_int_or_none(tag),
+        due=due if due in ("overdue", "soon") else "",
+    )
+    rows, total = reporting.inbox_page(
+        session, user=principal.user, filters=filters, today=_today(settings), page=page
+    )
+    query = urlencode({"status": status, "assigned": assigned, "tag": tag, "due": due})
     return render(
         request,
         "cases/inbox.html",
-        {**_labels(), "rows": rows, "status": status, "statuses": list(ReportStatus)},
+        {
+            **_labels(),
+            "rows": rows,
+            "page": Page(rows, total, max(1, page), 50),
+            "base_query": query,
+            "filters": filters,
+            "status": status,
+            "statuses": list(ReportStatus),
+            "tags": cases.all_tags(session),
+        },
         block="results",
     )
 
 
-# --- channels (administrators) ----------------------------------------------------------------
+# --- the SLA board ----------------------------------------------------------------------------
+
+
+@router.get("/deadlines", dependencies=[require(Permission.handle_reports)])
+def deadlines_board(
+    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+):
+    board = cases.sla_board(session, user=principal.user, today=_today(settings))
+    notices = cases.notifications_for(session, user=principal.user, unread_only=True, limit=20)
+    return render(
+        request,
+        "cases/deadlines.html",
+        {**_labels(), "board": board, "notices": notices},
+    )
+
+
+# --- reports made by telephone, in person, by letter or email ---------------------------------
+
+
+def _intake_context(session, settings, values: dict | None = None, errors: dict | None = None):
+    channels = reporting.active_channels(session)
+    return {
+        **_labels(),
+        "channels": channels,
+        "recipients": reporting.recipients_by_channel(session),
+        "RED_FLAGS": RED_FLAGS,
+        "intake_channels": [c for c in IntakeChannel if c is not IntakeChannel.web],
+        "values": values
+        or {
+            "channel": "",
+            "received_via": IntakeChannel.phone.value,
+            "received_on": _today(settings).isoformat(),
+            "what": "",
+            "when": "",
+            "where": "",
+            "who": "",
+            "how_known": "",
+            "red_flags": [],
+            "others_know": "unsure",
+            "identity": "",
+            "excluded": [],
+            "good_faith": False,
+            "form_token": reporting.new_form_token(),
+        },
+        "errors": errors or {},
+        "max_days": cases.MAX_INTAKE_DELAY_DAYS,
+    }
+
+
+@router.get("/intake", dependencies=[require(Permission.handle_reports)])
+def intake_form(request: Request, session: SessionDep, settings: SettingsDep):
+    return render(request, "cases/intake.html", _intake_context(session, settings))
+
+
+@router.post("/intake", dependencies=[require(Permission.handle_reports)])
+async def intake(
+    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+):
+    form = await read_form(request)
+    text = {
+        key: str(form.get(key, "") or "")
+        for key in ("what", "when", "where", "who", "how_known", "identity", "form_token")
+    }
+    values = {
+        **text,
+        "channel": str(form.get("channel", "") or ""),
+        "received_via": str(form.get("received_via", "") or ""),
+        "received_on": str(form.get("received_on", "") or ""),
+        "red_flags": [v for v in form.getlist("red_flags") if isinstance(v, str)],
+        "others_know": str(form.get("others_know", "unsure") or "unsure"),
+        "excluded": [int(v) for v in form.getlist("excluded") if str(v).isdigit()],
+        "good_faith": form.get("good_faith") == "yes",
+    }
+    uploads = [
+        reporting.Upload(entry.filename, await entry.read())
+        for entry in form.getlist("files")
+        if hasattr(entry, "filename") and entry.filename
+    ]
+    submission = reporting.Submission(
+        channel_id=_int_or_none(values["channel"]),
+        what=text["what"],
+        when=text["when"],
+        where=text["where"],
+        who=text["who"],
+        how_known=text["how_known"],
+        red_flags=values["red_flags"],
+        others_know=values["others_know"],
+        identity=text["identity"],
+        excluded_user_ids=values["excluded"],
+        files=uploads,
+        good_faith=values["good_faith"],
+        form_token=text["form_token"],
+        received_via=values["received_via"],
+        received_on=_date_or_none(values["received_on"]),
+        entered_by=principal.user,
+    )
+    errors = reporting.validate_submission(session, submission)
+    if values["received_on"] and submission.received_on is None:
+        errors["received_on"] = _("Enter the day as YYYY-MM-DD.")
+    if not errors:
+        try:
+            result = cases.enter_report(
+                session, settings, actor=principal.user, submission=submission
+            )
+            reporting.commit(session, settings)
+        except reporting.ReportingError as err:
+            _undo(session, settings, principal)
+            errors = {err.field or "form": str(err)}
+    if errors:
+        if uploads and "files" not in errors:
+            errors["files"] = _("For safety, files are not kept: attach them again.")
+        return render(
+            request,
+            "cases/intake.html",
+            _intake_context(session, settings, values, errors),
+            status_code=422,
+        )
+    return render(
+        request,
+        "cases/intake_receipt.html",
+        {
+            **_labels(),
+            "receipt": result.receipt,
+            "report": result.report,
+            "channel": result.channel,
+            "certificate": json.dumps(result.certificate, indent=2, sort_keys=True),
+        },
+    )
+
+
+@router.post("/intake/certificate", dependencies=[require(Permission.handle_reports)])
+def intake_certificate(certificate: Annotated[str, Form()] = ""):
+    """Hand the certificate shown with an entered report's receipt back as a file."""
+    check = reporting.verify_certificate(certificate)
+    if not check.valid:
+        raise HTTPException(status_code=422, detail=_("This is not a valid certificate."))
+    return Response(
+        certificate,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="certificate-{check.reference}.json"',
+            "Content-Security-Policy": "sandbox",
+        },
+    )
+
+
+# --- absences ---------------------------------------------------------------------------------
+
+
+def _absence_page(
+    request, session, settings, principal, *, errors=None, values=None, result=None, status_code=200
+):
+    return render(
+        request,
+        "cases/absence.html",
+        {
+            "absences": cases.absences_of(session, user=principal.user, today=_today(settings)),
+            "errors": errors or {},
+            "values": values
+            or {"starts_on": _today(settings).isoformat(), "ends_on": "", "hand_over": True},
+            "result": result,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/absence", dependencies=[require(Permission.handle_reports)])
+def absence(
+    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+):
+    return _absence_page(request, session, settings, principal)
+
+
+@router.post("/absence", dependencies=[require(Permission.handle_reports)])
+def record_absence(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    starts_on: Annotated[str, Form()] = "",
+    ends_on: Annotated[str, Form()] = "",
+    hand_over: Annotated[str, Form()] = "",
+):
+    values = {"starts_on": starts_on, "ends_on": ends_on, "hand_over": hand_over == "yes"}
+    start, end = _date_or_none(starts_on), _date_or_none(ends_on)
+    try:
+        if start is None or end is None:
+            raise reporting.ReportingError(_("Enter both days as YYYY-MM-DD."), field="ends_on")
+        result = cases.record_absence(
+            session,
+            user=principal.user,
+            holder_private=_holder_private(request, principal) if values["hand_over"] else None,
+            starts_on=start,
+            ends_on=end,
+            hand_over_cases=values["hand_over"],
+            today=_today(settings),
+        )
+    except reporting.ReportingError as err:
+        _undo(session, settings, principal)
+        return _absence_page(
+            request,
+            session,
+            settings,
+            principal,
+            errors={err.field or "starts_on": str(err)},
+            values=values,
+            status_code=err.status_code,
+        )
+    session.commit()
+    return _absence_page(request, session, settings, principal, result=result)
+
+
+@router.post("/absence/{absence_id}/end", dependencies=[require(Permission.handle_reports)])
+def end_absence(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    absence_id: int,
+):
+    try:
+        cases.end_absence(
+            session, user=principal.user, absence_id=absence_id, today=_today(settings)
+        )
+    except reporting.ReportingError as err:
+        _undo(session, settings, principal)
+        raise _fail(err) from None
+    flash(request, _("Your absence was ended."))
+    session.commit()
+    return redirect(request, "/cases/absence")
+
+
+# --- channels and tags (administrators) -------------------------------------------------------
 
 
 @router.get("/channels", dependencies=[require(Permission.manage_report_channels)])
@@ -118,6 +419,7 @@ def channels(request: Request, session: SessionDep):
     listed = reporting.all_channels(session)
     recipients = {c.id: reporting.channel_recipients(session, c.id) for c in listed}
     keys = reporting.holder_keys(session, [u.id for us in recipients.values() for u in us])
+    people = {u.id: u for u in reporting.investigators(session)}
     return render(
         request,
         "cases/channels.html",
@@ -125,7 +427,9 @@ def channels(request: Request, session: SessionDep):
             "channels": listed,
             "recipients": recipients,
             "keys": keys,
+            "people": people,
             "ready": reporting.recovery_ready(session),
+            "tags": cases.all_tags(session),
         },
     )
 
@@ -168,6 +472,8 @@ def _channel_values(channel: ReportChannel | None) -> dict:
             "description_en": "",
             "is_active": True,
             "order": 100,
+            "lead": "",
+            "deputy": "",
         }
     return {
         "code": channel.code,
@@ -177,6 +483,8 @@ def _channel_values(channel: ReportChannel | None) -> dict:
         "description_en": channel.description_en,
         "is_active": channel.is_active,
         "order": channel.order,
+        "lead": str(channel.lead_user_id or ""),
+        "deputy": str(channel.deputy_user_id or ""),
     }
 
 
@@ -201,18 +509,31 @@ async def _save_channel(request, session, principal, channel: ReportChannel | No
     order = str(form.get("order", "100") or "100")
     values["order"] = int(order) if order.lstrip("-").isdigit() else 100
     recipients = [int(v) for v in form.getlist("recipients") if isinstance(v, str) and v.isdigit()]
+    lead, deputy = str(form.get("lead", "") or ""), str(form.get("deputy", "") or "")
     try:
         saved = reporting.save_channel(session, actor=principal.user, channel=channel, **values)
         reporting.set_channel_recipients(
             session, actor=principal.user, channel=saved, user_ids=recipients
         )
-    except reporting.ReportingError as err:
-        session.rollback()
-        return _channel_form(
-            request, session, channel, values, {err.field or "code": str(err)}, status_code=422
+        cases.set_channel_roles(
+            session,
+            actor=principal.user,
+            channel=saved,
+            lead_user_id=_int_or_none(lead),
+            deputy_user_id=_int_or_none(deputy),
         )
-    session.commit()
+    except reporting.ReportingError as err:
+        _undo(session, request.app.state.settings, principal)
+        return _channel_form(
+            request,
+            session,
+            channel,
+            {**values, "lead": lead, "deputy": deputy},
+            {err.field or "code": str(err)},
+            status_code=422,
+        )
     flash(request, _("The channel was saved."))
+    session.commit()
     return redirect(request, "/cases/channels")
 
 
@@ -228,24 +549,80 @@ async def update_channel(
     return await _save_channel(request, session, principal, _channel_or_404(session, channel_id))
 
 
+@router.post("/tags", dependencies=[require(Permission.manage_report_channels)])
+def save_tag(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    tag_id: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    name_es: Annotated[str, Form()] = "",
+    name_en: Annotated[str, Form()] = "",
+):
+    tag = session.get(CaseTag, int(tag_id)) if tag_id.isdigit() else None
+    if tag_id and tag is None:
+        raise HTTPException(status_code=404, detail=_("This tag does not exist."))
+    try:
+        cases.save_tag(
+            session, actor=principal.user, tag=tag, code=code, name_es=name_es, name_en=name_en
+        )
+    except reporting.ReportingError as err:
+        _undo(session, settings, principal)
+        raise HTTPException(status_code=422, detail=str(err)) from None
+    flash(request, _("The tag was saved."))
+    session.commit()
+    return redirect(request, "/cases/channels#tags")
+
+
 # --- statistics -------------------------------------------------------------------------------
 
 
+def _evaluation(session: Session, year: str):
+    chosen = int(year) if year.isdigit() else None
+    return cases.evaluation(session, year=chosen, threshold=reporting.STATISTICS_THRESHOLD)
+
+
 @router.get("/statistics", dependencies=[require(Permission.view_report_statistics)])
-def statistics(request: Request, session: SessionDep):
-    rows = reporting.statistics(session, threshold=reporting.STATISTICS_THRESHOLD)
+def statistics(request: Request, session: SessionDep, year: str = ""):
+    result = _evaluation(session, year)
     return render(
         request,
         "cases/statistics.html",
-        {**_labels(), "rows": rows, "threshold": reporting.STATISTICS_THRESHOLD},
+        {
+            **_labels(),
+            "result": result,
+            "outcomes": list(ReportOutcome),
+            "threshold": reporting.STATISTICS_THRESHOLD,
+            "year": year,
+        },
+    )
+
+
+@router.get("/statistics.csv", dependencies=[require(Permission.view_report_statistics)])
+def statistics_csv(session: SessionDep, year: str = ""):
+    result = _evaluation(session, year)
+    return Response(
+        cases.evaluation_csv(result),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="reporting-{year or "all"}.csv"'},
+    )
+
+
+@router.get("/statistics.xlsx", dependencies=[require(Permission.view_report_statistics)])
+def statistics_xlsx(session: SessionDep, year: str = ""):
+    result = _evaluation(session, year)
+    return Response(
+        cases.evaluation_xlsx(result),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="reporting-{year or "all"}.xlsx"'},
     )
 
 
 # --- identity requests (protection officers) --------------------------------------------------
 
 
-@router.get("/identity-requests", dependencies=[require(Permission.release_reporter_identity)])
-def identity_requests(request: Request, session: SessionDep, principal: CurrentPrincipal):
+def _identity_page(request, session, principal, *, errors=None, status_code=200):
     try:
         views = reporting.identity_requests(
             session,
@@ -254,7 +631,21 @@ def identity_requests(request: Request, session: SessionDep, principal: CurrentP
         )
     except reporting.ReportingError as err:
         raise _fail(err) from None
-    return render(request, "cases/identity_requests.html", {"views": views, "errors": {}})
+    return render(
+        request,
+        "cases/identity_requests.html",
+        {
+            "views": views,
+            "waiting": reporting.identity_notices_waiting(session, officer=principal.user),
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/identity-requests", dependencies=[require(Permission.release_reporter_identity)])
+def identity_requests(request: Request, session: SessionDep, principal: CurrentPrincipal):
+    return _identity_page(request, session, principal)
 
 
 @router.post(
@@ -264,25 +655,69 @@ def identity_requests(request: Request, session: SessionDep, principal: CurrentP
 def decide_identity_request(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     request_id: int,
     decision: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
+    defer_notice: Annotated[str, Form()] = "",
+    employee_number: Annotated[str, Form()] = "",
 ):
+    approve = decision == "approve"
     try:
-        reporting.decide_identity_request(
+        decided = reporting.decide_identity_request(
             session,
             officer=principal.user,
             holder_private=_holder_private(request, principal),
             request_id=request_id,
-            approve=decision == "approve",
+            approve=approve,
             note=note,
+            defer_notice=defer_notice,
+            today=_today(settings),
+        )
+        if approve and employee_number.strip():
+            retaliation.protect_reporter(
+                session,
+                settings,
+                report=session.get(reporting.Report, decided.report_id),
+                officer=principal.user,
+                employee_number=employee_number,
+            )
+    except reporting.ReportingError as err:
+        _undo(session, settings, principal)
+        if err.status_code in (404, 409) or err.status_code == 403:
+            raise _fail(err) from None
+        return _identity_page(
+            request, session, principal, errors={request_id: str(err)}, status_code=err.status_code
+        )
+    flash(request, _("Your decision was recorded."))
+    session.commit()
+    return redirect(request, "/cases/identity-requests")
+
+
+@router.post(
+    "/identity-requests/{request_id}/notify",
+    dependencies=[require(Permission.release_reporter_identity)],
+)
+def notify_reporter(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    request_id: int,
+):
+    try:
+        reporting.notify_reporter(
+            session,
+            officer=principal.user,
+            holder_private=_holder_private(request, principal),
+            request_id=request_id,
         )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         raise _fail(err) from None
+    flash(request, _("The reporter was told."))
     session.commit()
-    flash(request, _("Your decision was recorded."))
     return redirect(request, "/cases/identity-requests")
 
 
@@ -292,6 +727,7 @@ def decide_identity_request(
 def _case_page(
     request: Request,
     session: Session,
+    settings,
     principal: Principal,
     access: reporting.CaseAccess,
     *,
@@ -301,22 +737,44 @@ def _case_page(
 ):
     try:
         entries = reporting.timeline(session, access=access)
+        barred = reporting.barred_from_case(session, access)
+        reminders = cases.reminders_of(session, access=access, user=principal.user)
     except reporting.ReportingError as err:
         raise _fail(err) from None
     report = access.report
+    today = _today(settings)
     holders = reporting.holders(session, report)
+    channel = session.get(ReportChannel, report.channel_id)
+    people = [person for _wrap, person in holders if person is not None]
+    current = ReportStatus(report.status)
     return render(
         request,
         "cases/case.html",
         {
             **_labels(),
             "report": report,
-            "channel": session.get(ReportChannel, report.channel_id),
+            "channel": channel,
+            "today": today,
             "entries": entries,
             "holders": holders,
-            "candidates": reporting.grant_candidates(session, report),
+            "people": people,
+            "assignee": session.get(User, report.assignee_id) if report.assignee_id else None,
+            "deputy": session.get(User, channel.deputy_user_id) if channel.deputy_user_id else None,
+            "candidates": reporting.grant_candidates(session, report, barred=barred.everyone),
             "staff_kinds": STAFF_KINDS,
-            "next_statuses": sorted(reporting.STATUS_FLOW[ReportStatus(report.status)]),
+            "next_statuses": cases.next_statuses(report),
+            "closing_outcomes": sorted(
+                cases.OUTCOMES_AFTER.get(current, frozenset()), key=list(ReportOutcome).index
+            ),
+            "state_days": cases.state_days(report),
+            "ack_state": deadlines.deadline_state(report.ack_due_on, report.acknowledged_on, today),
+            "feedback_state": deadlines.deadline_state(
+                report.feedback_due_on, report.feedback_given_on, today
+            ),
+            "linked": cases.linked_cases(session, report=report, user=principal.user),
+            "tags": cases.all_tags(session),
+            "case_tags": {t.id for t in cases.tags_of(session, report)},
+            "reminders": reminders,
             "can_request_identity": reporting.has_identity(report)
             and access.identity_private_key is None,
             "errors": errors or {},
@@ -324,17 +782,66 @@ def _case_page(
             "max_mb": attachments.MAX_ATTACHMENT_BYTES // (1024 * 1024),
             "max_files": attachments.MAX_ATTACHMENTS_PER_MESSAGE,
             "accepted": ", ".join(attachments.ALLOWED_EXTENSIONS),
+            "ack_text": _(
+                "We received your report on %(day)s and will look into it. We will give you "
+                "feedback by %(feedback)s at the latest. Come back with your receipt to read "
+                "our messages and answer our questions.",
+                day=format_date(report.submitted_on, "long"),
+                feedback=format_date(deadlines.feedback_due(report.submitted_on, today), "long"),
+            ),
         },
         status_code=status_code,
     )
 
 
 @router.get("/{reference}", dependencies=[require(Permission.handle_reports)])
-def case(request: Request, session: SessionDep, principal: CurrentPrincipal, reference: str):
+def case(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+):
     access = _open(request, session, principal, reference, audit_read=True)
     # The read is audited in the same transaction as nothing else: commit it before showing.
     session.commit()
-    return _case_page(request, session, principal, access)
+    return _case_page(request, session, settings, principal, access)
+
+
+def _act(
+    request,
+    session,
+    settings,
+    principal,
+    reference,
+    action,
+    *,
+    field: str,
+    done: str,
+    values=None,
+    anchor="",
+):
+    """Open the case, run `action(access)`, commit and redirect; on a broken rule, show the
+    case again with the message next to `field` and nothing written."""
+    access = _open(request, session, principal, reference, audit_read=False)
+    try:
+        action(access)
+        flash(request, done)  # saved with the change, in the same commit
+        reporting.commit(session, settings)
+    except reporting.ReportingError as err:
+        _undo(session, settings, principal)
+        access = _open(request, session, principal, reference, audit_read=False)
+        return _case_page(
+            request,
+            session,
+            settings,
+            principal,
+            access,
+            errors={err.field or field: str(err)},
+            values=values,
+            status_code=err.status_code,
+        )
+    return redirect(request, f"/cases/{access.report.reference}{anchor}")
 
 
 @router.post("/{reference}/items", dependencies=[require(Permission.handle_reports)])
@@ -352,14 +859,14 @@ async def add_item(
     for entry in form.getlist("files"):
         if hasattr(entry, "filename") and entry.filename:
             uploads.append(reporting.Upload(entry.filename, await entry.read()))
-    access = _open(request, session, principal, reference, audit_read=False)
     try:
         kind = ItemKind(kind_value)
         if kind not in STAFF_KINDS:
             raise ValueError
     except ValueError:
         kind = None
-    try:
+
+    def action(access):
         if kind is None:
             raise reporting.ReportingError(_("Choose what you are writing."), field="kind")
         reporting.add_item(
@@ -371,138 +878,383 @@ async def add_item(
             author=principal.user,
             files=uploads,
         )
-        reporting.commit(session, settings)
-    except reporting.ReportingError as err:
-        reporting.rollback(session, settings)
-        access = _open(request, session, principal, reference, audit_read=False)
-        return _case_page(
-            request,
-            session,
-            principal,
-            access,
-            errors={err.field or "text": str(err)},
-            values={"kind": kind_value, "text": text},
-            status_code=err.status_code,
-        )
-    flash(request, _("Saved and encrypted."))
-    return redirect(request, f"/cases/{access.report.reference}#item-latest")
+
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        action,
+        field="text",
+        done=_("Saved and encrypted."),
+        values={"kind": kind_value, "text": text},
+        anchor="#item-latest",
+    )
+
+
+@router.post("/{reference}/acknowledge", dependencies=[require(Permission.handle_reports)])
+def acknowledge(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+    text: Annotated[str, Form()] = "",
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        lambda access: cases.acknowledge(
+            session, settings, access=access, actor=principal.user, text=text
+        ),
+        field="acknowledge",
+        done=_("The acknowledgement was sent to the reporter."),
+    )
 
 
 @router.post("/{reference}/status", dependencies=[require(Permission.handle_reports)])
 def change_status(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     reference: str,
     status: Annotated[str, Form()] = "",
     outcome: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    feedback: Annotated[str, Form()] = "",
 ):
-    access = _open(request, session, principal, reference, audit_read=False)
-    try:
-        reporting.change_status(
-            session, access=access, actor=principal.user, status=status, outcome=outcome or None
-        )
-    except reporting.ReportingError as err:
-        session.rollback()
-        access = _open(request, session, principal, reference, audit_read=False)
-        return _case_page(
-            request,
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        lambda access: cases.change_status(
             session,
-            principal,
-            access,
-            errors={err.field or "status": str(err)},
-            status_code=err.status_code,
-        )
-    session.commit()
-    flash(request, _("The status was changed."))
-    return redirect(request, f"/cases/{access.report.reference}")
+            settings,
+            access=access,
+            actor=principal.user,
+            status=status,
+            outcome=outcome or None,
+            reason=reason,
+            feedback=feedback,
+        ),
+        field="status",
+        done=_("The status was changed."),
+        values={
+            "kind": "reply",
+            "text": "",
+            "close_reason": reason,
+            "feedback": feedback,
+            "outcome": outcome,
+        },
+    )
 
 
-@router.post("/{reference}/grants", dependencies=[require(Permission.handle_reports)])
-def grant(
+@router.post("/{reference}/assign", dependencies=[require(Permission.handle_reports)])
+def assign(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     reference: str,
     user_id: Annotated[int, Form()] = 0,
 ):
-    access = _open(request, session, principal, reference, audit_read=False)
-    grantee = session.get(User, user_id)
-    try:
-        if grantee is None:
-            raise reporting.ReportingError(_("Choose a person."), field="grant")
-        reporting.grant_access(session, access=access, actor=principal.user, grantee=grantee)
-    except reporting.ReportingError as err:
-        session.rollback()
-        access = _open(request, session, principal, reference, audit_read=False)
-        return _case_page(
-            request,
-            session,
-            principal,
-            access,
-            errors={"grant": str(err)},
-            status_code=err.status_code,
+    def action(access):
+        assignee = session.get(User, user_id)
+        if assignee is None:
+            raise reporting.ReportingError(_("Choose a person."), field="assignee")
+        cases.assign(
+            session, access=access, actor=principal.user, assignee=assignee, today=_today(settings)
         )
-    session.commit()
-    flash(request, _("%(name)s can now read this report.", name=grantee.full_name))
-    return redirect(request, f"/cases/{access.report.reference}")
+
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        action,
+        field="assignee",
+        done=_("The case has a new handler."),
+    )
 
 
-@router.post(
-    "/{reference}/grants/{user_id}/revoke", dependencies=[require(Permission.handle_reports)]
-)
-def revoke(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, reference: str, user_id: int
-):
-    access = _open(request, session, principal, reference, audit_read=False)
-    try:
-        reporting.revoke_access(
-            session, report=access.report, actor=principal.user, user_id=user_id
-        )
-    except reporting.ReportingError as err:
-        session.rollback()
-        access = _open(request, session, principal, reference, audit_read=False)
-        return _case_page(
-            request,
-            session,
-            principal,
-            access,
-            errors={"grant": str(err)},
-            status_code=err.status_code,
-        )
-    session.commit()
-    flash(request, _("Access was withdrawn."))
-    if user_id == principal.user.id:
-        return redirect(request, "/cases")
-    return redirect(request, f"/cases/{access.report.reference}")
-
-
-@router.post("/{reference}/identity-requests", dependencies=[require(Permission.handle_reports)])
-def request_identity(
+@router.post("/{reference}/handover", dependencies=[require(Permission.handle_reports)])
+def hand_over(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+    reason: Annotated[str, Form()] = "",
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        lambda access: cases.hand_over(
+            session, access=access, actor=principal.user, reason=reason, today=_today(settings)
+        ),
+        field="handover",
+        done=_("The case was handed over."),
+        values={"kind": "reply", "text": "", "handover": reason},
+    )
+
+
+@router.post("/{reference}/conflict", dependencies=[require(Permission.handle_reports)])
+def declare_conflict(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     reference: str,
     reason: Annotated[str, Form()] = "",
 ):
     access = _open(request, session, principal, reference, audit_read=False)
     try:
-        reporting.request_identity(session, access=access, actor=principal.user, reason=reason)
+        cases.declare_conflict(
+            session, access=access, actor=principal.user, reason=reason, today=_today(settings)
+        )
     except reporting.ReportingError as err:
-        session.rollback()
+        _undo(session, settings, principal)
         access = _open(request, session, principal, reference, audit_read=False)
         return _case_page(
             request,
             session,
+            settings,
             principal,
             access,
-            errors={"reason": str(err)},
-            values={"kind": "reply", "text": "", "reason": reason},
+            errors={err.field or "conflict": str(err)},
+            values={"kind": "reply", "text": "", "conflict": reason},
             status_code=err.status_code,
         )
+    flash(request, _("Your conflict of interest was recorded and your access removed."))
     session.commit()
-    flash(request, _("Your request was sent to the protection officers."))
-    return redirect(request, f"/cases/{access.report.reference}")
+    return redirect(request, "/cases")
+
+
+@router.post("/{reference}/links", dependencies=[require(Permission.handle_reports)])
+def link(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+    other: Annotated[str, Form()] = "",
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        lambda access: cases.link_cases(
+            session,
+            access=access,
+            actor=principal.user,
+            other_reference=other,
+            today=_today(settings),
+        ),
+        field="link",
+        done=_("The cases were linked."),
+    )
+
+
+@router.post("/{reference}/links/{other}/remove", dependencies=[require(Permission.handle_reports)])
+def unlink(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+    other: str,
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        lambda access: cases.unlink_cases(
+            session, access=access, actor=principal.user, other_reference=other
+        ),
+        field="link",
+        done=_("The link was removed."),
+    )
+
+
+@router.post("/{reference}/tags", dependencies=[require(Permission.handle_reports)])
+async def set_tags(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+):
+    form = await request.form()
+    tag_ids = [int(v) for v in form.getlist("tags") if isinstance(v, str) and v.isdigit()]
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        lambda access: cases.set_tags(
+            session, access=access, actor=principal.user, tag_ids=tag_ids
+        ),
+        field="tags",
+        done=_("The tags were saved."),
+    )
+
+
+@router.post("/{reference}/reminders", dependencies=[require(Permission.handle_reports)])
+def add_reminder(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+    remind_on: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+):
+    def action(access):
+        day = _date_or_none(remind_on)
+        if day is None:
+            raise reporting.ReportingError(_("Enter the day as YYYY-MM-DD."), field="remind_on")
+        cases.add_reminder(
+            session,
+            access=access,
+            actor=principal.user,
+            remind_on=day,
+            note=note,
+            today=_today(settings),
+        )
+
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        action,
+        field="remind_on",
+        done=_("The reminder was set."),
+        values={"kind": "reply", "text": "", "remind_on": remind_on, "note": note},
+    )
+
+
+@router.post(
+    "/{reference}/reminders/{reminder_id}/delete",
+    dependencies=[require(Permission.handle_reports)],
+)
+def delete_reminder(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+    reminder_id: int,
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        lambda access: cases.delete_reminder(
+            session, access=access, user=principal.user, reminder_id=reminder_id
+        ),
+        field="remind_on",
+        done=_("The reminder was deleted."),
+    )
+
+
+@router.post("/{reference}/grants", dependencies=[require(Permission.handle_reports)])
+def grant(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+    user_id: Annotated[int, Form()] = 0,
+):
+    grantee = session.get(User, user_id)
+
+    def action(access):
+        if grantee is None:
+            raise reporting.ReportingError(_("Choose a person."), field="grant")
+        reporting.grant_access(session, access=access, actor=principal.user, grantee=grantee)
+
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        action,
+        field="grant",
+        done=_("%(name)s can now read this report.", name=grantee.full_name if grantee else ""),
+    )
+
+
+@router.post(
+    "/{reference}/grants/{user_id}/revoke", dependencies=[require(Permission.handle_reports)]
+)
+def revoke(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+    user_id: int,
+):
+    response = _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        lambda access: reporting.revoke_access(
+            session, report=access.report, actor=principal.user, user_id=user_id
+        ),
+        field="grant",
+        done=_("Access was withdrawn."),
+    )
+    if user_id == principal.user.id and response.status_code == 303:
+        return redirect(request, "/cases")
+    return response
+
+
+@router.post("/{reference}/identity-requests", dependencies=[require(Permission.handle_reports)])
+def request_identity(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    reference: str,
+    reason: Annotated[str, Form()] = "",
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        reference,
+        lambda access: reporting.request_identity(
+            session, access=access, actor=principal.user, reason=reason
+        ),
+        field="reason",
+        done=_("Your request was sent to the protection officers."),
+        values={"kind": "reply", "text": "", "reason": reason},
+    )
 
 
 @router.get("/{reference}/attachments/{uid}", dependencies=[require(Permission.handle_reports)])
@@ -536,10 +1288,20 @@ def attachment(
 
 @dashboard.panel
 def reporting_inbox_panel(session: Session, principal: Principal) -> dashboard.Panel | None:
-    """The investigator's reports: how many, what is new, and which deadlines are near."""
+    """The investigator's reports: how many, what is new, which deadlines are near, and their
+    unread notices."""
     if not principal.can(Permission.handle_reports):
         return None
     counts = reporting.inbox_counts(session, user=principal.user)
+    notices = cases.notifications_for(session, user=principal.user, unread_only=True, limit=5)
     return dashboard.Panel(
-        N_("Reporting channel"), "cases/panel.html", {"counts": counts, **_labels()}, order=15
+        N_("Reporting channel"),
+        "cases/panel.html",
+        {
+            "counts": counts,
+            "notices": notices,
+            "unread": cases.unread_count(session, user=principal.user),
+            **_labels(),
+        },
+        order=15,
     )

@@ -62,11 +62,13 @@ __all__ = [
     "decrypt_stream",
     "decrypt_stream_to_bytes",
     "derive_key",
+    "derive_subkey",
     "encrypt",
     "encrypt_stream",
     "fingerprint",
     "generate_keypair",
     "generate_signing_key",
+    "keyed_hash",
     "new_receipt",
     "new_salt",
     "new_session_key",
@@ -158,6 +160,23 @@ def session_key_from_token(token: str | bytes) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=_SESSION_KEY_INFO
     ).derive(secret)
+
+
+def derive_subkey(key: bytes, *, context: bytes) -> bytes:
+    """Return a 32-byte key derived from `key` for one purpose (HKDF-SHA256, info=context).
+
+    Different contexts give independent keys, so one secret can serve several purposes
+    without any of them revealing another.
+    """
+    _check_key(key)
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=context).derive(key)
+
+
+def keyed_hash(key: bytes, message: bytes) -> bytes:
+    """Return HMAC-SHA256 of `message` under `key`: a tag that only the key's holder can
+    compute, so a list of tags reveals nothing to anyone without the key."""
+    _check_key(key)
+    return hmac.new(bytes(key), message, "sha256").digest()
 
 
 def fingerprint(public_key: bytes) -> str:

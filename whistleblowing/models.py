@@ -19,8 +19,11 @@ from backend.i18n import N_
 
 
 class ReportStatus(StrEnum):
+    """The life of a case, in the only order it may follow (whistleblowing.cases)."""
+
     received = "received"
     acknowledged = "acknowledged"
+    triage = "triage"
     investigating = "investigating"
     closed = "closed"
 
@@ -28,6 +31,7 @@ class ReportStatus(StrEnum):
 REPORT_STATUS_LABELS: dict[ReportStatus, str] = {
     ReportStatus.received: N_("Received"),
     ReportStatus.acknowledged: N_("Acknowledged"),
+    ReportStatus.triage: N_("In triage"),
     ReportStatus.investigating: N_("Under investigation"),
     ReportStatus.closed: N_("Closed"),
 }
@@ -35,16 +39,39 @@ REPORT_STATUS_LABELS: dict[ReportStatus, str] = {
 
 class ReportOutcome(StrEnum):
     substantiated = "substantiated"
+    partly_substantiated = "partly_substantiated"
     unsubstantiated = "unsubstantiated"
     referred = "referred"
-    not_actionable = "not_actionable"
+    outside_scope = "outside_scope"
+    bad_faith = "bad_faith"
 
 
 REPORT_OUTCOME_LABELS: dict[ReportOutcome, str] = {
     ReportOutcome.substantiated: N_("Substantiated"),
+    ReportOutcome.partly_substantiated: N_("Partly substantiated"),
     ReportOutcome.unsubstantiated: N_("Not substantiated"),
     ReportOutcome.referred: N_("Referred to another authority"),
-    ReportOutcome.not_actionable: N_("Not actionable"),
+    ReportOutcome.outside_scope: N_("Outside the scope of the channel"),
+    ReportOutcome.bad_faith: N_("Made in bad faith"),
+}
+
+
+class IntakeChannel(StrEnum):
+    """How a report reached the institute: the web form, or entered by an investigator."""
+
+    web = "web"
+    phone = "phone"
+    in_person = "in_person"
+    letter = "letter"
+    email = "email"
+
+
+INTAKE_CHANNEL_LABELS: dict[IntakeChannel, str] = {
+    IntakeChannel.web: N_("Web form"),
+    IntakeChannel.phone: N_("Telephone"),
+    IntakeChannel.in_person: N_("In person"),
+    IntakeChannel.letter: N_("Letter"),
+    IntakeChannel.email: N_("Email"),
 }
 
 
@@ -60,6 +87,8 @@ class ItemKind(StrEnum):
     acknowledgement = "acknowledgement"  # investigator -> reporter, stops the 7-day clock
     feedback = "feedback"  # investigator -> reporter, stops the 3-month clock
     note = "note"  # investigators only
+    decision = "decision"  # investigators only: the reason for a closure, conflict, handover
+    identity_notice = "identity_notice"  # to the reporter: a decision on their identity (Art. 16)
 
 
 # Kinds the reporter sees on their case page; notes never are.
@@ -73,6 +102,7 @@ REPORTER_VISIBLE_KINDS = frozenset(
         ItemKind.question,
         ItemKind.acknowledgement,
         ItemKind.feedback,
+        ItemKind.identity_notice,
     }
 )
 REPORTER_KINDS = frozenset(
@@ -89,6 +119,8 @@ ITEM_KIND_LABELS: dict[ItemKind, str] = {
     ItemKind.acknowledgement: N_("Acknowledgement of receipt"),
     ItemKind.feedback: N_("Feedback to the reporter"),
     ItemKind.note: N_("Internal note"),
+    ItemKind.decision: N_("Case decision (internal)"),
+    ItemKind.identity_notice: N_("Notice on the reporter's identity (Art. 16 of the Directive)"),
 }
 
 
@@ -142,6 +174,10 @@ class ReportChannel(SQLModel, table=True):
     description_en: str = Field(default="", max_length=1000)
     is_active: bool = True
     order: int = 100
+    # Overdue cases escalate to the lead; the deputy takes cases over when the handler is
+    # absent or conflicted, or when nobody else may receive a report.
+    lead_user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    deputy_user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
 
 
 class ReportChannelRecipient(SQLModel, table=True):
@@ -212,7 +248,17 @@ class Report(SQLModel, table=True):
     feedback_due_on: date
     feedback_given_on: date | None = None
     closed_on: date | None = None
+    # One day per state of the lifecycle (received is submitted_on, closed is closed_on).
+    triage_on: date | None = None
+    investigation_on: date | None = None
+    # The investigator responsible for the case (one of the holders).
+    assignee_id: int | None = Field(
+        default=None, foreign_key="app_user.id", index=True, ondelete="SET NULL"
+    )
+    received_via: str = Field(default=IntakeChannel.web, max_length=20)
     last_reporter_activity_on: date | None = None
+    # The reporter's wraps were deleted after a long inactivity: the receipt opens nothing.
+    reporter_access_ended_on: date | None = None
     awaiting_staff: bool = True
     public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     identity_public_key: bytes | None = Field(
@@ -305,6 +351,9 @@ class IdentityRequest(SQLModel, table=True):
     decision_sealed: bytes | None = Field(
         default=None, sa_column=Column(LargeBinary, nullable=True)
     )
+    # When the reporter was told of the decision (Art. 16); None while an approval's notice
+    # is deferred because telling them would jeopardise the investigation.
+    reporter_told_on: date | None = None
 
 
 class ReporterSession(SQLModel, table=True):
@@ -332,3 +381,421 @@ class ReceiptThrottle(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     tokens: float
     refilled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- case tracking (whistleblowing.cases) -----------------------------------------------------
+
+
+class CaseTag(SQLModel, table=True):
+    """A label investigators put on cases. The list is kept by administrators, so nobody types
+    a person's name into plain metadata."""
+
+    __tablename__ = "case_tag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    name_es: str = Field(max_length=80)
+    name_en: str = Field(max_length=80)
+
+
+class ReportTag(SQLModel, table=True):
+    __tablename__ = "report_tag"
+
+    report_id: int = Field(foreign_key="report.id", primary_key=True, ondelete="CASCADE")
+    tag_id: int = Field(foreign_key="case_tag.id", primary_key=True, ondelete="CASCADE")
+
+
+class ReportLink(SQLModel, table=True):
+    """Two cases about the same matter. Stored once, with the lower id first."""
+
+    __tablename__ = "report_link"
+
+    report_id: int = Field(foreign_key="report.id", primary_key=True, ondelete="CASCADE")
+    linked_report_id: int = Field(
+        foreign_key="report.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
+    linked_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    linked_on: date = Field(default_factory=today_utc)
+
+
+class ReportConflict(SQLModel, table=True):
+    """An investigator declared a conflict of interest: they lost access and cannot get it back."""
+
+    __tablename__ = "report_conflict"
+
+    report_id: int = Field(foreign_key="report.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True, ondelete="CASCADE")
+    declared_on: date = Field(default_factory=today_utc)
+
+
+class InvestigatorAbsence(SQLModel, table=True):
+    """A period an investigator is away: their cases go to the channel's deputy."""
+
+    __tablename__ = "investigator_absence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    starts_on: date
+    ends_on: date
+    created_on: date = Field(default_factory=today_utc)
+
+
+class CaseReminder(SQLModel, table=True):
+    """A reminder an investigator set on a case; its note is sealed to the report's key."""
+
+    __tablename__ = "case_reminder"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    remind_on: date = Field(index=True)
+    sealed_note: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    created_on: date = Field(default_factory=today_utc)
+    sent_on: date | None = None
+
+
+class NotificationKind(StrEnum):
+    ack_due_soon = "ack_due_soon"
+    ack_overdue = "ack_overdue"
+    feedback_due_soon = "feedback_due_soon"
+    feedback_overdue = "feedback_overdue"
+    escalated_ack = "escalated_ack"
+    escalated_feedback = "escalated_feedback"
+    reminder = "reminder"
+    assigned = "assigned"
+    handover = "handover"
+    handler_absent = "handler_absent"
+    unattended = "unattended"
+    complaint_received = "complaint_received"
+    monitoring_ends = "monitoring_ends"
+
+
+NOTIFICATION_LABELS: dict[NotificationKind, str] = {
+    NotificationKind.ack_due_soon: N_("Acknowledgement due by %(day)s"),
+    NotificationKind.ack_overdue: N_("Acknowledgement overdue since %(day)s"),
+    NotificationKind.feedback_due_soon: N_("Feedback due by %(day)s"),
+    NotificationKind.feedback_overdue: N_("Feedback overdue since %(day)s"),
+    NotificationKind.escalated_ack: N_(
+        "Escalated to you as channel lead: acknowledgement overdue since %(day)s"
+    ),
+    NotificationKind.escalated_feedback: N_(
+        "Escalated to you as channel lead: feedback overdue since %(day)s"
+    ),
+    NotificationKind.reminder: N_("Your reminder for %(day)s"),
+    NotificationKind.assigned: N_("The case was assigned to you"),
+    NotificationKind.handover: N_("The case was handed over to you"),
+    NotificationKind.handler_absent: N_(
+        "The investigator handling the case is away: hand it over to someone present"
+    ),
+    NotificationKind.unattended: N_(
+        "No investigator can read this report: restore access with the recovery key"
+    ),
+    NotificationKind.complaint_received: N_("A retaliation complaint was received"),
+    NotificationKind.monitoring_ends: N_("Monitoring after closure ends on %(day)s"),
+}
+
+
+class Notification(SQLModel, table=True):
+    """An in-app notice for one person about a case or a complaint (plain metadata only)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("user_id", "dedupe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=30)
+    report_id: int | None = Field(
+        default=None, foreign_key="report.id", index=True, ondelete="CASCADE"
+    )
+    complaint_id: int | None = Field(
+        default=None, foreign_key="retaliation_complaint.id", index=True, ondelete="CASCADE"
+    )
+    due_on: date | None = None
+    created_on: date = Field(default_factory=today_utc)
+    read_on: date | None = None
+    # What makes the notice unique, so a job that runs again never repeats it.
+    dedupe: str = Field(max_length=120)
+
+
+# --- retaliation complaints (whistleblowing.retaliation) --------------------------------------
+
+
+class ComplaintStatus(StrEnum):
+    received = "received"
+    assessment = "assessment"  # prima facie: protected report + detriment + timing
+    interim_measures = "interim_measures"
+    investigation = "investigation"
+    determination = "determination"
+    remedies = "remedies"
+    closed = "closed"  # monitoring continues until `monitoring_until`
+
+
+COMPLAINT_STATUS_LABELS: dict[ComplaintStatus, str] = {
+    ComplaintStatus.received: N_("Received"),
+    ComplaintStatus.assessment: N_("Prima facie assessment"),
+    ComplaintStatus.interim_measures: N_("Interim protective measures"),
+    ComplaintStatus.investigation: N_("Investigation"),
+    ComplaintStatus.determination: N_("Determination"),
+    ComplaintStatus.remedies: N_("Remedies"),
+    ComplaintStatus.closed: N_("Closed"),
+}
+
+
+class ComplaintOutcome(StrEnum):
+    no_prima_facie_case = "no_prima_facie_case"
+    not_established = "not_established"
+    established = "established"
+    withdrawn = "withdrawn"
+
+
+COMPLAINT_OUTCOME_LABELS: dict[ComplaintOutcome, str] = {
+    ComplaintOutcome.no_prima_facie_case: N_("No prima facie case"),
+    ComplaintOutcome.not_established: N_("Retaliation not established"),
+    ComplaintOutcome.established: N_("Retaliation established"),
+    ComplaintOutcome.withdrawn: N_("Withdrawn by the complainant"),
+}
+
+
+class DetrimentalAct(StrEnum):
+    dismissal = "dismissal"
+    suspension = "suspension"
+    demotion = "demotion"
+    withheld_promotion = "withheld_promotion"
+    transfer = "transfer"
+    change_of_duties = "change_of_duties"
+    reduced_pay = "reduced_pay"
+    negative_appraisal = "negative_appraisal"
+    exclusion_competition = "exclusion_competition"
+    exclusion_training = "exclusion_training"
+    disciplinary_measure = "disciplinary_measure"
+    harassment = "harassment"
+    ostracism = "ostracism"
+    other = "other"
+
+
+DETRIMENTAL_ACT_LABELS: dict[DetrimentalAct, str] = {
+    DetrimentalAct.dismissal: N_("Dismissal"),
+    DetrimentalAct.suspension: N_("Suspension"),
+    DetrimentalAct.demotion: N_("Demotion"),
+    DetrimentalAct.withheld_promotion: N_("Promotion withheld"),
+    DetrimentalAct.transfer: N_("Transfer or change of location"),
+    DetrimentalAct.change_of_duties: N_("Change of duties or working hours"),
+    DetrimentalAct.reduced_pay: N_("Reduced pay"),
+    DetrimentalAct.negative_appraisal: N_("Negative appraisal"),
+    DetrimentalAct.exclusion_competition: N_("Excluded from a competition"),
+    DetrimentalAct.exclusion_training: N_("Excluded from training"),
+    DetrimentalAct.disciplinary_measure: N_("Disciplinary measure or reprimand"),
+    DetrimentalAct.harassment: N_("Harassment or intimidation"),
+    DetrimentalAct.ostracism: N_("Ostracism"),
+    DetrimentalAct.other: N_("Other detriment"),
+}
+
+
+class ProtectiveMeasureKind(StrEnum):
+    suspend_transfer = "suspend_transfer"
+    suspend_dismissal = "suspend_dismissal"
+    suspend_decision = "suspend_decision"
+    change_reporting_line = "change_reporting_line"
+    other = "other"
+
+
+PROTECTIVE_MEASURE_LABELS: dict[ProtectiveMeasureKind, str] = {
+    ProtectiveMeasureKind.suspend_transfer: N_("Suspend a transfer"),
+    ProtectiveMeasureKind.suspend_dismissal: N_("Suspend a dismissal"),
+    ProtectiveMeasureKind.suspend_decision: N_("Suspend another decision"),
+    ProtectiveMeasureKind.change_reporting_line: N_("Change the reporting line"),
+    ProtectiveMeasureKind.other: N_("Other measure"),
+}
+
+
+class RemedyKind(StrEnum):
+    reinstatement = "reinstatement"
+    annulment = "annulment"
+    compensation = "compensation"
+    transfer_reversal = "transfer_reversal"
+    disciplinary_referral = "disciplinary_referral"
+
+
+REMEDY_LABELS: dict[RemedyKind, str] = {
+    RemedyKind.reinstatement: N_("Reinstatement"),
+    RemedyKind.annulment: N_("Annulment of the decision"),
+    RemedyKind.compensation: N_("Compensation"),
+    RemedyKind.transfer_reversal: N_("Reversal of the transfer"),
+    RemedyKind.disciplinary_referral: N_("Disciplinary referral of the retaliator"),
+}
+
+
+class ComplaintItemKind(StrEnum):
+    complaint = "complaint"  # what the complainant filed
+    identity = "identity"  # who they are (identified complaints, or optional via receipt)
+    complainant_message = "complainant_message"
+    officer_message = "officer_message"  # to the complainant
+    note = "note"  # officers only
+    assessment = "assessment"  # prima facie test
+    measure = "measure"  # interim protective measure
+    determination = "determination"
+    remedy = "remedy"
+    decision = "decision"  # reason of a step of the workflow
+
+
+COMPLAINT_ITEM_LABELS: dict[ComplaintItemKind, str] = {
+    ComplaintItemKind.complaint: N_("Complaint"),
+    ComplaintItemKind.identity: N_("Complainant"),
+    ComplaintItemKind.complainant_message: N_("Message from the complainant"),
+    ComplaintItemKind.officer_message: N_("Message to the complainant"),
+    ComplaintItemKind.note: N_("Internal note"),
+    ComplaintItemKind.assessment: N_("Prima facie assessment"),
+    ComplaintItemKind.measure: N_("Interim protective measure"),
+    ComplaintItemKind.determination: N_("Determination"),
+    ComplaintItemKind.remedy: N_("Remedy"),
+    ComplaintItemKind.decision: N_("Decision"),
+}
+COMPLAINANT_VISIBLE_ITEMS = frozenset(
+    {
+        ComplaintItemKind.complaint,
+        ComplaintItemKind.identity,
+        ComplaintItemKind.complainant_message,
+        ComplaintItemKind.officer_message,
+    }
+)
+
+
+class RetaliationComplaint(SQLModel, table=True):
+    """A complaint of retaliation: plain workflow metadata; who, what and why are sealed.
+
+    Nothing plain links a complaint to a report or to a person: the receipt holder finds theirs
+    through `reporter_tag` (derived from the receipt key), an identified complainant through
+    `complainant_tag` (a keyed hash of their account under a server key).
+    """
+
+    __tablename__ = "retaliation_complaint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=20, unique=True, index=True)
+    status: str = Field(default=ComplaintStatus.received, max_length=20, index=True)
+    outcome: str | None = Field(default=None, max_length=30)
+    via: str = Field(max_length=12)  # "receipt" or "identified"
+    received_on: date
+    assessment_on: date | None = None
+    measures_on: date | None = None
+    investigation_on: date | None = None
+    determination_on: date | None = None
+    remedies_on: date | None = None
+    closed_on: date | None = None
+    monitoring_until: date | None = None
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    reporter_tag: bytes | None = Field(
+        default=None, sa_column=Column(LargeBinary, nullable=True, index=True)
+    )
+    # The complaint's private key under the receipt key (the reporter's own wrap).
+    reporter_wrap: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    complainant_tag: bytes | None = Field(
+        default=None, sa_column=Column(LargeBinary, nullable=True, index=True)
+    )
+
+
+class ComplaintKeyWrap(SQLModel, table=True):
+    """A complaint's private key sealed to one protection officer (or the recovery key)."""
+
+    __tablename__ = "complaint_key_wrap"
+    __table_args__ = (UniqueConstraint("complaint_id", "holder_kind", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(
+        foreign_key="retaliation_complaint.id", index=True, ondelete="CASCADE"
+    )
+    holder_kind: str = Field(max_length=10)
+    user_id: int | None = Field(
+        default=None, foreign_key="app_user.id", index=True, ondelete="CASCADE"
+    )
+    wrapped: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    granted_on: date = Field(default_factory=today_utc)
+
+
+class ComplaintItem(SQLModel, table=True):
+    __tablename__ = "complaint_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=32, unique=True)
+    complaint_id: int = Field(
+        foreign_key="retaliation_complaint.id", index=True, ondelete="CASCADE"
+    )
+    kind: str = Field(max_length=24)
+    author_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    created_on: date = Field(default_factory=today_utc)
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ComplaintAttachment(SQLModel, table=True):
+    __tablename__ = "complaint_attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=32, unique=True)
+    complaint_id: int = Field(
+        foreign_key="retaliation_complaint.id", index=True, ondelete="CASCADE"
+    )
+    item_uid: str = Field(max_length=32, index=True)
+    sealed_meta: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_on: date = Field(default_factory=today_utc)
+
+
+# --- HR watch (whistleblowing.retaliation) ----------------------------------------------------
+
+
+class WatchKey(SQLModel, table=True):
+    """The HR watch's secret (one row, id 1), sealed under a key derived from the application's
+    secret key, so the watch can match events while nobody is signed in. Protection officers
+    and the recovery identity hold copies (`WatchKeyWrap`) that survive a change of that key."""
+
+    __tablename__ = "watch_key"
+
+    id: int = Field(default=1, primary_key=True)
+    server_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class WatchKeyWrap(SQLModel, table=True):
+    __tablename__ = "watch_key_wrap"
+    __table_args__ = (UniqueConstraint("holder_kind", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    holder_kind: str = Field(max_length=10)
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="CASCADE")
+    wrapped: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ProtectedPerson(SQLModel, table=True):
+    """A person under HR watch: an HMAC of their employee id under the watch key, and sealed
+    details (who may be told, which complaint). Nothing here names anyone."""
+
+    __tablename__ = "protected_person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tag: bytes = Field(sa_column=Column(LargeBinary, nullable=False, unique=True))
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class WatchEntry(SQLModel, table=True):
+    """One watched HR decision, sealed to one protection officer and padded to one size.
+
+    Every watched decision about anyone writes the same rows, whether or not its subject is
+    protected: only the officer, opening the entry, learns whether it is an alert.
+    """
+
+    __tablename__ = "watch_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(
+        default=None, foreign_key="app_user.id", index=True, ondelete="CASCADE"
+    )
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class WatchBook(SQLModel, table=True):
+    """An officer's alerts, one sealed document rewritten at every screening (padded), so the
+    moment an alert appears cannot be told apart from a screening that found nothing."""
+
+    __tablename__ = "watch_book"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True, ondelete="CASCADE")
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

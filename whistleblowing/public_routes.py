@@ -373,3 +373,159 @@ def reporter_logout(request: Request, session: SessionDep, settings: SettingsDep
     response = redirect(request, f"/report?{_lang()}")
     response.delete_cookie(REPORTER_COOKIE, path=REPORTER_COOKIE_PATH)
     return response
+
+
+# --- retaliation complaints through the receipt -----------------------------------------------
+
+
+def _complaints_context(session, settings, access, *, values=None, errors=None) -> dict:
+    from whistleblowing import retaliation
+    from whistleblowing.retaliation_routes import empty_values, labels
+
+    complaints = [
+        (found, retaliation.complaint_timeline(session, access=found))
+        for found in retaliation.complaints_of_reporter(session, access=access)
+    ]
+    return {
+        **_common(session, settings),
+        **labels(),
+        "report": access.report,
+        "complaints": complaints,
+        "values": values or empty_values(),
+        "errors": errors or {},
+    }
+
+
+def _reporter_page(request, session, settings, build) -> Response:
+    """Run `build(access)` for the reporter's session, answering an ended session or a broken
+    case as the other reporter pages do."""
+    try:
+        access = reporting.reporter_access(session, token=request.cookies.get(REPORTER_COOKIE))
+        return build(access)
+    except reporting.ReporterSessionExpired:
+        reporting.rollback(session, settings)
+        return _session_over(request, session, settings)
+    except reporting.TamperedCase as err:
+        return render(
+            request,
+            "report/problem.html",
+            {**_common(session, settings), "message": str(err)},
+            status_code=err.status_code,
+        )
+
+
+@router.get("/case/retaliation", dependencies=[reporter_session])
+def retaliation_form(request: Request, session: SessionDep, settings: SettingsDep):
+    return _reporter_page(
+        request,
+        session,
+        settings,
+        lambda access: render(
+            request,
+            "retaliation/reporter.html",
+            _complaints_context(session, settings, access),
+        ),
+    )
+
+
+@router.post("/case/retaliation", dependencies=[reporter_session])
+async def file_retaliation(request: Request, session: SessionDep, settings: SettingsDep):
+    from whistleblowing import retaliation
+    from whistleblowing.retaliation_routes import complaint_input
+
+    form = await read_form(request)
+    data, values, errors = await complaint_input(form)
+
+    def build(access):
+        problems, status_code = dict(errors), 422
+        if not problems:
+            try:
+                retaliation.file_by_receipt(session, settings, access=access, data=data)
+                reporting.commit(session, settings)
+            except reporting.ReporterSessionExpired:
+                raise
+            except reporting.ReportingError as err:
+                reporting.rollback(session, settings)
+                problems, status_code = {err.field or "form": str(err)}, err.status_code
+        if problems:
+            if data.evidence and "evidence" not in problems:
+                problems["evidence"] = _("For your safety, files are not kept: attach them again.")
+            return render(
+                request,
+                "retaliation/reporter.html",
+                _complaints_context(session, settings, access, values=values, errors=problems),
+                status_code=status_code,
+            )
+        return redirect(request, f"{REPORTER_COOKIE_PATH}/retaliation?{_lang()}#complaints")
+
+    return _reporter_page(request, session, settings, build)
+
+
+@router.post("/case/retaliation/{reference}/messages", dependencies=[reporter_session])
+async def retaliation_message(
+    request: Request, session: SessionDep, settings: SettingsDep, reference: str
+):
+    from whistleblowing import retaliation
+
+    form = await read_form(request)
+    text = str(form.get("text", "") or "")
+    files = await _uploads(form)
+
+    def build(access):
+        mine = {
+            c.complaint.reference: c
+            for c in retaliation.complaints_of_reporter(session, access=access)
+        }
+        found = mine.get(reference.upper())
+        if found is None:
+            return render(
+                request,
+                "report/problem.html",
+                {**_common(session, settings), "message": _("This complaint does not exist.")},
+                status_code=404,
+            )
+        try:
+            retaliation.add_complainant_message(
+                session, settings, complaint=found.complaint, text=text, files=files
+            )
+            reporting.commit(session, settings)
+        except reporting.ReportingError as err:
+            reporting.rollback(session, settings)
+            context = _complaints_context(session, settings, access)
+            context["errors"] = {found.complaint.reference: str(err)}
+            return render(
+                request, "retaliation/reporter.html", context, status_code=err.status_code
+            )
+        return redirect(request, f"{REPORTER_COOKIE_PATH}/retaliation?{_lang()}#complaints")
+
+    return _reporter_page(request, session, settings, build)
+
+
+@router.get("/case/retaliation/{reference}/attachments/{uid}", dependencies=[reporter_session])
+def retaliation_attachment(
+    request: Request, session: SessionDep, settings: SettingsDep, reference: str, uid: str
+):
+    from whistleblowing import retaliation
+
+    def build(access):
+        mine = {
+            c.complaint.reference: c
+            for c in retaliation.complaints_of_reporter(session, access=access)
+        }
+        found = mine.get(reference.upper())
+        try:
+            if found is None:
+                raise reporting.ReportingError(_("This file does not exist."), status_code=404)
+            view, data = retaliation.read_complaint_attachment(
+                session, settings, access=found, uid=uid
+            )
+        except reporting.ReportingError as err:
+            return render(
+                request,
+                "report/problem.html",
+                {**_common(session, settings), "message": str(err)},
+                status_code=err.status_code,
+            )
+        return attachment_response(view, data)
+
+    return _reporter_page(request, session, settings, build)

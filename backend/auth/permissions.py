@@ -80,13 +80,20 @@ class Permission(StrEnum):
     # Reporting channel
     handle_reports = "handle_reports"
     handle_retaliation = "handle_retaliation"
+    # Anyone signed in may complain of retaliation as an identified employee.
+    file_retaliation_complaint = "file_retaliation_complaint"
     manage_report_channels = "manage_report_channels"
     # Decide investigators' requests to learn a reporter's identity (protection officers).
     release_reporter_identity = "release_reporter_identity"
     view_report_statistics = "view_report_statistics"
 
 
-_EVERYONE = {Permission.view_dashboard, Permission.view_framework, Permission.manage_own_account}
+_EVERYONE = {
+    Permission.view_dashboard,
+    Permission.view_framework,
+    Permission.manage_own_account,
+    Permission.file_retaliation_complaint,
+}
 _STAFF = _EVERYONE | {
     Permission.rate_own_competencies,
     Permission.view_training_catalogue,

@@ -43,6 +43,7 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # person who is moved or whose status changes is a possible sign of retaliation).
 EMPLOYEE_STATUS_CHANGED = "employee.status_changed"
 EMPLOYEE_MOVED = "employee.moved"
+ORG_ROLE_CHANGED = "org.role_changed"
 
 
 class OrgError(ValueError):
@@ -753,6 +754,7 @@ def update_employee(
     qualification_ids = _qualification_ids(session, data.qualification_codes)
     before = _employee_snapshot(session, employee)
     old_status, old_unit = employee.status, employee.unit_id
+    old_position = employee.position_id
     employee.number = data.number.strip()
     employee.first_name, employee.last_name = data.first_name.strip(), data.last_name.strip()
     employee.email = data.email.strip().lower()
@@ -803,6 +805,19 @@ def update_employee(
         new_unit_id=employee.unit_id,
         effective_on=changed_on,
     )
+    if old_position != employee.position_id:
+        events.publish(
+            session,
+            DomainEvent(
+                ORG_ROLE_CHANGED,
+                {
+                    "from_position_id": old_position,
+                    "to_position_id": employee.position_id,
+                    "effective_on": changed_on.isoformat(),
+                },
+                subject_employee_id=employee.id,
+            ),
+        )
     return employee
 
 
@@ -842,6 +857,7 @@ def get_employee(session: Session, employee_id: int) -> Employee | None:
 
 
 def employee_by_number(session: Session, number: str) -> Employee | None:
+    """Return the employee with exactly this employee number, or None."""
     return session.exec(select(Employee).where(Employee.number == number.strip())).first()
 
 

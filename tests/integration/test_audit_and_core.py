@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from backend import audit, events
 from backend.config import Settings
@@ -91,6 +91,9 @@ def test_events_reach_subscribers_in_the_publishers_session(session):
     def handler(db, event):
         seen.append((db is session, event.name, event.subject_employee_id))
 
+    # The reporting channel's HR watch listens to this event too (whistleblowing.retaliation).
+    events.publish(session, events.DomainEvent("warm.up"))  # loads SUBSCRIBER_MODULES
+    others = len(events._handlers["appraisal.rating_dropped"])
     events.subscribe("appraisal.rating_dropped")(handler)
     try:
         delivered = events.publish(
@@ -99,7 +102,7 @@ def test_events_reach_subscribers_in_the_publishers_session(session):
         events.publish(session, events.DomainEvent("something.else"))
     finally:
         events.unsubscribe("appraisal.rating_dropped", handler)
-    assert delivered == 1
+    assert delivered == others + 1
     assert seen == [(True, "appraisal.rating_dropped", 7)]
 
 
@@ -146,3 +149,30 @@ def test_framework_is_loaded_with_13_competencies(client, make_user):
     assert len(legal["levels"]) == 5 and legal["name"]["es"]
     page = client.get("/framework/legal?lang=es")
     assert "<h1>Marco jurídico</h1>" in page.text
+
+
+def test_entries_appended_in_bulk_continue_the_chain(session):
+    from datetime import date
+
+    audit.record(session, action="test.one", actor="system", entity_type="x", entity_id=1)
+    appended = audit.record_many(
+        session,
+        [
+            {
+                "action": "test.many",
+                "entity_type": "x",
+                "entity_id": n,
+                "after": {"on": date(2026, 2, 28)},
+            }
+            for n in range(5)
+        ],
+    )
+    audit.record(session, action="test.last", actor="system")
+    session.commit()
+    assert appended == 5 and audit.record_many(session, []) == 0
+    entries = session.exec(select(audit.AuditEntry).order_by(audit.AuditEntry.seq)).all()
+    mine = [e for e in entries if e.action.startswith("test.")]
+    assert [e.action for e in mine] == ["test.one", *["test.many"] * 5, "test.last"]
+    assert [e.seq for e in mine] == list(range(mine[0].seq, mine[0].seq + 7))
+    assert mine[1].after == {"on": "2026-02-28"} and mine[1].actor == "system"
+    assert audit.verify(session).ok

@@ -106,3 +106,51 @@ def test_verify_certificate_checks_offline(cli_env, tmp_path, session, settings,
     assert other.exit_code == 1 and "different key" in other.output
     path.write_text("not json")
     assert cli_env.invoke(cli, ["verify-certificate", str(path)]).exit_code == 1
+
+
+def test_verify_certificate_checks_a_burden_of_proof_pack_offline(
+    cli_env, tmp_path, session, settings, make_user
+):
+    from tests.reporting_helpers import file_report, holder_private, ready_channel, reporter_of
+    from whistleblowing import retaliation
+
+    ready = ready_channel(session, settings, make_user)
+    officer = add_holder(session, settings, make_user, "protection_officer")
+    result = file_report(session, settings, ready.channel.id)
+    complaint = retaliation.file_by_receipt(
+        session,
+        settings,
+        access=reporter_of(session, settings, result.receipt),
+        data=retaliation.ComplaintInput(
+            acts=[retaliation.AllegedAct("transfer", result.report.submitted_on, "Moved")],
+            narrative="Moved after my report.",
+        ),
+    )
+    reporting.commit(session, settings)
+    private = holder_private(session, officer)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=private,
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    pack = retaliation.burden_of_proof_pack(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        holder_private=private,
+        today=result.report.submitted_on,
+    )
+    session.commit()
+    path = tmp_path / "pack.json"
+    path.write_text(json.dumps(pack))
+    fingerprint = reporting.signing_fingerprint(session, settings)
+    ok = cli_env.invoke(cli, ["verify-certificate", str(path), "--fingerprint", fingerprint])
+    assert ok.exit_code == 0, ok.output
+    assert "burden-of-proof pack" in ok.output and complaint.reference in ok.output
+    assert "Adverse decisions after it: 1" in ok.output
+    path.write_text(json.dumps(dict(pack, adverse_decisions=[])))
+    bad = cli_env.invoke(cli, ["verify-certificate", str(path)])
+    assert bad.exit_code == 1 and "signature does not match" in bad.output

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import threading
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -19,7 +20,10 @@ from sqlmodel import Session, select
 from backend.cli import SERVER_OPTIONS
 from tests.conftest import _pg_bin, free_port, wait_for
 from tests.reporting_helpers import (
+    add_holder,
     anon_token,
+    holder_private,
+    open_as,
     ready_channel,
     receipt_from,
     report_form_data,
@@ -206,11 +210,21 @@ MARKERS = {
     "file": "FILECONTENT-MARKER-31f7e",
     "filename": "FILENAME-MARKER-e6d02",
     "staff_file": "STAFFFILE-MARKER-48cc5",
+    # Case tracking and retaliation complaints
+    "ack": "ACK-MARKER-1c0d7",
+    "close_reason": "CLOSEREASON-MARKER-5b2e9",
+    "feedback": "FEEDBACK-MARKER-a4f60",
+    "reminder": "REMINDER-MARKER-e93c1",
+    "complaint": "COMPLAINT-MARKER-0d7a2",
+    "act": "ACT-MARKER-62bf8",
+    "evidence": "EVIDENCE-MARKER-f1e35",
+    "identity_reason": "IDREASON-MARKER-7e4a9",
 }
 
 
 def _seed_marked_case(client, session, settings, make_user):
     ready = ready_channel(session, settings, make_user)
+    officer = add_holder(session, settings, make_user, "protection_officer")
     sent = submit_via_client(
         client,
         report_form_data(
@@ -253,6 +267,71 @@ def _seed_marked_case(client, session, settings, make_user):
     assert MARKERS["reply"] in case.text and MARKERS["reporter_message"] in case.text
     assert MARKERS["note"] not in case.text  # internal notes never reach the reporter
 
+    # A retaliation complaint through the receipt, with evidence.
+    response = client.post(
+        "/report/case/retaliation",
+        data={
+            "act_0": "transfer",
+            "act_0_on": "",
+            "act_0_text": MARKERS["act"],
+            "narrative": MARKERS["complaint"],
+            "csrf_token": anon_token(client),
+        },
+        files=[("files", ("memo.txt", f"memo {MARKERS['evidence']}".encode(), "text/plain"))],
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert MARKERS["complaint"] in client.get("/report/case/retaliation").text
+
+    # The case goes through its lifecycle with a reminder, a closing reason and feedback.
+    client.cookies.clear()
+    csrf = staff_login(client, ready.investigator.email)
+    for path, data in (
+        (
+            "reminders",
+            {"remind_on": str(date.today() + timedelta(days=30)), "note": MARKERS["reminder"]},
+        ),
+        ("acknowledge", {"text": MARKERS["ack"]}),
+        ("status", {"status": "triage"}),
+        (
+            "status",
+            {
+                "status": "closed",
+                "outcome": "referred",
+                "reason": MARKERS["close_reason"],
+                "feedback": MARKERS["feedback"],
+            },
+        ),
+    ):
+        response = client.post(
+            f"/cases/{reference}/{path}",
+            data={**data, "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+    page = client.get(f"/cases/{reference}").text
+    assert MARKERS["close_reason"] in page and MARKERS["reminder"] in page
+
+    # An identity request, decided with a reason the reporter is told.
+    report = session.exec(select(Report)).one()
+    request = reporting.request_identity(
+        session,
+        access=open_as(session, ready.investigator, reference),
+        actor=ready.investigator,
+        reason="We must interview the reporter about the invoices.",
+    )
+    session.commit()
+    reporting.decide_identity_request(
+        session,
+        officer=officer,
+        holder_private=holder_private(session, officer),
+        request_id=request.id,
+        approve=False,
+        note=MARKERS["identity_reason"],
+    )
+    session.commit()
+    assert report.status == "closed"
+
 
 def _assert_no_markers(blob: bytes, where: str) -> None:
     for name, marker in MARKERS.items():
@@ -262,7 +341,7 @@ def _assert_no_markers(blob: bytes, where: str) -> None:
 
 def _attachment_store(settings) -> bytes:
     files = [p for p in settings.attachments_dir.rglob("*") if p.is_file()]
-    assert len(files) == 3
+    assert len(files) == 4  # the report's file, two staff files, the complaint's evidence
     return b"".join(p.read_bytes() for p in files) + "".join(p.name for p in files).encode()
 
 

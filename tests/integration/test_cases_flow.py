@@ -1,0 +1,350 @@
+"""Case tracking and retaliation complaints over HTTP: forms, errors, exports, pages."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+from openpyxl import load_workbook
+from sqlmodel import Session, select
+
+from tests.conftest import login
+from tests.reporting_helpers import (
+    add_holder,
+    anon_token,
+    file_report,
+    ready_channel,
+    staff_login,
+)
+from whistleblowing.models import (
+    Notification,
+    Report,
+    ReporterSession,
+    RetaliationComplaint,
+)
+
+
+def _fresh(client, model, **where):
+    with Session(client.app.state.engine) as db:
+        statement = select(model)
+        for name, value in where.items():
+            statement = statement.where(getattr(model, name) == value)
+        return db.exec(statement).first()
+
+
+def test_triage_over_http_in_order_with_translated_refusals(client, session, settings, make_user):
+    ready = ready_channel(session, settings, make_user)
+    report = file_report(session, settings, ready.channel.id).report
+    csrf = staff_login(client, ready.investigator.email)
+    page = client.get(f"/cases/{report.reference}")
+    assert 'id="acknowledge-form"' in page.text and 'id="status-form"' not in page.text
+    # Out of order: nothing changes, and the message says why, in the reader's language.
+    skipped = client.post(
+        f"/cases/{report.reference}/status?lang=es",
+        data={"status": "investigating", "csrf_token": csrf},
+    )
+    assert skipped.status_code == 409
+    assert "Un caso avanza un paso a la vez" in skipped.text
+    assert _fresh(client, Report, id=report.id).status == "received"
+    acknowledged = client.post(
+        f"/cases/{report.reference}/acknowledge",
+        data={"text": "We received your report.", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert acknowledged.status_code == 303
+    for target in ("triage", "investigating"):
+        moved = client.post(
+            f"/cases/{report.reference}/status",
+            data={"status": target, "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        assert moved.status_code == 303, moved.text
+    closing = client.post(
+        f"/cases/{report.reference}/status",
+        data={"status": "closed", "outcome": "substantiated", "reason": "", "csrf_token": csrf},
+    )
+    assert closing.status_code == 422 and "Give the reason for closing the case." in closing.text
+    stored = _fresh(client, Report, id=report.id)
+    assert (stored.status, stored.acknowledged_on, stored.triage_on) == (
+        "investigating",
+        stored.investigation_on,
+        stored.investigation_on,
+    )
+    page = client.get(f"/cases/{report.reference}")
+    assert "Under investigation" in page.text and "We received your report." in page.text
+
+
+def test_handling_forms_assign_remind_tag_and_link(client, session, settings, make_user):
+    ready = ready_channel(session, settings, make_user)
+    one = file_report(session, settings, ready.channel.id).report
+    two = file_report(session, settings, ready.channel.id).report
+    admin = make_user("admin")
+    csrf = login(client, admin.email)
+    assert (
+        client.post(
+            "/cases/tags",
+            data={
+                "code": "warehouse",
+                "name_es": "Almacén",
+                "name_en": "Warehouse",
+                "csrf_token": csrf,
+            },
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
+    client.cookies.clear()
+    csrf = staff_login(client, ready.investigator.email)
+    base = f"/cases/{one.reference}"
+    tag_id = re.search(r'name="tags" value="(\d+)"', client.get(base).text).group(1)
+    for path, data in (
+        ("assign", {"user_id": str(ready.investigator.id)}),
+        ("reminders", {"remind_on": str(date.today() + timedelta(days=3)), "note": "Ask HR"}),
+        ("tags", {"tags": [tag_id]}),
+        ("links", {"other": two.reference}),
+    ):
+        response = client.post(
+            f"{base}/{path}", data={**data, "csrf_token": csrf}, follow_redirects=False
+        )
+        assert response.status_code == 303, (path, response.text)
+    page = client.get(base).text
+    assert "Ask HR" in page and two.reference in page and f'value="{tag_id}" checked' in page
+    inbox = client.get("/cases?assigned=mine&tag=" + tag_id)
+    assert one.reference in inbox.text and two.reference not in inbox.text
+    bad = client.post(f"{base}/reminders", data={"remind_on": "tomorrow", "csrf_token": csrf})
+    assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
+    board = client.get("/cases/deadlines")
+    assert board.status_code == 200 and "Open cases nobody handles" in board.text
+
+
+def test_a_telephone_report_is_entered_and_its_receipt_opens_it(
+    client, session, settings, make_user
+):
+    ready = ready_channel(session, settings, make_user)
+    csrf = staff_login(client, ready.investigator.email)
+    form = client.get("/cases/intake").text
+    token = re.search(r'name="form_token" value="([^"]+)"', form).group(1)
+    data = {
+        "channel": str(ready.channel.id),
+        "received_via": "phone",
+        "received_on": str(date.today() - timedelta(days=1)),
+        "what": "The caller saw medicines sold from the warehouse",
+        "good_faith": "yes",
+        "form_token": token,
+        "csrf_token": csrf,
+    }
+    future = client.post(
+        "/cases/intake", data={**data, "received_on": str(date.today() + timedelta(days=2))}
+    )
+    assert future.status_code == 422 and "cannot have been made in the future" in future.text
+    shown = client.post("/cases/intake", data=data)
+    assert shown.status_code == 200, shown.text
+    receipt = re.search(r'id="receipt"[^>]*>([0-9A-Z-]+)<', shown.text).group(1)
+    certificate = re.search(r'name="certificate" value="([^"]+)"', shown.text).group(1)
+    import html
+
+    download = client.post(
+        "/cases/intake/certificate",
+        data={"certificate": html.unescape(certificate), "csrf_token": csrf},
+    )
+    assert download.headers["content-disposition"].startswith("attachment")
+    client.cookies.clear()
+    client.post("/report/follow-up", data={"receipt": receipt, "csrf_token": anon_token(client)})
+    case = client.get("/report/case")
+    assert "medicines sold from the warehouse" in case.text
+
+
+def test_a_reporter_files_a_retaliation_complaint_with_the_receipt(
+    client, session, settings, make_user
+):
+    ready = ready_channel(session, settings, make_user)
+    officer = add_holder(session, settings, make_user, "protection_officer")
+    result = file_report(session, settings, ready.channel.id)
+    client.post(
+        "/report/follow-up", data={"receipt": result.receipt, "csrf_token": anon_token(client)}
+    )
+    form = client.get("/report/case/retaliation?lang=es")
+    assert form.status_code == 200 and "¿Sufriste" in form.text
+    empty = client.post(
+        "/report/case/retaliation", data={"narrative": "", "csrf_token": anon_token(client)}
+    )
+    assert empty.status_code == 422
+    assert _fresh(client, RetaliationComplaint) is None
+    sent = client.post(
+        "/report/case/retaliation",
+        data={
+            "act_0": "transfer",
+            "act_0_on": str(date.today() - timedelta(days=2)),
+            "act_0_text": "Moved to the night shift",
+            "narrative": "The week after my report I was moved.",
+            "csrf_token": anon_token(client),
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    complaint = _fresh(client, RetaliationComplaint)
+    page = client.get("/report/case/retaliation")
+    assert complaint.reference in page.text and "Moved to the night shift" in page.text
+    # The investigator of the report does not see it; the officer does.
+    client.cookies.clear()
+    staff_login(client, ready.investigator.email)
+    assert client.get("/retaliation").status_code == 403
+    assert client.get(f"/retaliation/{complaint.reference}").status_code == 403
+    client.cookies.clear()
+    csrf = staff_login(client, officer.email)
+    assert complaint.reference in client.get("/retaliation").text
+    page = client.get(f"/retaliation/{complaint.reference}")
+    assert "Moved to the night shift" in page.text
+    skipped = client.post(
+        f"/retaliation/{complaint.reference}/investigate",
+        data={"csrf_token": csrf},
+    )
+    assert skipped.status_code == 409
+    assessed = client.post(
+        f"/retaliation/{complaint.reference}/assess",
+        data={
+            "protected_report": "yes",
+            "detriment": "yes",
+            "timing": "yes",
+            "reason": "A move a week after the report.",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert assessed.status_code == 303
+    assert _fresh(client, RetaliationComplaint).status == "assessment"
+    pack = client.post(f"/retaliation/{complaint.reference}/pack", data={"csrf_token": csrf})
+    assert pack.status_code == 200 and pack.json()["type"] == "merito-burden-of-proof-pack"
+    notices = client.get("/notifications")
+    assert complaint.reference in notices.text
+
+
+def test_a_complaint_through_an_expired_receipt_session_writes_nothing(
+    client, session, settings, make_user
+):
+    ready = ready_channel(session, settings, make_user)
+    add_holder(session, settings, make_user, "protection_officer")
+    result = file_report(session, settings, ready.channel.id)
+    client.post(
+        "/report/follow-up", data={"receipt": result.receipt, "csrf_token": anon_token(client)}
+    )
+    with Session(client.app.state.engine) as db:
+        for row in db.exec(select(ReporterSession)):
+            from backend.db import utcnow
+
+            row.expires_at = utcnow() - timedelta(minutes=1)
+            db.add(row)
+        db.commit()
+    response = client.post(
+        "/report/case/retaliation?lang=es",
+        data={
+            "act_0": "dismissal",
+            "narrative": "Fired after reporting.",
+            "csrf_token": anon_token(client),
+        },
+    )
+    assert response.status_code == 401
+    assert "Tu sesión terminó" in response.text or "sesión" in response.text
+    assert _fresh(client, RetaliationComplaint) is None
+    assert client.get("/report/case/retaliation").status_code == 401
+
+
+def test_an_employee_files_an_identified_complaint_and_follows_it(
+    client, session, settings, make_user, org
+):
+    ready = ready_channel(session, settings, make_user)
+    add_holder(session, settings, make_user, "protection_officer")
+    report = file_report(session, settings, ready.channel.id).report
+    employee = make_user("employee", employee=org.officer_b)
+    csrf = login(client, employee.email)
+    assert client.get("/retaliation/file").status_code == 200
+    missing = client.post(
+        "/retaliation/file",
+        data={"act_0": "demotion", "narrative": "Demoted after my report.", "csrf_token": csrf},
+    )
+    assert missing.status_code == 422 and "reference of your report" in missing.text
+    wrong = client.post(
+        "/retaliation/file",
+        data={
+            "act_0": "demotion",
+            "narrative": "Demoted after my report.",
+            "report_reference": "WB-0000-0000",
+            "csrf_token": csrf,
+        },
+    )
+    assert wrong.status_code == 422
+    sent = client.post(
+        "/retaliation/file",
+        data={
+            "act_0": "demotion",
+            "narrative": "Demoted after my report.",
+            "report_reference": report.reference,
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    complaint = _fresh(client, RetaliationComplaint)
+    mine = client.get("/retaliation/mine")
+    assert complaint.reference in mine.text and "Received" in mine.text
+    added = client.post(
+        f"/retaliation/mine/{complaint.reference}/messages",
+        data={"text": "The demotion letter is dated 3 March.", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    # Another employee cannot reach it.
+    client.cookies.clear()
+    other = make_user("employee")
+    csrf = login(client, other.email)
+    refused = client.post(
+        f"/retaliation/mine/{complaint.reference}/messages",
+        data={"text": "hello", "csrf_token": csrf},
+    )
+    assert refused.status_code == 404
+
+
+def test_statistics_export_as_csv_and_excel(client, session, settings, make_user):
+    ready = ready_channel(session, settings, make_user)
+    for _ in range(5):
+        file_report(session, settings, ready.channel.id)
+    auditor = make_user("auditor")
+    login(client, auditor.email)
+    page = client.get("/cases/statistics")
+    assert page.status_code == 200 and 'id="evaluation"' in page.text
+    csv_file = client.get("/cases/statistics.csv")
+    assert csv_file.headers["content-type"].startswith("text/csv")
+    assert csv_file.headers["content-disposition"].startswith("attachment")
+    assert "Procurement" in csv_file.content.decode("utf-8-sig") or ready.channel.name_en in (
+        csv_file.content.decode("utf-8-sig")
+    )
+    workbook = load_workbook(io.BytesIO(client.get("/cases/statistics.xlsx").content))
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert rows[1][1] == 5  # received in the channel
+
+
+def test_notices_are_listed_and_marked_read_by_their_owner_only(
+    client, session, settings, make_user
+):
+    ready = ready_channel(session, settings, make_user)
+    report = file_report(
+        session, settings, ready.channel.id, received_on=date.today() - timedelta(days=10)
+    ).report
+    from whistleblowing import cases
+
+    cases.run_deadlines(session, today=date.today())
+    session.commit()
+    notice = session.exec(select(Notification)).first()
+    assert notice.user_id == ready.investigator.id
+    stranger = make_user("employee")
+    csrf = login(client, stranger.email)
+    client.post("/notifications/read", data={"notification_id": str(notice.id), "csrf_token": csrf})
+    assert _fresh(client, Notification, id=notice.id).read_on is None
+    client.cookies.clear()
+    csrf = staff_login(client, ready.investigator.email)
+    dashboard = client.get("/")
+    assert report.reference in dashboard.text
+    assert "Acknowledgement overdue since" in client.get("/notifications").text
+    client.post("/notifications/read", data={"csrf_token": csrf})
+    assert _fresh(client, Notification, id=notice.id).read_on is not None

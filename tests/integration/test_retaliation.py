@@ -1,0 +1,736 @@
+"""Retaliation complaints and the HR watch (whistleblowing.retaliation), on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from pydantic import SecretStr
+from sqlmodel import select
+
+from backend import audit, events, i18n
+from backend.org import service as org_service
+from backend.org.service import EmployeeInput
+from tests.reporting_helpers import (
+    add_holder,
+    file_report,
+    holder_private,
+    ready_channel,
+    reporter_of,
+)
+from whistleblowing import deadlines, retaliation
+from whistleblowing import service as reporting
+from whistleblowing.models import (
+    ComplaintAttachment,
+    ComplaintItem,
+    ComplaintKeyWrap,
+    Notification,
+    ProtectedPerson,
+    RetaliationComplaint,
+    WatchBook,
+    WatchEntry,
+    WatchKey,
+)
+from whistleblowing.retaliation import AllegedAct, ComplaintInput
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (the service speaks the request's locale)."""
+    with i18n.use_locale("en"):
+        yield
+
+
+def _today(settings) -> date:
+    return reporting.local_today(settings)
+
+
+def _complaint(**overrides) -> ComplaintInput:
+    values = dict(
+        acts=[AllegedAct("negative_appraisal", None, "Rated 'does not meet' for the first time")],
+        narrative="Two weeks after my report my supervisor rated me as not meeting expectations.",
+    )
+    values.update(overrides)
+    return ComplaintInput(**values)
+
+
+@pytest.fixture
+def scene(session, settings, make_user, org):
+    """A channel with an investigator, a protection officer, a report and its reporter."""
+    ready = ready_channel(session, settings, make_user)
+    officer = add_holder(session, settings, make_user, "protection_officer")
+    result = file_report(
+        session, settings, ready.channel.id, received_on=_today(settings) - timedelta(days=20)
+    )
+    employee_user = make_user("employee", employee=org.officer_a)
+    return ready, officer, result, employee_user
+
+
+def test_a_complaint_through_the_receipt_goes_to_the_officers_not_the_investigators(
+    session, settings, make_user, scene
+):
+    ready, officer, result, _employee = scene
+    # Someone both investigator of the report and protection officer is left out.
+    both = add_holder(session, settings, make_user, "investigator", "protection_officer")
+    access = reporting.open_case(
+        session,
+        user=ready.investigator,
+        holder_private=holder_private(session, ready.investigator),
+        reference=result.report.reference,
+    )
+    reporting.grant_access(session, access=access, actor=ready.investigator, grantee=both)
+    session.commit()
+    mine = reporter_of(session, settings, result.receipt)
+    complaint = retaliation.file_by_receipt(
+        session,
+        settings,
+        access=mine,
+        data=_complaint(evidence=[reporting.Upload("letter.txt", b"You are moved to Tijuana.")]),
+    )
+    reporting.commit(session, settings)
+    holders = {
+        w.user_id
+        for w in session.exec(
+            select(ComplaintKeyWrap).where(ComplaintKeyWrap.complaint_id == complaint.id)
+        )
+    }
+    assert holders == {officer.id, None}  # the officer and the recovery key
+    assert [c.reference for c in retaliation.complaint_inbox(session, officer=officer)] == [
+        complaint.reference
+    ]
+    assert retaliation.complaint_inbox(session, officer=both) == []
+    with pytest.raises(reporting.ReportingError) as refused:
+        retaliation.open_complaint(
+            session,
+            officer=both,
+            holder_private=holder_private(session, both),
+            reference=complaint.reference,
+            audit_read=False,
+        )
+    assert refused.value.status_code == 403
+    notices = session.exec(select(Notification).where(Notification.complaint_id == complaint.id))
+    assert [n.user_id for n in notices] == [officer.id]
+    # Nothing plain ties the complaint to the report or the reporter.
+    assert complaint.reporter_tag and complaint.complainant_tag is None
+    entry = session.exec(
+        select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.complaint_filed")
+    ).one()
+    assert entry.actor == "complainant" and result.report.reference not in json.dumps(entry.after)
+    # The reporter reads it back with the receipt, files and all.
+    [found] = retaliation.complaints_of_reporter(session, access=mine)
+    entries = retaliation.complaint_timeline(session, access=found)
+    assert entries[0].content["protected_report"]["reference"] == result.report.reference
+    view, data = retaliation.read_complaint_attachment(
+        session, settings, access=found, uid=entries[0].attachments[0].uid
+    )
+    assert data == b"You are moved to Tijuana."
+
+
+def test_a_complaint_needs_acts_a_story_and_a_live_receipt_session(
+    session, settings, make_user, scene
+):
+    ready, officer, result, _employee = scene
+    today = _today(settings)
+    mine = reporter_of(session, settings, result.receipt)
+    for bad, field in (
+        (_complaint(acts=[]), "acts"),
+        (_complaint(acts=[AllegedAct("promotion_to_ceo", None)]), "acts"),
+        (_complaint(acts=[AllegedAct("dismissal", today + timedelta(days=1))]), "acts"),
+        (_complaint(narrative="  "), "narrative"),
+    ):
+        with pytest.raises(reporting.ReportingError) as refused:
+            retaliation.file_by_receipt(session, settings, access=mine, data=bad)
+        assert refused.value.field == field
+        session.rollback()
+    staff_access = reporting.CaseAccess(mine.report, mine.private_key)  # not a reporter session
+    with pytest.raises(reporting.ReporterSessionExpired):
+        retaliation.file_by_receipt(session, settings, access=staff_access, data=_complaint())
+    session.rollback()
+    assert session.exec(select(RetaliationComplaint)).all() == []
+
+
+def test_without_protection_officers_no_complaint_is_accepted(session, settings, make_user):
+    ready = ready_channel(session, settings, make_user)
+    result = file_report(session, settings, ready.channel.id)
+    mine = reporter_of(session, settings, result.receipt)
+    with pytest.raises(reporting.ReportingError) as refused:
+        retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
+    assert refused.value.status_code == 503
+    session.rollback()
+    assert session.exec(select(RetaliationComplaint)).all() == []
+
+
+def _screen(session, settings, officer):
+    return retaliation.screen(
+        session,
+        settings,
+        officer=officer,
+        holder_private=holder_private(session, officer),
+        today=_today(settings),
+    )
+
+
+def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobody_else(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    complaint = retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(report_reference=result.report.reference.lower()),
+    )
+    reporting.commit(session, settings)
+    assert session.exec(select(ProtectedPerson)).one()
+    entry = session.exec(
+        select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.complaint_filed")
+    ).one()
+    assert entry.actor == "complainant" and entry.actor_id is None  # not the employee's account
+
+    # The appraisal domain records two drops: one about the protected person, one not.
+    for subject in (org.officer_a, org.officer_b):
+        events.publish(
+            session,
+            events.DomainEvent(
+                "appraisal.rating_dropped",
+                {"from": 3, "to": 1, "cycle": "2026"},
+                subject_employee_id=subject.id,
+            ),
+        )
+    session.commit()
+    entries = session.exec(select(WatchEntry)).all()
+    # One sealed, same-size entry per officer and decision: nothing tells them apart.
+    assert [e.user_id for e in entries] == [officer.id, officer.id]
+    assert len({len(e.sealed) for e in entries}) == 1
+
+    alerts = _screen(session, settings, officer)
+    session.commit()
+    [alert] = alerts
+    assert (alert.employee_id, alert.event) == (org.officer_a.id, "appraisal.rating_dropped")
+    assert alert.employee == org.officer_a.full_name and alert.complaints == [complaint.reference]
+    assert alert.since == result.report.submitted_on and alert.after_report
+    assert session.exec(select(WatchEntry)).all() == []  # screened entries are gone
+
+    # Nobody else can see that Mario Ruiz is protected: not in any table in clear, nor the log.
+    needles = [org.officer_a.full_name, org.officer_a.number, f'"employee_id": {org.officer_a.id}']
+    blobs = (
+        b"".join(
+            row.sealed
+            for model in (ProtectedPerson, WatchBook)
+            for row in session.exec(select(model)).all()
+        )
+        + session.get(WatchKey, 1).server_sealed
+    )
+    # (The organisation's own entries name the employee, as they always did.)
+    log = json.dumps(
+        [
+            e.model_dump(mode="json")
+            for e in session.exec(select(audit.AuditEntry))
+            if e.action.startswith(("retaliation.", "report."))
+        ]
+    )
+    assert "retaliation.protection_recorded" in log
+    for needle in needles:
+        assert needle.encode() not in blobs and needle not in log
+    # An officer made afterwards has no alert to read, and reading another's book fails.
+    newcomer = add_holder(session, settings, make_user, "protection_officer")
+    assert _screen(session, settings, newcomer) == []
+
+
+def test_a_transfer_recorded_in_merito_alerts_about_a_protected_person(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(report_reference=result.report.reference),
+    )
+    reporting.commit(session, settings)
+    person = org.officer_a
+    org_service.update_employee(
+        session,
+        employee=person,
+        data=EmployeeInput(
+            number=person.number,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            email=person.email,
+            unit_id=org.delegation.id,
+            position_id=person.position_id,
+            supervisor_id=person.supervisor_id,
+            hire_date=person.hire_date,
+            birth_date=person.birth_date,
+        ),
+        actor=None,
+    )
+    session.commit()
+    [alert] = _screen(session, settings, officer)
+    assert alert.event == "employee.moved"
+    assert alert.payload["to_unit_id"] == org.delegation.id
+
+
+def test_an_officer_who_investigates_the_report_gets_no_alert_about_its_reporter(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    both = add_holder(session, settings, make_user, "investigator", "protection_officer")
+    access = reporting.open_case(
+        session,
+        user=ready.investigator,
+        holder_private=holder_private(session, ready.investigator),
+        reference=result.report.reference,
+    )
+    reporting.grant_access(session, access=access, actor=ready.investigator, grantee=both)
+    retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(report_reference=result.report.reference),
+    )
+    reporting.commit(session, settings)
+    events.publish(
+        session,
+        events.DomainEvent(
+            "vacancy.candidate_rejected", {"vacancy": 12}, subject_employee_id=org.officer_a.id
+        ),
+    )
+    session.commit()
+    assert len(_screen(session, settings, officer)) == 1
+    assert _screen(session, settings, both) == []
+
+
+def test_the_complaint_workflow_follows_its_order(session, settings, make_user, scene):
+    ready, officer, result, _employee = scene
+    today = _today(settings)
+    mine = reporter_of(session, settings, result.receipt)
+    complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
+    reporting.commit(session, settings)
+    private = holder_private(session, officer)
+
+    def access():
+        return retaliation.open_complaint(
+            session,
+            officer=officer,
+            holder_private=private,
+            reference=complaint.reference,
+            audit_read=False,
+        )
+
+    def refused(call, status=409):
+        with pytest.raises(reporting.ReportingError) as err:
+            call()
+        session.rollback()
+        assert err.value.status_code == status
+
+    refused(
+        lambda: retaliation.start_investigation(
+            session, access=access(), officer=officer, today=today
+        )
+    )
+    refused(
+        lambda: retaliation.determine(
+            session,
+            settings,
+            access=access(),
+            officer=officer,
+            established=True,
+            reason="Clear retaliation",
+            today=today,
+        )
+    )
+    refused(
+        lambda: retaliation.close(
+            session,
+            settings,
+            access=access(),
+            officer=officer,
+            reason="Nothing to do here",
+            today=today,
+        )
+    )
+    assert retaliation.assess(
+        session,
+        settings,
+        access=access(),
+        officer=officer,
+        protected_report=True,
+        detriment=True,
+        timing=True,
+        reason="Report on day 0, rating drop on day 14.",
+        today=today,
+    )
+    session.commit()
+    refused(
+        lambda: retaliation.assess(
+            session,
+            settings,
+            access=access(),
+            officer=officer,
+            protected_report=True,
+            detriment=True,
+            timing=True,
+            reason="again and again",
+            today=today,
+        )
+    )
+    retaliation.order_measure(
+        session,
+        settings,
+        access=access(),
+        officer=officer,
+        kind="suspend_transfer",
+        details="The transfer to Tijuana is suspended until the determination.",
+        starts_on=today,
+        ends_on=None,
+        today=today,
+    )
+    session.commit()
+    assert complaint.status == "interim_measures" and complaint.measures_on == today
+    refused(
+        lambda: retaliation.order_remedy(
+            session,
+            settings,
+            access=access(),
+            officer=officer,
+            kind="reinstatement",
+            details="Give the post back",
+            today=today,
+        )
+    )
+    retaliation.start_investigation(session, access=access(), officer=officer, today=today)
+    retaliation.determine(
+        session,
+        settings,
+        access=access(),
+        officer=officer,
+        established=True,
+        reason="The employer could not justify the rating.",
+        today=today,
+    )
+    session.commit()
+    refused(
+        lambda: retaliation.close(
+            session,
+            settings,
+            access=access(),
+            officer=officer,
+            reason="Done with it now",
+            today=today,
+        )
+    )
+    retaliation.order_remedy(
+        session,
+        settings,
+        access=access(),
+        officer=officer,
+        kind="annulment",
+        details="The appraisal of March is annulled by HR.",
+        today=today,
+    )
+    retaliation.order_remedy(
+        session,
+        settings,
+        access=access(),
+        officer=officer,
+        kind="disciplinary_referral",
+        details="The supervisor is referred to the internal control body.",
+        today=today,
+    )
+    retaliation.close(
+        session,
+        settings,
+        access=access(),
+        officer=officer,
+        reason="Remedies ordered and carried out.",
+        today=today,
+    )
+    session.commit()
+    assert (complaint.status, complaint.outcome) == ("closed", "established")
+    assert complaint.monitoring_until == deadlines.add_months(today, retaliation.MONITORING_MONTHS)
+    days = [
+        complaint.received_on,
+        complaint.assessment_on,
+        complaint.measures_on,
+        complaint.investigation_on,
+        complaint.determination_on,
+        complaint.remedies_on,
+        complaint.closed_on,
+    ]
+    assert all(d == today for d in days)
+    # The complainant reads the officers' messages but never their internal work.
+    [found] = retaliation.complaints_of_reporter(session, access=mine)
+    seen = {e.kind.value for e in retaliation.complaint_timeline(session, access=found)}
+    assert seen == {"complaint"}
+    statuses = [
+        e.after["status"]
+        for e in session.exec(
+            select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.status_changed")
+        )
+    ]
+    assert statuses == [
+        "assessment",
+        "interim_measures",
+        "investigation",
+        "determination",
+        "remedies",
+        "closed",
+    ]
+
+
+def test_without_a_prima_facie_case_there_are_no_measures_and_the_complaint_closes(
+    session, settings, make_user, scene
+):
+    ready, officer, result, _employee = scene
+    today = _today(settings)
+    mine = reporter_of(session, settings, result.receipt)
+    complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
+    reporting.commit(session, settings)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=holder_private(session, officer),
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    assert not retaliation.assess(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        protected_report=True,
+        detriment=True,
+        timing=False,
+        reason="The move was decided before the report.",
+        today=today,
+    )
+    session.commit()
+    with pytest.raises(reporting.ReportingError):
+        retaliation.order_measure(
+            session,
+            settings,
+            access=access,
+            officer=officer,
+            kind="suspend_transfer",
+            details="Suspend it for a while",
+            starts_on=today,
+            ends_on=None,
+            today=today,
+        )
+    session.rollback()
+    with pytest.raises(reporting.ReportingError):
+        retaliation.start_investigation(session, access=access, officer=officer, today=today)
+    session.rollback()
+    retaliation.close(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        reason="No link with the report.",
+        monitoring_months=6,
+        today=today,
+    )
+    session.commit()
+    assert complaint.outcome == "no_prima_facie_case"
+    assert complaint.monitoring_until == deadlines.add_months(today, 6)
+
+
+def test_the_burden_of_proof_pack_is_signed_and_lists_decisions_after_the_report(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    made_on = result.report.submitted_on
+    complaint = retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(
+            report_reference=result.report.reference,
+            acts=[
+                AllegedAct("negative_appraisal", made_on + timedelta(days=10), "Rated 1 of 4"),
+                AllegedAct("ostracism", made_on - timedelta(days=30), "Before the report"),
+            ],
+        ),
+    )
+    reporting.commit(session, settings)
+    events.publish(
+        session,
+        events.DomainEvent(
+            "training.request_refused", {"course": "OCDS"}, subject_employee_id=org.officer_a.id
+        ),
+    )
+    session.commit()
+    private = holder_private(session, officer)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=private,
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    pack = retaliation.burden_of_proof_pack(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        holder_private=private,
+        today=_today(settings),
+    )
+    session.commit()
+    assert pack["protected_report"] == {
+        "reference": result.report.reference,
+        "made_on": made_on.isoformat(),
+    }
+    assert pack["protected_person"]["number"] == org.officer_a.number
+    kinds = [(d["kind"], d["source"]) for d in pack["adverse_decisions"]]
+    assert ("negative_appraisal", "alleged by the complainant") in kinds
+    assert ("exclusion_training", "recorded by Mérito") in kinds
+    assert all(k != "ostracism" for k, _s in kinds)  # before the report: not listed
+    raw = json.dumps(pack)
+    fingerprint = reporting.signing_fingerprint(session, settings)
+    assert retaliation.verify_pack(raw, expected_fingerprint=fingerprint).valid
+    forged = dict(pack, protected_report={"reference": None, "made_on": "2001-01-01"})
+    assert retaliation.verify_pack(json.dumps(forged)).problem == "signature does not match"
+    assert not retaliation.verify_pack(json.dumps(result.certificate)).valid
+    assert session.exec(
+        select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.pack_generated")
+    ).one()
+
+
+def test_the_watch_survives_a_change_of_the_application_secret(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(report_reference=result.report.reference),
+    )
+    reporting.commit(session, settings)
+    changed = settings.model_copy(
+        update={"secret_key": SecretStr("another-secret-key-0123456789-abcdefghijkl")}
+    )
+    changed._secret = None
+    session.info["settings"] = changed
+    session.info.pop("wb_watch_key", None)
+    with pytest.raises(reporting.ReportingError) as refused:
+        events.publish(
+            session,
+            events.DomainEvent("org.role_changed", {}, subject_employee_id=org.officer_a.id),
+        )
+    # The HR decision fails rather than losing a protected person's alert silently.
+    assert refused.value.status_code == 503
+    session.rollback()
+    session.info.pop("wb_watch_key", None)
+    assert retaliation.restore_watch_key(
+        session, changed, officer=officer, holder_private=holder_private(session, officer)
+    )
+    session.commit()
+    session.info.pop("wb_watch_key", None)
+    events.publish(
+        session, events.DomainEvent("org.role_changed", {}, subject_employee_id=org.officer_a.id)
+    )
+    session.commit()
+    [alert] = _screen(session, changed, officer)
+    assert alert.employee_id == org.officer_a.id
+
+
+def test_ending_a_watch_stops_the_alerts(session, settings, make_user, scene, org):
+    ready, officer, result, employee_user = scene
+    retaliation.protect(
+        session, settings, employee_id=org.officer_b.id, since=_today(settings), actor=officer
+    )
+    session.commit()
+    assert retaliation.end_protection(
+        session, settings, employee_id=org.officer_b.id, actor=officer
+    )
+    assert not retaliation.end_protection(
+        session, settings, employee_id=org.officer_b.id, actor=officer
+    )
+    session.commit()
+    events.publish(
+        session, events.DomainEvent("org.role_changed", {}, subject_employee_id=org.officer_b.id)
+    )
+    session.commit()
+    assert _screen(session, settings, officer) == []
+
+
+def test_closed_complaints_are_deleted_after_monitoring_and_retention(
+    session, settings, make_user, scene
+):
+    ready, officer, result, _employee = scene
+    today = _today(settings)
+    mine = reporter_of(session, settings, result.receipt)
+    complaint = retaliation.file_by_receipt(
+        session,
+        settings,
+        access=mine,
+        data=_complaint(evidence=[reporting.Upload("memo.txt", b"moved to the night shift")]),
+    )
+    reporting.commit(session, settings)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=holder_private(session, officer),
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    retaliation.close(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        withdrawn=True,
+        reason="The complainant withdrew it.",
+        monitoring_months=0,
+        today=today,
+    )
+    session.commit()
+    files = session.exec(select(ComplaintAttachment.uid)).all()
+    later = deadlines.add_months(today, settings.complaint_retention_months)
+    assert (
+        retaliation.apply_retention(session, settings, today=later - timedelta(days=1)).deleted
+        == []
+    )
+    run = retaliation.apply_retention(session, settings, today=later)
+    session.commit()
+    retaliation.remove_files(settings, run.files)
+    assert run.deleted == [complaint.reference] and sorted(run.files) == sorted(files)
+    assert session.exec(select(ComplaintItem)).all() == []
+    assert session.exec(select(ComplaintKeyWrap)).all() == []
+    assert not any((settings.attachments_dir / uid[:2] / uid).exists() for uid in files)
+    assert audit.verify(session).ok
+
+
+def test_the_officers_are_told_before_monitoring_ends(session, settings, make_user, scene):
+    ready, officer, result, _employee = scene
+    mine = reporter_of(session, settings, result.receipt)
+    complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
+    reporting.commit(session, settings)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=holder_private(session, officer),
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    retaliation.close(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        withdrawn=True,
+        reason="Withdrawn after mediation.",
+        monitoring_months=0,
+        today=_today(settings),
+    )
+    session.commit()
+    assert retaliation.complaint_monitoring_job(session, settings) == "1 monitoring notices"
+    session.commit()
+    assert retaliation.complaint_monitoring_job(session, settings) == "0 monitoring notices"
+    notices = session.exec(select(Notification).where(Notification.kind == "monitoring_ends")).all()
+    assert [(n.user_id, n.complaint_id) for n in notices] == [(officer.id, complaint.id)]
