@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import JSON, Column, text
@@ -166,57 +165,6 @@ def record(
     return entry
 
 
-def record_many(session: Session, entries: list[dict[str, Any]]) -> int:
-    """Append many entries (dicts of `record`'s keyword arguments) in one go; return how many.
-
-    For jobs that decide about thousands of records at once (escalations, retention): the
-    head is bumped once, under the same lock as `record`, the chain is computed here and the
-    entries are inserted in one statement. The caller commits.
-    """
-    if not entries:
-        return 0
-    count = len(entries)
-    bumped = session.execute(
-        text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, last_hash"),
-        {"n": count},
-    ).one_or_none()
-    if bumped is None:
-        session.add(AuditHead(id=1, seq=count, last_hash=GENESIS))
-        session.flush()
-        last_seq, prev = count, GENESIS
-    else:
-        last_seq, prev = bumped
-    rows = []
-    for offset, values in enumerate(entries):
-        actor = values.get("actor")
-        if actor is None:
-            actor_id, actor_label = None, "system"
-        elif isinstance(actor, str):
-            actor_id, actor_label = None, actor
-        else:
-            actor_id, actor_label = actor.id, getattr(actor, "email", str(actor.id))
-        before, after = values.get("before"), values.get("after")
-        # A plain record, not a model instance: building thousands of those costs more than
-        # the whole insert, and the digest only reads the attributes.
-        entry = SimpleNamespace(
-            seq=last_seq - count + 1 + offset,
-            at=utcnow(),
-            actor_id=actor_id,
-            actor=actor_label,
-            action=values["action"],
-            entity_type=values.get("entity_type", ""),
-            entity_id=str(values.get("entity_id", "")),
-            before=_plain(before) if before is not None else None,
-            after=_plain(after) if after is not None else None,
-            prev_hash=prev,
-        )
-        entry.hash = prev = _digest(entry)
-        rows.append(vars(entry))
-    session.execute(AuditEntry.__table__.insert(), rows)
-    session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
-    return count
-
-
 @dataclass
 class PendingEntry:
     """One entry for `record_many`: the same fields `record` takes, less the session."""
@@ -230,9 +178,14 @@ class PendingEntry:
 
 
 def record_many(
-    session: Session, pending: Iterable[PendingEntry], *, count: int | None = None
+    session: Session,
+    pending: Iterable[PendingEntry | dict[str, Any]],
+    *,
+    count: int | None = None,
 ) -> int:
     """Append several entries to the chain in one go (caller commits); return how many.
+
+    Entries are PendingEntry objects or dicts of `record`'s keyword arguments.
 
     The chain is the same as that many calls of `record`, but the head is bumped once and the
     rows are inserted in batches: bulk imports write tens of thousands of entries. `pending` may
@@ -258,6 +211,8 @@ def record_many(
     written = 0
     rows: list[dict[str, Any]] = []
     for item in pending:
+        if isinstance(item, dict):
+            item = PendingEntry(**item)
         actor_id, actor_label = _actor(item.actor)
         row = {
             "seq": first + written,

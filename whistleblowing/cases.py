@@ -1466,7 +1466,7 @@ def evaluation_table(result: Evaluation) -> list[list[Any]]:
     header = [
         _("Channel"),
         _("Received"),
-        _("Open"),
+        _("Still open"),
         _("Closed"),
         *(_(REPORT_OUTCOME_LABELS[o]) for o in ReportOutcome),
         _("Median days to acknowledgement"),
