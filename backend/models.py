@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "backend.jobs",
     "competency_framework.models",
     "whistleblowing.models",
+    "assessments.vacancies.models",
 ]
 
 for _name in MODEL_MODULES:
