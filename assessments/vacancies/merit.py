@@ -300,7 +300,7 @@ def publish_results(
     moment = now_or(now)
     scores = stage_scores(session, vacancy, Stage.interview)
     for application in active_applications(session, vacancy):
-        if scores[application.id] < vacancy.pass_interview:
+        if scores[application.id] < vacancy.pass_mark_interview:
             leave_competition(
                 session,
                 application=application,

@@ -134,9 +134,9 @@ class Vacancy(SQLModel, table=True):
     weight_sift: int = 1
     weight_interview: int = 1
     weight_justification: str = Field(default="", max_length=2000)
-    pass_test: int = 60  # percent
-    pass_sift: int = 50
-    pass_interview: int = 50
+    pass_mark_test: int = 60  # percent
+    pass_mark_sift: int = 50
+    pass_mark_interview: int = 50
     tie_break: str = Field(default=TieBreak.test_score, max_length=30)
     panel_size: int = 3
     # [{"domain": code, "difficulty": 1-3 or null, "count": n}]

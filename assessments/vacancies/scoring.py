@@ -704,7 +704,7 @@ def lock_sift(
         )
     scores = stage_scores(session, vacancy, Stage.sift)
     for application in active_applications(session, vacancy):
-        if scores[application.id] < vacancy.pass_sift:
+        if scores[application.id] < vacancy.pass_mark_sift:
             leave_competition(
                 session,
                 application=application,

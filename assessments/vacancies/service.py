@@ -68,9 +68,9 @@ NOTICE_FIELDS = (
     "weight_sift",
     "weight_interview",
     "weight_justification",
-    "pass_test",
-    "pass_sift",
-    "pass_interview",
+    "pass_mark_test",
+    "pass_mark_sift",
+    "pass_mark_interview",
     "tie_break",
     "panel_size",
     "blueprint",
@@ -228,9 +228,9 @@ class NoticeInput:
     weight_sift: str = "1"
     weight_interview: str = "1"
     weight_justification: str = ""
-    pass_test: str = "60"
-    pass_sift: str = "50"
-    pass_interview: str = "50"
+    pass_mark_test: str = "60"  # noqa: S105 - a percentage, not a password
+    pass_mark_sift: str = "50"  # noqa: S105 - a percentage, not a password
+    pass_mark_interview: str = "50"  # noqa: S105 - a percentage, not a password
     tie_break: str = TieBreak.test_score
     panel_size: str = "3"
     # [(domain code, difficulty or "", count)]
@@ -329,10 +329,10 @@ def parse_notice(session: Session, settings: Settings, data: NoticeInput) -> dic
     pass_message = _("A pass mark is a percentage from 0 to 100.")
     for stage in ("test", "sift", "interview"):
         attempt(
-            f"pass_{stage}",
+            f"pass_mark_{stage}",
             lambda stage=stage: _int(
-                getattr(data, f"pass_{stage}"),
-                field=f"pass_{stage}",
+                getattr(data, f"pass_mark_{stage}"),
+                field=f"pass_mark_{stage}",
                 low=0,
                 high=100,
                 message=pass_message,
@@ -467,9 +467,9 @@ def notice_input_of(vacancy: Vacancy) -> NoticeInput:
         weight_sift=str(vacancy.weight_sift),
         weight_interview=str(vacancy.weight_interview),
         weight_justification=vacancy.weight_justification,
-        pass_test=str(vacancy.pass_test),
-        pass_sift=str(vacancy.pass_sift),
-        pass_interview=str(vacancy.pass_interview),
+        pass_mark_test=str(vacancy.pass_mark_test),
+        pass_mark_sift=str(vacancy.pass_mark_sift),
+        pass_mark_interview=str(vacancy.pass_mark_interview),
         tie_break=vacancy.tie_break,
         panel_size=str(vacancy.panel_size),
         blueprint=[
@@ -516,9 +516,9 @@ def notice_document(session: Session, vacancy: Vacancy) -> dict[str, Any]:
             "justification": vacancy.weight_justification,
         },
         "pass_marks_percent": {
-            "test": vacancy.pass_test,
-            "sift": vacancy.pass_sift,
-            "interview": vacancy.pass_interview,
+            "test": vacancy.pass_mark_test,
+            "sift": vacancy.pass_mark_sift,
+            "interview": vacancy.pass_mark_interview,
         },
         "tie_break": vacancy.tie_break,
         "panel_size": vacancy.panel_size,
@@ -969,7 +969,8 @@ def appoint_panel_member(
     if panel_locked(session, vacancy):
         raise VacancyError(
             _(
-                "The panel cannot change once assessment has begun: the same panel assesses everyone."
+                "The panel cannot change once assessment has begun: the same panel assesses "
+                "everyone."
             ),
             status_code=409,
         )
@@ -1019,7 +1020,8 @@ def remove_panel_member(
     if panel_locked(session, vacancy):
         raise VacancyError(
             _(
-                "The panel cannot change once assessment has begun: the same panel assesses everyone."
+                "The panel cannot change once assessment has begun: the same panel assesses "
+                "everyone."
             ),
             status_code=409,
         )

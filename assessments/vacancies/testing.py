@@ -244,7 +244,8 @@ def open_test(
     if review_closes is not None and moment <= review_closes:
         raise VacancyError(
             _(
-                "Screened-out candidates can still ask for a review: wait until the review window closes."
+                "Screened-out candidates can still ask for a review: wait until the review "
+                "window closes."
             ),
             status_code=409,
         )
@@ -510,7 +511,7 @@ def _apply_cut(session: Session, *, vacancy: Vacancy, actor: object) -> None:
                     session, application=application, stage="test", reason="absent", actor=actor
                 )
             continue
-        passed = (attempt.score or 0) >= vacancy.pass_test
+        passed = (attempt.score or 0) >= vacancy.pass_mark_test
         if not passed and application.status == ApplicationStatus.active:
             leave_competition(
                 session,

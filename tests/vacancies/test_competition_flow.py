@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from assessments.vacancies import merit, service
 from assessments.vacancies.models import ApplicationStatus, VacancyStatus
 from tests.vacancies import helpers

@@ -1,8 +1,9 @@
-"""vacancy competitions
+"""vacancy competitions: notices, amendments, question bank, applications, panel, tests,
+scores, merit lists, appeals, appointments, candidate accounts
 
 Revision ID: 0400
 Revises: 0002, 0100, 0200
-Create Date: 2026-11-26 06:31:32.372178
+Create Date: 2026-11-26 06:32:25.658578
 """
 
 from collections.abc import Sequence
@@ -12,7 +13,6 @@ import sqlmodel
 from alembic import op
 
 import backend.db  # noqa: F401 - custom column types
-
 
 revision: str = "0400"
 down_revision: str | Sequence[str] | None = ("0002", "0100", "0200")
@@ -109,9 +109,9 @@ def upgrade() -> None:
         sa.Column(
             "weight_justification", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False
         ),
-        sa.Column("pass_test", sa.Integer(), nullable=False),
-        sa.Column("pass_sift", sa.Integer(), nullable=False),
-        sa.Column("pass_interview", sa.Integer(), nullable=False),
+        sa.Column("pass_mark_test", sa.Integer(), nullable=False),
+        sa.Column("pass_mark_sift", sa.Integer(), nullable=False),
+        sa.Column("pass_mark_interview", sa.Integer(), nullable=False),
         sa.Column("tie_break", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
         sa.Column("panel_size", sa.Integer(), nullable=False),
         sa.Column("blueprint", sa.JSON(), nullable=False),
