@@ -33,6 +33,7 @@ ROUTER_MODULES = [
     "competency_framework.routes",
     "whistleblowing.public_routes",
     "whistleblowing.case_routes",
+    "assessments.vacancies.routes",
 ]
 
 API_PREFIX = "/api/v1"
