@@ -532,23 +532,32 @@ def decide_appeal(
     return appeal
 
 
+def _uncorrected(session: Session, vacancy: Vacancy) -> list[Appeal]:
+    """Return upheld appeals not yet taken into account by a published merit list."""
+    return [
+        a
+        for a in appeals_of(session, vacancy)
+        if a.status == AppealStatus.upheld and a.corrected_in_version is None
+    ]
+
+
 def republish_merit_list(session: Session, *, vacancy: Vacancy, actor: User) -> Vacancy:
     """Publish a new version of the merit list after upheld appeals corrected scores."""
     if vacancy.status != VacancyStatus.results:
         raise VacancyError(
             _("The merit list can be republished only during the appeal stage."), status_code=409
         )
-    last = max((e.published_at for e in merit_entries(session, vacancy)), default=None)
-    if not any(
-        a.status == AppealStatus.upheld and a.decided_at and (last is None or a.decided_at > last)
-        for a in appeals_of(session, vacancy)
-    ):
+    uncorrected = _uncorrected(session, vacancy)
+    if not uncorrected:
         raise VacancyError(
             _("Only an upheld appeal gives a reason to publish the merit list again."),
             status_code=409,
         )
     before = {a.id: a.status for a in all_applications(session, vacancy)}
     _write_list(session, vacancy=vacancy, actor=actor, moment=clock.now())
+    for appeal in uncorrected:
+        appeal.corrected_in_version = vacancy.merit_version
+        session.add(appeal)
     session.flush()
     newly_out = [
         a
@@ -580,11 +589,7 @@ def appointment_blockers(
     ]
     if open_appeals:
         problems.append(_("%(n)s appeal(s) are still undecided.", n=len(open_appeals)))
-    last = max((e.published_at for e in merit_entries(session, vacancy)), default=None)
-    if any(
-        a.status == AppealStatus.upheld and a.decided_at and last and a.decided_at > last
-        for a in appeals_of(session, vacancy)
-    ):
+    if _uncorrected(session, vacancy):
         problems.append(_("An appeal was upheld: publish the corrected merit list first."))
     if session.exec(
         select(Appointment.id).where(

@@ -463,6 +463,8 @@ class Appeal(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_reason: str = Field(default="", max_length=4000)
+    # The merit list version that took an upheld appeal's corrections into account.
+    corrected_in_version: int | None = None
 
 
 class AppointmentStatus(StrEnum):

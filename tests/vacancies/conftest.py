@@ -50,3 +50,12 @@ def events():
     yield seen
     for name in ("vacancy.candidate_rejected", "vacancy.candidate_appointed"):
         unsubscribe(name, handler)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Service messages in English, so assertions read naturally (pages choose their own)."""
+    from backend.i18n import use_locale
+
+    with use_locale("en"):
+        yield

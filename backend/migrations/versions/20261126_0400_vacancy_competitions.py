@@ -3,7 +3,7 @@ scores, merit lists, appeals, appointments, candidate accounts
 
 Revision ID: 0400
 Revises: 0002, 0100, 0200
-Create Date: 2026-11-26 06:32:25.658578
+Create Date: 2026-11-26 06:48:57.725733
 """
 
 from collections.abc import Sequence
@@ -13,6 +13,7 @@ import sqlmodel
 from alembic import op
 
 import backend.db  # noqa: F401 - custom column types
+
 
 revision: str = "0400"
 down_revision: str | Sequence[str] | None = ("0002", "0100", "0200")
@@ -554,6 +555,7 @@ def upgrade() -> None:
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column("decided_at", backend.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("decision_reason", sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+        sa.Column("corrected_in_version", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["application_id"],
             ["vacancy_application.id"],
