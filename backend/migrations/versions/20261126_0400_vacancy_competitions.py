@@ -14,7 +14,6 @@ from alembic import op
 
 import backend.db  # noqa: F401 - custom column types
 
-
 revision: str = "0400"
 down_revision: str | Sequence[str] | None = ("0002", "0100", "0200")
 branch_labels: str | Sequence[str] | None = None
