@@ -26,7 +26,6 @@ from .models import (
     ConsensusScore,
     PanelMember,
     PanelScore,
-    Stage,
     Vacancy,
     VacancyStatus,
 )
@@ -259,35 +258,26 @@ def competition_flags(session: Session, settings: Settings, vacancy: Vacancy) ->
                     )
                 )
 
-    if vacancy.sift_locked_at is not None:
-        late_scores = session.exec(
-            select(PanelScore).where(
-                PanelScore.vacancy_id == vid,
-                PanelScore.stage == Stage.sift,
-                col(PanelScore.recorded_at) > vacancy.sift_locked_at,
+    # Independent scores cannot change once revealed; consensus scores can, after a lock, only
+    # through an upheld appeal. Either way a change after names were revealed is flagged.
+    late = session.exec(
+        select(ConsensusScore).where(
+            ConsensusScore.vacancy_id == vid, col(ConsensusScore.after_lock).is_(True)
+        )
+    ).all()
+    if late:
+        flags.append(
+            Flag(
+                "edited_after_reveal",
+                vid,
+                _(
+                    "%(count)s score(s) of %(people)s candidate(s) changed after the scores were "
+                    "locked and names revealed.",
+                    count=len(late),
+                    people=len({r.application_id for r in late}),
+                ),
             )
-        ).all()
-        late_consensus = session.exec(
-            select(ConsensusScore).where(
-                ConsensusScore.vacancy_id == vid,
-                ConsensusScore.stage == Stage.sift,
-                col(ConsensusScore.recorded_at) > vacancy.sift_locked_at,
-            )
-        ).all()
-        if late_scores or late_consensus:
-            touched = {r.application_id for r in [*late_scores, *late_consensus]}
-            flags.append(
-                Flag(
-                    "edited_after_reveal",
-                    vid,
-                    _(
-                        "%(count)s sift score(s) of %(people)s candidate(s) changed after the "
-                        "sift was locked and names were revealed.",
-                        count=len(late_scores) + len(late_consensus),
-                        people=len(touched),
-                    ),
-                )
-            )
+        )
 
     top = winner(session, vacancy)
     if top is not None:

@@ -408,6 +408,8 @@ class ConsensusScore(SQLModel, table=True):
     score: int
     independent_mean: float
     reason: str = Field(default="", max_length=2000)
+    # Recorded after the stage was locked (names revealed), through an upheld appeal.
+    after_lock: bool = False
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -548,7 +548,8 @@ def record_consensus(
         raise VacancyError(_("This application does not exist."), status_code=404)
     if stage not in (Stage.sift, Stage.interview):
         raise VacancyError(_("Unknown stage."), status_code=404)
-    if _stage_locked(vacancy, stage):
+    locked = _stage_locked(vacancy, stage)
+    if locked:
         if upheld_appeal(session, application) is None or vacancy.status != VacancyStatus.results:
             raise VacancyError(
                 _("These scores are locked. Only an upheld appeal reopens them."), status_code=409
@@ -601,6 +602,7 @@ def record_consensus(
         score=value,
         independent_mean=round(independent, 3),
         reason=reason,
+        after_lock=locked,
         recorded_by_id=actor.id,
         recorded_at=now_or(now),
     )
@@ -619,6 +621,7 @@ def record_consensus(
             "score": value,
             "independent_mean": round(independent, 3),
             "reason": reason,
+            "after_lock": locked,
         },
     )
     return row

@@ -120,6 +120,7 @@ def test_an_unverified_candidate_cannot_apply(client, session, settings, publish
         first_name="Ivan",
         last_names="Castro",
         password=helpers.TEST_PASSWORD + "x",
+        locale="en",
     )
     session.commit()
     csrf = sign_in(client, user.email, helpers.TEST_PASSWORD + "x")

@@ -541,7 +541,7 @@ def test_weighted_totals_follow_the_notice_weights():
 
 
 def test_the_tie_break_rule_orders_equal_totals():
-    rows = [_row(1, 60, 90, 75), _row(2, 90, 60, 75), _row(3, 75, 75, 75, minute=-1)]
+    rows = [_row(1, 60, 90, 75), _row(2, 90, 60, 75), _row(3, 75, 75, 75)]
     shares = {"test": 1 / 3, "sift": 1 / 3, "interview": 1 / 3}
     by_test = rank_rows([*rows], shares=shares, tie_break="test_score")
     assert [r.application_id for r in by_test] == [2, 3, 1]

@@ -3,7 +3,7 @@ scores, merit lists, appeals, appointments, candidate accounts
 
 Revision ID: 0400
 Revises: 0002, 0100, 0200
-Create Date: 2026-11-26 06:48:57.725733
+Create Date: 2026-11-26 06:50:28.119492
 """
 
 from collections.abc import Sequence
@@ -417,6 +417,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Integer(), nullable=False),
         sa.Column("independent_mean", sa.Float(), nullable=False),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+        sa.Column("after_lock", sa.Boolean(), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=True),
         sa.Column("recorded_at", backend.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
