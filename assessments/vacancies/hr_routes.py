@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from backend import i18n
 from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.config import Settings
@@ -248,7 +249,12 @@ def competition_context(
             if vacancy.status in (VacancyStatus.draft, VacancyStatus.pending_approval)
             else [],
             "interview_questions": service.interview_questions(session, vacancy),
-            "missing_questions": service.missing_interview_questions(session, vacancy),
+            "missing_questions": [
+                i18n.localized(context["competencies"][code], "name")
+                if code in context["competencies"]
+                else code
+                for code in service.missing_interview_questions(session, vacancy)
+            ],
             "interview_locked": service.interview_locked(vacancy),
             "question_stats": testing.question_stats(session, vacancy)
             if vacancy.status in (VacancyStatus.testing, VacancyStatus.sift)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from backend import audit
@@ -64,18 +65,37 @@ def leave_competition(
     session: Session, *, application: Application, stage: str, reason: str, actor: object
 ) -> None:
     """Take a candidate out at `stage` (below a pass mark, or absent), audited."""
-    before = application.status
-    application.status = ApplicationStatus.out
-    application.out_stage = stage
-    application.out_reason = reason
-    session.add(application)
-    _record(
+    leave_competition_many(
+        session, applications=[application], stage=stage, reason=reason, actor=actor
+    )
+
+
+def leave_competition_many(
+    session: Session, *, applications: list[Application], stage: str, reason: str, actor: object
+) -> None:
+    """Take candidates out at `stage` in one statement, with one audit entry naming them all."""
+    if not applications:
+        return
+    ids = [a.id for a in applications]
+    session.execute(
+        update(Application)
+        .where(col(Application.id).in_(ids))
+        .values(status=ApplicationStatus.out, out_stage=stage, out_reason=reason),
+        execution_options={"synchronize_session": "evaluate"},
+    )
+    audit.record(
         session,
-        action="vacancy.candidate_out",
+        action="vacancy.candidates_out",
         actor=actor,
-        application=application,
-        before={"status": before},
-        after={"status": application.status, "stage": stage, "reason": reason},
+        entity_type="vacancy",
+        entity_id=applications[0].vacancy_id,
+        before={"status": ApplicationStatus.active},
+        after={
+            "status": ApplicationStatus.out,
+            "stage": stage,
+            "reason": reason,
+            "applications": ids,
+        },
     )
 
 
@@ -163,16 +183,20 @@ def compute_merit(session: Session, vacancy: Vacancy) -> list[MeritRow]:
     sift = stage_scores(session, vacancy, Stage.sift)
     interview = stage_scores(session, vacancy, Stage.interview)
     rows = []
-    for application in all_applications(session, vacancy):
-        if application.status in (ApplicationStatus.withdrawn, ApplicationStatus.screened_out):
+    for app_id, status, out_stage, submitted_at in session.exec(
+        select(
+            Application.id, Application.status, Application.out_stage, Application.submitted_at
+        ).where(Application.vacancy_id == vacancy.id)
+    ).all():
+        if status in (ApplicationStatus.withdrawn, ApplicationStatus.screened_out):
             continue
         row = MeritRow(
-            application.id,
-            application.submitted_at,
-            tests.get(application.id),
-            sift.get(application.id),
-            interview.get(application.id),
-            out_stage=application.out_stage if application.status == ApplicationStatus.out else "",
+            app_id,
+            submitted_at,
+            tests.get(app_id),
+            sift.get(app_id),
+            interview.get(app_id),
+            out_stage=out_stage if status == ApplicationStatus.out else "",
         )
         if not row.out_stage and None in (row.test, row.sift, row.interview):
             row.out_stage = "incomplete"
@@ -214,32 +238,45 @@ def _write_list(
 ) -> list[MeritRow]:
     rows = compute_merit(session, vacancy)
     vacancy.merit_version += 1
-    applications = {a.id: a for a in all_applications(session, vacancy)}
-    for row in rows:
-        session.add(
-            MeritListEntry(
-                vacancy_id=vacancy.id,
-                version=vacancy.merit_version,
-                application_id=row.application_id,
-                rank=row.rank,
-                test_score=row.test,
-                sift_score=row.sift,
-                interview_score=row.interview,
-                total=row.total,
-                out_stage=row.out_stage,
-                published_at=moment,
-            )
-        )
-        application = applications[row.application_id]
-        if row.rank is not None and application.status == ApplicationStatus.active:
-            application.status = ApplicationStatus.ranked
-            session.add(application)
-        elif row.rank is None and application.status == ApplicationStatus.ranked:
-            application.status = ApplicationStatus.out
-            session.add(application)
-    vacancy.merit_sha256 = _merit_digest(
-        vacancy, rows, {a_id: a.anonymous_code for a_id, a in applications.items()}
+    session.execute(
+        insert(MeritListEntry),
+        [
+            {
+                "vacancy_id": vacancy.id,
+                "version": vacancy.merit_version,
+                "application_id": row.application_id,
+                "rank": row.rank,
+                "test_score": row.test,
+                "sift_score": row.sift,
+                "interview_score": row.interview,
+                "total": row.total,
+                "out_stage": row.out_stage,
+                "published_at": moment,
+            }
+            for row in rows
+        ],
     )
+    ranked = [r.application_id for r in rows if r.rank is not None]
+    unranked = [r.application_id for r in rows if r.rank is None]
+    for ids, from_status, to_status in (
+        (ranked, ApplicationStatus.active, ApplicationStatus.ranked),
+        (unranked, ApplicationStatus.ranked, ApplicationStatus.out),
+    ):
+        if ids:
+            session.execute(
+                update(Application)
+                .where(col(Application.id).in_(ids), Application.status == from_status)
+                .values(status=to_status),
+                execution_options={"synchronize_session": "evaluate"},
+            )
+    codes = dict(
+        session.exec(
+            select(Application.id, Application.anonymous_code).where(
+                Application.vacancy_id == vacancy.id
+            )
+        ).all()
+    )
+    vacancy.merit_sha256 = _merit_digest(vacancy, rows, codes)
     session.add(vacancy)
     audit.record(
         session,
@@ -299,15 +336,17 @@ def publish_results(
         )
     moment = now_or(now)
     scores = stage_scores(session, vacancy, Stage.interview)
-    for application in active_applications(session, vacancy):
-        if scores[application.id] < vacancy.pass_mark_interview:
-            leave_competition(
-                session,
-                application=application,
-                stage="interview",
-                reason="below_pass_mark",
-                actor=actor,
-            )
+    leave_competition_many(
+        session,
+        applications=[
+            a
+            for a in active_applications(session, vacancy)
+            if scores[a.id] < vacancy.pass_mark_interview
+        ],
+        stage="interview",
+        reason="below_pass_mark",
+        actor=actor,
+    )
     vacancy.interview_locked_at = moment
     vacancy.results_published_at = moment
     vacancy.appeal_closes_at = workdays.deadline_after(

@@ -670,9 +670,17 @@ def accept_suggested(
 def stage_scores(session: Session, vacancy: Vacancy, stage: str) -> dict[int, float]:
     """Return {application id: stage score in percent} for candidates with full consensus."""
     codes = criteria_codes(vacancy)
+    latest: dict[tuple[int, str], int] = {}
+    # Ordered by id, so the newest consensus per (application, competency) wins.
+    for app_id, code, score in session.exec(
+        select(ConsensusScore.application_id, ConsensusScore.competency_code, ConsensusScore.score)
+        .where(ConsensusScore.vacancy_id == vacancy.id, ConsensusScore.stage == stage)
+        .order_by(col(ConsensusScore.id))
+    ).all():
+        latest[(app_id, code)] = score
     by_application: dict[int, dict[str, int]] = {}
-    for (app_id, code), row in consensus_rows(session, vacancy, stage).items():
-        by_application.setdefault(app_id, {})[code] = row.score
+    for (app_id, code), score in latest.items():
+        by_application.setdefault(app_id, {})[code] = score
     return {
         app_id: round(100.0 * sum(values[c] for c in codes) / (4 * len(codes)), 2)
         for app_id, values in by_application.items()
@@ -690,7 +698,7 @@ def lock_sift(
     session: Session, *, vacancy: Vacancy, actor: User, now: datetime | None = None
 ) -> Vacancy:
     """Lock the sift scores: apply its pass mark, reveal identities, open the interviews."""
-    from .merit import leave_competition
+    from .merit import leave_competition_many
 
     if vacancy.status != VacancyStatus.sift:
         raise VacancyError(_("The evidence sift is not open."), status_code=409)
@@ -706,15 +714,17 @@ def lock_sift(
             status_code=409,
         )
     scores = stage_scores(session, vacancy, Stage.sift)
-    for application in active_applications(session, vacancy):
-        if scores[application.id] < vacancy.pass_mark_sift:
-            leave_competition(
-                session,
-                application=application,
-                stage="sift",
-                reason="below_pass_mark",
-                actor=actor,
-            )
+    leave_competition_many(
+        session,
+        applications=[
+            a
+            for a in active_applications(session, vacancy)
+            if scores[a.id] < vacancy.pass_mark_sift
+        ],
+        stage="sift",
+        reason="below_pass_mark",
+        actor=actor,
+    )
     vacancy.sift_locked_at = now_or(now)
     set_status(
         session,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -350,6 +351,21 @@ def answer(
     return row
 
 
+# SQLite lets one writer in at a time and makes the others sleep and retry with growing pauses;
+# under a crowd of test takers those pauses, not the writes, become the latency. Queuing this
+# process's answer commits on a lock hands the database to the next writer at once.
+_SQLITE_ANSWER_COMMITS = threading.Lock()
+
+
+def commit_answer(session: Session) -> None:
+    """Commit a recorded answer (one at a time per process on SQLite)."""
+    if session.get_bind().dialect.name == "sqlite":
+        with _SQLITE_ANSWER_COMMITS:
+            session.commit()
+    else:
+        session.commit()
+
+
 def submit(
     session: Session,
     *,
@@ -489,39 +505,38 @@ def mark_all(
 
 def _apply_cut(session: Session, *, vacancy: Vacancy, actor: object) -> None:
     """Put test results into effect: below the cut score or absent leaves the competition."""
-    from .merit import leave_competition, rejoin_competition
+    from .merit import leave_competition_many, rejoin_competition
 
-    attempts = {
-        a.application_id: a
-        for a in session.exec(select(TestAttempt).where(TestAttempt.vacancy_id == vacancy.id))
-    }
+    scores = dict(
+        session.exec(
+            select(TestAttempt.application_id, TestAttempt.score).where(
+                TestAttempt.vacancy_id == vacancy.id
+            )
+        ).all()
+    )
     candidates = session.exec(
         select(Application).where(
             Application.vacancy_id == vacancy.id,
             col(Application.status).in_([ApplicationStatus.active, ApplicationStatus.out]),
         )
     ).all()
+    absent, below = [], []
     for application in candidates:
         if application.status == ApplicationStatus.out and application.out_stage != "test":
             continue
-        attempt = attempts.get(application.id)
-        if attempt is None:
+        if application.id not in scores:
             if application.status == ApplicationStatus.active:
-                leave_competition(
-                    session, application=application, stage="test", reason="absent", actor=actor
-                )
+                absent.append(application)
             continue
-        passed = (attempt.score or 0) >= vacancy.pass_mark_test
+        passed = (scores[application.id] or 0) >= vacancy.pass_mark_test
         if not passed and application.status == ApplicationStatus.active:
-            leave_competition(
-                session,
-                application=application,
-                stage="test",
-                reason="below_pass_mark",
-                actor=actor,
-            )
+            below.append(application)
         elif passed and application.status == ApplicationStatus.out:
             rejoin_competition(session, application=application, actor=actor)
+    leave_competition_many(session, applications=absent, stage="test", reason="absent", actor=actor)
+    leave_competition_many(
+        session, applications=below, stage="test", reason="below_pass_mark", actor=actor
+    )
 
 
 def close_test(
