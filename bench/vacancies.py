@@ -371,6 +371,10 @@ def _serve(database_url: str, data_dir: Path, port: int, workers: int) -> subpro
             "--workers",
             str(workers),
             "--no-access-log",
+            # Browsers keep connections open between answers; uvicorn's 5 s default would race
+            # the takers' pauses and cut connections the client is about to reuse.
+            "--timeout-keep-alive",
+            "75",
             "--log-level",
             "warning",
         ],
@@ -455,6 +459,7 @@ async def _answer_all(base: str, takers, think: float) -> dict:
     return {
         "live_requests": len(latencies),
         "live_failures": len(failures),
+        "live_failure_statuses": sorted(set(failures)),
         "live_errors": sorted(set(errors)),
         "live_wall_seconds": wall,
         "live_rps": len(latencies) / wall,
@@ -504,7 +509,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"  {args.takers} concurrent test takers × {args.answers} answers on uvicorn "
                 f"({args.workers} worker(s), {args.think:g} s between answers): "
                 f"{results['live_requests']} requests, "
-                f"{results['live_failures']} failed, {results['live_rps']:.0f} req/s; "
+                f"{results['live_failures']} failed {results['live_failure_statuses']} "
+                f"{results['live_errors']}, {results['live_rps']:.0f} req/s; "
                 f"p50 {results['live_p50_ms']:.0f} ms, p95 {results['live_p95_ms']:.0f} ms, "
                 f"p99 {results['live_p99_ms']:.0f} ms"
             )

@@ -310,7 +310,7 @@ def answer(
                 status_code=422 if err.status_code == 409 else err.status_code,
             )
         raise_http(err)
-    testing.commit_answer(session)
+    session.commit()
     if is_htmx(request):
         return render(
             request,

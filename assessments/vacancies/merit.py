@@ -17,6 +17,7 @@ from backend.auth.permissions import Permission
 from backend.config import Settings
 from backend.events import DomainEvent, publish
 from backend.i18n import _
+from backend.org.models import Employee
 
 from . import clock, workdays
 from .models import (
@@ -362,7 +363,63 @@ def publish_results(
     )
     session.flush()
     _reject_events(session, vacancy, all_applications(session, vacancy))
+    _record_interview_levels(session, vacancy=vacancy, actor=actor)
     return vacancy
+
+
+class _Assessor:
+    """The person publishing the results, as the competency service expects an actor."""
+
+    def __init__(self, session: Session, user: User) -> None:
+        self.user = user
+        self._session = session
+
+    def can(self, permission: Permission) -> bool:
+        return can(self._session, self.user, permission)
+
+
+def _record_interview_levels(session: Session, *, vacancy: Vacancy, actor: User) -> int:
+    """Add the panel's interview consensus to internal candidates' competency records.
+
+    The structured interview scores each competency on the framework's own level descriptors,
+    so its consensus is a validated rating from an assessment (source `assessment`). Returns
+    how many ratings were recorded.
+    """
+    from competency_framework import service as competency_service
+    from competency_framework.models import RatingSource
+    from competency_framework.service import CompetencyError
+
+    from .scoring import consensus_rows
+
+    internal = {
+        a.id: a for a in all_applications(session, vacancy) if a.is_internal and a.employee_id
+    }
+    if not internal:
+        return 0
+    competencies = {c.code: c for c in competency_service.list_competencies(session)}
+    assessor = _Assessor(session, actor)
+    recorded = 0
+    for (app_id, code), row in consensus_rows(
+        session, vacancy, Stage.interview, list(internal)
+    ).items():
+        employee = session.get(Employee, internal[app_id].employee_id)
+        if employee is None or code not in competencies:
+            continue
+        try:
+            competency_service.record_rating(
+                session,
+                employee=employee,
+                competency=competencies[code],
+                level=row.score,
+                source=RatingSource.assessment,
+                actor=assessor,
+                note=_("Structured interview of competition %(ref)s", ref=vacancy.reference),
+            )
+        except CompetencyError:
+            # Whoever publishes cannot rate themselves (an HR person who applied): skip them.
+            continue
+        recorded += 1
+    return recorded
 
 
 # --- what candidates and the public see ---------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -349,21 +348,6 @@ def answer(
     row.answered_at = now_or(now)
     session.add(row)
     return row
-
-
-# SQLite lets one writer in at a time and makes the others sleep and retry with growing pauses;
-# under a crowd of test takers those pauses, not the writes, become the latency. Queuing this
-# process's answer commits on a lock hands the database to the next writer at once.
-_SQLITE_ANSWER_COMMITS = threading.Lock()
-
-
-def commit_answer(session: Session) -> None:
-    """Commit a recorded answer (one at a time per process on SQLite)."""
-    if session.get_bind().dialect.name == "sqlite":
-        with _SQLITE_ANSWER_COMMITS:
-            session.commit()
-    else:
-        session.commit()
 
 
 def submit(

@@ -810,3 +810,14 @@ def test_every_score_read_and_state_change_is_in_the_verified_audit_chain(
     # 4 candidates × 3 members × 3 competencies in the sift, again in the interview.
     assert len(scores) == 2 * 4 * 3 * 3
     assert audit.verify(session).ok
+
+
+def test_interview_consensus_enters_internal_candidates_competency_records(session, results, org):
+    from competency_framework import service as competency_service
+
+    legal = competency_service.get_competency(session, "legal")
+    current = competency_service.current_levels(session, employee_id=org.officer_a.id)
+    assert current[legal.id].level == 3 and current[legal.id].source == "assessment"
+    # External candidates have no employee record to rate.
+    x_app = results.candidates["x"][1]
+    assert x_app.employee_id is None

@@ -269,9 +269,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("employee_id", "competency_id", name=op.f("pk_current_rating")),
     )
     with op.batch_alter_table("current_rating", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_current_rating_revision"), ["revision"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_current_rating_revision"), ["revision"], unique=False)
     # ### end Alembic commands ###
     op.execute(
         "INSERT INTO competency_revision (id, ratings, profiles, changed_at) VALUES (1, 0, 0, CURRENT_TIMESTAMP)"
