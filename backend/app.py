@@ -38,6 +38,7 @@ ROUTER_MODULES = [
     "backend.org.routes",
     "whistleblowing.retaliation_routes",
     "whistleblowing.notification_routes",
+    "assessments.vacancies.routes",
 ]
 
 API_PREFIX = "/api/v1"
