@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +39,7 @@ ROUTER_MODULES = [
     "backend.org.routes",
     "whistleblowing.retaliation_routes",
     "whistleblowing.notification_routes",
+    "assessments.vacancies.routes",
 ]
 
 API_PREFIX = "/api/v1"
@@ -207,6 +209,29 @@ def _install_error_handlers(app: FastAPI) -> None:
             "error.html",
             {"status": 422, "message": message, "problems": problems},
             status_code=422,
+            block="content",
+        )
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        # A number beyond what the database stores (an id like 2**63) names no record.
+        status = 404 if request.method == "GET" else 422
+        message = (
+            i18n._("This page does not exist, or the record was not found.")
+            if status == 404
+            else i18n._("Some values are missing or not valid.")
+        )
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": {"status": status, "code": _error_code(status), "message": message}},
+                status_code=status,
+            )
+        return render(
+            request,
+            "error.html",
+            {"status": status, "message": message},
+            status_code=status,
             block="content",
         )
 

@@ -46,6 +46,21 @@ class Settings(BaseSettings):
     reporter_access_months: int = Field(default=12, ge=1)
     # Months a closed retaliation complaint is kept after its monitoring ends.
     complaint_retention_months: int = Field(default=60, ge=1)
+    # Outgoing mail (backend/mail.py). Without a host, development and test write each message
+    # as an .eml file under <data_dir>/outbox instead; production refuses to send.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Mérito <no-reply@localhost>"
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Vacancy competitions (assessments/vacancies), in working days (weekends and Mexican
+    # federal rest days skipped).
+    vacancy_min_posting_days: int = Field(default=10, ge=1)
+    vacancy_amendment_min_days: int = Field(default=5, ge=1)
+    vacancy_review_days: int = Field(default=3, ge=1)
+    vacancy_appeal_days: int = Field(default=5, ge=1)
 
     _secret: str | None = PrivateAttr(default=None)
 
@@ -62,6 +77,11 @@ class Settings(BaseSettings):
     @property
     def attachments_dir(self) -> Path:
         return self.data_dir / "attachments"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where mail goes when no SMTP host is configured (development and tests)."""
+        return self.data_dir / "outbox"
 
     def resolved_secret_key(self) -> str:
         """Return the secret key, generating one into the data directory on first run."""

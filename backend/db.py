@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -67,6 +68,48 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+_WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+# How long a writer waits for its turn before going ahead and leaving it to SQLite's own lock.
+_WRITER_QUEUE_SECONDS = 30
+
+
+def _queue_sqlite_writers(engine: Engine) -> None:
+    """Let one transaction at a time write through this engine, the others queuing in order.
+
+    SQLite admits one writer; the others sleep and retry with growing pauses (up to 100 ms
+    each), so under many concurrent writers the pauses, not the writes, make the latency, and
+    some writers time out. Queuing the writers of this process on a lock hands the database to
+    the next one the moment the previous commits. Reads are never queued.
+    """
+    lock = threading.Lock()
+    state: dict[str, object] = {"holder": None}
+
+    def raw(connection: object) -> object:
+        return getattr(connection, "dbapi_connection", connection)
+
+    def before_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        current = raw(conn.connection)
+        if state["holder"] is current or statement.lstrip()[:6].upper() not in _WRITE_STATEMENTS:
+            return
+        if lock.acquire(timeout=_WRITER_QUEUE_SECONDS):
+            state["holder"] = current
+
+    def releasing(end):
+        def end_transaction(dbapi_connection) -> None:
+            try:
+                end(dbapi_connection)
+            finally:
+                if state["holder"] is not None and state["holder"] is raw(dbapi_connection):
+                    state["holder"] = None
+                    lock.release()
+
+        return end_transaction
+
+    event.listen(engine, "before_cursor_execute", before_write)
+    engine.dialect.do_commit = releasing(engine.dialect.do_commit)  # type: ignore[method-assign]
+    engine.dialect.do_rollback = releasing(engine.dialect.do_rollback)  # type: ignore[method-assign]
+
+
 def make_engine(database_url: str, **kwargs) -> Engine:
     """Return an engine for the URL; SQLite gets WAL mode and foreign keys."""
     if database_url.startswith("sqlite"):
@@ -79,6 +122,7 @@ def make_engine(database_url: str, **kwargs) -> Engine:
             database_url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        _queue_sqlite_writers(engine)
         return engine
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]

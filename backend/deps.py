@@ -10,6 +10,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -87,7 +88,8 @@ def optional_principal(
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def current_principal(request: Request, principal: OptionalPrincipal) -> Principal:
+# No I/O here, so no trip through the thread pool: async, run on the event loop.
+async def current_principal(request: Request, principal: OptionalPrincipal) -> Principal:
     """Return the signed-in principal or raise 401."""
     if principal is None:
         raise NotAuthenticated(expired=getattr(request.state, "session_expired", False))
@@ -100,7 +102,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require(permission: Permission):
     """Dependency: 401 without a session, 403 unless the principal holds `permission`."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.can(permission):
             raise HTTPException(status_code=403, detail=_("You do not have permission to do this."))
         return principal
@@ -149,7 +151,10 @@ async def csrf_protect(request: Request, session: SessionDep, settings: Settings
             form = await read_form(request)
             value = form.get("csrf_token")
             token = value if isinstance(value, str) else None
-    principal = optional_principal(request, session, settings)
+    # The session lookup queries the database: run it off the event loop, which must stay free
+    # to finish other requests meanwhile, and end its read transaction so the connection goes
+    # back to the pool while this request waits for a worker thread to run its route.
+    principal = await run_in_threadpool(_principal_then_release, request, session, settings)
     if principal is None:
         principal = getattr(request.state, "second_factor_principal", None)
     if principal is not None and not is_anonymous_path(request.url.path):
@@ -165,6 +170,12 @@ async def csrf_protect(request: Request, session: SessionDep, settings: Settings
                 "This form has expired or was not sent from Mérito. Reload the page and try again."
             ),
         )
+
+
+def _principal_then_release(request: Request, session, settings: Settings) -> Principal | None:
+    principal = optional_principal(request, session, settings)
+    session.commit()
+    return principal
 
 
 def _forwarded_origin_ok(request: Request, origin: str) -> bool:

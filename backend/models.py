@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "assessments.appraisals.models",
     "competency_framework.training.models",
     "whistleblowing.models",
+    "assessments.vacancies.models",
 ]
 
 for _name in MODEL_MODULES:

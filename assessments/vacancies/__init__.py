@@ -1,0 +1,1 @@
+"""Merit-based vacancy competitions (issue #5)."""

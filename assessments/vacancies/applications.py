@@ -1,0 +1,333 @@
+"""Applying: eligibility questions (screening with a review), written evidence, withdrawal."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from backend import audit
+from backend.auth.models import User
+from backend.config import Settings
+from backend.i18n import _
+from backend.org.models import Employee
+
+from . import accounts, clock
+from .models import (
+    Application,
+    ApplicationEvidence,
+    ApplicationStatus,
+    Vacancy,
+    VacancyStatus,
+)
+from .service import (
+    VacancyError,
+    membership,
+    now_or,
+    require_reason,
+    review_window_closes,
+    window_open,
+)
+
+MAX_EVIDENCE = 6000
+MIN_EVIDENCE = 20
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+@dataclass
+class ApplicationInput:
+    """What the application form sends: eligibility answers and evidence per competency."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
+
+
+def _record(session: Session, *, action: str, actor, application: Application, **kw) -> None:
+    audit.record(
+        session,
+        action=action,
+        actor=actor,
+        entity_type="vacancy_application",
+        entity_id=application.id,
+        **kw,
+    )
+
+
+def _anonymous_code(session: Session, vacancy: Vacancy) -> str:
+    while True:
+        code = "C-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(5))
+        taken = session.exec(
+            select(Application.id).where(
+                Application.vacancy_id == vacancy.id, Application.anonymous_code == code
+            )
+        ).first()
+        if taken is None:
+            return code
+
+
+def application_of(session: Session, vacancy: Vacancy, user: User) -> Application | None:
+    return session.exec(
+        select(Application).where(
+            Application.vacancy_id == vacancy.id, Application.user_id == user.id
+        )
+    ).first()
+
+
+def check_input(vacancy: Vacancy, data: ApplicationInput) -> tuple[dict, dict]:
+    """Return (answers, evidence) checked against the notice, or raise VacancyError."""
+    errors: dict[str, str] = {}
+    answers: dict[str, str] = {}
+    for question in vacancy.eligibility:
+        value = (data.answers.get(question["key"]) or "").strip()
+        if value not in ("yes", "no"):
+            errors[f"answer_{question['key']}"] = _("Answer yes or no.")
+        else:
+            answers[question["key"]] = value
+    evidence: dict[str, str] = {}
+    for criterion in vacancy.criteria:
+        code = criterion["competency"]
+        text = (data.evidence.get(code) or "").strip()
+        if len(text) < MIN_EVIDENCE:
+            errors[f"evidence_{code}"] = _(
+                "Describe what you did that shows this competency (at least %(n)s characters).",
+                n=MIN_EVIDENCE,
+            )
+        elif len(text) > MAX_EVIDENCE:
+            errors[f"evidence_{code}"] = _("Keep the evidence under 6,000 characters.")
+        else:
+            evidence[code] = text
+    if errors:
+        raise VacancyError(
+            _("Some answers are missing or not valid."), errors=errors, field=next(iter(errors))
+        )
+    return answers, evidence
+
+
+def apply(
+    session: Session,
+    settings: Settings,
+    *,
+    vacancy: Vacancy,
+    user: User,
+    data: ApplicationInput,
+    now: datetime | None = None,
+) -> Application:
+    """Submit (or, while the window is open, update) the user's application."""
+    moment = now_or(now)
+    if not window_open(vacancy, moment):
+        raise VacancyError(
+            _("Applications for this vacancy are closed."),
+            status_code=409,
+        )
+    if not accounts.may_apply(session, user):
+        raise VacancyError(
+            _("Confirm your email address first: open the link we sent you."), status_code=403
+        )
+    if membership(session, vacancy, user) is not None:
+        raise VacancyError(
+            _("You sit on this competition's panel, so you cannot apply to it."), status_code=409
+        )
+    answers, evidence = check_input(vacancy, data)
+    failures = [q["key"] for q in vacancy.eligibility if answers[q["key"]] != q["pass_answer"]]
+    application = application_of(session, vacancy, user)
+    created = application is None
+    if application is None:
+        employee = session.get(Employee, user.employee_id) if user.employee_id else None
+        account = accounts.account_of(session, user)
+        application = Application(
+            vacancy_id=vacancy.id,
+            user_id=user.id,
+            employee_id=employee.id if employee else None,
+            unit_id=employee.unit_id if employee else None,
+            supervisor_employee_id=employee.supervisor_id if employee else None,
+            is_internal=employee is not None,
+            candidate_name=employee.full_name if employee else user.full_name,
+            candidate_surnames=employee.last_name
+            if employee
+            else (account.last_names if account else ""),
+            anonymous_code=_anonymous_code(session, vacancy),
+            submitted_at=moment,
+        )
+    before = {
+        "status": application.status,
+        "screening_failures": list(application.screening_failures),
+    }
+    application.eligibility_answers = answers
+    application.screening_failures = failures
+    application.status = ApplicationStatus.screened_out if failures else ApplicationStatus.active
+    application.updated_at = moment
+    # A new screening result replaces any earlier review.
+    application.review_requested_at = None
+    application.review_grounds = ""
+    application.review_decided_at = None
+    application.review_decided_by_id = None
+    application.review_reinstated = None
+    application.review_reason = ""
+    session.add(application)
+    session.flush()
+    for row in session.exec(
+        select(ApplicationEvidence).where(ApplicationEvidence.application_id == application.id)
+    ):
+        session.delete(row)
+    session.flush()
+    for code, text in evidence.items():
+        session.add(
+            ApplicationEvidence(application_id=application.id, competency_code=code, text=text)
+        )
+    _record(
+        session,
+        action="vacancy.application_submitted" if created else "vacancy.application_updated",
+        actor=user,
+        application=application,
+        before=None if created else before,
+        after={
+            "vacancy_id": vacancy.id,
+            "status": application.status,
+            "screening_failures": failures,
+            "internal": application.is_internal,
+        },
+    )
+    return application
+
+
+def withdraw(session: Session, *, application: Application, user: User) -> Application:
+    """Withdraw one's own application (before the merit list is published)."""
+    vacancy = session.get(Vacancy, application.vacancy_id)
+    if application.user_id != user.id:
+        raise VacancyError(_("This application does not exist."), status_code=404)
+    if application.status in (
+        ApplicationStatus.withdrawn,
+        ApplicationStatus.appointed,
+    ) or vacancy.status in (VacancyStatus.results, VacancyStatus.appointed):
+        raise VacancyError(_("This application can no longer be withdrawn."), status_code=409)
+    before = application.status
+    application.status = ApplicationStatus.withdrawn
+    session.add(application)
+    _record(
+        session,
+        action="vacancy.application_withdrawn",
+        actor=user,
+        application=application,
+        before={"status": before},
+        after={"status": application.status},
+    )
+    return application
+
+
+def request_review(
+    session: Session,
+    settings: Settings,
+    *,
+    application: Application,
+    user: User,
+    grounds: str,
+    now: datetime | None = None,
+) -> Application:
+    """A screened-out candidate asks HR to review the screening, within the review window."""
+    if application.user_id != user.id:
+        raise VacancyError(_("This application does not exist."), status_code=404)
+    if application.status != ApplicationStatus.screened_out:
+        raise VacancyError(_("Only a screened-out application can be reviewed."), status_code=409)
+    if application.review_requested_at is not None:
+        raise VacancyError(_("You have already asked for a review."), status_code=409)
+    vacancy = session.get(Vacancy, application.vacancy_id)
+    closes = review_window_closes(settings, vacancy)
+    moment = now_or(now)
+    if vacancy.status != VacancyStatus.published or closes is None or moment > closes:
+        raise VacancyError(_("The review window has closed."), status_code=409)
+    grounds = require_reason(grounds, field="grounds")
+    application.review_requested_at = moment
+    application.review_grounds = grounds
+    session.add(application)
+    _record(
+        session,
+        action="vacancy.screening_review_requested",
+        actor=user,
+        application=application,
+        after={"grounds": grounds},
+    )
+    return application
+
+
+def decide_review(
+    session: Session, *, application: Application, reinstate: bool, reason: str, actor: User
+) -> Application:
+    """HR decides a screening review: reinstate the candidate or confirm the screening."""
+    if application.review_requested_at is None or application.review_decided_at is not None:
+        raise VacancyError(_("There is no review waiting for a decision."), status_code=409)
+    vacancy = session.get(Vacancy, application.vacancy_id)
+    if vacancy.status != VacancyStatus.published:
+        raise VacancyError(
+            _("Reviews are decided before the knowledge test opens."), status_code=409
+        )
+    reason = require_reason(reason)
+    application.review_decided_at = clock.now()
+    application.review_decided_by_id = actor.id
+    application.review_reinstated = reinstate
+    application.review_reason = reason
+    if reinstate:
+        application.status = ApplicationStatus.active
+    session.add(application)
+    _record(
+        session,
+        action="vacancy.screening_review_decided",
+        actor=actor,
+        application=application,
+        before={"status": ApplicationStatus.screened_out},
+        after={"status": application.status, "reinstated": reinstate, "reason": reason},
+    )
+    return application
+
+
+def pending_reviews(session: Session, vacancy: Vacancy) -> list[Application]:
+    return list(
+        session.exec(
+            select(Application).where(
+                Application.vacancy_id == vacancy.id,
+                col(Application.review_requested_at).is_not(None),
+                col(Application.review_decided_at).is_(None),
+            )
+        )
+    )
+
+
+def my_applications(session: Session, user: User) -> list[tuple[Application, Vacancy]]:
+    """Return the user's applications with their vacancies, newest first."""
+    return list(
+        session.exec(
+            select(Application, Vacancy)
+            .join(Vacancy, col(Vacancy.id) == Application.vacancy_id)
+            .where(Application.user_id == user.id)
+            .order_by(col(Application.id).desc())
+        ).all()
+    )
+
+
+def own_application(session: Session, *, application_id: int, user: User) -> Application:
+    """Return the user's own application; 404 for anyone else's (no hint that it exists)."""
+    application = session.get(Application, application_id)
+    if application is None or application.user_id != user.id:
+        raise VacancyError(_("This application does not exist."), status_code=404)
+    return application
+
+
+def evidence_of(session: Session, application: Application) -> dict[str, str]:
+    return {
+        row.competency_code: row.text
+        for row in session.exec(
+            select(ApplicationEvidence).where(ApplicationEvidence.application_id == application.id)
+        )
+    }
+
+
+def record_read(session: Session, *, application: Application, actor: User, purpose: str) -> None:
+    """Audit that `actor` opened `application` (every read of an application is recorded)."""
+    _record(
+        session,
+        action="vacancy.application_read",
+        actor=actor,
+        application=application,
+        after={"purpose": purpose, "vacancy_id": application.vacancy_id},
+    )

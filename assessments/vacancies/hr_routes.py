@@ -1,0 +1,1185 @@
+"""HR's side: drafting, approval, publication, amendments, panel, stages, results, appointment.
+
+Every page and action needs `manage_vacancies`, except the second-person decisions (approving a
+vacancy, deciding appeals and out-of-order appointments), which need `approve_vacancies`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from backend import i18n
+from backend.auth.models import User
+from backend.auth.permissions import Permission
+from backend.config import Settings
+from backend.db import SessionDep
+from backend.deps import CurrentPrincipal, SettingsDep, require
+from backend.i18n import _
+from backend.org.models import Position, Unit
+from backend.web import flash, redirect, render
+
+from . import applications, merit, scoring, service, testing
+from .http import api_error, application_in, user_names, vacancy_or_404
+from .models import (
+    Appeal,
+    Appointment,
+    BankQuestion,
+    InterviewQuestion,
+    PanelMember,
+    Stage,
+    TieBreak,
+    VacancyStatus,
+)
+from .public_routes import notice_context
+from .service import NoticeInput, VacancyError
+from .testing import QuestionInput
+
+router = APIRouter()
+api_router = APIRouter(tags=["vacancies"])
+MANAGE = [require(Permission.manage_vacancies)]
+APPROVE = [require(Permission.approve_vacancies)]
+BLUEPRINT_ROWS = 6
+ELIGIBILITY_ROWS = 6
+
+
+# --- the list -----------------------------------------------------------------------------------
+
+
+def _positions(session: Session) -> list[tuple[Position, Unit]]:
+    return list(
+        session.exec(
+            select(Position, Unit)
+            .join(Unit, col(Unit.id) == Position.unit_id)
+            .order_by(col(Unit.name), col(Position.title))
+        ).all()
+    )
+
+
+@router.get("/competitions", dependencies=MANAGE)
+def competitions(request: Request, session: SessionDep, error: str = "", status: str = ""):
+    vacancies = service.list_vacancies(session)
+    by_status: dict[str, list] = {}
+    for vacancy in vacancies:
+        by_status.setdefault(vacancy.status, []).append(vacancy)
+    return render(
+        request,
+        "vacancies/competitions.html",
+        {
+            "by_status": by_status,
+            "order": list(VacancyStatus),
+            "positions": _positions(session),
+            "units": {u.id: u for u in session.exec(select(Unit))},
+            "error": error,
+        },
+        status_code=int(status) if status.isdigit() else 200,
+    )
+
+
+@router.post("/competitions", dependencies=MANAGE)
+def create(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    position_id: Annotated[str, Form()] = "",
+):
+    position = session.get(Position, int(position_id)) if position_id.isdigit() else None
+    try:
+        if position is None:
+            raise VacancyError(_("Choose a position."), field="position_id")
+        vacancy = service.create_vacancy(session, settings, position=position, actor=principal.user)
+    except VacancyError as err:
+        session.rollback()
+        return competitions(request, session, error=str(err), status=str(err.status_code))
+    session.commit()
+    flash(request, _("Draft created from the position's competency profile. Complete the notice."))
+    session.commit()
+    return redirect(request, f"/competitions/{vacancy.id}/edit")
+
+
+# --- the question bank --------------------------------------------------------------------------
+
+
+def _bank_context(session: Session, errors: dict | None = None, values: dict | None = None):
+    return {
+        "domains": service.domains(session),
+        "questions": testing.bank(session),
+        "competencies": service.competency_names(session),
+        "counts": testing.bank_counts(session),
+        "errors": errors or {},
+        "values": values or {},
+    }
+
+
+@router.get("/competitions/bank", dependencies=MANAGE)
+def bank(request: Request, session: SessionDep):
+    return render(request, "vacancies/bank.html", _bank_context(session))
+
+
+@router.post("/competitions/bank/domains", dependencies=MANAGE)
+def add_domain(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    domain_code: Annotated[str, Form()] = "",
+    domain_name_es: Annotated[str, Form()] = "",
+    domain_name_en: Annotated[str, Form()] = "",
+):
+    code, name_es, name_en = domain_code, domain_name_es, domain_name_en
+    try:
+        testing.create_domain(
+            session, code=code, name_es=name_es, name_en=name_en, actor=principal.user
+        )
+    except VacancyError as err:
+        session.rollback()
+        values = {"code": code, "name_es": name_es, "name_en": name_en}
+        return render(
+            request,
+            "vacancies/bank.html",
+            _bank_context(session, {f"domain_{k}": v for k, v in err.errors.items()}, values),
+            status_code=err.status_code,
+        )
+    session.commit()
+    flash(request, _("Knowledge domain added."))
+    session.commit()
+    return redirect(request, "/competitions/bank")
+
+
+@router.post("/competitions/bank/questions", dependencies=MANAGE)
+async def add_question(request: Request, session: SessionDep, principal: CurrentPrincipal):
+    form = await request.form()
+    data = QuestionInput(
+        domain=str(form.get("domain", "")),
+        competency=str(form.get("competency", "")),
+        difficulty=str(form.get("difficulty", "")),
+        stem=str(form.get("stem", "")),
+        options=[str(form.get(f"option_{n}", "")) for n in range(1, 7)],
+        correct=str(form.get("correct", "")),
+    )
+    try:
+        testing.add_question(session, data=data, actor=principal.user)
+    except VacancyError as err:
+        session.rollback()
+        values = {**data.__dict__, "options": data.options}
+        return render(
+            request,
+            "vacancies/bank.html",
+            _bank_context(session, err.errors, values),
+            status_code=err.status_code,
+        )
+    session.commit()
+    flash(request, _("Question added to the bank."))
+    session.commit()
+    return redirect(request, "/competitions/bank")
+
+
+@router.post("/competitions/bank/questions/{question_id:int}/retire", dependencies=MANAGE)
+def retire_question(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, question_id: int
+):
+    question = session.get(BankQuestion, question_id)
+    if question is None:
+        raise HTTPException(status_code=404, detail=_("This question does not exist."))
+    testing.retire_question(session, question=question, actor=principal.user)
+    session.commit()
+    flash(request, _("The question will not be drawn in future tests."))
+    session.commit()
+    return redirect(request, "/competitions/bank")
+
+
+# --- one competition ----------------------------------------------------------------------------
+
+
+def competition_context(
+    session: Session, settings: Settings, vacancy, principal, error: str = ""
+) -> dict[str, Any]:
+    """Return everything the competition page shows at the vacancy's stage."""
+    context = notice_context(session, vacancy)
+    seats = service.panel_of(session, vacancy)
+    members = {s.user_id: session.get(User, s.user_id) for s in seats}
+    all_apps = service.all_applications(session, vacancy)
+    people = user_names(
+        session,
+        [
+            vacancy.created_by_id,
+            vacancy.submitted_by_id,
+            vacancy.approved_by_id,
+            vacancy.published_by_id,
+        ],
+    )
+    stage = vacancy.status if vacancy.status in (Stage.sift, Stage.interview) else None
+    progress = {}
+    if stage:
+        scores = scoring.current_scores(session, vacancy, stage)
+        consensus = scoring.stage_scores(session, vacancy, stage)
+        for application in service.active_applications(session, vacancy):
+            raters = scoring.eligible_raters(session, vacancy, application)
+            done = sum(
+                1
+                for r in raters
+                if all((application.id, c, r) in scores for c in scoring.criteria_codes(vacancy))
+            )
+            progress[application.id] = (done, len(raters), application.id in consensus)
+    context.update(
+        {
+            "principal": principal,
+            "error": error,
+            "amendments": service.amendments(session, vacancy),
+            "open": service.window_open(vacancy),
+            "people": people,
+            "seats": seats,
+            "members": members,
+            "panel_problems": service.panel_problems(session, vacancy),
+            "panel_locked": service.panel_locked(session, vacancy),
+            "panel_choices": [u for u in service.panel_candidates(session) if u.id not in members],
+            "declarations": {
+                s.user_id: scoring.pending_declarations(session, vacancy, members[s.user_id])
+                for s in seats
+            },
+            "applications": all_apps,
+            "counts": _application_counts(all_apps),
+            "pending_reviews": applications.pending_reviews(session, vacancy),
+            "review_closes": service.review_window_closes(settings, vacancy),
+            "shortfalls": service.bank_shortfalls(session, vacancy)
+            if vacancy.status in (VacancyStatus.draft, VacancyStatus.pending_approval)
+            else [],
+            "interview_questions": service.interview_questions(session, vacancy),
+            "missing_questions": [
+                i18n.localized(context["competencies"][code], "name")
+                if code in context["competencies"]
+                else code
+                for code in service.missing_interview_questions(session, vacancy)
+            ],
+            "interview_locked": service.interview_locked(vacancy),
+            "question_stats": testing.question_stats(session, vacancy)
+            if vacancy.status in (VacancyStatus.testing, VacancyStatus.sift)
+            else [],
+            "neutralised": testing.neutralised(session, vacancy),
+            "stage": stage,
+            "progress": progress,
+            "now": service.now_or(None),
+            "can_approve": principal.can(Permission.approve_vacancies)
+            and principal.user.id not in (vacancy.created_by_id, vacancy.submitted_by_id),
+        }
+    )
+    return context
+
+
+def _application_counts(rows) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for application in rows:
+        counts[application.status] = counts.get(application.status, 0) + 1
+    return counts
+
+
+@router.get("/competitions/{vacancy_id:int}", dependencies=MANAGE)
+def competition(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    vacancy = vacancy_or_404(session, vacancy_id)
+    return render(
+        request,
+        "vacancies/competition.html",
+        competition_context(session, settings, vacancy, principal),
+    )
+
+
+def _act(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    principal,
+    vacancy_id: int,
+    action: Callable[[Any], Any],
+    done: str,
+    target: str | None = None,
+):
+    """Run one action on a competition: commit and redirect, or show why it was refused."""
+    vacancy = vacancy_or_404(session, vacancy_id)
+    try:
+        action(vacancy)
+    except VacancyError as err:
+        session.rollback()
+        vacancy = vacancy_or_404(session, vacancy_id)
+        return render(
+            request,
+            "vacancies/competition.html",
+            competition_context(session, settings, vacancy, principal, str(err)),
+            status_code=err.status_code,
+        )
+    session.commit()
+    flash(request, done)
+    session.commit()
+    return redirect(request, target or f"/competitions/{vacancy.id}")
+
+
+def _notice_input(form) -> NoticeInput:
+    return NoticeInput(
+        title=str(form.get("title", "")),
+        summary=str(form.get("summary", "")),
+        criteria={
+            key[len("assess_") :]: str(form.get("level_" + key[len("assess_") :], ""))
+            for key in form
+            if key.startswith("assess_")
+        },
+        knowledge_domains=[str(v) for v in form.getlist("knowledge_domains")],
+        weight_test=str(form.get("weight_test", "")),
+        weight_sift=str(form.get("weight_sift", "")),
+        weight_interview=str(form.get("weight_interview", "")),
+        weight_justification=str(form.get("weight_justification", "")),
+        pass_mark_test=str(form.get("pass_mark_test", "")),
+        pass_mark_sift=str(form.get("pass_mark_sift", "")),
+        pass_mark_interview=str(form.get("pass_mark_interview", "")),
+        tie_break=str(form.get("tie_break", "")),
+        panel_size=str(form.get("panel_size", "")),
+        blueprint=[
+            (
+                str(form.get(f"blueprint_domain_{n}", "")),
+                str(form.get(f"blueprint_difficulty_{n}", "")),
+                str(form.get(f"blueprint_count_{n}", "")),
+            )
+            for n in range(BLUEPRINT_ROWS)
+        ],
+        test_minutes=str(form.get("test_minutes", "")),
+        eligibility=[
+            (
+                str(form.get(f"eligibility_text_{n}", "")),
+                str(form.get(f"eligibility_answer_{n}", "yes")),
+            )
+            for n in range(ELIGIBILITY_ROWS)
+        ],
+        posting_days=str(form.get("posting_days", "")),
+    )
+
+
+def _form_context(
+    session: Session,
+    settings: Settings,
+    vacancy,
+    *,
+    mode: str,
+    data: NoticeInput | None = None,
+    errors: dict | None = None,
+    reason: str = "",
+) -> dict[str, Any]:
+    data = data or service.notice_input_of(vacancy)
+    blueprint = list(data.blueprint) + [("", "", "")] * BLUEPRINT_ROWS
+    eligibility = list(data.eligibility) + [("", "yes")] * ELIGIBILITY_ROWS
+    context = notice_context(session, vacancy)
+    context.update(
+        {
+            "mode": mode,
+            "data": data,
+            "blueprint_rows": blueprint[:BLUEPRINT_ROWS],
+            "eligibility_rows": eligibility[:ELIGIBILITY_ROWS],
+            "all_competencies": list(service.competency_names(session).values()),
+            "all_domains": service.domains(session),
+            "tie_breaks": list(TieBreak),
+            "errors": errors or {},
+            "reason": reason,
+            "min_posting": settings.vacancy_min_posting_days,
+            "amend_days": settings.vacancy_amendment_min_days,
+        }
+    )
+    return context
+
+
+@router.get("/competitions/{vacancy_id:int}/edit", dependencies=MANAGE)
+def edit_form(request: Request, session: SessionDep, settings: SettingsDep, vacancy_id: int):
+    vacancy = vacancy_or_404(session, vacancy_id)
+    if vacancy.status != VacancyStatus.draft:
+        return redirect(request, f"/competitions/{vacancy.id}")
+    return render(
+        request,
+        "vacancies/vacancy_form.html",
+        _form_context(session, settings, vacancy, mode="edit"),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/edit", dependencies=MANAGE)
+async def edit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    vacancy = vacancy_or_404(session, vacancy_id)
+    data = _notice_input(await request.form())
+    try:
+        service.update_draft(session, settings, vacancy=vacancy, data=data, actor=principal.user)
+    except VacancyError as err:
+        session.rollback()
+        vacancy = vacancy_or_404(session, vacancy_id)
+        return render(
+            request,
+            "vacancies/vacancy_form.html",
+            _form_context(
+                session,
+                settings,
+                vacancy,
+                mode="edit",
+                data=data,
+                errors=err.errors or {"form": str(err)},
+            ),
+            status_code=err.status_code,
+        )
+    session.commit()
+    flash(request, _("The draft was saved."))
+    session.commit()
+    return redirect(request, f"/competitions/{vacancy.id}")
+
+
+@router.get("/competitions/{vacancy_id:int}/amend", dependencies=MANAGE)
+def amend_form(request: Request, session: SessionDep, settings: SettingsDep, vacancy_id: int):
+    vacancy = vacancy_or_404(session, vacancy_id)
+    return render(
+        request,
+        "vacancies/vacancy_form.html",
+        _form_context(session, settings, vacancy, mode="amend"),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/amend", dependencies=MANAGE)
+async def amend(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    vacancy = vacancy_or_404(session, vacancy_id)
+    form = await request.form()
+    data = _notice_input(form)
+    data.posting_days = str(vacancy.posting_days)
+    reason = str(form.get("reason", ""))
+    try:
+        amendment = service.amend(
+            session, settings, vacancy=vacancy, data=data, reason=reason, actor=principal.user
+        )
+    except VacancyError as err:
+        session.rollback()
+        vacancy = vacancy_or_404(session, vacancy_id)
+        return render(
+            request,
+            "vacancies/vacancy_form.html",
+            _form_context(
+                session,
+                settings,
+                vacancy,
+                mode="amend",
+                data=data,
+                errors=err.errors or {"form": str(err)},
+                reason=reason,
+            ),
+            status_code=err.status_code,
+        )
+    session.commit()
+    flash(
+        request,
+        _("Amendment %(n)s published; the application window was reopened.", n=amendment.number),
+    )
+    session.commit()
+    return redirect(request, f"/competitions/{vacancy.id}")
+
+
+@router.post("/competitions/{vacancy_id:int}/submit", dependencies=MANAGE)
+def submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: service.submit_for_approval(session, settings, vacancy=v, actor=principal.user),
+        _("Sent for approval to a second person."),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/approve", dependencies=APPROVE)
+def approve(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: service.approve(session, settings, vacancy=v, actor=principal.user),
+        _("Vacancy approved. It can now be published."),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/return", dependencies=APPROVE)
+def return_to_draft(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    reason: Annotated[str, Form()] = "",
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: service.return_to_draft(session, vacancy=v, reason=reason, actor=principal.user),
+        _("The vacancy went back to its author as a draft."),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/publish", dependencies=MANAGE)
+def publish(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: service.publish(session, settings, vacancy=v, actor=principal.user),
+        _("Published. The notice is locked; its SHA-256 is on the public page."),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/cancel", dependencies=MANAGE)
+def cancel(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    reason: Annotated[str, Form()] = "",
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: service.cancel(session, vacancy=v, reason=reason, actor=principal.user),
+        _("The competition was cancelled; the reason is published."),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/panel", dependencies=MANAGE)
+def appoint_member(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    user_id: Annotated[str, Form()] = "",
+):
+    def action(vacancy):
+        user = session.get(User, int(user_id)) if user_id.isdigit() else None
+        if user is None:
+            raise VacancyError(_("Choose a person."), field="user_id")
+        service.appoint_panel_member(session, vacancy=vacancy, user=user, actor=principal.user)
+
+    return _act(
+        request, session, settings, principal, vacancy_id, action, _("Panel member appointed.")
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/panel/{member_id:int}/remove", dependencies=MANAGE)
+def remove_member(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    member_id: int,
+):
+    def action(vacancy):
+        seat = session.get(PanelMember, member_id)
+        if seat is None or seat.vacancy_id != vacancy.id:
+            raise VacancyError(_("This panel member does not exist."), status_code=404)
+        service.remove_panel_member(session, vacancy=vacancy, seat=seat, actor=principal.user)
+
+    return _act(
+        request, session, settings, principal, vacancy_id, action, _("Removed from the panel.")
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/interview-questions", dependencies=MANAGE)
+def add_interview_question(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    competency: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: service.add_interview_question(
+            session, vacancy=v, competency_code=competency, text=text, actor=principal.user
+        ),
+        _("Interview question added."),
+    )
+
+
+@router.post(
+    "/competitions/{vacancy_id:int}/interview-questions/{question_id:int}/remove",
+    dependencies=MANAGE,
+)
+def remove_interview_question(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    question_id: int,
+):
+    def action(vacancy):
+        question = session.get(InterviewQuestion, question_id)
+        if question is None or question.vacancy_id != vacancy.id:
+            raise VacancyError(_("This question does not exist."), status_code=404)
+        service.remove_interview_question(
+            session, vacancy=vacancy, question=question, actor=principal.user
+        )
+
+    return _act(
+        request, session, settings, principal, vacancy_id, action, _("Interview question removed.")
+    )
+
+
+# --- applications -------------------------------------------------------------------------------
+
+
+@router.get("/competitions/{vacancy_id:int}/applications", dependencies=MANAGE)
+def applications_list(request: Request, session: SessionDep, vacancy_id: int):
+    vacancy = vacancy_or_404(session, vacancy_id)
+    return render(
+        request,
+        "vacancies/applications.html",
+        {
+            "vacancy": vacancy,
+            "applications": service.all_applications(session, vacancy),
+            "units": {u.id: u for u in session.exec(select(Unit))},
+        },
+    )
+
+
+def _application_context(session, settings, vacancy, application, errors=None, values=None):
+    context = notice_context(session, vacancy)
+    attempt = testing.attempt_of(session, application)
+    context.update(
+        {
+            "application": application,
+            "evidence": applications.evidence_of(session, application),
+            "attempt": attempt,
+            "unit": session.get(Unit, application.unit_id) if application.unit_id else None,
+            "errors": errors or {},
+            "values": values or {},
+            "appeals": merit.appeals_by(session, application),
+            "deciders": user_names(session, [application.review_decided_by_id]),
+        }
+    )
+    return context
+
+
+@router.get("/competitions/{vacancy_id:int}/applications/{application_id:int}", dependencies=MANAGE)
+def application_detail(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    application_id: int,
+):
+    vacancy = vacancy_or_404(session, vacancy_id)
+    application = application_in(session, vacancy, application_id)
+    applications.record_read(
+        session, application=application, actor=principal.user, purpose="hr_review"
+    )
+    session.commit()
+    return render(
+        request,
+        "vacancies/application_hr.html",
+        _application_context(session, settings, vacancy, application),
+    )
+
+
+@router.post(
+    "/competitions/{vacancy_id:int}/applications/{application_id:int}/review",
+    dependencies=MANAGE,
+)
+def decide_review(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    application_id: int,
+    decision: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+):
+    vacancy = vacancy_or_404(session, vacancy_id)
+    application = application_in(session, vacancy, application_id)
+    try:
+        if decision not in ("reinstate", "confirm"):
+            raise VacancyError(_("Choose a decision."), field="decision")
+        applications.decide_review(
+            session,
+            application=application,
+            reinstate=decision == "reinstate",
+            reason=reason,
+            actor=principal.user,
+        )
+    except VacancyError as err:
+        session.rollback()
+        return render(
+            request,
+            "vacancies/application_hr.html",
+            _application_context(
+                session,
+                settings,
+                vacancy,
+                application,
+                err.errors or {"form": str(err)},
+                {"decision": decision, "reason": reason},
+            ),
+            status_code=err.status_code,
+        )
+    session.commit()
+    flash(request, _("The review was decided and the candidate can see the reasons."))
+    session.commit()
+    return redirect(request, f"/competitions/{vacancy.id}/applications/{application.id}")
+
+
+@router.post(
+    "/competitions/{vacancy_id:int}/applications/{application_id:int}/declined",
+    dependencies=MANAGE,
+)
+def declined(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    application_id: int,
+    reason: Annotated[str, Form()] = "",
+):
+    def action(vacancy):
+        application = application_in(session, vacancy, application_id)
+        merit.record_declined(session, application=application, reason=reason, actor=principal.user)
+
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        action,
+        _("Recorded that the candidate declined."),
+        f"/competitions/{vacancy_id}/merit",
+    )
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+
+@router.post("/competitions/{vacancy_id:int}/test/open", dependencies=MANAGE)
+def open_test(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: testing.open_test(session, settings, vacancy=v, actor=principal.user),
+        _("The knowledge test is open for the eligible candidates."),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/test/close", dependencies=MANAGE)
+def close_test(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: testing.close_test(session, vacancy=v, actor=principal.user),
+        _("The test is closed and marked; the evidence sift is open."),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/test/neutralise", dependencies=MANAGE)
+def neutralise(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    question_id: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+):
+    def action(vacancy):
+        if not question_id.isdigit():
+            raise VacancyError(_("Choose a question."), field="question_id")
+        testing.neutralise(
+            session,
+            vacancy=vacancy,
+            question_id=int(question_id),
+            reason=reason,
+            actor=principal.user,
+        )
+
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        action,
+        _("The question was neutralised for every candidate."),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/sift/lock", dependencies=MANAGE)
+def lock_sift(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    return _act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: scoring.lock_sift(session, vacancy=v, actor=principal.user),
+        _("Sift scores locked and names revealed to the panel; interviews can begin."),
+    )
+
+
+# --- merit list, appeals, appointment -----------------------------------------------------------
+
+
+def merit_context(session, settings, vacancy, principal, error: str = "") -> dict[str, Any]:
+    context = notice_context(session, vacancy)
+    apps = {a.id: a for a in service.all_applications(session, vacancy)}
+    appeals = merit.appeals_of(session, vacancy)
+    appointments = merit.appointments_of(session, vacancy)
+    context.update(
+        {
+            "apps": apps,
+            "preview": merit.compute_merit(session, vacancy)
+            if vacancy.status == VacancyStatus.interview
+            else [],
+            "entries": merit.merit_entries(session, vacancy),
+            "distribution": merit.distribution(session, vacancy),
+            "appeals": appeals,
+            "appointments": appointments,
+            "order": merit.remaining_order(session, vacancy),
+            "blockers": merit.appointment_blockers(session, vacancy),
+            "reserve": merit.reserve_list(session, vacancy),
+            "people": user_names(
+                session,
+                [a.reviewer_id for a in appeals]
+                + [a.decided_by_id for a in appeals]
+                + [a.proposed_by_id for a in appointments]
+                + [a.approved_by_id for a in appointments],
+            ),
+            "error": error,
+            "principal": principal,
+            "is_member": service.membership(session, vacancy, principal.user) is not None,
+        }
+    )
+    return context
+
+
+@router.get("/competitions/{vacancy_id:int}/merit", dependencies=MANAGE)
+def merit_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    vacancy = vacancy_or_404(session, vacancy_id)
+    return render(
+        request, "vacancies/merit.html", merit_context(session, settings, vacancy, principal)
+    )
+
+
+def _merit_act(request, session, settings, principal, vacancy_id, action, done):
+    vacancy = vacancy_or_404(session, vacancy_id)
+    try:
+        action(vacancy)
+    except VacancyError as err:
+        session.rollback()
+        vacancy = vacancy_or_404(session, vacancy_id)
+        return render(
+            request,
+            "vacancies/merit.html",
+            merit_context(session, settings, vacancy, principal, str(err)),
+            status_code=err.status_code,
+        )
+    session.commit()
+    flash(request, done)
+    session.commit()
+    return redirect(request, f"/competitions/{vacancy.id}/merit")
+
+
+@router.post("/competitions/{vacancy_id:int}/results", dependencies=MANAGE)
+def publish_results(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    return _merit_act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: merit.publish_results(session, settings, vacancy=v, actor=principal.user),
+        _("Merit list published; the appeal window is open."),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/merit/republish", dependencies=MANAGE)
+def republish(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+):
+    return _merit_act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: merit.republish_merit_list(session, vacancy=v, actor=principal.user),
+        _("The corrected merit list was published."),
+    )
+
+
+def _appeal(session, vacancy, appeal_id: int) -> Appeal:
+    appeal = session.get(Appeal, appeal_id)
+    if appeal is None or appeal.vacancy_id != vacancy.id:
+        raise VacancyError(_("This appeal does not exist."), status_code=404)
+    return appeal
+
+
+@router.post("/competitions/{vacancy_id:int}/appeals/{appeal_id:int}/review", dependencies=APPROVE)
+def review_appeal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    appeal_id: int,
+):
+    return _merit_act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        lambda v: merit.start_review(
+            session, appeal=_appeal(session, v, appeal_id), actor=principal.user
+        ),
+        _("The appeal is under review."),
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/appeals/{appeal_id:int}/decide", dependencies=APPROVE)
+def decide_appeal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    appeal_id: int,
+    decision: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+):
+    def action(vacancy):
+        if decision not in ("upheld", "dismissed"):
+            raise VacancyError(_("Choose a decision."), field="decision")
+        merit.decide_appeal(
+            session,
+            appeal=_appeal(session, vacancy, appeal_id),
+            upheld=decision == "upheld",
+            reason=reason,
+            actor=principal.user,
+        )
+
+    return _merit_act(
+        request, session, settings, principal, vacancy_id, action, _("The appeal was decided.")
+    )
+
+
+@router.post("/competitions/{vacancy_id:int}/appointments", dependencies=MANAGE)
+def appoint(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    application_id: Annotated[str, Form()] = "",
+    justification: Annotated[str, Form()] = "",
+):
+    def action(vacancy):
+        if not application_id.isdigit():
+            raise VacancyError(_("Choose a candidate."), field="application_id")
+        application = application_in(session, vacancy, int(application_id))
+        merit.propose_appointment(
+            session,
+            vacancy=vacancy,
+            application=application,
+            justification=justification,
+            actor=principal.user,
+        )
+
+    return _merit_act(
+        request,
+        session,
+        settings,
+        principal,
+        vacancy_id,
+        action,
+        _("Appointment recorded (or sent for second-level approval when out of merit order)."),
+    )
+
+
+@router.post(
+    "/competitions/{vacancy_id:int}/appointments/{appointment_id:int}/decide",
+    dependencies=APPROVE,
+)
+def decide_appointment(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy_id: int,
+    appointment_id: int,
+    decision: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+):
+    def action(vacancy):
+        appointment = session.get(Appointment, appointment_id)
+        if appointment is None or appointment.vacancy_id != vacancy.id:
+            raise VacancyError(_("This appointment does not exist."), status_code=404)
+        if decision not in ("approve", "refuse"):
+            raise VacancyError(_("Choose a decision."), field="decision")
+        merit.decide_appointment(
+            session,
+            appointment=appointment,
+            approve=decision == "approve",
+            note=note,
+            actor=principal.user,
+        )
+
+    return _merit_act(
+        request, session, settings, principal, vacancy_id, action, _("The decision was recorded.")
+    )
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+class MeritEntryOut(BaseModel):
+    rank: int | None
+    application_id: int
+    candidate: str
+    internal: bool
+    test: float | None
+    sift: float | None
+    interview: float | None
+    total: float | None
+    out_stage: str
+
+
+class MeritListOut(BaseModel):
+    reference: str
+    version: int
+    sha256: str
+    entries: list[MeritEntryOut]
+
+
+@api_router.get(
+    "/competitions/{vacancy_id:int}/merit-list",
+    response_model=MeritListOut,
+    dependencies=MANAGE,
+)
+def merit_list_json(session: SessionDep, vacancy_id: int):
+    """The published merit list (newest version), with names, for HR systems."""
+    vacancy = vacancy_or_404(session, vacancy_id)
+    if not vacancy.merit_version:
+        return api_error(VacancyError(_("The merit list has not been published."), status_code=404))
+    apps = {a.id: a for a in service.all_applications(session, vacancy)}
+    return MeritListOut(
+        reference=vacancy.reference,
+        version=vacancy.merit_version,
+        sha256=vacancy.merit_sha256,
+        entries=[
+            MeritEntryOut(
+                rank=e.rank,
+                application_id=e.application_id,
+                candidate=apps[e.application_id].candidate_name,
+                internal=apps[e.application_id].is_internal,
+                test=e.test_score,
+                sift=e.sift_score,
+                interview=e.interview_score,
+                total=e.total,
+                out_stage=e.out_stage,
+            )
+            for e in merit.merit_entries(session, vacancy)
+        ],
+    )

@@ -1,0 +1,312 @@
+"""Pages and forms of the competition, over HTTP: rendering, object-level access, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from assessments.vacancies import merit, service, testing
+from assessments.vacancies.models import Application, ApplicationStatus, VacancyStatus
+from backend.audit import AuditEntry
+from tests.conftest import TEST_PASSWORD, login
+from tests.vacancies import helpers
+
+
+def sign_in(client, email: str, password: str = TEST_PASSWORD) -> str:
+    """Sign in afresh (whoever was signed in before); return the CSRF token."""
+    client.cookies.clear()
+    return login(client, email, password)
+
+
+def _candidates(session, settings, comp, org):
+    a = helpers.staff_user(session, settings, "employee", employee=org.officer_a)
+    x = helpers.external_candidate(session, settings)
+    y = helpers.external_candidate(session, settings, "Pablo", "Ortiz Ramos")
+    for name, user in (("a", a), ("x", x), ("y", y)):
+        comp.candidates[name] = (user, helpers.apply(session, settings, comp.vacancy, user))
+    return a, x, y
+
+
+def test_the_board_and_notice_are_public_and_show_the_fingerprint(client, published):
+    vacancy = published.vacancy
+    board = client.get("/vacancies")
+    assert board.status_code == 200 and vacancy.title in board.text
+    page = client.get(f"/vacancies/{vacancy.id}")
+    assert page.status_code == 200
+    assert vacancy.notice_sha256 in page.text
+    assert "Open for applications" in page.text
+    document = client.get(f"/vacancies/{vacancy.id}/notice.json")
+    assert hashlib.sha256(document.content).hexdigest() == vacancy.notice_sha256
+    api = client.get(f"/api/v1/vacancies/{vacancy.id}").json()
+    assert api["notice_sha256"] == vacancy.notice_sha256
+
+
+def test_a_draft_is_not_on_the_public_board(client, session, settings, hr, org, bank, fake_clock):
+    draft = helpers.draft(session, settings, hr, org.officer_position)
+    assert client.get(f"/vacancies/{draft.id}").status_code == 404
+    assert draft.title not in client.get("/vacancies").text or not service.public_vacancies(session)
+
+
+def test_the_notice_page_is_translated(client, published):
+    page = client.get(f"/vacancies/{published.vacancy.id}?lang=es")
+    assert "Competencias evaluadas" in page.text
+    assert "Abierta a postulaciones" in page.text
+
+
+def test_a_candidate_applies_through_the_form(client, session, settings, published):
+    vacancy = published.vacancy
+    user = helpers.external_candidate(session, settings)
+    csrf = sign_in(client, user.email, helpers.TEST_PASSWORD + "x")
+    assert client.get(f"/vacancies/{vacancy.id}/apply").status_code == 200
+    form = {"csrf_token": csrf, "answer_q1": "yes"}
+    for c in vacancy.criteria:
+        form[f"evidence_{c['competency']}"] = "Led the tender file for the 2025 medicines purchase."
+    response = client.post(f"/vacancies/{vacancy.id}/apply", data=form, follow_redirects=False)
+    assert response.status_code == 303
+    application = session.exec(select(Application).where(Application.user_id == user.id)).one()
+    page = client.get(response.headers["location"])
+    assert "Your application was received." in page.text
+    assert application.status == ApplicationStatus.active
+
+
+def test_missing_evidence_is_refused_with_reasons_and_nothing_written(
+    client, session, settings, published
+):
+    vacancy = published.vacancy
+    user = helpers.external_candidate(session, settings)
+    csrf = sign_in(client, user.email, helpers.TEST_PASSWORD + "x")
+    response = client.post(
+        f"/vacancies/{vacancy.id}/apply", data={"csrf_token": csrf, "answer_q1": "yes"}
+    )
+    assert response.status_code == 422
+    assert "Describe what you did" in response.text
+    assert session.exec(select(Application)).all() == []
+
+
+def test_an_application_after_closing_is_refused(client, session, settings, published, fake_clock):
+    vacancy = published.vacancy
+    user = helpers.external_candidate(session, settings)
+    fake_clock.moment = vacancy.closes_at + timedelta(seconds=1)
+    csrf = sign_in(client, user.email, helpers.TEST_PASSWORD + "x")
+    form = {"csrf_token": csrf, "answer_q1": "yes"}
+    for c in vacancy.criteria:
+        form[f"evidence_{c['competency']}"] = "Led the tender file for the 2025 medicines purchase."
+    response = client.post(f"/vacancies/{vacancy.id}/apply", data=form)
+    assert response.status_code == 409
+    assert "Applications for this vacancy are closed." in response.text
+    assert session.exec(select(Application)).all() == []
+
+
+def test_a_candidate_sees_only_their_own_application(client, session, settings, published, org):
+    a, x, _y = _candidates(session, settings, published, org)
+    own = published.candidates["x"][1]
+    other = published.candidates["a"][1]
+    sign_in(client, x.email, helpers.TEST_PASSWORD + "x")
+    assert client.get(f"/applications/{own.id}").status_code == 200
+    assert client.get(f"/applications/{other.id}").status_code == 404
+    assert client.get(f"/applications/{other.id}/test").status_code == 404
+
+
+def test_an_unverified_candidate_cannot_apply(client, session, settings, published):
+    from assessments.vacancies import accounts
+
+    user, _token = accounts.register(
+        session,
+        settings,
+        email="late@mail.example",
+        first_name="Ivan",
+        last_names="Castro",
+        password=helpers.TEST_PASSWORD + "x",
+        locale="en",
+    )
+    session.commit()
+    csrf = sign_in(client, user.email, helpers.TEST_PASSWORD + "x")
+    page = client.get(f"/vacancies/{published.vacancy.id}/apply")
+    assert "Confirm your email address first" in page.text
+    form = {"csrf_token": csrf, "answer_q1": "yes"}
+    for c in published.vacancy.criteria:
+        form[f"evidence_{c['competency']}"] = "Led the tender file for the 2025 medicines purchase."
+    response = client.post(f"/vacancies/{published.vacancy.id}/apply", data=form)
+    assert response.status_code == 403
+
+
+def test_changing_a_published_notice_is_refused_over_http(client, session, settings, published):
+    vacancy = published.vacancy
+    csrf = sign_in(client, published.hr.email)
+    before = vacancy.notice_sha256
+    form = {"csrf_token": csrf, "title": "Changed quietly"}
+    response = client.post(f"/competitions/{vacancy.id}/edit", data=form)
+    assert response.status_code == 409
+    assert "formal amendment" in response.text
+    session.refresh(vacancy)
+    assert vacancy.title != "Changed quietly" and vacancy.notice_sha256 == before
+
+
+def test_a_panel_member_of_another_competition_is_refused(
+    client, session, settings, published, org
+):
+    _candidates(session, settings, published, org)
+    stranger = helpers.staff_user(session, settings, "panel_member")
+    sign_in(client, stranger.email)
+    vacancy = published.vacancy
+    assert client.get("/panel").status_code == 200
+    assert client.get(f"/panel/{vacancy.id}").status_code == 403
+    application = published.candidates["x"][1]
+    assert client.get(f"/panel/{vacancy.id}/sift/{application.id}").status_code == 403
+
+
+def test_a_panel_member_sees_no_application_before_declaring(
+    client, session, settings, published, org, fake_clock
+):
+    comp = published
+    _candidates(session, settings, comp, org)
+    helpers.close_window(session, settings, fake_clock, comp.vacancy)
+    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    session.commit()
+    for name in ("a", "x", "y"):
+        user, application = comp.candidates[name]
+        helpers.take_test(session, application, user, 6)
+    testing.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
+    session.commit()
+    member = comp.panel.members[1]
+    sign_in(client, member.email)
+    application = comp.candidates["x"][1]
+    response = client.get(f"/panel/{comp.vacancy.id}/sift/{application.id}")
+    assert response.status_code == 409
+    assert "Declare your conflicts of interest" in response.text
+    reads = session.exec(
+        select(AuditEntry).where(AuditEntry.action == "vacancy.application_read")
+    ).all()
+    assert reads == []
+
+
+def test_the_test_refuses_answers_after_the_time_limit(
+    client, session, settings, published, org, fake_clock
+):
+    comp = published
+    _a, x, _y = _candidates(session, settings, comp, org)
+    helpers.close_window(session, settings, fake_clock, comp.vacancy)
+    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    session.commit()
+    application = comp.candidates["x"][1]
+    csrf = sign_in(client, x.email, helpers.TEST_PASSWORD + "x")
+    start = client.post(
+        f"/applications/{application.id}/test/start",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert start.status_code == 303
+    page = client.get(f"/applications/{application.id}/test")
+    assert "Question 1 of 6" in page.text
+    attempt = testing.attempt_of(session, application)
+    first = attempt.question_ids[0]
+    saved = client.post(
+        f"/applications/{application.id}/test/answer",
+        data={"csrf_token": csrf, "question_id": first, "chosen": 0},
+        headers={"HX-Request": "true"},
+    )
+    assert saved.status_code == 200 and "Saved" in saved.text
+    fake_clock.advance(minutes=comp.vacancy.test_minutes, seconds=10)
+    late = client.post(
+        f"/applications/{application.id}/test/submit",
+        data={"csrf_token": csrf, f"q_{attempt.question_ids[1]}": "0"},
+    )
+    assert late.status_code == 409
+    assert "The time limit has passed" in late.text
+    session.expire_all()
+    assert testing.answers_of(session, attempt) == {first: 0}
+    assert testing.attempt_of(session, application).submitted_at is None
+
+
+def test_every_page_renders_through_a_whole_competition(
+    client, session, settings, published, org, fake_clock
+):
+    comp = published
+    vacancy = comp.vacancy
+    _candidates(session, settings, comp, org)
+
+    def hr_pages():
+        sign_in(client, comp.hr.email)
+        for path in (
+            "/competitions",
+            f"/competitions/{vacancy.id}",
+            f"/competitions/{vacancy.id}/applications",
+            f"/competitions/{vacancy.id}/applications/{comp.candidates['x'][1].id}",
+            f"/competitions/{vacancy.id}/amend",
+            f"/competitions/{vacancy.id}/merit",
+            "/competitions/bank",
+            "/integrity",
+            f"/integrity/competitions/{vacancy.id}",
+            f"/integrity/members/{comp.panel.members[0].id}",
+            "/",
+        ):
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.text[:2000])
+
+    def candidate_pages():
+        user, application = comp.candidates["x"]
+        sign_in(client, user.email, helpers.TEST_PASSWORD + "x")
+        for path in ("/applications", f"/applications/{application.id}", "/"):
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.text[:2000])
+
+    def panel_pages(stage=None):
+        member = comp.panel.members[0]
+        sign_in(client, member.email)
+        paths = ["/panel", f"/panel/{vacancy.id}", f"/panel/{vacancy.id}/declarations", "/"]
+        if stage:
+            paths.append(f"/panel/{vacancy.id}/{stage}/{comp.candidates['x'][1].id}")
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.text[:2000])
+
+    hr_pages()
+    candidate_pages()
+    panel_pages()
+    helpers.run_to_interview(
+        session,
+        settings,
+        fake_clock,
+        comp,
+        test_right={"a": 5, "x": 6, "y": 1},
+        sift={"a": (3, 3, 2), "x": (3, 4, 3)},
+    )
+    hr_pages()
+    candidate_pages()
+    panel_pages("sift")
+    panel_pages("interview")
+    helpers.run_interviews(session, settings, comp, interview={"a": (3, 3, 3), "x": (4, 4, 3)})
+    hr_pages()
+    candidate_pages()
+    page = client.get(f"/applications/{comp.candidates['x'][1].id}")
+    assert "You are number 1 of 2 on the merit list" in page.text
+    assert "Results (anonymised)" in client.get(f"/vacancies/{vacancy.id}").text
+    fake_clock.moment = vacancy.appeal_closes_at + timedelta(minutes=1)
+    merit.propose_appointment(
+        session,
+        vacancy=vacancy,
+        application=comp.candidates["x"][1],
+        justification="",
+        actor=comp.hr,
+    )
+    session.commit()
+    assert vacancy.status == VacancyStatus.appointed
+    hr_pages()
+    candidate_pages()
+    assert "reserve list" in client.get(f"/vacancies/{vacancy.id}").text
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_dashboard_panels_for_candidates_panel_and_hr(client, session, settings, published, org):
+    _candidates(session, settings, published, org)
+    user, _application = published.candidates["x"]
+    sign_in(client, user.email, helpers.TEST_PASSWORD + "x")
+    assert "My applications" in client.get("/").text
+    sign_in(client, published.panel.members[0].email)
+    home = client.get("/").text
+    assert "Competitions awaiting me" in home and "declarations to make" in home
+    sign_in(client, published.hr.email)
+    assert "Competitions by stage" in client.get("/").text
