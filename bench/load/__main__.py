@@ -93,8 +93,9 @@ def _serve(
         # uvicorn's 5 s, which would race the pauses of the simulated people.
         "--timeout-keep-alive",
         "75",
+        # Info, not warning: the log then also says when uvicorn restarted a worker.
         "--log-level",
-        "warning",
+        "info",
     ]
     with open(log, "wb") as out:
         server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)

@@ -114,12 +114,19 @@ class Browser(HttpUser):
         self.client.headers["User-Agent"] = "Mozilla/5.0 (Merito load test)"
         self.csrf = ""
         self.signed_in = False
+        self.email = ""
+        self.account: dict | None = None  # investigators: the TOTP secret and last step
 
     # -- requests --------------------------------------------------------------------------
 
     def _check(self, response, expect: int, contains: str | None):
+        if response.status_code == 0:
+            response.failure(f"no answer: {response.error!r}")
+            return None
         if response.status_code != expect:
             response.failure(f"HTTP {response.status_code}, expected {expect}")
+            if response.status_code == 401:
+                self.signed_in = False  # sign in again before the next action
             return None
         if contains is not None and contains not in response.text:
             response.failure(f"the page does not contain {contains!r}")
@@ -171,8 +178,16 @@ class Browser(HttpUser):
         ) as response:
             return self._check(response, expect, contains)
 
-    def sign_in(self, email: str, account: dict | None = None) -> None:
+    def ready(self) -> bool:
+        """Return True if signed in; otherwise sign in (again) and return False."""
+        if self.signed_in:
+            return True
+        self.sign_in()
+        return False
+
+    def sign_in(self) -> None:
         """Sign in through the form (and the two-step page when the role needs it)."""
+        email, account = self.email, self.account
         self.client.cookies.clear()
         if self.get("/login", "sign-in page") is None:
             return
@@ -204,17 +219,17 @@ class Employee(Browser):
     def on_start(self) -> None:
         super().on_start()
         self.email = take_account("employees")
-        self.sign_in(self.email)
+        self.sign_in()
 
     @task(3)
     def dashboard(self) -> None:
-        if not self.signed_in:
-            self.sign_in(self.email)
-            return
-        self.get("/", "dashboard")
+        if self.ready():
+            self.get("/", "dashboard")
 
     @task(2)
     def competency_pages(self) -> None:
+        if not self.ready():
+            return
         page = self.get("/framework", "competency framework")
         codes = links(page.text, r'href="/framework/([a-z_]+)"') if page else []
         if codes:
@@ -223,10 +238,13 @@ class Employee(Browser):
 
     @task(3)
     def own_gaps(self) -> None:
-        self.get("/competencies/me", "my competencies and gaps")
+        if self.ready():
+            self.get("/competencies/me", "my competencies and gaps")
 
     @task(1)
     def self_assessment(self) -> None:
+        if not self.ready():
+            return
         page = self.get("/competencies/me/assessment", "self-assessment form")
         codes = links(page.text, r'name="level_([a-z_]+)"') if page else []
         if not codes:
@@ -254,17 +272,17 @@ class HRPlanner(Browser):
         self.regions: list[str] = []
         self.units: list[str] = []
         self.people: list[str] = []
-        self.sign_in(self.email)
+        self.sign_in()
 
     @task(1)
     def dashboard(self) -> None:
-        if not self.signed_in:
-            self.sign_in(self.email)
-            return
-        self.get("/", "dashboard")
+        if self.ready():
+            self.get("/", "dashboard")
 
     @task(3)
     def heatmap(self) -> None:
+        if not self.ready():
+            return
         page = self.get("/competencies/gaps", "gap heatmap by region")
         if page is not None:
             self.regions = links(
@@ -273,6 +291,8 @@ class HRPlanner(Browser):
 
     @task(2)
     def region(self) -> None:
+        if not self.ready():
+            return
         if not self.regions:
             return self.heatmap()
         page = self.get(random.choice(self.regions), "gap heatmap of a region by unit")
@@ -281,11 +301,15 @@ class HRPlanner(Browser):
 
     @task(1)
     def switch_metric(self) -> None:
+        if not self.ready():
+            return
         metric = random.choice(("coverage", "critical", "bench", "mean_gap"))
         self.get(f"/competencies/gaps?metric={metric}", "gap heatmap metric (htmx)", htmx=True)
 
     @task(2)
     def unit_report(self) -> None:
+        if not self.ready():
+            return
         if not self.units:
             return self.region()
         page = self.get(random.choice(self.units), "unit gap report")
@@ -294,20 +318,28 @@ class HRPlanner(Browser):
 
     @task(1)
     def person_profile(self) -> None:
+        if not self.ready():
+            return
         if not self.people:
             return self.unit_report()
         self.get(random.choice(self.people), "person's gap profile")
 
     @task(1)
     def trend(self) -> None:
+        if not self.ready():
+            return
         self.get("/competencies/gaps/trend", "gap trend")
 
     @task(1)
     def attention(self) -> None:
+        if not self.ready():
+            return
         self.get("/competencies/attention", "what needs attention")
 
     @task(1)
     def export(self) -> None:
+        if not self.ready():
+            return
         self.get("/competencies/gaps?format=csv", "gap heatmap as CSV")
 
 
@@ -324,13 +356,13 @@ class Candidate(Browser):
         self.questions: list[str] = []
         self.answers: dict[str, str] = {}
         self.done: set[str] = set()
-        self.sign_in(self.email)
+        self.sign_in()
 
     @task
     def take_tests(self) -> None:
-        if not self.signed_in:
-            self.sign_in(self.email)
-        elif self.application is None:
+        if not self.ready():
+            return
+        if self.application is None:
             self._open_next_test()
         elif len(self.answers) < len(self.questions):
             self._answer_next()
@@ -467,35 +499,42 @@ class Investigator(Browser):
     def on_start(self) -> None:
         super().on_start()
         self.account = take_account("investigators")
+        self.email = self.account["email"]
         self.inbox: list[str] = []
         self.mine: list[str] = []
-        self.sign_in(self.account["email"], self.account)
+        self.sign_in()
 
     @task(1)
     def dashboard(self) -> None:
-        if not self.signed_in:
-            self.sign_in(self.account["email"], self.account)
-            return
-        self.get("/", "dashboard")
+        if self.ready():
+            self.get("/", "dashboard")
 
     @task(3)
     def case_list(self) -> None:
+        if not self.ready():
+            return
         page = self.get("/cases", "case list")
         if page is not None:
             self.inbox = links(page.text, r'href="/cases/(WB-[^"]+)"')
 
     @task(2)
     def my_cases(self) -> None:
+        if not self.ready():
+            return
         page = self.get("/cases?assigned=mine", "my assigned cases")
         if page is not None:
             self.mine = links(page.text, r'href="/cases/(WB-[^"]+)"')
 
     @task(2)
     def deadlines(self) -> None:
+        if not self.ready():
+            return
         self.get("/cases/deadlines", "SLA board")
 
     @task(3)
     def open_case(self) -> None:
+        if not self.ready():
+            return
         # Mostly one's own cases; sometimes a new one from the list.
         choices = self.mine if self.mine and random.random() < 0.7 else self.inbox
         if not choices:
