@@ -75,6 +75,11 @@ def optional_principal(
         request.state.session_expired = False
         return None
     lookup = auth_service.resolve_session(session, settings, request.cookies.get(SESSION_COOKIE))
+    # End the read transaction: the connection goes back to the pool now, not after the route,
+    # which runs in another worker thread. Held across that wait, connections and threads ran
+    # out together under load (every thread waiting for a connection, every connection waiting
+    # for a thread) until the pool timed out (tests/integration/test_concurrent_pages.py).
+    session.commit()
     principal = lookup.principal
     if principal is not None and principal.session.pending_second_factor:
         # Half signed in: only the second-factor step may use this session.

@@ -320,13 +320,18 @@ def authenticate(session: Session, settings: Settings, *, email: str, password: 
     """Return the user for valid credentials, or raise AuthError (generic, throttled).
 
     Unknown accounts cost the same hash verification as known ones, and are throttled the
-    same way, so neither timing nor lockout tells whether an account exists.
+    same way, so neither timing nor lockout tells whether an account exists. The read
+    transaction ends (a commit, with nothing to write) before the hash is verified.
     """
     now = utcnow()
     throttle = _throttle(session, email)
     if throttle.locked_until is not None and throttle.locked_until > now:
         raise AuthError(_("Too many failed attempts. Try again in a few minutes."), status_code=429)
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    # Verifying takes a good part of a second of CPU, much more in a burst of sign-ins: give
+    # the connection back to the pool meanwhile, or a burst holds every connection and the
+    # other pages wait for one (found by the load test, docs/load-testing.md).
+    session.commit()
     context = password_context(settings)
     if user is not None:
         valid = context.verify(password, user.password_hash)

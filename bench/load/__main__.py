@@ -255,6 +255,10 @@ def run(args) -> dict:
         _stop(server)
         failed = figures["total"]["failures"] or figures["total"]["server_errors"]
         figures["server_log_tail"] = _server_errors(log) if failed else ""
+        server_log = log.read_text(errors="replace")
+        figures["workers_restarted"] = server_log.count("died")
+        if args.output:
+            args.output.with_suffix(".server.log").write_text(server_log)
     figures.update(
         {
             "requests_by_person": {
@@ -312,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{total['server_errors']} answered 5xx, {len(figures['task_errors'])} user error(s). "
         f"Load average after: {' '.join(f'{x:.2f}' for x in figures['load_average_after'])}."
     )
+    if figures["workers_restarted"]:
+        print(f"  uvicorn replaced {figures['workers_restarted']} worker(s) it found hung")
     idle = [person for person, count in figures["requests_by_person"].items() if not count]
     if idle:
         print(f"  No requests at all from: {', '.join(idle)}")
@@ -323,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nServer log (tail):\n" + figures["server_log_tail"])
     if args.output:
         write_output(args.output, figures)
-        print(f"\nFigures written to {args.output}")
+        print(f"\nFigures written to {args.output} (server log: .server.log beside it)")
     bad = total["failures"] or total["server_errors"] or figures["task_errors"] or idle
     return 1 if bad else 0
 
