@@ -24,6 +24,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import secrets
 import socket
 import subprocess
@@ -155,6 +156,10 @@ def _drive(base: str, fixtures: Path, output: Path, args) -> dict:
     return json.loads(output.read_text())
 
 
+def _cpu(usage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
 def _server_errors(log: Path, limit: int = 120) -> str:
     """Return the tail of what the server logged (tracebacks of 5xx answers)."""
     lines = log.read_text(errors="replace").splitlines()
@@ -250,9 +255,18 @@ def run(args) -> dict:
             f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}",
             flush=True,
         )
+        # CPU time of finished children: the load generator once it exits, uvicorn (with its
+        # workers, whose time it collects) once it is stopped. PostgreSQL runs detached.
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         figures = _drive(base, fixtures_path, tmp / "figures.json", args)
         load_after = os.getloadavg()
+        driven = resource.getrusage(resource.RUSAGE_CHILDREN)
         _stop(server)
+        served = resource.getrusage(resource.RUSAGE_CHILDREN)
+        figures["cpu_seconds"] = {
+            "load_generator": round(_cpu(driven) - _cpu(before), 1),
+            "uvicorn": round(_cpu(served) - _cpu(driven), 1),
+        }
         failed = figures["total"]["failures"] or figures["total"]["server_errors"]
         figures["server_log_tail"] = _server_errors(log) if failed else ""
         server_log = log.read_text(errors="replace")
@@ -315,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
         f"({total['rps']:.1f} req/s) from {users}; {total['failures']} failed, "
         f"{total['server_errors']} answered 5xx, {len(figures['task_errors'])} user error(s). "
         f"Load average after: {' '.join(f'{x:.2f}' for x in figures['load_average_after'])}."
+    )
+    cpu = figures["cpu_seconds"]
+    per_request = 1000 * cpu["uvicorn"] / max(1, total["count"])
+    print(
+        f"CPU time: uvicorn {cpu['uvicorn']:.0f} s ({per_request:.0f} ms per request), load "
+        f"generator {cpu['load_generator']:.0f} s; PostgreSQL's is not counted."
     )
     if figures["workers_restarted"]:
         print(f"  uvicorn replaced {figures['workers_restarted']} worker(s) it found hung")
