@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from http.cookies import SimpleCookie
 from importlib import import_module
 from urllib.parse import parse_qs, quote
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend import i18n
 from backend.config import Settings, get_settings
 from backend.db import make_engine
-from backend.deps import LANG_COOKIE, csrf_protect
+from backend.deps import LANG_COOKIE, UNSAFE_METHODS, csrf_protect, read_form
 from backend.migrate import ensure_migrated
 from backend.web import STATIC_DIR, is_htmx, render
 
@@ -247,6 +252,52 @@ def _install_error_handlers(app: FastAPI) -> None:
         return render(request, "error.html", {"status": 500, "message": message}, status_code=500)
 
 
+def _off_the_event_loop(endpoint: Callable) -> Callable:
+    """Return `endpoint` (an `async def` route) run in a worker thread, on a loop of its own.
+
+    Routes are `async def` only to read the request's form or files; what follows is blocking
+    work: database queries and, on the reporting channel, Argon2id. Run on the server's event
+    loop, that work holds up every other request, and some of its waits never end by
+    themselves: a query waiting there for a pooled connection, while the requests holding the
+    connections need the event loop to finish and give them back. Under the mixed load test
+    the pool then timed out after 30 s, with 500s (docs/load-testing.md). So the body is read
+    here, on the server's loop (the form is cached on the request), and the route then runs
+    in a worker thread like every `def` route.
+    """
+
+    @functools.wraps(endpoint)
+    async def in_worker_thread(**values):
+        for value in values.values():
+            if isinstance(value, Request) and value.method in UNSAFE_METHODS:
+                content_type = value.headers.get("content-type", "")
+                if content_type.startswith(("multipart/form-data", "application/x-www-form")):
+                    await read_form(value)
+                else:
+                    await value.body()
+        return await anyio.to_thread.run_sync(_run_to_completion, endpoint, values)
+
+    in_worker_thread.off_the_event_loop = True  # type: ignore[attr-defined]
+    return in_worker_thread
+
+
+def _run_to_completion(endpoint: Callable, values: dict) -> object:
+    return asyncio.run(endpoint(**values))
+
+
+def _keep_blocking_work_off_the_loop(router) -> None:
+    """Make the router's `async def` routes run in worker threads (before it is included)."""
+    for route in router.routes:
+        nested = getattr(route, "original_router", None)  # a router included into this one
+        if nested is not None:
+            _keep_blocking_work_off_the_loop(nested)
+        elif (
+            isinstance(route, APIRoute)
+            and inspect.iscoroutinefunction(route.endpoint)
+            and not getattr(route.endpoint, "off_the_event_loop", False)
+        ):
+            route.endpoint = _off_the_event_loop(route.endpoint)
+
+
 def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> FastAPI:
     """Build the application for `settings` (read from the environment when omitted)."""
     settings = settings or get_settings()
@@ -286,9 +337,11 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module_name in ROUTER_MODULES:
         module = import_module(module_name)
+        _keep_blocking_work_off_the_loop(module.router)
         app.include_router(module.router)
         api_router = getattr(module, "api_router", None)
         if api_router is not None:
+            _keep_blocking_work_off_the_loop(api_router)
             app.include_router(api_router, prefix=API_PREFIX)
     _install_error_handlers(app)
     return app
