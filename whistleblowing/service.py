@@ -1190,7 +1190,6 @@ def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tupl
     draw on one installation-wide budget; when it is empty, attempts are refused before any
     key derivation runs. The caller commits.
     """
-    purge_reporter_sessions(session)
     if not _take_receipt_budget(session):
         raise ReportingError(
             _("Too many receipts were tried just now. Wait a minute and try again."),
@@ -1226,6 +1225,9 @@ def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tupl
             status_code=401,
             field="receipt",
         )
+    # Written only now, after the two key derivations: on SQLite the first write takes the
+    # writer queue, which other requests would otherwise wait on while the receipt is derived.
+    purge_reporter_sessions(session)
     token = secrets.token_urlsafe(32)
     token_sha = hashlib.sha256(token.encode()).hexdigest()
     session.add(
