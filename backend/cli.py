@@ -68,6 +68,10 @@ SERVER_OPTIONS = {
     "access_log": False,
     # uvicorn's "Server" header and date add nothing and are one less fingerprint.
     "server_header": False,
+    # Argon2id (cryptography) keeps Python's global lock while it derives; a burst of
+    # sign-ins can hold a worker's event loop for seconds. The default 5 s health check
+    # killed such workers as hung in the load test (docs/load-testing.md).
+    "timeout_worker_healthcheck": 30,
 }
 
 

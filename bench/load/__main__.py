@@ -94,6 +94,9 @@ def _serve(
         # uvicorn's 5 s, which would race the pauses of the simulated people.
         "--timeout-keep-alive",
         "75",
+        # As `merito serve` (backend.cli.SERVER_OPTIONS): derivations hold the event loop.
+        "--timeout-worker-healthcheck",
+        "30",
         # Info, not warning: the log then also says when uvicorn restarted a worker.
         "--log-level",
         "info",
