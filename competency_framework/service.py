@@ -1439,8 +1439,6 @@ def _read_org_frames(session: Session, *, fingerprint: str) -> OrgFrames:
     return OrgFrames(positions, units, profiles, fingerprint)
 
 
-
-
 def fetch_requirements(session: Session) -> pd.DataFrame:
     """Return profile_id, competency_id, required, essential for every active profile."""
     prof, ver, req = RoleProfile.__table__, RoleProfileVersion.__table__, RoleRequirement.__table__
