@@ -322,10 +322,11 @@ def decide(
                 break_on_hyphens=False,
                 break_long_words=False,
             )
-        if not checked:
+        if not checked and all(why.startswith("Dependency not found") for why in by_reason):
             lines.append(
-                "  The service audited no package at all: it is not reachable from this network "
-                "(a package index mirror without the vulnerability data answers 'not found')."
+                "  The service audited no package at all: 'not found' for every package means "
+                "its vulnerability data is not reachable from this network (a package index "
+                "mirror answers like that)."
             )
     if not vulnerabilities:
         if not not_audited:
