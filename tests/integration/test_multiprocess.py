@@ -471,6 +471,7 @@ def test_acknowledged_writes_survive_a_crash(
     try:
         wait_for(lambda: burst.failures or burst.unexpected or under_way(), timeout=180)
         server.kill()  # in the middle of the burst
+        print(f"killed with {burst.progress()}")  # shown when the test fails
     finally:
         burst.stop.set()
         for thread in threads:
