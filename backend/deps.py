@@ -188,6 +188,35 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+def reload_principal(request: Request) -> None:
+    """Reload the signed-in person's rows if a rollback expired them.
+
+    Error pages are rendered after the request's database session has closed. A route that
+    rolled back before refusing (403/404/409) leaves the user and session rows expired and
+    detached, and the page would fail reading them; they are reloaded here, in a session of
+    their own, so every refusal renders as the refusal it is.
+    """
+    from sqlalchemy import inspect
+    from sqlmodel import Session
+
+    principal = getattr(request.state, "principal", None) or getattr(
+        request.state, "second_factor_principal", None
+    )
+    if principal is None:
+        return
+    stale = [row for row in (principal.user, principal.session) if inspect(row).expired_attributes]
+    if not stale:
+        return
+    with Session(request.app.state.engine, expire_on_commit=False) as db:
+        for row in stale:
+            owner = inspect(row).session
+            if owner is not None:
+                owner.refresh(row)
+            else:
+                db.add(row)
+                db.refresh(row)
+
+
 def csrf_token_for(request: Request) -> str:
     """Return the CSRF token forms on this page must carry."""
     if is_anonymous_path(request.url.path):
