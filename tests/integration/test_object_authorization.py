@@ -21,18 +21,17 @@ listed in docs/security.md, "Object-level access rules".
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlmodel import SQLModel
+from sqlalchemy import func
+from sqlmodel import SQLModel, select
 
 from backend.org import service as org_service
 from backend.org.service import EmployeeInput
-from tests.conftest import TEST_PASSWORD, csrf_of, login
+from tests.conftest import TEST_PASSWORD, login
 
 # --- the runner -------------------------------------------------------------------------------
 
@@ -169,7 +168,8 @@ def run(personas: Personas, rows: list[Intrusion]) -> None:
         changed = {
             name: (before[name], after[name]) for name in before if before[name] != after[name]
         }
-        if changed:
+        # A refusal writes nothing; a page shown (a case read) may be audited.
+        if changed and row.expected >= 400:
             failures.append(f"{row}: rows were written: {changed}")
     personas.client.cookies.clear()
     assert failures == [], "\n".join(failures)
@@ -657,6 +657,554 @@ def test_training_plans_and_evidence_are_for_the_learner_their_supervisor_and_hr
             "GET",
             certificate,
             404,
+        ),
+    ]
+    run(personas, rows)
+
+
+# --- vacancy competitions ---------------------------------------------------------------------
+
+
+def test_candidates_and_panel_members_reach_only_their_own_part_of_a_competition(
+    client, session, settings, org, monkeypatch
+):
+    from assessments.vacancies import scoring, testing
+    from tests.vacancies import helpers
+
+    clock = helpers.set_clock(monkeypatch, helpers.FakeClock())
+    hr = helpers.staff_user(session, settings, "hr_planner")
+    approver = helpers.staff_user(session, settings, "hr_planner")
+    helpers.seed_bank(session, hr)
+    vacancy = helpers.draft(session, settings, hr, org.officer_position)
+    helpers.publish(session, settings, hr, approver, vacancy)
+    panel = helpers.seat_panel(session, settings, hr, vacancy, org)
+    stranger = helpers.staff_user(session, settings, "panel_member")
+    rosa = helpers.external_candidate(session, settings)
+    pablo = helpers.external_candidate(session, settings, "Pablo", "Ortiz Ramos")
+    rosas = helpers.apply(session, settings, vacancy, rosa)
+    pablos = helpers.apply(session, settings, vacancy, pablo)
+    helpers.close_window(session, settings, clock, vacancy)
+    testing.open_test(session, settings, vacancy=vacancy, actor=hr)
+    session.commit()
+    for user, application in ((rosa, rosas), (pablo, pablos)):
+        helpers.take_test(session, application, user, 6)
+    testing.close_test(session, vacancy=vacancy, actor=hr)
+    session.commit()
+    first, conflicted, expert = panel.members
+    for member in (first, expert):
+        helpers.declare_none(session, vacancy, member)
+    scoring.declare(
+        session,
+        vacancy=vacancy,
+        user=conflicted,
+        decisions={
+            rosas.id: (True, "She was my colleague for six years."),
+            pablos.id: (False, "No personal or working relationship."),
+        },
+    )
+    session.commit()
+    attempt = testing.attempt_of(session, rosas)
+    personas = Personas(client)
+    candidate_password = TEST_PASSWORD + "x"
+    personas.sign_in("rosa", rosa.email, candidate_password)
+    personas.sign_in("pablo", pablo.email, candidate_password)
+    for name, user in (("first", first), ("conflicted", conflicted), ("stranger", stranger)):
+        personas.sign_in(name, user.email)
+    mine = f"/applications/{rosas.id}"
+    board = f"/panel/{vacancy.id}"
+    sheet = f"{board}/sift/{rosas.id}"
+    scores = {f"score_{c['competency']}": "5" for c in vacancy.criteria}
+    rows = [
+        Intrusion("read another candidate's application", "rosa", "pablo", "GET", mine, 404),
+        Intrusion("read another candidate's test", "rosa", "pablo", "GET", f"{mine}/test", 404),
+        Intrusion(
+            "answer on another candidate's test",
+            "rosa",
+            "pablo",
+            "POST",
+            f"{mine}/test/answer",
+            404,
+            form={"question_id": attempt.question_ids[0], "chosen": "1"},
+            proof=mine,
+        ),
+        Intrusion(
+            "start another candidate's test",
+            "rosa",
+            "pablo",
+            "POST",
+            f"{mine}/test/start",
+            404,
+            proof=mine,
+        ),
+        Intrusion(
+            "hand in another candidate's test",
+            "rosa",
+            "pablo",
+            "POST",
+            f"{mine}/test/submit",
+            404,
+            proof=mine,
+        ),
+        Intrusion(
+            "withdraw another candidate's application",
+            "rosa",
+            "pablo",
+            "POST",
+            f"{mine}/withdraw",
+            404,
+            proof=mine,
+        ),
+        Intrusion(
+            "ask for a review of another candidate's application",
+            "rosa",
+            "pablo",
+            "POST",
+            f"{mine}/review",
+            404,
+            form={"grounds": "My rival deserves a second look."},
+            proof=mine,
+        ),
+        Intrusion(
+            "appeal for another candidate",
+            "rosa",
+            "pablo",
+            "POST",
+            f"{mine}/appeal",
+            404,
+            form={"grounds": "Appealing on her behalf."},
+            proof=mine,
+        ),
+        Intrusion(
+            "open a competition one does not sit on",
+            "first",
+            "stranger",
+            "GET",
+            board,
+            403,
+        ),
+        Intrusion(
+            "declare conflicts on a competition one does not sit on",
+            "first",
+            "stranger",
+            "POST",
+            f"{board}/declarations",
+            403,
+            form={f"conflict_{rosas.id}": "no", f"note_{rosas.id}": "None."},
+            proof=board,
+        ),
+        Intrusion(
+            "read an application of a competition one does not sit on",
+            "first",
+            "stranger",
+            "GET",
+            sheet,
+            403,
+        ),
+        Intrusion(
+            "score a candidate of a competition one does not sit on",
+            "first",
+            "stranger",
+            "POST",
+            f"{sheet}/scores",
+            403,
+            form=scores,
+            proof=sheet,
+        ),
+        Intrusion(
+            "read the application of a candidate one declared a conflict with",
+            "first",
+            "conflicted",
+            "GET",
+            sheet,
+            403,
+        ),
+        Intrusion(
+            "score a candidate one declared a conflict with",
+            "first",
+            "conflicted",
+            "POST",
+            f"{sheet}/scores",
+            403,
+            form=scores,
+            proof=sheet,
+        ),
+        Intrusion(
+            "record the consensus on a candidate one declared a conflict with",
+            "first",
+            "conflicted",
+            "POST",
+            f"{sheet}/consensus",
+            403,
+            form={"accept": "1"},
+            proof=sheet,
+        ),
+    ]
+    run(personas, rows)
+
+
+# --- the reporting channel --------------------------------------------------------------------
+
+
+def test_cases_complaints_and_receipts_open_only_for_those_they_were_given_to(
+    client, session, settings, org, make_user
+):
+    from tests.reporting_helpers import (
+        add_holder,
+        file_report,
+        open_as,
+        ready_channel,
+        reporter_of,
+    )
+    from whistleblowing import cases, retaliation
+    from whistleblowing import service as reporting
+    from whistleblowing.models import ComplaintAttachment, ReportAttachment
+    from whistleblowing.retaliation import AllegedAct, ComplaintInput
+
+    ready = ready_channel(session, settings, make_user)
+    given = ready.investigator  # a recipient of the channel
+    excluded = add_holder(session, settings, make_user, "investigator")  # a recipient, excluded
+    elsewhere = add_holder(session, settings, make_user, "investigator")  # not a recipient
+    officer = add_holder(session, settings, make_user, "protection_officer")
+    admin = make_user("admin")
+    reporting.set_channel_recipients(
+        session, actor=admin, channel=ready.channel, user_ids=[given.id, excluded.id]
+    )
+    session.commit()
+    secret_name = "Nombre Secreto Perez"
+    filed = file_report(
+        session,
+        settings,
+        ready.channel.id,
+        what="Tender 2026-114 was steered to one supplier",
+        identity=secret_name,
+        excluded_user_ids=[excluded.id],
+        files=[reporting.Upload("facturas.txt", b"Invoice 114: 2,300,000 MXN, twice.")],
+    )
+    report = filed.report
+    other = file_report(session, settings, ready.channel.id, what="A different matter entirely")
+    # A case the first investigator does not hold: its reporter excluded them.
+    kept_from_given = file_report(
+        session, settings, ready.channel.id, what="Third case", excluded_user_ids=[given.id]
+    ).report
+    access = open_as(session, given, report.reference)
+    # Someone both investigator and protection officer, given the case: kept out of complaints.
+    both = add_holder(session, settings, make_user, "investigator", "protection_officer")
+    reporting.grant_access(session, access=access, actor=given, grantee=both)
+    identity_request = reporting.request_identity(
+        session, access=access, actor=given, reason="We need to interview the witness."
+    )
+    today = reporting.local_today(settings)
+    reminder = cases.add_reminder(
+        session,
+        access=access,
+        actor=given,
+        remind_on=today + timedelta(days=3),
+        note="Call the warehouse",
+        today=today,
+    )
+    absence = cases.record_absence(
+        session,
+        user=given,
+        holder_private=None,
+        starts_on=today + timedelta(days=30),
+        ends_on=today + timedelta(days=40),
+        hand_over_cases=False,
+        today=today,
+    ).absence
+    reporting.commit(session, settings)
+    complaint = retaliation.file_by_receipt(
+        session,
+        settings,
+        access=reporter_of(session, settings, filed.receipt),
+        data=ComplaintInput(
+            acts=[AllegedAct("transfer", today - timedelta(days=2), "Moved to the night shift")],
+            narrative="The week after my report I was moved.",
+            evidence=[reporting.Upload("oficio.txt", b"Transfer order 77/2026")],
+        ),
+    )
+    employee = make_user("employee", employee=org.officer_a)
+    colleague = make_user("employee", employee=org.officer_b)
+    identified = retaliation.file_identified(
+        session,
+        settings,
+        user=employee,
+        data=ComplaintInput(
+            acts=[AllegedAct("demotion", today - timedelta(days=5), "")],
+            narrative="Demoted after my report.",
+            report_reference=report.reference,
+        ),
+    )
+    reporting.commit(session, settings)
+    # An officer who came after the report: without the identity key it was sealed to.
+    late_officer = add_holder(session, settings, make_user, "protection_officer")
+    attachment = session.exec(
+        select(ReportAttachment.uid).where(ReportAttachment.report_id == report.id)
+    ).one()
+    evidence = session.exec(
+        select(ComplaintAttachment.uid).where(ComplaintAttachment.complaint_id == complaint.id)
+    ).one()
+    personas = Personas(client)
+    for name, user in (
+        ("given", given),
+        ("excluded", excluded),
+        ("elsewhere", elsewhere),
+        ("both", both),
+        ("officer", officer),
+        ("late officer", late_officer),
+        ("employee", employee),
+        ("colleague", colleague),
+    ):
+        personas.sign_in(name, user.email)
+    personas.reporter("reporter", filed.receipt)
+    personas.reporter("another reporter", other.receipt)
+    case = f"/cases/{report.reference}"
+    file_url = f"{case}/attachments/{attachment}"
+    complaint_page = f"/retaliation/{complaint.reference}"
+    complaint_file = f"{complaint_page}/attachments/{evidence}"
+    decision = f"/cases/identity-requests/{identity_request.id}"
+    reporter_complaint = f"/report/case/retaliation/{complaint.reference}"
+    rows = [
+        Intrusion("open a case not routed to one", "given", "elsewhere", "GET", case, 404),
+        Intrusion("open a case one was excluded from", "given", "excluded", "GET", case, 404),
+        Intrusion(
+            "download an attachment of a case not routed to one",
+            "given",
+            "elsewhere",
+            "GET",
+            file_url,
+            404,
+        ),
+        Intrusion(
+            "download an attachment of a case one was excluded from",
+            "given",
+            "excluded",
+            "GET",
+            file_url,
+            404,
+        ),
+        Intrusion(
+            "write a note in a case not routed to one",
+            "given",
+            "elsewhere",
+            "POST",
+            f"{case}/items",
+            404,
+            form={"kind": "note", "text": "Close it."},
+            proof=case,
+        ),
+        Intrusion(
+            "change the status of a case one was excluded from",
+            "given",
+            "excluded",
+            "POST",
+            f"{case}/status",
+            404,
+            form={"status": "closed", "outcome": "unsubstantiated", "reason": "Nothing."},
+            proof=case,
+        ),
+        Intrusion(
+            "grant oneself a case not routed to one",
+            "given",
+            "elsewhere",
+            "POST",
+            f"{case}/grants",
+            404,
+            form={"user_id": str(elsewhere.id)},
+            proof=case,
+        ),
+        Intrusion(
+            "withdraw a holder's access to a case one was excluded from",
+            "given",
+            "excluded",
+            "POST",
+            f"{case}/grants/{given.id}/revoke",
+            404,
+            proof=case,
+        ),
+        Intrusion(
+            "ask for the reporter's identity on a case not routed to one",
+            "given",
+            "elsewhere",
+            "POST",
+            f"{case}/identity-requests",
+            404,
+            form={"reason": "Curious."},
+            proof=case,
+        ),
+        Intrusion(
+            "link one's case to a case one does not hold",
+            "excluded",
+            "given",
+            "POST",
+            f"{case}/links",
+            422,
+            form={"other_reference": kept_from_given.reference},
+            proof=f"/cases/{kept_from_given.reference}",
+        ),
+        Intrusion(
+            "read the reporter's sealed identity without an approved request",
+            "reporter",
+            "given",
+            "GET",
+            case,
+            200,
+            proof=case,
+            proof_by="given",
+            hidden=secret_name,
+        ),
+        Intrusion(
+            "delete another holder's reminder on a shared case",
+            "given",
+            "both",
+            "POST",
+            f"{case}/reminders/{reminder.id}/delete",
+            404,
+            proof=case,
+        ),
+        Intrusion(
+            "end another investigator's absence",
+            "given",
+            "elsewhere",
+            "POST",
+            f"/cases/absence/{absence.id}/end",
+            404,
+            proof="/cases/absence",
+        ),
+        Intrusion(
+            "decide an identity request without the report's identity key",
+            "officer",
+            "late officer",
+            "POST",
+            decision,
+            404,
+            form={"decision": "approve", "note": "Fine."},
+            proof="/cases/identity-requests",
+        ),
+        Intrusion(
+            "send the reporter the notice of a decision one could not take",
+            "officer",
+            "late officer",
+            "POST",
+            f"{decision}/notify",
+            404,
+            proof="/cases/identity-requests",
+        ),
+        Intrusion(
+            "open a retaliation complaint as an investigator",
+            "officer",
+            "given",
+            "GET",
+            complaint_page,
+            403,
+        ),
+        Intrusion(
+            "assess a retaliation complaint as an investigator",
+            "officer",
+            "given",
+            "POST",
+            f"{complaint_page}/assess",
+            403,
+            form={"protected_report": "yes", "detriment": "yes", "timing": "yes", "reason": "x"},
+            proof=complaint_page,
+        ),
+        Intrusion(
+            "download a complaint's evidence as an investigator",
+            "officer",
+            "given",
+            "GET",
+            complaint_file,
+            403,
+        ),
+        Intrusion(
+            "open a complaint about a report one investigates (as an officer too)",
+            "officer",
+            "both",
+            "GET",
+            complaint_page,
+            404,
+        ),
+        Intrusion(
+            "assess a complaint about a report one investigates",
+            "officer",
+            "both",
+            "POST",
+            f"{complaint_page}/assess",
+            404,
+            form={"protected_report": "yes", "detriment": "no", "timing": "no", "reason": "x"},
+            proof=complaint_page,
+        ),
+        Intrusion(
+            "write in a complaint about a report one investigates",
+            "officer",
+            "both",
+            "POST",
+            f"{complaint_page}/items",
+            404,
+            form={"kind": "note", "text": "Nothing to see."},
+            proof=complaint_page,
+        ),
+        Intrusion(
+            "download the evidence of a complaint about a report one investigates",
+            "officer",
+            "both",
+            "GET",
+            complaint_file,
+            404,
+        ),
+        Intrusion(
+            "take the burden-of-proof pack of a complaint about a report one investigates",
+            "officer",
+            "both",
+            "POST",
+            f"{complaint_page}/pack",
+            404,
+            proof=complaint_page,
+        ),
+        Intrusion(
+            "add a message to another employee's complaint",
+            "employee",
+            "colleague",
+            "POST",
+            f"/retaliation/mine/{identified.reference}/messages",
+            404,
+            form={"text": "Withdrawn, sorry."},
+            proof="/retaliation/mine",
+        ),
+        Intrusion(
+            "read another report through one's receipt session",
+            "reporter",
+            "another reporter",
+            "GET",
+            "/report/case",
+            200,
+            proof="/report/case",
+            hidden="Tender 2026-114",
+        ),
+        Intrusion(
+            "download another report's attachment with one's receipt session",
+            "reporter",
+            "another reporter",
+            "GET",
+            f"/report/case/attachments/{attachment}",
+            404,
+        ),
+        Intrusion(
+            "download the evidence of another reporter's complaint",
+            "reporter",
+            "another reporter",
+            "GET",
+            f"{reporter_complaint}/attachments/{evidence}",
+            404,
+        ),
+        Intrusion(
+            "add a message to another reporter's complaint",
+            "reporter",
+            "another reporter",
+            "POST",
+            f"{reporter_complaint}/messages",
+            404,
+            form={"text": "I withdraw this."},
+            proof="/report/case/retaliation",
         ),
     ]
     run(personas, rows)
