@@ -875,8 +875,6 @@ def test_the_evaluation_suppresses_small_counts_and_exports_safely(session, sett
         assert dict(result.intake)["Web form"] == 7
         small = cases.evaluation(session, threshold=8)
         assert small.channels[0].received is None and small.channels[0].median_days_to_ack is None
-        table = cases.evaluation_table(result)
-        assert table[1][0].startswith("'=HYPERLINK")
         text = cases.evaluation_csv(result).decode("utf-8-sig")
         assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text
         book = load_workbook(io.BytesIO(cases.evaluation_xlsx(result)))
