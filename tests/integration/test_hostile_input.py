@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import unquote
 
 import pytest
 from openpyxl import load_workbook
+from sqlmodel import func, select
 
 from backend.spreadsheets import FORMULA_TRIGGERS
 from tests.conftest import login
@@ -324,3 +327,201 @@ def test_no_export_lets_a_cell_run_as_a_formula(client, session, org, hostile_wo
     assert any(HYPERLINK in cell for cell in csv_cells(report.content))
     assert fetched >= 2 * len(EXPORTS)
     assert problems == [], "\n".join(problems)
+
+
+# --- oversized bodies -------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    chunks_read: int
+
+
+def call_asgi(app, method: str, path: str, headers: dict[str, str], chunks) -> Answer:
+    """Send one request straight to the application, handing it the body one chunk at a time
+    (as a server does with a chunked or slow upload); count the chunks it asked for."""
+    import asyncio
+
+    source = iter(chunks)
+    state = {"read": 0, "done": False}
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        if state["done"]:
+            await asyncio.sleep(3600)  # the client waits; the app must not need more
+        try:
+            chunk = next(source)
+        except StopIteration:
+            state["done"] = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        state["read"] += 1
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    raw_path, _sep, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote(raw_path),
+        "raw_path": raw_path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return Answer(
+        start["status"],
+        {k.decode().lower(): v.decode() for k, v in start["headers"]},
+        body,
+        state["read"],
+    )
+
+
+CHUNK = 64 * 1024
+
+
+def stream(total: int, piece: bytes = b"x"):
+    """Yield `total` bytes in CHUNK-sized chunks, lazily."""
+    sent = 0
+    while sent < total:
+        size = min(CHUNK, total - sent)
+        yield piece * size
+        sent += size
+
+
+def multipart_stream(total: int, boundary: str = "merito-hostile"):
+    """Yield a multipart form with one file of `total` bytes, lazily."""
+    yield (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; "
+        f"filename=\"big.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+    ).encode()
+    yield from stream(total)
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+KINDS = {
+    "form": ("/login", "application/x-www-form-urlencoded", lambda n: stream(n)),
+    "json": ("/api/v1/employees", "application/json", lambda n: stream(n, b" ")),
+    "upload": (
+        "/report/new",
+        "multipart/form-data; boundary=merito-hostile",
+        lambda n: multipart_stream(n),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_body_declared_too_large_is_refused_without_reading_it(app, settings, kind):
+    path, content_type, body = KINDS[kind]
+    limit = (
+        settings.max_request_bytes if kind == "upload" else settings.max_request_bytes_without_files
+    )
+    answer = call_asgi(
+        app,
+        "POST",
+        path,
+        {
+            "Content-Type": content_type,
+            "Content-Length": str(limit + 1),
+            "Accept-Language": "es",
+            "Host": "testserver",
+        },
+        body(limit + 1),
+    )
+    assert answer.status == 413
+    assert answer.chunks_read == 0
+    if kind == "json":
+        error = json.loads(answer.body)["error"]
+        assert error["code"] == "too_large" and error["status"] == 413
+        assert "demasiado grande" in error["message"]
+    else:
+        assert "demasiado grande" in answer.body.decode()
+        assert answer.headers["content-language"] == "es"
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_chunked_body_is_cut_off_at_the_limit(app, settings, session, kind):
+    from whistleblowing.models import Report
+
+    settings.max_request_bytes = 512 * 1024
+    settings.max_request_bytes_without_files = 256 * 1024
+    path, content_type, body = KINDS[kind]
+    limit = (
+        settings.max_request_bytes if kind == "upload" else settings.max_request_bytes_without_files
+    )
+    # No Content-Length: the size is known only by counting what arrives.
+    answer = call_asgi(
+        app,
+        "POST",
+        path,
+        {"Content-Type": content_type, "Accept-Language": "en", "Host": "testserver"},
+        body(50 * limit),
+    )
+    assert answer.status == 413, answer.body[:300]
+    assert b"too large" in answer.body
+    # It stopped asking for the body within a chunk or two of the limit.
+    assert answer.chunks_read * CHUNK <= limit + 2 * CHUNK
+    assert session.exec(select(func.count()).select_from(Report)).one() == 0
+
+
+def test_huge_forms_json_attachments_and_imports_get_413_and_write_nothing(
+    client, session, settings, org, make_user
+):
+    from backend.org.models import Employee
+    from tests.reporting_helpers import ready_channel, report_form_data, submit_via_client
+    from whistleblowing.models import Report
+
+    planner = make_user("hr_planner")
+    csrf = login(client, planner.email)
+    employees = session.exec(select(func.count()).select_from(Employee)).one()
+    big_text = "x" * (settings.max_request_bytes_without_files + 1)
+    form = client.post(
+        "/account/password?lang=es",
+        data={"current": big_text, "new": "a", "confirm": "a", "csrf_token": csrf},
+    )
+    assert form.status_code == 413 and "demasiado grande" in form.text
+    fragment = client.post(
+        "/account/password",
+        data={"current": big_text, "csrf_token": csrf},
+        headers={"HX-Request": "true"},
+    )
+    assert fragment.status_code == 413 and "<html" not in fragment.text
+    assert "too large" in fragment.text
+    document = client.post(
+        "/api/v1/employees",
+        json={"first_name": big_text},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert document.status_code == 413
+    assert document.json()["error"]["code"] == "too_large"
+    settings.max_request_bytes = 1024 * 1024
+    sheet = "number,first_name\r\n" + "E9,Ana\r\n" * 200_000
+    imported = client.post(
+        "/org/employees/import",
+        data={"action": "import", "csrf_token": csrf},
+        files={"file": ("people.csv", sheet.encode(), "text/csv")},
+    )
+    assert imported.status_code == 413
+    session.expire_all()
+    assert session.exec(select(func.count()).select_from(Employee)).one() == employees
+    ready = ready_channel(session, settings, make_user)
+    client.cookies.clear()
+    report = submit_via_client(
+        client,
+        report_form_data(ready.channel.id),
+        files=[("files", ("evidence.txt", b"a line\n" * 200_000, "text/plain"))],
+    )
+    assert report.status_code == 413
+    assert session.exec(select(func.count()).select_from(Report)).one() == 0
