@@ -17,6 +17,7 @@ from urllib.parse import quote
 MAX_FILENAME_LENGTH = 120
 # Characters Windows refuses in file names (and quotes, which end the header's string).
 _RESERVED = set('<>:"/\\|?*')
+_FORM_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
 
 
 def _plain_name(text: str, default: str) -> str:
@@ -42,7 +43,11 @@ def safe_filename(name: str, *, default: str = "file") -> str:
     Windows forbids become "_"; leading dots go (no hidden files, no "." or ".."); at most
     MAX_FILENAME_LENGTH characters, keeping the extension. Empty results become `default`.
     """
-    last = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    text = str(name or "")
+    # Browsers send a name's quote, CR and LF percent-encoded (HTML, multipart/form-data).
+    for escaped, plain in _FORM_ESCAPES.items():
+        text = text.replace(escaped, plain).replace(escaped.lower(), plain)
+    last = text.replace("\\", "/").rsplit("/", 1)[-1]
     return _plain_name(last, default)
 
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -404,8 +406,8 @@ def stream(total: int, piece: bytes = b"x"):
 def multipart_stream(total: int, boundary: str = "merito-hostile"):
     """Yield a multipart form with one file of `total` bytes, lazily."""
     yield (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; "
-        f"filename=\"big.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+        f'filename="big.txt"\r\nContent-Type: text/plain\r\n\r\n'
     ).encode()
     yield from stream(total)
     yield f"\r\n--{boundary}--\r\n".encode()
@@ -525,3 +527,186 @@ def test_huge_forms_json_attachments_and_imports_get_413_and_write_nothing(
     )
     assert report.status_code == 413
     assert session.exec(select(func.count()).select_from(Report)).one() == 0
+
+
+# --- file names and paths ---------------------------------------------------------------------
+
+HOSTILE_NAMES = [
+    ("../../../../etc/passwd.txt", "passwd.txt"),
+    ("..\\..\\..\\Windows\\win.ini.txt", "win.ini.txt"),
+    ("/etc/cron.d/evil.txt", "evil.txt"),
+    ("C:\\Users\\ana\\Desktop\\notas.txt", "notas.txt"),
+    ("fac\u202etxt.tura\u200b.txt", "factxt.tura.txt"),  # a bidirectional override, hidden space
+    ("..txt", "txt"),  # no hidden files, no "." or ".."
+    ("x" * 400 + ".txt", "x" * 116 + ".txt"),
+    ('in"voice<2026>|?*.txt', "in_voice_2026____.txt"),
+    ("Informe año 2026.txt", "Informe año 2026.txt"),
+]
+
+
+@pytest.mark.parametrize(("given", "kept"), HOSTILE_NAMES)
+def test_an_uploaded_name_is_reduced_to_a_plain_last_component(given, kept):
+    from backend.files import safe_filename
+
+    assert safe_filename(given) == kept
+    assert safe_filename("a\x00b\r\nc.pdf") == "abc.pdf"
+    assert safe_filename("../..") == "file" and safe_filename("") == "file"
+
+
+def test_a_download_names_its_file_the_rfc_6266_way():
+    from backend.files import content_disposition
+
+    value = content_disposition('Informe año/"2026"\r\n.pdf')
+    fallback = re.search(r'filename="([^"]*)"', value).group(1)
+    exact = unquote(re.search(r"filename\*=UTF-8''(\S+)", value).group(1))
+    assert value.startswith("attachment; ")
+    assert fallback == "Informe a_o__2026_.pdf" and exact == "Informe año__2026_.pdf"
+    assert "\r" not in value and "\n" not in value
+
+
+def files_under(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def disposition_name(header: str) -> str:
+    return unquote(re.search(r"filename\*=UTF-8''(\S+)", header).group(1))
+
+
+def test_report_attachments_with_path_names_are_kept_under_plain_names_in_the_store(
+    client, session, settings, make_user, tmp_path
+):
+    from tests.reporting_helpers import (
+        anon_token,
+        ready_channel,
+        receipt_from,
+        report_form_data,
+        submit_via_client,
+    )
+    from whistleblowing.models import ReportAttachment
+
+    ready = ready_channel(session, settings, make_user)
+    before = files_under(tmp_path)
+    receipts = []
+    # ("..txt" becomes "txt": no extension, so it is refused as a disguised file; not here.)
+    names = [(name, kept) for name, kept in HOSTILE_NAMES if kept.endswith(".txt")]
+    for batch in (names[:5], names[5:]):
+        files = [
+            ("files", (name, f"contents of {kept}\n".encode(), "text/plain"))
+            for name, kept in batch
+        ]
+        page = submit_via_client(client, report_form_data(ready.channel.id), files=files)
+        assert page.status_code == 200, page.text[:300]
+        receipts.append((receipt_from(page.text), batch))
+    # Only ciphertext in the store, named by random ids; nothing anywhere else.
+    written = files_under(tmp_path) - before
+    store = settings.attachments_dir.resolve()
+    outside = [p for p in written if store not in p.resolve().parents and p.suffix != ".db"]
+    assert [p for p in outside if not p.name.startswith("merito.db")] == []
+    assert all(re.fullmatch(r"[0-9a-f]{32}", p.name) for p in written if store in p.parents)
+    assert len([p for p in written if store in p.parents]) == len(names)
+    for receipt, batch in receipts:
+        client.cookies.clear()
+        client.post(
+            "/report/follow-up", data={"receipt": receipt, "csrf_token": anon_token(client)}
+        )
+        session.expire_all()
+        offered = {}
+        for row in session.exec(select(ReportAttachment)).all():
+            download = client.get(f"/report/case/attachments/{row.uid}")
+            if download.status_code != 200:
+                continue  # another report's file: not this receipt's
+            header = download.headers["content-disposition"]
+            assert header.startswith("attachment; filename=")
+            fallback = re.search(r'filename="([^"]*)"', header).group(1)
+            assert "/" not in fallback and "\\" not in fallback and ".." not in fallback
+            offered[disposition_name(header)] = download.content
+        assert offered == {kept: f"contents of {kept}\n".encode() for _name, kept in batch}
+
+
+def test_a_training_certificate_named_like_a_path_is_stored_under_a_random_name(
+    client, session, settings, org, make_user, tmp_path
+):
+    from competency_framework.training import enrolments
+    from tests.training.helpers import activity, session_of
+    from tests.training.test_service import PDF
+
+    course = activity(session, "records", {"legal": (0, 2)}, evidence="certificate")
+    seat = session_of(session, course, capacity=5)
+    enrolment = enrolments.enrol_employee(
+        session, training_session_id=seat.id, employee=org.officer_a, actor=None
+    )
+    session.commit()
+    csrf = login(client, make_user("employee", employee=org.officer_a).email)
+    before = files_under(tmp_path)
+    # Written by hand: a client library would percent-encode the NUL; a hostile one does not.
+    boundary = "merito-hostile"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        f'{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name="certificate"; '
+        'filename="../../../../etc/cron.d/consta\x00ncia\u202e.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    )
+    body = head.encode() + PDF + f"\r\n--{boundary}--\r\n".encode()
+    done = client.post(
+        f"/training/enrolments/{enrolment.id}/complete",
+        content=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text[:300]
+    session.expire_all()
+    kept = session.get(type(enrolment), enrolment.id)
+    assert kept.certificate_name == "constancia.pdf"
+    written = [p for p in files_under(tmp_path) - before if not p.name.startswith("merito.db")]
+    assert [p.parent for p in written] == [enrolments.evidence_dir(settings)]
+    assert re.fullmatch(r"[0-9a-f]{32}\.pdf", written[0].name)
+    download = client.get(f"/training/enrolments/{enrolment.id}/certificate")
+    assert download.status_code == 200 and download.content == PDF
+    assert f'filename="certificate-{enrolment.id}.pdf"' in download.headers["content-disposition"]
+
+
+@pytest.mark.parametrize(
+    ("url", "name", "content_type"),
+    [
+        ("/org/employees/import", "../../../../tmp/people.csv", "text/csv"),
+        ("/competencies/ratings/import", "..\\..\\ratings.xlsx", "application/octet-stream"),
+        ("/training/manage/import", "/etc/catalogue.xlsx", "application/octet-stream"),
+    ],
+)
+def test_an_import_named_like_a_path_writes_no_file(
+    client, session, make_user, tmp_path, url, name, content_type
+):
+    csrf = login(client, make_user("hr_planner").email)
+    before = files_under(tmp_path)
+    response = client.post(
+        url,
+        data={"csrf_token": csrf, "action": "check"},
+        files={"file": (name, b"number,first_name\r\n", content_type)},
+    )
+    assert response.status_code in (200, 422), response.text[:300]
+    written = [p for p in files_under(tmp_path) - before if not p.name.startswith("merito.db")]
+    assert written == []
+    assert not Path(name.replace("\\", "/").rsplit("/", 1)[-1]).exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../backend/config.py",
+        "/static/%2e%2e/backend/config.py",
+        "/static/..%2fbackend%2fconfig.py",
+        "/static/%2e%2e%2f%2e%2e%2fbackend%2fconfig.py",
+        "/static/css/../../../backend/config.py",
+        "/static/..\\..\\backend\\config.py",
+        "/static//etc/passwd",
+        "/static/%2fetc%2fpasswd",
+        "/static/../templates/base.html",
+        "/static/css/%00.css",
+    ],
+)
+def test_static_addresses_do_not_leave_the_static_folder(app, path):
+    # Straight to the application, as a server hands it over: no client tidies the path first.
+    answer = call_asgi(app, "GET", path, {"Host": "testserver"}, [])
+    assert answer.status in (400, 404), (path, answer.status)
+    assert b"class Settings" not in answer.body and b"root:" not in answer.body
+    assert b"{% block" not in answer.body

@@ -166,5 +166,3 @@ def test_small_counts_are_suppressed_and_one_hidden_cell_is_not_left_alone():
     }
     two = cases._suppress_cells({"a": 2, "b": 3, "c": 9}, total_shown=True, threshold=5)
     assert two == {"a": None, "b": None, "c": 9}
-
-
