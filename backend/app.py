@@ -243,10 +243,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        try:
-            await run_in_threadpool(reload_principal, request)
-        except Exception:  # noqa: BLE001 - the page below must still be shown
-            request.state.principal = None
+        await run_in_threadpool(reload_principal, request)
         message = i18n._("Something went wrong on our side. Nothing was saved; please try again.")
         if _wants_json(request):
             return JSONResponse(

@@ -199,6 +199,7 @@ def reload_principal(request: Request) -> None:
     their own, so every refusal renders as the refusal it is.
     """
     from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session
 
     principal = getattr(request.state, "principal", None) or getattr(
@@ -209,14 +210,19 @@ def reload_principal(request: Request) -> None:
     stale = [row for row in (principal.user, principal.session) if inspect(row).expired_attributes]
     if not stale:
         return
-    with Session(request.app.state.engine, expire_on_commit=False) as db:
-        for row in stale:
-            owner = inspect(row).session
-            if owner is not None:
-                owner.refresh(row)
-            else:
-                db.add(row)
-                db.refresh(row)
+    try:
+        with Session(request.app.state.engine, expire_on_commit=False) as db:
+            for row in stale:
+                owner = inspect(row).session
+                if owner is not None:
+                    owner.refresh(row)
+                else:
+                    db.add(row)
+                    db.refresh(row)
+    except SQLAlchemyError:
+        # Better a page without the person's name than no page: shown as signed out.
+        request.state.principal = None
+        request.state.second_factor_principal = None
 
 
 def csrf_token_for(request: Request) -> str:
