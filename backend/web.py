@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, nodes, select_autoescape
-from sqlalchemy import func, inspect
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from backend import i18n
@@ -164,31 +164,6 @@ def _take_flashes(request: Request) -> list[dict[str, str]]:
     return messages
 
 
-def _reload_signed_in_rows(request: Request) -> None:
-    """Load again the signed-in account's rows if a rollback left them expired and detached.
-
-    A route that rolls back its writes and then raises an HTTP error leaves the account and its
-    session row expired; the error handler renders after the request's database session has
-    closed, where they can no longer load themselves, and the refusal would turn into a 500.
-    """
-    principal = getattr(request.state, "principal", None) or getattr(
-        request.state, "second_factor_principal", None
-    )
-    if principal is None:
-        return
-    stale = [
-        row
-        for row in (principal.user, principal.session)
-        if inspect(row).detached and inspect(row).expired_attributes
-    ]
-    if not stale:
-        return
-    with Session(request.app.state.engine, expire_on_commit=False) as db:
-        for row in stale:
-            db.add(row)
-            db.refresh(row)
-
-
 def nav_for(principal: Any) -> list[NavItem]:
     if principal is None:
         return []
@@ -210,7 +185,6 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """Render `template`; for htmx requests render only `block` (when given)."""
-    _reload_signed_in_rows(request)
     principal = getattr(request.state, "principal", None)
     ctx: dict[str, Any] = {
         "request": request,

@@ -915,6 +915,16 @@ def can_view_person(session: Session, *, actor: Actor, employee: Employee) -> bo
     return is_hr(actor)
 
 
+def _require_viewer(session: Session, *, actor: Actor, employee: Employee) -> None:
+    """Raise 404 unless `actor` may see the employee's competencies at all.
+
+    The person's pages answer "not found" to everyone else, so acting on them must too: a 403
+    here would confirm what the pages do not.
+    """
+    if not can_view_person(session, actor=actor, employee=employee):
+        raise CompetencyError(_("This employee does not exist."), status_code=404)
+
+
 @dataclass
 class ValidationDecision:
     """A validator's answer to one pending self-assessment entry."""
@@ -932,6 +942,7 @@ def validate_ratings(
     Agreeing records the same level; setting another level needs a reason. Each decision is a
     new validated entry pointing at the self entry, and becomes the current level.
     """
+    _require_viewer(session, actor=actor, employee=employee)
     if not can_validate(session, actor=actor, employee=employee):
         raise CompetencyError(
             _("Only the employee's own supervisor or HR can validate these ratings."),
@@ -1025,6 +1036,7 @@ def record_rating(
     HR may record any of these sources; a supervisor only `supervisor` ratings of their own
     reports. Self-ratings go through `submit_self_assessment`.
     """
+    _require_viewer(session, actor=actor, employee=employee)
     if source not in RatingSource.__members__ or source == RatingSource.self:
         raise CompetencyError(_("Unknown source of rating."), field="source")
     source = RatingSource(source)
