@@ -250,6 +250,19 @@ def redirect(request: Request, url: str, *, status_code: int = 303) -> Response:
     return RedirectResponse(url, status_code=status_code)
 
 
+def commit_and_redirect(
+    request: Request, session: Session, message: str, url: str, *, level: str = "success"
+) -> Response:
+    """Return the redirect to `url` after a successful POST, committing the change first.
+
+    The change is committed on its own; `message` (see `flash`) is committed after it.
+    """
+    session.commit()
+    flash(request, message, level)
+    session.commit()
+    return redirect(request, url)
+
+
 def safe_next(url: str | None, default: str = "/") -> str:
     """Return `url` only if it is a path on this site (no open redirects)."""
     if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:

@@ -24,7 +24,7 @@ from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, SettingsDep, require
 from backend.i18n import _
 from backend.org.models import Position, Unit
-from backend.web import flash, redirect, render, render_form_errors
+from backend.web import commit_and_redirect, redirect, render, render_form_errors
 
 from . import applications, merit, scoring, service, testing
 from .http import (
@@ -107,10 +107,12 @@ def create(
     except VacancyError as err:
         session.rollback()
         return competitions(request, session, error=str(err), status=str(err.status_code))
-    session.commit()
-    flash(request, _("Draft created from the position's competency profile. Complete the notice."))
-    session.commit()
-    return redirect(request, f"/competitions/{vacancy.id}/edit")
+    return commit_and_redirect(
+        request,
+        session,
+        _("Draft created from the position's competency profile. Complete the notice."),
+        f"/competitions/{vacancy.id}/edit",
+    )
 
 
 # --- the question bank --------------------------------------------------------------------------
@@ -156,10 +158,7 @@ def add_domain(
             values={"code": code, "name_es": name_es, "name_en": name_en},
             status_code=err.status_code,
         )
-    session.commit()
-    flash(request, _("Knowledge domain added."))
-    session.commit()
-    return redirect(request, "/competitions/bank")
+    return commit_and_redirect(request, session, _("Knowledge domain added."), "/competitions/bank")
 
 
 @router.post("/competitions/bank/questions", dependencies=MANAGE)
@@ -185,10 +184,9 @@ async def add_question(request: Request, session: SessionDep, principal: Current
             values={**data.__dict__, "options": data.options},
             status_code=err.status_code,
         )
-    session.commit()
-    flash(request, _("Question added to the bank."))
-    session.commit()
-    return redirect(request, "/competitions/bank")
+    return commit_and_redirect(
+        request, session, _("Question added to the bank."), "/competitions/bank"
+    )
 
 
 @router.post("/competitions/bank/questions/{question_id:int}/retire", dependencies=MANAGE)
@@ -199,10 +197,9 @@ def retire_question(
     if question is None:
         raise HTTPException(status_code=404, detail=_("This question does not exist."))
     testing.retire_question(session, question=question, actor=principal.user)
-    session.commit()
-    flash(request, _("The question will not be drawn in future tests."))
-    session.commit()
-    return redirect(request, "/competitions/bank")
+    return commit_and_redirect(
+        request, session, _("The question will not be drawn in future tests."), "/competitions/bank"
+    )
 
 
 # --- one competition ----------------------------------------------------------------------------
@@ -340,10 +337,12 @@ class CompetitionAction:
             self.session.rollback()
             vacancy = vacancy_or_404(self.session, vacancy_id)
             return (refused or self.competition_page)(vacancy, err)
-        self.session.commit()
-        flash(self.request, done(result) if callable(done) else done)
-        self.session.commit()
-        return redirect(self.request, target or f"/competitions/{vacancy_id}")
+        return commit_and_redirect(
+            self.request,
+            self.session,
+            done(result) if callable(done) else done,
+            target or f"/competitions/{vacancy_id}",
+        )
 
     def run_on_merit_list(self, action: Callable[[Vacancy], Any], done: str) -> Response:
         """Return `run`'s answer for an action of the merit list page, which shows it again."""
