@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
@@ -34,7 +34,14 @@ from backend.db import SessionDep, today_utc
 from backend.deps import CurrentPrincipal, require
 from backend.i18n import LOCALES, N_, _, use_locale
 from backend.org.models import Employee, Position, Unit
-from backend.web import NavItem, flash, redirect, register_nav, render, templates
+from backend.web import (
+    NavItem,
+    commit_and_redirect,
+    register_nav,
+    render,
+    render_form_errors,
+    templates,
+)
 from competency_framework import service as competency_service
 
 router = APIRouter(prefix="/appraisals")
@@ -78,11 +85,32 @@ def _http(err: AppraisalError) -> HTTPException:
     return HTTPException(status_code=err.status_code, detail=str(err))
 
 
-def _appraisal_or_404(session: Session, principal, appraisal_id: int) -> Appraisal:
+def _refused(session: Session, principal, err: AppraisalError) -> HTTPException:
+    """Undo a refused action; return its error page (403, 404, 409…) to raise."""
+    _rollback(session, principal)
+    return _http(err)
+
+
+def _refused_form(
+    session: Session, principal, err: AppraisalError, *, shown: tuple[int, ...] = (422,)
+) -> None:
+    """Undo a refused form; raise its error page unless the form shows it (status in `shown`)."""
+    if err.status_code not in shown:
+        raise _refused(session, principal, err) from None
+    _rollback(session, principal)
+
+
+def _appraisal_in_path(
+    session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
+) -> Appraisal:
     try:
         return service.get_appraisal(session, appraisal_id=appraisal_id, actor=principal)
     except AppraisalError as err:
         raise _http(err) from None
+
+
+# A route parameter: the path's appraisal, if the principal takes part in it (else 403/404).
+AppraisalDep = Annotated[Appraisal, Depends(_appraisal_in_path)]
 
 
 def _cycle_or_404(session: Session, cycle_id: int) -> AppraisalCycle:
@@ -90,6 +118,14 @@ def _cycle_or_404(session: Session, cycle_id: int) -> AppraisalCycle:
     if cycle is None:
         raise HTTPException(status_code=404, detail=_("This appraisal cycle does not exist."))
     return cycle
+
+
+def _cycle_in_path(session: SessionDep, cycle_id: int) -> AppraisalCycle:
+    return _cycle_or_404(session, cycle_id)
+
+
+# A route parameter: the appraisal cycle named by the path's `cycle_id` (404 if none).
+CycleDep = Annotated[AppraisalCycle, Depends(_cycle_in_path)]
 
 
 # --- my appraisals, my team -----------------------------------------------------------------------
@@ -186,21 +222,21 @@ def add_priority(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        shown = int(year) if year.strip().isdigit() else today_utc().year
-        context = _plan_context(session, principal, shown)
-        context.update(
-            errors=err.errors,
+        return _plan_form_refused(
+            request,
+            session,
+            principal,
+            err,
+            year=year,
             form="priority",
             values={"year": year, "title": title, "target": target, "description": description},
         )
-        return render(request, "appraisals/plan.html", context, status_code=422, block="priority")
-    session.commit()
-    flash(request, _("The priority was added to the plan."))
-    session.commit()
-    return redirect(request, f"/appraisals/plan?year={priority.year}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The priority was added to the plan."),
+        f"/appraisals/plan?year={priority.year}",
+    )
 
 
 @router.post("/plan/unit-objectives", dependencies=[require(Permission.take_part_in_appraisals)])
@@ -224,13 +260,12 @@ def add_unit_objective(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        shown = int(year) if year.strip().isdigit() else today_utc().year
-        context = _plan_context(session, principal, shown)
-        context.update(
-            errors=err.errors,
+        return _plan_form_refused(
+            request,
+            session,
+            principal,
+            err,
+            year=year,
             form="unit_objective",
             values={
                 "unit_id": unit_id,
@@ -239,13 +274,35 @@ def add_unit_objective(
                 "target": target,
             },
         )
-        return render(
-            request, "appraisals/plan.html", context, status_code=422, block="unit_objective"
-        )
-    session.commit()
-    flash(request, _("The unit objective was recorded."))
-    session.commit()
-    return redirect(request, f"/appraisals/plan?year={objective.year}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The unit objective was recorded."),
+        f"/appraisals/plan?year={objective.year}",
+    )
+
+
+def _plan_form_refused(
+    request: Request,
+    session: Session,
+    principal,
+    err: AppraisalError,
+    *,
+    year: str,
+    form: str,
+    values: dict[str, str],
+):
+    """Return the plan page's `form` block again with its errors (422), or raise 403/404/409."""
+    _refused_form(session, principal, err)
+    shown = int(year) if year.strip().isdigit() else today_utc().year
+    return render_form_errors(
+        request,
+        "appraisals/plan.html",
+        {**_plan_context(session, principal, shown), "form": form},
+        errors=err.errors,
+        values=values,
+        block=form,
+    )
 
 
 # --- team objectives ------------------------------------------------------------------------------
@@ -326,27 +383,26 @@ def add_team_objective(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        context = _team_context(
-            session, principal, cycle.id, int(unit_id) if unit_id.isdigit() else None
-        )
-        context.update(
+        _refused_form(session, principal, err)
+        return render_form_errors(
+            request,
+            "appraisals/team.html",
+            _team_context(
+                session, principal, cycle.id, int(unit_id) if unit_id.isdigit() else None
+            ),
             errors=err.errors,
             values={"link": link, "title": title, "measure": measure, "weight": weight},
+            block="add",
         )
-        return render(request, "appraisals/team.html", context, status_code=422, block="add")
-    session.commit()
-    flash(
+    return commit_and_redirect(
         request,
+        session,
         _(
             "The team objective was added to %(n)s sets of objectives still being agreed.",
             n=joined,
         ),
+        f"/appraisals/team?cycle={cycle.id}&unit={unit_id}",
     )
-    session.commit()
-    return redirect(request, f"/appraisals/team?cycle={cycle.id}&unit={unit_id}")
 
 
 @router.post(
@@ -369,16 +425,16 @@ def add_team_progress(
             session, team_objective=shared, percent=percent, note=note, actor=principal
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
+        _refused_form(session, principal, err)
         context = _team_context(session, principal, shared.cycle_id, shared.unit_id)
         context["progress_errors"] = {shared.id: err.errors}
         return render(request, "appraisals/team.html", context, status_code=422)
-    session.commit()
-    flash(request, _("The progress was recorded."))
-    session.commit()
-    return redirect(request, f"/appraisals/team?cycle={shared.cycle_id}&unit={shared.unit_id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The progress was recorded."),
+        f"/appraisals/team?cycle={shared.cycle_id}&unit={shared.unit_id}",
+    )
 
 
 # --- cycles (HR) ----------------------------------------------------------------------------------
@@ -449,27 +505,26 @@ async def open_cycle(request: Request, session: SessionDep, principal: CurrentPr
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code not in (409, 422):
-            raise _http(err) from None
-        context = _cycles_context(session)
-        context["values"] = values
-        context["errors"] = err.errors or {"units": str(err)}
-        return render(
-            request, "appraisals/cycles.html", context, status_code=err.status_code, block="form"
+        _refused_form(session, principal, err, shown=(409, 422))
+        return render_form_errors(
+            request,
+            "appraisals/cycles.html",
+            _cycles_context(session),
+            errors=err.errors or {"units": str(err)},
+            values=values,
+            block="form",
+            status_code=err.status_code,
         )
-    session.commit()
-    flash(
+    return commit_and_redirect(
         request,
+        session,
         _("The cycle is open: %(n)s appraisals were created.", n=f"{cycle.appraisal_count:,}"),
+        f"/appraisals/cycles/{cycle.id}",
     )
-    session.commit()
-    return redirect(request, f"/appraisals/cycles/{cycle.id}")
 
 
 @router.get("/cycles/{cycle_id}", dependencies=[require(Permission.manage_appraisal_cycles)])
-def cycle_page(request: Request, session: SessionDep, cycle_id: int):
-    cycle = _cycle_or_404(session, cycle_id)
+def cycle_page(request: Request, session: SessionDep, cycle: CycleDep):
     rows, total = service.cycle_progress(session, cycle)
     return render(
         request,
@@ -494,10 +549,9 @@ def cycle_remind(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    cycle_id: int,
+    cycle: CycleDep,
     unit_id: Annotated[str, Form()] = "",
 ):
-    cycle = _cycle_or_404(session, cycle_id)
     try:
         counts = service.remind(
             session,
@@ -506,12 +560,13 @@ def cycle_remind(
             unit_id=int(unit_id) if unit_id.isdigit() else None,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        raise _http(err) from None
-    session.commit()
-    flash(request, _("Reminders recorded: %(n)s.", n=sum(counts.values())))
-    session.commit()
-    return redirect(request, f"/appraisals/cycles/{cycle.id}")
+        raise _refused(session, principal, err) from None
+    return commit_and_redirect(
+        request,
+        session,
+        _("Reminders recorded: %(n)s.", n=sum(counts.values())),
+        f"/appraisals/cycles/{cycle.id}",
+    )
 
 
 @router.post(
@@ -521,45 +576,39 @@ def cycle_settings(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    cycle_id: int,
+    cycle: CycleDep,
     trained: Annotated[str, Form()] = "",
 ):
-    cycle = _cycle_or_404(session, cycle_id)
     try:
         service.set_training_requirement(
             session, cycle=cycle, required=trained == "1", actor=principal
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        raise _http(err) from None
-    session.commit()
-    flash(request, _("The cycle's settings were saved."))
-    session.commit()
-    return redirect(request, f"/appraisals/cycles/{cycle.id}")
+        raise _refused(session, principal, err) from None
+    return commit_and_redirect(
+        request, session, _("The cycle's settings were saved."), f"/appraisals/cycles/{cycle.id}"
+    )
 
 
 @router.post(
     "/cycles/{cycle_id}/complete", dependencies=[require(Permission.manage_appraisal_cycles)]
 )
 def cycle_complete(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, cycle_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, cycle: CycleDep
 ):
-    cycle = _cycle_or_404(session, cycle_id)
     try:
         unfinished = service.complete_cycle(session, cycle=cycle, actor=principal)
     except AppraisalError as err:
-        _rollback(session, principal)
-        raise _http(err) from None
-    session.commit()
-    flash(
+        raise _refused(session, principal, err) from None
+    return commit_and_redirect(
         request,
+        session,
         _(
             "The cycle is completed and locked. %(n)s appraisals were left unfinished.",
             n=unfinished,
         ),
+        f"/appraisals/cycles/{cycle.id}",
     )
-    session.commit()
-    return redirect(request, f"/appraisals/cycles/{cycle.id}")
 
 
 # --- calibration (HR) -----------------------------------------------------------------------------
@@ -623,31 +672,20 @@ def send_back(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    appraisal_id: int,
+    appraisal: AppraisalDep,
     reason: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     try:
         service.send_back(session, appraisal=appraisal, reason=reason, actor=principal)
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
-            request,
-            session,
-            principal,
-            appraisal,
-            form="send_back",
-            errors=err.errors,
-            values={"reason": reason},
+        return _detail_refused(
+            request, session, principal, appraisal, err, form="send_back", values={"reason": reason}
         )
-    session.commit()
-    flash(request, _("The appraisal was sent back to the supervisor."))
-    session.commit()
     target = next if next.startswith("/appraisals/calibration") else f"/appraisals/{appraisal.id}"
-    return redirect(request, target)
+    return commit_and_redirect(
+        request, session, _("The appraisal was sent back to the supervisor."), target
+    )
 
 
 # --- trained managers (HR) ------------------------------------------------------------------------
@@ -687,20 +725,20 @@ def record_training(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        context = _training_context(session)
-        context.update(
+        _refused_form(session, principal, err)
+        return render_form_errors(
+            request,
+            "appraisals/training.html",
+            {
+                **_training_context(session),
+                "failed_for": int(employee_id) if employee_id.isdigit() else None,
+            },
             errors=err.errors,
             values={"completed_on": completed_on, "evidence": evidence},
-            failed_for=int(employee_id) if employee_id.isdigit() else None,
         )
-        return render(request, "appraisals/training.html", context, status_code=422)
-    session.commit()
-    flash(request, _("The training was recorded."))
-    session.commit()
-    return redirect(request, "/appraisals/training")
+    return commit_and_redirect(
+        request, session, _("The training was recorded."), "/appraisals/training"
+    )
 
 
 # --- one appraisal --------------------------------------------------------------------------------
@@ -846,19 +884,29 @@ def _detail_context(
     return context
 
 
-def _detail(request, session, principal, appraisal, *, form, errors, values, status_code=422):
+def _detail_refused(
+    request: Request,
+    session: Session,
+    principal,
+    appraisal: Appraisal,
+    err: AppraisalError,
+    *,
+    form: str,
+    values: dict[str, Any],
+):
+    """Return the appraisal page again with `form`'s errors (422), or raise 403/404/409."""
+    _refused_form(session, principal, err)
     session.refresh(appraisal)
     context = _detail_context(
-        session, principal, appraisal, form=form, errors=errors, values=values
+        session, principal, appraisal, form=form, errors=err.errors, values=values
     )
-    return render(request, "appraisals/appraisal.html", context, status_code=status_code)
+    return render(request, "appraisals/appraisal.html", context, status_code=422)
 
 
 @router.get("/{appraisal_id}", dependencies=[require(Permission.take_part_in_appraisals)])
 def appraisal_page(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     return render(
         request, "appraisals/appraisal.html", _detail_context(session, principal, appraisal)
     )
@@ -868,9 +916,8 @@ def appraisal_page(
     "/{appraisal_id}/objectives", dependencies=[require(Permission.take_part_in_appraisals)]
 )
 async def save_objectives(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     form = await request.form()
     count = int(form.get("rows", "0")) if str(form.get("rows", "0")).isdigit() else 0
     rows, shown = [], []
@@ -899,41 +946,36 @@ async def save_objectives(
     try:
         service.save_objectives(session, appraisal=appraisal, rows=rows, actor=principal)
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        response_values = {"objective_rows": shown}
-        return _detail(
+        return _detail_refused(
             request,
             session,
             principal,
             appraisal,
+            err,
             form="objectives",
-            errors=err.errors,
-            values=response_values,
+            values={"objective_rows": shown},
         )
-    session.commit()
-    flash(request, _("The objectives were proposed. The employee is asked to agree to them."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The objectives were proposed. The employee is asked to agree to them."),
+        f"/appraisals/{appraisal.id}",
+    )
 
 
 @router.post(
     "/{appraisal_id}/objectives/agree", dependencies=[require(Permission.take_part_in_appraisals)]
 )
 def agree_objectives(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     try:
         service.agree_objectives(session, appraisal=appraisal, actor=principal)
     except AppraisalError as err:
-        _rollback(session, principal)
-        raise _http(err) from None
-    session.commit()
-    flash(request, _("You agreed to your objectives."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}")
+        raise _refused(session, principal, err) from None
+    return commit_and_redirect(
+        request, session, _("You agreed to your objectives."), f"/appraisals/{appraisal.id}"
+    )
 
 
 @router.post("/{appraisal_id}/progress", dependencies=[require(Permission.take_part_in_appraisals)])
@@ -941,12 +983,11 @@ def add_progress(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    appraisal_id: int,
+    appraisal: AppraisalDep,
     objective_id: Annotated[str, Form()] = "",
     percent: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     try:
         service.add_progress(
             session,
@@ -957,31 +998,29 @@ def add_progress(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
+        return _detail_refused(
             request,
             session,
             principal,
             appraisal,
+            err,
             form="progress",
-            errors=err.errors,
             values={"objective_id": objective_id, "percent": percent, "note": note},
         )
-    session.commit()
-    flash(request, _("The progress was recorded."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}#objectives")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The progress was recorded."),
+        f"/appraisals/{appraisal.id}#objectives",
+    )
 
 
 @router.post(
     "/{appraisal_id}/assessment", dependencies=[require(Permission.take_part_in_appraisals)]
 )
 async def save_assessment(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     form = await request.form()
     submit = form.get("action") == "submit"
     scores = []
@@ -1006,35 +1045,26 @@ async def save_assessment(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
+        return _detail_refused(
+            request, session, principal, appraisal, err, form="assessment", values=values
+        )
+    target = f"/appraisals/{appraisal.id}#assessment"
+    if submit:
+        return commit_and_redirect(
             request,
             session,
-            principal,
-            appraisal,
-            form="assessment",
-            errors=err.errors,
-            values=values,
-        )
-    session.commit()
-    if submit:
-        flash(
-            request,
             _("Your assessment was submitted. You will see the other assessment once both are in."),
+            target,
         )
-    else:
-        flash(request, _("Your draft was saved. Nobody else can see it."), "info")
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}#assessment")
+    return commit_and_redirect(
+        request, session, _("Your draft was saved. Nobody else can see it."), target, level="info"
+    )
 
 
 @router.post("/{appraisal_id}/dialogue", dependencies=[require(Permission.take_part_in_appraisals)])
 async def save_dialogue(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     form = await request.form()
     fields = (
         "held_on",
@@ -1078,22 +1108,15 @@ async def save_dialogue(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
-            request,
-            session,
-            principal,
-            appraisal,
-            form="dialogue",
-            errors=err.errors,
-            values=values,
+        return _detail_refused(
+            request, session, principal, appraisal, err, form="dialogue", values=values
         )
-    session.commit()
-    flash(request, _("The dialogue record was saved. Sign it when it is final."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}#dialogue")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The dialogue record was saved. Sign it when it is final."),
+        f"/appraisals/{appraisal.id}#dialogue",
+    )
 
 
 @router.post("/{appraisal_id}/sign", dependencies=[require(Permission.take_part_in_appraisals)])
@@ -1101,11 +1124,10 @@ def sign(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    appraisal_id: int,
+    appraisal: AppraisalDep,
     decision: Annotated[str, Form()] = "agree",
     disagreement: Annotated[str, Form()] = "",
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     try:
         service.sign(
             session,
@@ -1115,30 +1137,24 @@ def sign(
             disagreement=disagreement,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
+        return _detail_refused(
             request,
             session,
             principal,
             appraisal,
+            err,
             form="sign",
-            errors=err.errors,
             values={"disagreement": disagreement, "decision": decision},
         )
-    session.commit()
     if appraisal.stage == Stage.escalated:
-        flash(
-            request,
-            _("Your disagreement was recorded and the appraisal sent to the second-level manager."),
+        message = _(
+            "Your disagreement was recorded and the appraisal sent to the second-level manager."
         )
     elif appraisal.stage == Stage.completed:
-        flash(request, _("The dialogue record is signed by both: the appraisal is completed."))
+        message = _("The dialogue record is signed by both: the appraisal is completed.")
     else:
-        flash(request, _("You signed the record. The employee is asked to sign it too."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}")
+        message = _("You signed the record. The employee is asked to sign it too.")
+    return commit_and_redirect(request, session, message, f"/appraisals/{appraisal.id}")
 
 
 @router.post("/{appraisal_id}/review", dependencies=[require(Permission.take_part_in_appraisals)])
@@ -1146,32 +1162,30 @@ def review(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    appraisal_id: int,
+    appraisal: AppraisalDep,
     rating: Annotated[str, Form()] = "",
     reasons: Annotated[str, Form()] = "",
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     try:
         service.review(
             session, appraisal=appraisal, rating=rating, reasons=reasons, actor=principal
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
+        return _detail_refused(
             request,
             session,
             principal,
             appraisal,
+            err,
             form="review",
-            errors=err.errors,
             values={"rating": rating, "reasons": reasons},
         )
-    session.commit()
-    flash(request, _("Your review was recorded: the appraisal is completed."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("Your review was recorded: the appraisal is completed."),
+        f"/appraisals/{appraisal.id}",
+    )
 
 
 # --- JSON -----------------------------------------------------------------------------------------
@@ -1238,9 +1252,8 @@ class CycleProgressOut(BaseModel):
     response_model=CycleProgressOut,
     dependencies=[require(Permission.manage_appraisal_cycles)],
 )
-def cycle_progress_json(session: SessionDep, cycle_id: int) -> CycleProgressOut:
+def cycle_progress_json(session: SessionDep, cycle: CycleDep) -> CycleProgressOut:
     """Live counters of a cycle: appraisals per stage, per unit and in total."""
-    cycle = _cycle_or_404(session, cycle_id)
     rows, total = service.cycle_progress(session, cycle)
 
     def out(row) -> StageCounts:
