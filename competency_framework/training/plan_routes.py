@@ -4,14 +4,16 @@ completion with evidence, certificates, mentoring, my calendar."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from backend.auth.permissions import Permission
+from backend.auth.service import Principal
 from backend.db import SessionDep, utcnow
 from backend.deps import CurrentPrincipal, SettingsDep, read_form, require
 from backend.i18n import _, localized
@@ -135,35 +137,52 @@ def _back(principal, employee: Employee, year: int) -> str:
     return base if year == service.plan_year() else f"{base}?year={year}"
 
 
-def _plan_error(request: Request, session: Session, principal, employee, year, err, values=None):
-    """Re-render the plan page's form block with the error (422), or raise 403/404/409."""
-    session.rollback()
-    if err.status_code != 422:
-        raise_http(err)
-    context = _plan_context(session, principal, employee, year, request.app.state.settings)
-    context["errors"] = err.errors or {"plan": str(err)}
-    context["values"] = values or {}
-    return render(request, "training/plan.html", context, status_code=422, block="actions")
+@dataclass
+class PlanAction:
+    """A change to someone's training plan, with what it needs: the routes' dependency."""
+
+    request: Request
+    session: Session
+    principal: Principal
+
+    def run(
+        self,
+        employee: Employee,
+        year: int,
+        action: Callable[[], Any],
+        done: str | Callable[[Any], str],
+        values: dict | None = None,
+    ) -> Response:
+        """Return to the plan once `action()` is committed, with `done` (or `done(what the
+        action returned)`) flashed; when refused, the plan's actions again (422) or 403/404/409."""
+        try:
+            result = action()
+        except TrainingError as err:
+            return self.refused(employee, year, err, values)
+        message = done(result) if callable(done) else done
+        back = _back(self.principal, employee, year)
+        return commit_and_redirect(self.request, self.session, message, back)
+
+    def refused(
+        self, employee: Employee, year: int, err: TrainingError, values: dict | None = None
+    ) -> Response:
+        """Re-render the plan page's form block with the error (422), or raise 403/404/409."""
+        self.session.rollback()
+        if err.status_code != 422:
+            raise_http(err)
+        settings = self.request.app.state.settings
+        context = _plan_context(self.session, self.principal, employee, year, settings)
+        context["errors"] = err.errors or {"plan": str(err)}
+        context["values"] = values or {}
+        return render(self.request, "training/plan.html", context, status_code=422, block="actions")
 
 
-def _plan_action(
-    request: Request,
-    session: Session,
-    principal,
-    employee: Employee,
-    year: int,
-    action: Callable[[], Any],
-    done: str | Callable[[Any], str],
-    values: dict | None = None,
-) -> Response:
-    """Return to the plan once `action()` is committed, with `done` (or `done(what the action
-    returned)`) flashed; when refused, the plan's actions again (422), or 403/404/409."""
-    try:
-        result = action()
-    except TrainingError as err:
-        return _plan_error(request, session, principal, employee, year, err, values)
-    message = done(result) if callable(done) else done
-    return commit_and_redirect(request, session, message, _back(principal, employee, year))
+def _plan_action(request: Request, session: SessionDep, principal: CurrentPrincipal) -> PlanAction:
+    return PlanAction(request, session, principal)
+
+
+# A route parameter: a change to a training plan (the route loads whose and which year).
+OnPlan = Annotated[PlanAction, Depends(_plan_action)]
 
 
 def _proposed(proposal: plans.PlanProposal) -> str:
@@ -178,21 +197,12 @@ def _proposed(proposal: plans.PlanProposal) -> str:
 @router.post(
     "/people/{employee_id}/plan/propose", dependencies=[require(Permission.manage_own_training)]
 )
-def propose(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    employee: ViewableEmployee,
-    year: Annotated[int | None, Form()] = None,
-):
-    year = year_of(request, year)
-    return _plan_action(
-        request,
-        session,
-        principal,
+def propose(act: OnPlan, employee: ViewableEmployee, year: Annotated[int | None, Form()] = None):
+    year = year_of(act.request, year)
+    return act.run(
         employee,
         year,
-        lambda: plans.propose_plan(session, employee=employee, actor=principal, year=year),
+        lambda: plans.propose_plan(act.session, employee=employee, actor=act.principal, year=year),
         _proposed,
     )
 
@@ -201,25 +211,22 @@ def propose(
     "/people/{employee_id}/plan/items", dependencies=[require(Permission.manage_own_training)]
 )
 def add_item(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
+    act: OnPlan,
     employee: ViewableEmployee,
     activity: Annotated[str, Form()] = "",
     year: Annotated[int | None, Form()] = None,
 ):
-    year = year_of(request, year)
+    year = year_of(act.request, year)
 
     def action():
-        found = service.get_activity(session, activity)
+        found = service.get_activity(act.session, activity)
         if found is None:
             raise TrainingError(_("Choose an activity from the catalogue."), field="activity")
-        plans.add_item(session, employee=employee, activity=found, actor=principal, year=year)
+        plans.add_item(
+            act.session, employee=employee, activity=found, actor=act.principal, year=year
+        )
 
-    return _plan_action(
-        request,
-        session,
-        principal,
+    return act.run(
         employee,
         year,
         action,
@@ -231,21 +238,12 @@ def add_item(
 @router.post(
     "/people/{employee_id}/plan/submit", dependencies=[require(Permission.manage_own_training)]
 )
-def submit(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    employee: ViewableEmployee,
-    year: Annotated[int | None, Form()] = None,
-):
-    year = year_of(request, year)
-    return _plan_action(
-        request,
-        session,
-        principal,
+def submit(act: OnPlan, employee: ViewableEmployee, year: Annotated[int | None, Form()] = None):
+    year = year_of(act.request, year)
+    return act.run(
         employee,
         year,
-        lambda: plans.submit_plan(session, employee=employee, actor=principal, year=year),
+        lambda: plans.submit_plan(act.session, employee=employee, actor=act.principal, year=year),
         _("Your plan was sent to your supervisor for approval."),
     )
 
@@ -254,22 +252,17 @@ def submit(
     "/people/{employee_id}/plan/approve", dependencies=[require(Permission.approve_training)]
 )
 def approve(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
+    act: OnPlan,
     employee: ViewableEmployee,
     reason: Annotated[str, Form()] = "",
     year: Annotated[int | None, Form()] = None,
 ):
-    year = year_of(request, year)
-    return _plan_action(
-        request,
-        session,
-        principal,
+    year = year_of(act.request, year)
+    return act.run(
         employee,
         year,
         lambda: plans.approve_plan(
-            session, employee=employee, actor=principal, year=year, reason=reason
+            act.session, employee=employee, actor=act.principal, year=year, reason=reason
         ),
         lambda approved: _(
             "%(n)s activities approved for %(name)s.", n=len(approved), name=employee.full_name
@@ -279,71 +272,46 @@ def approve(
 
 
 @router.post("/items/{item_id}/remove", dependencies=[require(Permission.manage_own_training)])
-def remove_item(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    item_id: int,
-    reason: Annotated[str, Form()] = "",
-):
-    item, employee, year = _plan_item(session, principal, item_id)
-    return _plan_action(
-        request,
-        session,
-        principal,
+def remove_item(act: OnPlan, item_id: int, reason: Annotated[str, Form()] = ""):
+    item, employee, year = _plan_item(act, item_id)
+    return act.run(
         employee,
         year,
-        lambda: plans.remove_item(session, item=item, actor=principal, reason=reason),
+        lambda: plans.remove_item(act.session, item=item, actor=act.principal, reason=reason),
         _("The activity was taken out of your plan."),
     )
 
 
 @router.post("/items/{item_id}/decline", dependencies=[require(Permission.approve_training)])
-def decline_item(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    item_id: int,
-    reason: Annotated[str, Form()] = "",
-):
-    item, employee, year = _plan_item(session, principal, item_id)
-    return _plan_action(
-        request,
-        session,
-        principal,
+def decline_item(act: OnPlan, item_id: int, reason: Annotated[str, Form()] = ""):
+    item, employee, year = _plan_item(act, item_id)
+    return act.run(
         employee,
         year,
-        lambda: plans.decline_item(session, item=item, actor=principal, reason=reason),
+        lambda: plans.decline_item(act.session, item=item, actor=act.principal, reason=reason),
         _("The activity was declined."),
         {"reason": reason},
     )
 
 
 @router.post("/items/{item_id}/done", dependencies=[require(Permission.approve_training)])
-def action_done(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    item_id: int,
-    note: Annotated[str, Form()] = "",
-):
-    item, employee, year = _plan_item(session, principal, item_id)
-    return _plan_action(
-        request,
-        session,
-        principal,
+def action_done(act: OnPlan, item_id: int, note: Annotated[str, Form()] = ""):
+    item, employee, year = _plan_item(act, item_id)
+    return act.run(
         employee,
         year,
-        lambda: plans.complete_described_action(session, item=item, actor=principal, note=note),
+        lambda: plans.complete_described_action(
+            act.session, item=item, actor=act.principal, note=note
+        ),
         _("The development action was marked as done."),
     )
 
 
-def _plan_item(session: Session, principal, item_id: int) -> tuple[TrainingPlanItem, Employee, int]:
-    """Return the plan item `principal` may see (else 404), its employee and its plan's year."""
-    item = item_or_404(session, principal, item_id)
-    employee = session.get(Employee, item.employee_id)
-    return item, employee, session.get(TrainingPlan, item.plan_id).year
+def _plan_item(act: PlanAction, item_id: int) -> tuple[TrainingPlanItem, Employee, int]:
+    """Return the plan item the principal may see (else 404), its employee and its plan's year."""
+    item = item_or_404(act.session, act.principal, item_id)
+    employee = act.session.get(Employee, item.employee_id)
+    return item, employee, act.session.get(TrainingPlan, item.plan_id).year
 
 
 # --- enrolment --------------------------------------------------------------------------------
