@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
@@ -30,6 +32,7 @@ from assessments.appraisals.service import (
     ObjectiveScore,
 )
 from backend.auth.permissions import Permission
+from backend.auth.service import Principal
 from backend.db import SessionDep, today_utc
 from backend.deps import CurrentPrincipal, require
 from backend.i18n import LOCALES, N_, _, use_locale
@@ -111,6 +114,50 @@ def _appraisal_in_path(
 
 # A route parameter: the path's appraisal, if the principal takes part in it (else 403/404).
 AppraisalDep = Annotated[Appraisal, Depends(_appraisal_in_path)]
+
+
+@dataclass
+class AppraisalAction:
+    """A step someone takes in one appraisal, with what it needs: the routes' dependency.
+
+    The appraisal is loaded first: 403/404 for someone who takes no part in it.
+    """
+
+    request: Request
+    session: Session
+    principal: Principal
+    appraisal: Appraisal
+
+    def refused(self, err: AppraisalError, *, form: str, values: dict[str, Any]) -> Response:
+        """Return the appraisal page again with `form`'s errors (422), or raise 403/404/409."""
+        _refused_form(self.session, self.principal, err)
+        self.session.refresh(self.appraisal)
+        context = _detail_context(
+            self.session,
+            self.principal,
+            self.appraisal,
+            form=form,
+            errors=err.errors,
+            values=values,
+        )
+        return render(self.request, "appraisals/appraisal.html", context, status_code=422)
+
+    def saved(
+        self, message: str, *, anchor: str = "", target: str = "", level: str = "success"
+    ) -> Response:
+        """Return to the appraisal page (or `target`) once the step is committed."""
+        url = target or f"/appraisals/{self.appraisal.id}{anchor}"
+        return commit_and_redirect(self.request, self.session, message, url, level=level)
+
+
+def _appraisal_action(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
+) -> AppraisalAction:
+    return AppraisalAction(request, session, principal, appraisal)
+
+
+# A route parameter: a step in the appraisal the path names.
+OnAppraisal = Annotated[AppraisalAction, Depends(_appraisal_action)]
 
 
 def _cycle_or_404(session: Session, cycle_id: int) -> AppraisalCycle:
@@ -669,22 +716,17 @@ def calibration_page(
 
 @router.post("/{appraisal_id}/send-back", dependencies=[require(Permission.calibrate_appraisals)])
 def send_back(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    appraisal: AppraisalDep,
+    act: OnAppraisal,
     reason: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ):
     try:
-        service.send_back(session, appraisal=appraisal, reason=reason, actor=principal)
+        service.send_back(act.session, appraisal=act.appraisal, reason=reason, actor=act.principal)
     except AppraisalError as err:
-        return _detail_refused(
-            request, session, principal, appraisal, err, form="send_back", values={"reason": reason}
-        )
-    target = next if next.startswith("/appraisals/calibration") else f"/appraisals/{appraisal.id}"
-    return commit_and_redirect(
-        request, session, _("The appraisal was sent back to the supervisor."), target
+        return act.refused(err, form="send_back", values={"reason": reason})
+    return act.saved(
+        _("The appraisal was sent back to the supervisor."),
+        target=next if next.startswith("/appraisals/calibration") else "",
     )
 
 
@@ -884,25 +926,6 @@ def _detail_context(
     return context
 
 
-def _detail_refused(
-    request: Request,
-    session: Session,
-    principal,
-    appraisal: Appraisal,
-    err: AppraisalError,
-    *,
-    form: str,
-    values: dict[str, Any],
-):
-    """Return the appraisal page again with `form`'s errors (422), or raise 403/404/409."""
-    _refused_form(session, principal, err)
-    session.refresh(appraisal)
-    context = _detail_context(
-        session, principal, appraisal, form=form, errors=err.errors, values=values
-    )
-    return render(request, "appraisals/appraisal.html", context, status_code=422)
-
-
 @router.get("/{appraisal_id}", dependencies=[require(Permission.take_part_in_appraisals)])
 def appraisal_page(
     request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
@@ -915,10 +938,8 @@ def appraisal_page(
 @router.post(
     "/{appraisal_id}/objectives", dependencies=[require(Permission.take_part_in_appraisals)]
 )
-async def save_objectives(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
-):
-    form = await request.form()
+async def save_objectives(act: OnAppraisal):
+    form = await act.request.form()
     count = int(form.get("rows", "0")) if str(form.get("rows", "0")).isdigit() else 0
     rows, shown = [], []
     for index in range(min(count, 50)):
@@ -944,91 +965,62 @@ async def save_objectives(
             }
         )
     try:
-        service.save_objectives(session, appraisal=appraisal, rows=rows, actor=principal)
-    except AppraisalError as err:
-        return _detail_refused(
-            request,
-            session,
-            principal,
-            appraisal,
-            err,
-            form="objectives",
-            values={"objective_rows": shown},
+        service.save_objectives(
+            act.session, appraisal=act.appraisal, rows=rows, actor=act.principal
         )
-    return commit_and_redirect(
-        request,
-        session,
-        _("The objectives were proposed. The employee is asked to agree to them."),
-        f"/appraisals/{appraisal.id}",
-    )
+    except AppraisalError as err:
+        return act.refused(err, form="objectives", values={"objective_rows": shown})
+    return act.saved(_("The objectives were proposed. The employee is asked to agree to them."))
 
 
 @router.post(
     "/{appraisal_id}/objectives/agree", dependencies=[require(Permission.take_part_in_appraisals)]
 )
-def agree_objectives(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
-):
+def agree_objectives(act: OnAppraisal):
     try:
-        service.agree_objectives(session, appraisal=appraisal, actor=principal)
+        service.agree_objectives(act.session, appraisal=act.appraisal, actor=act.principal)
     except AppraisalError as err:
-        raise _refused(session, principal, err) from None
-    return commit_and_redirect(
-        request, session, _("You agreed to your objectives."), f"/appraisals/{appraisal.id}"
-    )
+        raise _refused(act.session, act.principal, err) from None
+    return act.saved(_("You agreed to your objectives."))
 
 
 @router.post("/{appraisal_id}/progress", dependencies=[require(Permission.take_part_in_appraisals)])
 def add_progress(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    appraisal: AppraisalDep,
+    act: OnAppraisal,
     objective_id: Annotated[str, Form()] = "",
     percent: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ):
     try:
         service.add_progress(
-            session,
-            appraisal=appraisal,
+            act.session,
+            appraisal=act.appraisal,
             objective_id=objective_id,
             percent=percent,
             note=note,
-            actor=principal,
+            actor=act.principal,
         )
     except AppraisalError as err:
-        return _detail_refused(
-            request,
-            session,
-            principal,
-            appraisal,
+        return act.refused(
             err,
             form="progress",
             values={"objective_id": objective_id, "percent": percent, "note": note},
         )
-    return commit_and_redirect(
-        request,
-        session,
-        _("The progress was recorded."),
-        f"/appraisals/{appraisal.id}#objectives",
-    )
+    return act.saved(_("The progress was recorded."), anchor="#objectives")
 
 
 @router.post(
     "/{appraisal_id}/assessment", dependencies=[require(Permission.take_part_in_appraisals)]
 )
-async def save_assessment(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
-):
-    form = await request.form()
+async def save_assessment(act: OnAppraisal):
+    form = await act.request.form()
     submit = form.get("action") == "submit"
     scores = []
     values: dict[str, Any] = {
         "achievements": str(form.get("achievements", "")),
         "to_improve": str(form.get("to_improve", "")),
     }
-    for objective in service.objectives_of(session, appraisal):
+    for objective in service.objectives_of(act.session, act.appraisal):
         rating = str(form.get(f"rating_{objective.id}", ""))
         comment = str(form.get(f"comment_{objective.id}", ""))
         values[f"rating_{objective.id}"] = rating
@@ -1036,36 +1028,29 @@ async def save_assessment(
         scores.append(ObjectiveScore(objective.id, rating, comment))
     try:
         service.save_assessment(
-            session,
-            appraisal=appraisal,
+            act.session,
+            appraisal=act.appraisal,
             achievements=values["achievements"],
             to_improve=values["to_improve"],
             scores=scores,
             submit=submit,
-            actor=principal,
+            actor=act.principal,
         )
     except AppraisalError as err:
-        return _detail_refused(
-            request, session, principal, appraisal, err, form="assessment", values=values
-        )
-    target = f"/appraisals/{appraisal.id}#assessment"
+        return act.refused(err, form="assessment", values=values)
     if submit:
-        return commit_and_redirect(
-            request,
-            session,
+        return act.saved(
             _("Your assessment was submitted. You will see the other assessment once both are in."),
-            target,
+            anchor="#assessment",
         )
-    return commit_and_redirect(
-        request, session, _("Your draft was saved. Nobody else can see it."), target, level="info"
+    return act.saved(
+        _("Your draft was saved. Nobody else can see it."), anchor="#assessment", level="info"
     )
 
 
 @router.post("/{appraisal_id}/dialogue", dependencies=[require(Permission.take_part_in_appraisals)])
-async def save_dialogue(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
-):
-    form = await request.form()
+async def save_dialogue(act: OnAppraisal):
+    form = await act.request.form()
     fields = (
         "held_on",
         "achievements",
@@ -1095,8 +1080,8 @@ async def save_dialogue(
     values["action_rows"] = shown
     try:
         service.save_dialogue(
-            session,
-            appraisal=appraisal,
+            act.session,
+            appraisal=act.appraisal,
             held_on=values["held_on"],
             achievements=values["achievements"],
             barriers=values["barriers"],
@@ -1105,46 +1090,33 @@ async def save_dialogue(
             actions=actions,
             rating=values["rating"],
             reasons=values["reasons"],
-            actor=principal,
+            actor=act.principal,
         )
     except AppraisalError as err:
-        return _detail_refused(
-            request, session, principal, appraisal, err, form="dialogue", values=values
-        )
-    return commit_and_redirect(
-        request,
-        session,
-        _("The dialogue record was saved. Sign it when it is final."),
-        f"/appraisals/{appraisal.id}#dialogue",
+        return act.refused(err, form="dialogue", values=values)
+    return act.saved(
+        _("The dialogue record was saved. Sign it when it is final."), anchor="#dialogue"
     )
 
 
 @router.post("/{appraisal_id}/sign", dependencies=[require(Permission.take_part_in_appraisals)])
 def sign(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    appraisal: AppraisalDep,
+    act: OnAppraisal,
     decision: Annotated[str, Form()] = "agree",
     disagreement: Annotated[str, Form()] = "",
 ):
+    appraisal = act.appraisal
     try:
         service.sign(
-            session,
+            act.session,
             appraisal=appraisal,
-            actor=principal,
+            actor=act.principal,
             disagree=decision == "disagree",
             disagreement=disagreement,
         )
     except AppraisalError as err:
-        return _detail_refused(
-            request,
-            session,
-            principal,
-            appraisal,
-            err,
-            form="sign",
-            values={"disagreement": disagreement, "decision": decision},
+        return act.refused(
+            err, form="sign", values={"disagreement": disagreement, "decision": decision}
         )
     if appraisal.stage == Stage.escalated:
         message = _(
@@ -1154,38 +1126,26 @@ def sign(
         message = _("The dialogue record is signed by both: the appraisal is completed.")
     else:
         message = _("You signed the record. The employee is asked to sign it too.")
-    return commit_and_redirect(request, session, message, f"/appraisals/{appraisal.id}")
+    return act.saved(message)
 
 
 @router.post("/{appraisal_id}/review", dependencies=[require(Permission.take_part_in_appraisals)])
 def review(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    appraisal: AppraisalDep,
+    act: OnAppraisal,
     rating: Annotated[str, Form()] = "",
     reasons: Annotated[str, Form()] = "",
 ):
     try:
         service.review(
-            session, appraisal=appraisal, rating=rating, reasons=reasons, actor=principal
+            act.session,
+            appraisal=act.appraisal,
+            rating=rating,
+            reasons=reasons,
+            actor=act.principal,
         )
     except AppraisalError as err:
-        return _detail_refused(
-            request,
-            session,
-            principal,
-            appraisal,
-            err,
-            form="review",
-            values={"rating": rating, "reasons": reasons},
-        )
-    return commit_and_redirect(
-        request,
-        session,
-        _("Your review was recorded: the appraisal is completed."),
-        f"/appraisals/{appraisal.id}",
-    )
+        return act.refused(err, form="review", values={"rating": rating, "reasons": reasons})
+    return act.saved(_("Your review was recorded: the appraisal is completed."))
 
 
 # --- JSON -----------------------------------------------------------------------------------------
