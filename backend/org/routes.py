@@ -553,9 +553,7 @@ def _employee_filters(
     return filters, raw
 
 
-@router.get("/employees", dependencies=VIEW)
-def list_employees(
-    request: Request,
+def _employee_query(
     session: SessionDep,
     q: str = "",
     unit: str = "",
@@ -563,13 +561,12 @@ def list_employees(
     position: str = "",
     status: str = "",
     supervisor: str = "",
-    page: int = 1,
     filtered: str = "",
-):
+) -> tuple[EmployeeFilters, dict[str, str]]:
     # The checkbox "include sub-units" is on by default: absent on a first visit, it stays on.
     if not filtered:
         sub_units = "1"
-    filters, raw = _employee_filters(
+    return _employee_filters(
         session,
         q=q,
         unit=unit,
@@ -578,6 +575,15 @@ def list_employees(
         status=status,
         supervisor=supervisor,
     )
+
+
+# Route parameters: the employee list's filters in the query string (see _employee_filters).
+EmployeeQuery = Annotated[tuple[EmployeeFilters, dict[str, str]], Depends(_employee_query)]
+
+
+@router.get("/employees", dependencies=VIEW)
+def list_employees(request: Request, session: SessionDep, query: EmployeeQuery, page: int = 1):
+    filters, raw = query
     result = _employee_page(session, filters, page)
     query = urlencode({**raw, "filtered": "1"})
     return render(
@@ -599,27 +605,11 @@ def export_employees(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
+    query: EmployeeQuery,
     format: str = "csv",
     lang: str = "en",
-    q: str = "",
-    unit: str = "",
-    sub_units: str = "",
-    position: str = "",
-    status: str = "",
-    supervisor: str = "",
-    filtered: str = "",
 ):
-    if not filtered:
-        sub_units = "1"
-    filters, raw = _employee_filters(
-        session,
-        q=q,
-        unit=unit,
-        sub_units=sub_units,
-        position=position,
-        status=status,
-        supervisor=supervisor,
-    )
+    filters, raw = query
     if format not in ("csv", "csv-semicolon", "xlsx"):
         raise HTTPException(status_code=422, detail=_("Choose CSV or XLSX."))
     language = "es" if lang == "es" else "en"
