@@ -5,7 +5,8 @@ pack) and screen the HR watch. Reporters file through their receipt in public_ro
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -416,6 +417,20 @@ def _act(desk: Desk, reference: str, action, *, field: str, done: str, values=No
     )
 
 
+def _officer_step(
+    desk: Desk, step: Callable[..., object], **details: Any
+) -> Callable[[retaliation.ComplaintAccess], object]:
+    """Return the action taking `step` on the opened complaint as the officer, today."""
+    return lambda access: step(
+        desk.session,
+        desk.settings,
+        access=access,
+        officer=desk.user,
+        today=desk.today,
+        **details,
+    )
+
+
 @router.post("/{reference}/assess", dependencies=[require(Permission.handle_retaliation)])
 def assess(
     desk: DeskDep,
@@ -428,16 +443,13 @@ def assess(
     return _act(
         desk,
         reference,
-        lambda access: retaliation.assess(
-            desk.session,
-            desk.settings,
-            access=access,
-            officer=desk.user,
+        _officer_step(
+            desk,
+            retaliation.assess,
             protected_report=protected_report == "yes",
             detriment=detriment == "yes",
             timing=timing == "yes",
             reason=reason,
-            today=desk.today,
         ),
         field="reason",
         done=_("The assessment was recorded."),
@@ -503,15 +515,7 @@ def determine(
     return _act(
         desk,
         reference,
-        lambda access: retaliation.determine(
-            desk.session,
-            desk.settings,
-            access=access,
-            officer=desk.user,
-            established=established == "yes",
-            reason=reason,
-            today=desk.today,
-        ),
+        _officer_step(desk, retaliation.determine, established=established == "yes", reason=reason),
         field="reason",
         done=_("The determination was recorded."),
         values={"reason": reason},
@@ -528,15 +532,7 @@ def remedy(
     return _act(
         desk,
         reference,
-        lambda access: retaliation.order_remedy(
-            desk.session,
-            desk.settings,
-            access=access,
-            officer=desk.user,
-            kind=kind,
-            details=details,
-            today=desk.today,
-        ),
+        _officer_step(desk, retaliation.order_remedy, kind=kind, details=details),
         field="remedy",
         done=_("The remedy was recorded."),
         values={"remedy_details": details},
@@ -557,15 +553,12 @@ def close(
     return _act(
         desk,
         reference,
-        lambda access: retaliation.close(
-            desk.session,
-            desk.settings,
-            access=access,
-            officer=desk.user,
+        _officer_step(
+            desk,
+            retaliation.close,
             reason=reason,
             withdrawn=withdrawn == "yes",
             monitoring_months=months,
-            today=desk.today,
         ),
         field="close",
         done=_("The complaint was closed."),
@@ -582,15 +575,12 @@ async def add_item(desk: DeskDep, reference: str):
     return _act(
         desk,
         reference,
-        lambda access: retaliation.add_officer_item(
-            desk.session,
-            desk.settings,
-            access=access,
-            officer=desk.user,
+        _officer_step(
+            desk,
+            retaliation.add_officer_item,
             to_complainant=to_complainant,
             text=text,
             files=files,
-            today=desk.today,
         ),
         field="text",
         done=_("Saved and encrypted."),
@@ -603,14 +593,7 @@ def protect_complainant(desk: DeskDep, reference: str, employee: Annotated[str, 
     return _act(
         desk,
         reference,
-        lambda access: retaliation.protect_complainant(
-            desk.session,
-            desk.settings,
-            access=access,
-            officer=desk.user,
-            employee_number=employee,
-            today=desk.today,
-        ),
+        _officer_step(desk, retaliation.protect_complainant, employee_number=employee),
         field="employee",
         done=_("The complainant is under HR watch."),
     )
