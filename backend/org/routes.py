@@ -34,7 +34,14 @@ from backend.org.models import (
 )
 from backend.org.service import EmployeeFilters, EmployeeInput, OrgError
 from backend.org.spreadsheet import CellError
-from backend.web import NavItem, Page, flash, paginate, redirect, register_nav, render
+from backend.web import (
+    NavItem,
+    Page,
+    commit_and_redirect,
+    paginate,
+    register_nav,
+    render,
+)
 
 __all__ = ["api_router", "router"]
 
@@ -239,9 +246,9 @@ async def create_unit(request: Request, session: SessionDep, principal: CurrentP
         return _form_again(
             request, "org/unit_form.html", _unit_form_context(session, values, errors)
         )
-    session.commit()
-    flash(request, _("Unit %(code)s created.", code=unit.code))
-    return redirect(request, f"/org/units/{unit.id}")
+    return commit_and_redirect(
+        request, session, _("Unit %(code)s created.", code=unit.code), f"/org/units/{unit.id}"
+    )
 
 
 @router.get("/units/{unit_id}", dependencies=VIEW)
@@ -311,9 +318,9 @@ async def update_unit(
         return _form_again(
             request, "org/unit_form.html", _unit_form_context(session, values, errors, unit=unit)
         )
-    session.commit()
-    flash(request, _("Unit %(code)s saved.", code=unit.code))
-    return redirect(request, f"/org/units/{unit.id}")
+    return commit_and_redirect(
+        request, session, _("Unit %(code)s saved.", code=unit.code), f"/org/units/{unit.id}"
+    )
 
 
 # --- positions --------------------------------------------------------------------------------
@@ -433,9 +440,12 @@ async def create_position(request: Request, session: SessionDep, principal: Curr
         return _form_again(
             request, "org/position_form.html", _position_form_context(session, values, errors)
         )
-    session.commit()
-    flash(request, _("Position %(code)s created.", code=position.code))
-    return redirect(request, f"/org/positions/{position.id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("Position %(code)s created.", code=position.code),
+        f"/org/positions/{position.id}",
+    )
 
 
 @router.get("/positions/{position_id}", dependencies=VIEW)
@@ -510,9 +520,12 @@ async def update_position(
             "org/position_form.html",
             _position_form_context(session, values, errors, position=position),
         )
-    session.commit()
-    flash(request, _("Position %(code)s saved.", code=position.code))
-    return redirect(request, f"/org/positions/{position.id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("Position %(code)s saved.", code=position.code),
+        f"/org/positions/{position.id}",
+    )
 
 
 # --- employees: list, export, import ----------------------------------------------------------
@@ -834,9 +847,12 @@ async def create_employee(request: Request, session: SessionDep, principal: Curr
         return _form_again(
             request, "org/employee_form.html", _employee_form_context(session, values, errors)
         )
-    session.commit()
-    flash(request, _("%(name)s was added.", name=employee.full_name))
-    return redirect(request, f"/org/employees/{employee.id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("%(name)s was added.", name=employee.full_name),
+        f"/org/employees/{employee.id}",
+    )
 
 
 @router.get("/employees/{employee_id}", dependencies=VIEW)
@@ -921,9 +937,12 @@ async def update_employee(
             "org/employee_form.html",
             _employee_form_context(session, values, errors, employee=employee),
         )
-    session.commit()
-    flash(request, _("The record of %(name)s was saved.", name=employee.full_name))
-    return redirect(request, f"/org/employees/{employee.id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The record of %(name)s was saved.", name=employee.full_name),
+        f"/org/employees/{employee.id}",
+    )
 
 
 # --- qualifications ---------------------------------------------------------------------------
@@ -974,6 +993,9 @@ async def create_qualification(request: Request, session: SessionDep, principal:
         return _qualifications_page(
             request, session, values=values, errors=err.problems, status_code=422
         )
-    session.commit()
-    flash(request, _("Qualification %(code)s created.", code=qualification.code))
-    return redirect(request, "/org/qualifications")
+    return commit_and_redirect(
+        request,
+        session,
+        _("Qualification %(code)s created.", code=qualification.code),
+        "/org/qualifications",
+    )
