@@ -20,6 +20,7 @@ import csv
 import io
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -380,7 +381,10 @@ def call_asgi(app, method: str, path: str, headers: dict[str, str], chunks) -> A
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
-    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in
+    # this thread for the whole session, and asyncio.run() refuses to nest in it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, asyncio.wait_for(app(scope, receive, send), timeout=60)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return Answer(
