@@ -19,14 +19,22 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import i18n
 from backend.config import Settings, get_settings
 from backend.db import make_engine
-from backend.deps import LANG_COOKIE, UNSAFE_METHODS, csrf_protect, read_form
+from backend.deps import (
+    LANG_COOKIE,
+    UNSAFE_METHODS,
+    csrf_protect,
+    read_form,
+    reload_principal,
+)
 from backend.migrate import ensure_migrated
+from backend.request_limits import RequestSizeLimitMiddleware
 from backend.web import STATIC_DIR, is_htmx, render
 
 log = logging.getLogger("merito")
@@ -145,6 +153,7 @@ def _error_code(status: int) -> str:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        await run_in_threadpool(reload_principal, request)
         detail = exc.detail
         if exc.status_code == 404 and detail == "Not Found":
             detail = i18n._("This page does not exist, or the record was not found.")
@@ -186,6 +195,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        await run_in_threadpool(reload_principal, request)
         problems = [
             {
                 "field": ".".join(
@@ -220,6 +230,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, exc: Exception) -> Response:
+        await run_in_threadpool(reload_principal, request)
         # A number beyond what the database stores (an id like 2**63) names no record.
         status = 404 if request.method == "GET" else 422
         message = (
@@ -243,6 +254,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        await run_in_threadpool(reload_principal, request)
         message = i18n._("Something went wrong on our side. Nothing was saved; please try again.")
         if _wants_json(request):
             return JSONResponse(
@@ -333,6 +345,8 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     )
     app.state.settings = settings
     app.state.engine = engine
+    # Added first, so it runs inside the locale middleware: its 413 is translated.
+    app.add_middleware(RequestSizeLimitMiddleware, settings=settings)
     app.add_middleware(LocaleAndHeadersMiddleware, settings=settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module_name in ROUTER_MODULES:

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     vacancy_amendment_min_days: int = Field(default=5, ge=1)
     vacancy_review_days: int = Field(default=3, ge=1)
     vacancy_appeal_days: int = Field(default=5, ge=1)
+    # Request bodies (backend/request_limits.py): multipart forms, the only ones carrying
+    # files, may send this much (a report's five 50 MB attachments and its text)...
+    max_request_bytes: int = Field(default=260 * 1024 * 1024, ge=1024)
+    # ...and every other body (urlencoded forms, JSON) this much.
+    max_request_bytes_without_files: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     _secret: str | None = PrivateAttr(default=None)
 

@@ -7,6 +7,7 @@ that it needs nothing. The route × role matrix test reads these declarations ba
 from __future__ import annotations
 
 import hmac
+import sys
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -20,6 +21,7 @@ from backend.auth.service import Principal
 from backend.config import Settings
 from backend.db import SessionDep
 from backend.i18n import _
+from backend.request_limits import RequestTooLarge
 
 SESSION_COOKIE = "merito_session"
 LANG_COOKIE = "merito_lang"
@@ -31,8 +33,8 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ANONYMOUS_PATH_PREFIXES = ("/report",)
 
 # Multipart forms are parsed in memory, never spooled to temporary files: an uploaded file is
-# plaintext until a domain encrypts it. This caps what one request may send.
-MAX_FORM_BYTES = 260 * 1024 * 1024
+# plaintext until a domain encrypts it. What one request may send is capped by
+# settings.max_request_bytes (backend/request_limits.py checks every body; read_form again).
 MAX_FORM_FILES = 10
 
 
@@ -193,6 +195,41 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+def reload_principal(request: Request) -> None:
+    """Reload the signed-in person's rows if a rollback expired them.
+
+    Error pages are rendered after the request's database session has closed. A route that
+    rolled back before refusing (403/404/409) leaves the user and session rows expired and
+    detached, and the page would fail reading them; they are reloaded here, in a session of
+    their own, so every refusal renders as the refusal it is.
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    principal = getattr(request.state, "principal", None) or getattr(
+        request.state, "second_factor_principal", None
+    )
+    if principal is None:
+        return
+    stale = [row for row in (principal.user, principal.session) if inspect(row).expired_attributes]
+    if not stale:
+        return
+    try:
+        with Session(request.app.state.engine, expire_on_commit=False) as db:
+            for row in stale:
+                owner = inspect(row).session
+                if owner is not None:
+                    owner.refresh(row)
+                else:
+                    db.add(row)
+                    db.refresh(row)
+    except SQLAlchemyError:
+        # Better a page without the person's name than no page: shown as signed out.
+        request.state.principal = None
+        request.state.second_factor_principal = None
+
+
 def csrf_token_for(request: Request) -> str:
     """Return the CSRF token forms on this page must carry."""
     if is_anonymous_path(request.url.path):
@@ -206,18 +243,8 @@ def csrf_token_for(request: Request) -> str:
 
 
 class _InMemoryMultiPartParser(MultiPartParser):
-    # Larger than anything MAX_FORM_BYTES lets through, so files never roll over to disk.
-    spool_max_size = MAX_FORM_BYTES + 1
-
-
-class FormTooLarge(HTTPException):
-    """413: the request body is larger than MAX_FORM_BYTES."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            status_code=413,
-            detail=_("What you sent is too large. Send fewer or smaller files."),
-        )
+    # Larger than any body the size limit lets through, so files never roll over to disk.
+    spool_max_size = sys.maxsize
 
 
 async def read_form(request: Request) -> FormData:
@@ -231,16 +258,17 @@ async def read_form(request: Request) -> FormData:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         return await request.form()
+    limit = request.app.state.settings.max_request_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise FormTooLarge
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(limit)
 
     async def limited():
         received = 0
         async for chunk in request.stream():
             received += len(chunk)
-            if received > MAX_FORM_BYTES:
-                raise FormTooLarge
+            if received > limit:
+                raise RequestTooLarge(limit)
             yield chunk
 
     parser = _InMemoryMultiPartParser(

@@ -11,6 +11,7 @@ MODEL_MODULES = [
     "backend.org.models",
     "backend.audit",
     "backend.jobs",
+    "backend.revisions",
     "competency_framework.models",
     "assessments.appraisals.models",
     "competency_framework.training.models",

@@ -215,6 +215,30 @@ def render(
     return response
 
 
+def render_form_errors(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    errors: dict[Any, str],
+    values: Any,
+    block: str | None = None,
+    status_code: int = 422,
+) -> HTMLResponse:
+    """Return a refused form's page again: `errors` by their fields, `values` as typed.
+
+    Nothing was saved (the caller has rolled back). htmx swaps 422 responses (base.html), so
+    the form (`block`, for htmx requests) is replaced in place and keeps what the person typed.
+    """
+    return render(
+        request,
+        template,
+        {**context, "errors": errors, "values": values},
+        block=block,
+        status_code=status_code,
+    )
+
+
 def redirect(request: Request, url: str, *, status_code: int = 303) -> Response:
     """Redirect after a successful POST.
 
@@ -224,6 +248,19 @@ def redirect(request: Request, url: str, *, status_code: int = 303) -> Response:
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=status_code)
+
+
+def commit_and_redirect(
+    request: Request, session: Session, message: str, url: str, *, level: str = "success"
+) -> Response:
+    """Return the redirect to `url` after a successful POST, committing the change first.
+
+    The change is committed on its own; `message` (see `flash`) is committed after it.
+    """
+    session.commit()
+    flash(request, message, level)
+    session.commit()
+    return redirect(request, url)
 
 
 def safe_next(url: str | None, default: str = "/") -> str:

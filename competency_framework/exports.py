@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,23 +11,12 @@ from typing import Any
 from fastapi.responses import Response
 from openpyxl import Workbook, load_workbook
 
+from backend.files import content_disposition
 from backend.i18n import _
+from backend.spreadsheets import csv_cell, xlsx_cell
 
-# A spreadsheet treats text starting with these as a formula (OWASP "CSV injection").
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
-
-
-def safe_cell(value: Any) -> Any:
-    """Return `value` ready for a spreadsheet: text that could run as a formula is quoted."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 @dataclass
@@ -44,9 +32,9 @@ def to_csv(table: Table) -> bytes:
     """Return the table as UTF-8 CSV with a BOM (so spreadsheet programs detect the encoding)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([safe_cell(c) for c in table.columns])
+    writer.writerow([csv_cell(c) for c in table.columns])
     for row in table.rows:
-        writer.writerow([safe_cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -54,9 +42,9 @@ def to_xlsx(table: Table) -> bytes:
     """Return the table as an XLSX workbook with one sheet."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_sheet_title(table.title))
-    sheet.append([safe_cell(c) for c in table.columns])
+    sheet.append([xlsx_cell(c) for c in table.columns])
     for row in table.rows:
-        sheet.append([safe_cell(v) for v in row])
+        sheet.append([xlsx_cell(v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -73,12 +61,12 @@ def download(table: Table, *, fmt: str, filename: str) -> Response:
         return Response(
             to_xlsx(table),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+            headers={"Content-Disposition": content_disposition(f"{filename}.xlsx")},
         )
     return Response(
         to_csv(table),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        headers={"Content-Disposition": content_disposition(f"{filename}.csv")},
     )
 
 

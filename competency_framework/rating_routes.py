@@ -303,7 +303,7 @@ def record_rating(
         if err.status_code != 422:
             raise_http(err)
         if not service.can_view_person(session, actor=principal, employee=employee):
-            raise HTTPException(status_code=403, detail=_("You do not have permission to do this."))
+            raise HTTPException(status_code=404, detail=_("This employee does not exist."))
         context = _person_context(session, principal, employee)
         context["errors"] = err.errors
         context["values"] = {

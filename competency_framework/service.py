@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from backend import audit
+from backend import audit, revisions
 from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.db import utcnow
@@ -915,6 +915,16 @@ def can_view_person(session: Session, *, actor: Actor, employee: Employee) -> bo
     return is_hr(actor)
 
 
+def _require_viewer(session: Session, *, actor: Actor, employee: Employee) -> None:
+    """Raise 404 unless `actor` may see the employee's competencies at all.
+
+    The person's pages answer "not found" to everyone else, so acting on them must too: a 403
+    here would confirm what the pages do not.
+    """
+    if not can_view_person(session, actor=actor, employee=employee):
+        raise CompetencyError(_("This employee does not exist."), status_code=404)
+
+
 @dataclass
 class ValidationDecision:
     """A validator's answer to one pending self-assessment entry."""
@@ -932,6 +942,7 @@ def validate_ratings(
     Agreeing records the same level; setting another level needs a reason. Each decision is a
     new validated entry pointing at the self entry, and becomes the current level.
     """
+    _require_viewer(session, actor=actor, employee=employee)
     if not can_validate(session, actor=actor, employee=employee):
         raise CompetencyError(
             _("Only the employee's own supervisor or HR can validate these ratings."),
@@ -1025,6 +1036,7 @@ def record_rating(
     HR may record any of these sources; a supervisor only `supervisor` ratings of their own
     reports. Self-ratings go through `submit_self_assessment`.
     """
+    _require_viewer(session, actor=actor, employee=employee)
     if source not in RatingSource.__members__ or source == RatingSource.self:
         raise CompetencyError(_("Unknown source of rating."), field="source")
     source = RatingSource(source)
@@ -1335,8 +1347,55 @@ class OrgFrames:
     fingerprint: str
 
 
+class _OrgFramesCache:
+    """Per-process copy of the organisation frames, keyed by database and `org` revision.
+
+    Triggers advance the `org` data revision on every change to units, positions and role
+    profiles (backend.revisions), so one one-row query tells whether the copy is current.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entry: tuple[tuple[str, int], OrgFrames] | None = None
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entry = None
+
+
+ORG_FRAMES_CACHE = _OrgFramesCache()
+
+
+def database_identity(session: Session) -> str:
+    """Return which database `session` talks to (cache keys must never mix databases)."""
+    return session.get_bind().url.render_as_string(hide_password=True)
+
+
 def load_org_frames(session: Session) -> OrgFrames:
-    """Return positions, units and active profiles, with a fingerprint of their content."""
+    """Return positions, units and active profiles, with a fingerprint of their version.
+
+    The frames come from a per-process cache when the `org` revision has not moved. Callers
+    get shallow copies: adding a column never reaches the cached frames (never modify values
+    in place).
+    """
+    key = (database_identity(session), revisions.value_of(session, "org"))
+    with ORG_FRAMES_CACHE.lock:
+        entry = ORG_FRAMES_CACHE.entry
+    if entry is not None and entry[0] == key:
+        frames = entry[1]
+    else:
+        frames = _read_org_frames(session, fingerprint=f"{key[0]}#org{key[1]}")
+        with ORG_FRAMES_CACHE.lock:
+            ORG_FRAMES_CACHE.entry = (key, frames)
+    return OrgFrames(
+        frames.positions.copy(deep=False),
+        frames.units.copy(deep=False),
+        frames.profiles.copy(deep=False),
+        frames.fingerprint,
+    )
+
+
+def _read_org_frames(session: Session, *, fingerprint: str) -> OrgFrames:
     pos = Position.__table__
     unit = Unit.__table__
     prof = RoleProfile.__table__
@@ -1389,10 +1448,7 @@ def load_org_frames(session: Session) -> OrgFrames:
         ],
     )
     units["is_central"] = units["is_central"].astype(bool)
-    digest = hashlib.sha256()
-    for frame in (positions, units, profiles):
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return OrgFrames(positions, units, profiles, digest.hexdigest())
+    return OrgFrames(positions, units, profiles, fingerprint)
 
 
 def fetch_requirements(session: Session) -> pd.DataFrame:
@@ -1544,8 +1600,15 @@ class _GapCache:
         self.misses = 0
 
     def clear(self) -> None:
+        """Forget everything, the organisation frames included (a cold start)."""
         with self.lock:
             self.cells = None
+            self.reports.clear()
+        ORG_FRAMES_CACHE.clear()
+
+    def clear_reports(self) -> None:
+        """Forget the rolled-up reports only (the cell sums stay)."""
+        with self.lock:
             self.reports.clear()
 
     def get_report(self, key: tuple) -> Any | None:

@@ -23,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from backend.files import safe_filename
 from backend.i18n import _
 from whistleblowing import crypto
 
@@ -96,16 +97,6 @@ def _looks_like_text(data: bytes) -> bool:
             return False
     allowed = {"\t", "\n", "\r", "\f"}
     return all(ch in allowed or unicodedata.category(ch) != "Cc" for ch in text[:1_000_000])
-
-
-def safe_filename(name: str) -> str:
-    """Return the last path component of `name`, without control characters, at most 120."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
-    if len(base) > 120:
-        stem, dot, ext = base.rpartition(".")
-        base = (stem[: 110 - len(ext)] + dot + ext) if dot and len(ext) <= 8 else base[:120]
-    return base or "file"
 
 
 def clean(filename: str, data: bytes) -> CleanFile:

@@ -10,7 +10,6 @@ lead, deputy) and tags but cannot open any report.
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -18,16 +17,17 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from backend import audit, dashboard
+from backend import dashboard
 from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.auth.service import Principal
 from backend.db import SessionDep
-from backend.deps import SESSION_COOKIE, CurrentPrincipal, SettingsDep, read_form, require
+from backend.deps import CurrentPrincipal, SettingsDep, read_form, require
 from backend.i18n import N_, _
 from backend.web import NavItem, Page, flash, format_date, redirect, register_nav, render
 from whistleblowing import attachments, cases, deadlines, retaliation
 from whistleblowing import service as reporting
+from whistleblowing.http import Desk, DeskDep, http_error, parse_day, undo, uploads
 from whistleblowing.models import (
     INTAKE_CHANNEL_LABELS,
     ITEM_KIND_LABELS,
@@ -44,7 +44,6 @@ from whistleblowing.models import (
     ReportOutcome,
     ReportStatus,
 )
-from whistleblowing.public_routes import attachment_response
 
 router = APIRouter(prefix="/cases")
 
@@ -73,42 +72,17 @@ STAFF_KINDS = [
 ]
 
 
-def _undo(session: Session, settings, principal: Principal) -> None:
-    """Roll back (removing files written) and reload the signed-in person's rows: the error
-    page still needs them after the request's session has closed."""
-    reporting.rollback(session, settings)
-    session.refresh(principal.session)
-    session.refresh(principal.user)
-
-
-def _fail(err: reporting.ReportingError) -> HTTPException:
-    return HTTPException(status_code=err.status_code, detail=str(err))
-
-
-def _holder_private(request: Request, principal: Principal) -> bytes:
-    try:
-        return reporting.session_private_key(principal.session, request.cookies.get(SESSION_COOKIE))
-    except reporting.ReportingError as err:
-        raise _fail(err) from None
-
-
-def _open(
-    request: Request, session: Session, principal: Principal, reference: str, *, audit_read: bool
-) -> reporting.CaseAccess:
+def _open(desk: Desk, reference: str, *, audit_read: bool) -> reporting.CaseAccess:
     try:
         return reporting.open_case(
-            session,
-            user=principal.user,
-            holder_private=_holder_private(request, principal),
+            desk.session,
+            user=desk.user,
+            holder_private=desk.holder_private(),
             reference=reference,
             audit_read=audit_read,
         )
     except reporting.ReportingError as err:
-        raise _fail(err) from None
-
-
-def _today(settings) -> date:
-    return reporting.local_today(settings)
+        raise http_error(err) from None
 
 
 def _labels() -> dict:
@@ -130,22 +104,12 @@ def _int_or_none(value: object) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _date_or_none(value: object) -> date | None:
-    try:
-        return date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        return None
-
-
 # --- inbox ------------------------------------------------------------------------------------
 
 
 @router.get("", dependencies=[require(Permission.handle_reports)])
 def inbox(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     status: str = "open",
     assigned: str = "",
     tag: str = "",
@@ -159,11 +123,11 @@ def inbox(
         due=due if due in ("overdue", "soon") else "",
     )
     rows, total = reporting.inbox_page(
-        session, user=principal.user, filters=filters, today=_today(settings), page=page
+        desk.session, user=desk.user, filters=filters, today=desk.today, page=page
     )
     query = urlencode({"status": status, "assigned": assigned, "tag": tag, "due": due})
     return render(
-        request,
+        desk.request,
         "cases/inbox.html",
         {
             **_labels(),
@@ -173,7 +137,7 @@ def inbox(
             "filters": filters,
             "status": status,
             "statuses": list(ReportStatus),
-            "tags": cases.all_tags(session),
+            "tags": cases.all_tags(desk.session),
         },
         block="results",
     )
@@ -183,13 +147,11 @@ def inbox(
 
 
 @router.get("/deadlines", dependencies=[require(Permission.handle_reports)])
-def deadlines_board(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
-):
-    board = cases.sla_board(session, user=principal.user, today=_today(settings))
-    notices = cases.notifications_for(session, user=principal.user, unread_only=True, limit=20)
+def deadlines_board(desk: DeskDep):
+    board = cases.sla_board(desk.session, user=desk.user, today=desk.today)
+    notices = cases.notifications_for(desk.session, user=desk.user, unread_only=True, limit=20)
     return render(
-        request,
+        desk.request,
         "cases/deadlines.html",
         {**_labels(), "board": board, "notices": notices},
     )
@@ -210,7 +172,7 @@ def _intake_context(session, settings, values: dict | None = None, errors: dict 
         or {
             "channel": "",
             "received_via": IntakeChannel.phone.value,
-            "received_on": _today(settings).isoformat(),
+            "received_on": reporting.local_today(settings).isoformat(),
             "what": "",
             "when": "",
             "where": "",
@@ -234,10 +196,9 @@ def intake_form(request: Request, session: SessionDep, settings: SettingsDep):
 
 
 @router.post("/intake", dependencies=[require(Permission.handle_reports)])
-async def intake(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
-):
-    form = await read_form(request)
+async def intake(desk: DeskDep):
+    session, settings = desk.session, desk.settings
+    form = await read_form(desk.request)
     text = {
         key: str(form.get(key, "") or "")
         for key in ("what", "when", "where", "who", "how_known", "identity", "form_token")
@@ -252,11 +213,7 @@ async def intake(
         "excluded": [int(v) for v in form.getlist("excluded") if str(v).isdigit()],
         "good_faith": form.get("good_faith") == "yes",
     }
-    uploads = [
-        reporting.Upload(entry.filename, await entry.read())
-        for entry in form.getlist("files")
-        if hasattr(entry, "filename") and entry.filename
-    ]
+    files = await uploads(form)
     submission = reporting.Submission(
         channel_id=_int_or_none(values["channel"]),
         what=text["what"],
@@ -268,36 +225,34 @@ async def intake(
         others_know=values["others_know"],
         identity=text["identity"],
         excluded_user_ids=values["excluded"],
-        files=uploads,
+        files=files,
         good_faith=values["good_faith"],
         form_token=text["form_token"],
         received_via=values["received_via"],
-        received_on=_date_or_none(values["received_on"]),
-        entered_by=principal.user,
+        received_on=parse_day(values["received_on"]),
+        entered_by=desk.user,
     )
     errors = reporting.validate_submission(session, submission)
     if values["received_on"] and submission.received_on is None:
         errors["received_on"] = _("Enter the day as YYYY-MM-DD.")
     if not errors:
         try:
-            result = cases.enter_report(
-                session, settings, actor=principal.user, submission=submission
-            )
+            result = cases.enter_report(session, settings, actor=desk.user, submission=submission)
             reporting.commit(session, settings)
         except reporting.ReportingError as err:
-            _undo(session, settings, principal)
+            desk.undo()
             errors = {err.field or "form": str(err)}
     if errors:
-        if uploads and "files" not in errors:
+        if files and "files" not in errors:
             errors["files"] = _("For safety, files are not kept: attach them again.")
         return render(
-            request,
+            desk.request,
             "cases/intake.html",
             _intake_context(session, settings, values, errors),
             status_code=422,
         )
     return render(
-        request,
+        desk.request,
         "cases/intake_receipt.html",
         {
             **_labels(),
@@ -328,17 +283,15 @@ def intake_certificate(certificate: Annotated[str, Form()] = ""):
 # --- absences ---------------------------------------------------------------------------------
 
 
-def _absence_page(
-    request, session, settings, principal, *, errors=None, values=None, result=None, status_code=200
-):
+def _absence_page(desk: Desk, *, errors=None, values=None, result=None, status_code=200):
     return render(
-        request,
+        desk.request,
         "cases/absence.html",
         {
-            "absences": cases.absences_of(session, user=principal.user, today=_today(settings)),
+            "absences": cases.absences_of(desk.session, user=desk.user, today=desk.today),
             "errors": errors or {},
             "values": values
-            or {"starts_on": _today(settings).isoformat(), "ends_on": "", "hand_over": True},
+            or {"starts_on": desk.today.isoformat(), "ends_on": "", "hand_over": True},
             "result": result,
         },
         status_code=status_code,
@@ -346,69 +299,53 @@ def _absence_page(
 
 
 @router.get("/absence", dependencies=[require(Permission.handle_reports)])
-def absence(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
-):
-    return _absence_page(request, session, settings, principal)
+def absence(desk: DeskDep):
+    return _absence_page(desk)
 
 
 @router.post("/absence", dependencies=[require(Permission.handle_reports)])
 def record_absence(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     starts_on: Annotated[str, Form()] = "",
     ends_on: Annotated[str, Form()] = "",
     hand_over: Annotated[str, Form()] = "",
 ):
     values = {"starts_on": starts_on, "ends_on": ends_on, "hand_over": hand_over == "yes"}
-    start, end = _date_or_none(starts_on), _date_or_none(ends_on)
+    start, end = parse_day(starts_on), parse_day(ends_on)
     try:
         if start is None or end is None:
             raise reporting.ReportingError(_("Enter both days as YYYY-MM-DD."), field="ends_on")
         result = cases.record_absence(
-            session,
-            user=principal.user,
-            holder_private=_holder_private(request, principal) if values["hand_over"] else None,
+            desk.session,
+            user=desk.user,
+            holder_private=desk.holder_private() if values["hand_over"] else None,
             starts_on=start,
             ends_on=end,
             hand_over_cases=values["hand_over"],
-            today=_today(settings),
+            today=desk.today,
         )
     except reporting.ReportingError as err:
-        _undo(session, settings, principal)
+        desk.undo()
         return _absence_page(
-            request,
-            session,
-            settings,
-            principal,
+            desk,
             errors={err.field or "starts_on": str(err)},
             values=values,
             status_code=err.status_code,
         )
-    session.commit()
-    return _absence_page(request, session, settings, principal, result=result)
+    desk.session.commit()
+    return _absence_page(desk, result=result)
 
 
 @router.post("/absence/{absence_id}/end", dependencies=[require(Permission.handle_reports)])
-def end_absence(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    absence_id: int,
-):
+def end_absence(desk: DeskDep, absence_id: int):
     try:
-        cases.end_absence(
-            session, user=principal.user, absence_id=absence_id, today=_today(settings)
-        )
+        cases.end_absence(desk.session, user=desk.user, absence_id=absence_id, today=desk.today)
     except reporting.ReportingError as err:
-        _undo(session, settings, principal)
-        raise _fail(err) from None
-    flash(request, _("Your absence was ended."))
-    session.commit()
-    return redirect(request, "/cases/absence")
+        desk.undo()
+        raise http_error(err) from None
+    flash(desk.request, _("Your absence was ended."))
+    desk.session.commit()
+    return redirect(desk.request, "/cases/absence")
 
 
 # --- channels and tags (administrators) -------------------------------------------------------
@@ -523,7 +460,7 @@ async def _save_channel(request, session, principal, channel: ReportChannel | No
             deputy_user_id=_int_or_none(deputy),
         )
     except reporting.ReportingError as err:
-        _undo(session, request.app.state.settings, principal)
+        undo(session, request.app.state.settings, principal)
         return _channel_form(
             request,
             session,
@@ -551,28 +488,25 @@ async def update_channel(
 
 @router.post("/tags", dependencies=[require(Permission.manage_report_channels)])
 def save_tag(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     tag_id: Annotated[str, Form()] = "",
     code: Annotated[str, Form()] = "",
     name_es: Annotated[str, Form()] = "",
     name_en: Annotated[str, Form()] = "",
 ):
-    tag = session.get(CaseTag, int(tag_id)) if tag_id.isdigit() else None
+    tag = desk.session.get(CaseTag, int(tag_id)) if tag_id.isdigit() else None
     if tag_id and tag is None:
         raise HTTPException(status_code=404, detail=_("This tag does not exist."))
     try:
         cases.save_tag(
-            session, actor=principal.user, tag=tag, code=code, name_es=name_es, name_en=name_en
+            desk.session, actor=desk.user, tag=tag, code=code, name_es=name_es, name_en=name_en
         )
     except reporting.ReportingError as err:
-        _undo(session, settings, principal)
+        desk.undo()
         raise HTTPException(status_code=422, detail=str(err)) from None
-    flash(request, _("The tag was saved."))
-    session.commit()
-    return redirect(request, "/cases/channels#tags")
+    flash(desk.request, _("The tag was saved."))
+    desk.session.commit()
+    return redirect(desk.request, "/cases/channels#tags")
 
 
 # --- statistics -------------------------------------------------------------------------------
@@ -622,21 +556,19 @@ def statistics_xlsx(session: SessionDep, year: str = ""):
 # --- identity requests (protection officers) --------------------------------------------------
 
 
-def _identity_page(request, session, principal, *, errors=None, status_code=200):
+def _identity_page(desk: Desk, *, errors=None, status_code=200):
     try:
         views = reporting.identity_requests(
-            session,
-            officer=principal.user,
-            holder_private=_holder_private(request, principal),
+            desk.session, officer=desk.user, holder_private=desk.holder_private()
         )
     except reporting.ReportingError as err:
-        raise _fail(err) from None
+        raise http_error(err) from None
     return render(
-        request,
+        desk.request,
         "cases/identity_requests.html",
         {
             "views": views,
-            "waiting": reporting.identity_notices_waiting(session, officer=principal.user),
+            "waiting": reporting.identity_notices_waiting(desk.session, officer=desk.user),
             "errors": errors or {},
         },
         status_code=status_code,
@@ -644,8 +576,8 @@ def _identity_page(request, session, principal, *, errors=None, status_code=200)
 
 
 @router.get("/identity-requests", dependencies=[require(Permission.release_reporter_identity)])
-def identity_requests(request: Request, session: SessionDep, principal: CurrentPrincipal):
-    return _identity_page(request, session, principal)
+def identity_requests(desk: DeskDep):
+    return _identity_page(desk)
 
 
 @router.post(
@@ -653,10 +585,7 @@ def identity_requests(request: Request, session: SessionDep, principal: CurrentP
     dependencies=[require(Permission.release_reporter_identity)],
 )
 def decide_identity_request(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     request_id: int,
     decision: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
@@ -666,89 +595,79 @@ def decide_identity_request(
     approve = decision == "approve"
     try:
         decided = reporting.decide_identity_request(
-            session,
-            officer=principal.user,
-            holder_private=_holder_private(request, principal),
+            desk.session,
+            officer=desk.user,
+            holder_private=desk.holder_private(),
             request_id=request_id,
             approve=approve,
             note=note,
             defer_notice=defer_notice,
-            today=_today(settings),
+            today=desk.today,
         )
         if approve and employee_number.strip():
             retaliation.protect_reporter(
-                session,
-                settings,
-                report=session.get(reporting.Report, decided.report_id),
-                officer=principal.user,
+                desk.session,
+                desk.settings,
+                report=desk.session.get(reporting.Report, decided.report_id),
+                officer=desk.user,
                 employee_number=employee_number,
             )
     except reporting.ReportingError as err:
-        _undo(session, settings, principal)
+        desk.undo()
         if err.status_code in (404, 409) or err.status_code == 403:
-            raise _fail(err) from None
-        return _identity_page(
-            request, session, principal, errors={request_id: str(err)}, status_code=err.status_code
-        )
-    flash(request, _("Your decision was recorded."))
-    session.commit()
-    return redirect(request, "/cases/identity-requests")
+            raise http_error(err) from None
+        return _identity_page(desk, errors={request_id: str(err)}, status_code=err.status_code)
+    flash(desk.request, _("Your decision was recorded."))
+    desk.session.commit()
+    return redirect(desk.request, "/cases/identity-requests")
 
 
 @router.post(
     "/identity-requests/{request_id}/notify",
     dependencies=[require(Permission.release_reporter_identity)],
 )
-def notify_reporter(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    request_id: int,
-):
+def notify_reporter(desk: DeskDep, request_id: int):
     try:
         reporting.notify_reporter(
-            session,
-            officer=principal.user,
-            holder_private=_holder_private(request, principal),
+            desk.session,
+            officer=desk.user,
+            holder_private=desk.holder_private(),
             request_id=request_id,
         )
     except reporting.ReportingError as err:
-        _undo(session, settings, principal)
-        raise _fail(err) from None
-    flash(request, _("The reporter was told."))
-    session.commit()
-    return redirect(request, "/cases/identity-requests")
+        desk.undo()
+        raise http_error(err) from None
+    flash(desk.request, _("The reporter was told."))
+    desk.session.commit()
+    return redirect(desk.request, "/cases/identity-requests")
 
 
 # --- one case ---------------------------------------------------------------------------------
 
 
 def _case_page(
-    request: Request,
-    session: Session,
-    settings,
-    principal: Principal,
+    desk: Desk,
     access: reporting.CaseAccess,
     *,
     errors: dict | None = None,
     values: dict | None = None,
     status_code: int = 200,
 ):
+    session = desk.session
     try:
         entries = reporting.timeline(session, access=access)
         barred = reporting.barred_from_case(session, access)
-        reminders = cases.reminders_of(session, access=access, user=principal.user)
+        reminders = cases.reminders_of(session, access=access, user=desk.user)
     except reporting.ReportingError as err:
-        raise _fail(err) from None
+        raise http_error(err) from None
     report = access.report
-    today = _today(settings)
+    today = desk.today
     holders = reporting.holders(session, report)
     channel = session.get(ReportChannel, report.channel_id)
     people = [person for _wrap, person in holders if person is not None]
     current = ReportStatus(report.status)
     return render(
-        request,
+        desk.request,
         "cases/case.html",
         {
             **_labels(),
@@ -771,7 +690,7 @@ def _case_page(
             "feedback_state": deadlines.deadline_state(
                 report.feedback_due_on, report.feedback_given_on, today
             ),
-            "linked": cases.linked_cases(session, report=report, user=principal.user),
+            "linked": cases.linked_cases(session, report=report, user=desk.user),
             "tags": cases.all_tags(session),
             "case_tags": {t.id for t in cases.tags_of(session, report)},
             "reminders": reminders,
@@ -795,70 +714,43 @@ def _case_page(
 
 
 @router.get("/{reference}", dependencies=[require(Permission.handle_reports)])
-def case(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-):
-    access = _open(request, session, principal, reference, audit_read=True)
+def case(desk: DeskDep, reference: str):
+    access = _open(desk, reference, audit_read=True)
     # The read is audited in the same transaction as nothing else: commit it before showing.
-    session.commit()
-    return _case_page(request, session, settings, principal, access)
+    desk.session.commit()
+    return _case_page(desk, access)
 
 
 def _act(
-    request,
-    session,
-    settings,
-    principal,
-    reference,
+    desk: Desk,
+    reference: str,
     action,
     *,
     field: str,
     done: str,
-    values=None,
-    anchor="",
+    values: dict | None = None,
+    anchor: str = "",
+    target: str | None = None,
 ):
-    """Open the case, run `action(access)`, commit and redirect; on a broken rule, show the
-    case again with the message next to `field` and nothing written."""
-    access = _open(request, session, principal, reference, audit_read=False)
-    try:
-        action(access)
-        flash(request, done)  # saved with the change, in the same commit
-        reporting.commit(session, settings)
-    except reporting.ReportingError as err:
-        _undo(session, settings, principal)
-        access = _open(request, session, principal, reference, audit_read=False)
-        return _case_page(
-            request,
-            session,
-            settings,
-            principal,
-            access,
-            errors={err.field or field: str(err)},
-            values=values,
-            status_code=err.status_code,
-        )
-    return redirect(request, f"/cases/{access.report.reference}{anchor}")
+    """Open the case, run `action(access)`, commit and redirect (to the case, or `target`); on
+    a broken rule, show the case again with the message next to `field` and nothing written."""
+    return desk.act(
+        lambda: _open(desk, reference, audit_read=False),
+        lambda access, **shown: _case_page(desk, access, **shown),
+        action,
+        field=field,
+        done=done,
+        values=values,
+        target=lambda access: target or f"/cases/{access.report.reference}{anchor}",
+    )
 
 
 @router.post("/{reference}/items", dependencies=[require(Permission.handle_reports)])
-async def add_item(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-):
-    form = await read_form(request)
+async def add_item(desk: DeskDep, reference: str):
+    form = await read_form(desk.request)
     kind_value = str(form.get("kind", "") or "")
     text = str(form.get("text", "") or "")
-    uploads = []
-    for entry in form.getlist("files"):
-        if hasattr(entry, "filename") and entry.filename:
-            uploads.append(reporting.Upload(entry.filename, await entry.read()))
+    files = await uploads(form)
     try:
         kind = ItemKind(kind_value)
         if kind not in STAFF_KINDS:
@@ -870,20 +762,17 @@ async def add_item(
         if kind is None:
             raise reporting.ReportingError(_("Choose what you are writing."), field="kind")
         reporting.add_item(
-            session,
-            settings,
+            desk.session,
+            desk.settings,
             access=access,
             kind=kind,
             text=text,
-            author=principal.user,
-            files=uploads,
+            author=desk.user,
+            files=files,
         )
 
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         action,
         field="text",
@@ -894,22 +783,12 @@ async def add_item(
 
 
 @router.post("/{reference}/acknowledge", dependencies=[require(Permission.handle_reports)])
-def acknowledge(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    text: Annotated[str, Form()] = "",
-):
+def acknowledge(desk: DeskDep, reference: str, text: Annotated[str, Form()] = ""):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         lambda access: cases.acknowledge(
-            session, settings, access=access, actor=principal.user, text=text
+            desk.session, desk.settings, access=access, actor=desk.user, text=text
         ),
         field="acknowledge",
         done=_("The acknowledgement was sent to the reporter."),
@@ -918,10 +797,7 @@ def acknowledge(
 
 @router.post("/{reference}/status", dependencies=[require(Permission.handle_reports)])
 def change_status(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     reference: str,
     status: Annotated[str, Form()] = "",
     outcome: Annotated[str, Form()] = "",
@@ -929,16 +805,13 @@ def change_status(
     feedback: Annotated[str, Form()] = "",
 ):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         lambda access: cases.change_status(
-            session,
-            settings,
+            desk.session,
+            desk.settings,
             access=access,
-            actor=principal.user,
+            actor=desk.user,
             status=status,
             outcome=outcome or None,
             reason=reason,
@@ -957,51 +830,25 @@ def change_status(
 
 
 @router.post("/{reference}/assign", dependencies=[require(Permission.handle_reports)])
-def assign(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    user_id: Annotated[int, Form()] = 0,
-):
+def assign(desk: DeskDep, reference: str, user_id: Annotated[int, Form()] = 0):
     def action(access):
-        assignee = session.get(User, user_id)
+        assignee = desk.session.get(User, user_id)
         if assignee is None:
             raise reporting.ReportingError(_("Choose a person."), field="assignee")
         cases.assign(
-            session, access=access, actor=principal.user, assignee=assignee, today=_today(settings)
+            desk.session, access=access, actor=desk.user, assignee=assignee, today=desk.today
         )
 
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        reference,
-        action,
-        field="assignee",
-        done=_("The case has a new handler."),
-    )
+    return _act(desk, reference, action, field="assignee", done=_("The case has a new handler."))
 
 
 @router.post("/{reference}/handover", dependencies=[require(Permission.handle_reports)])
-def hand_over(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    reason: Annotated[str, Form()] = "",
-):
+def hand_over(desk: DeskDep, reference: str, reason: Annotated[str, Form()] = ""):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         lambda access: cases.hand_over(
-            session, access=access, actor=principal.user, reason=reason, today=_today(settings)
+            desk.session, access=access, actor=desk.user, reason=reason, today=desk.today
         ),
         field="handover",
         done=_("The case was handed over."),
@@ -1010,58 +857,31 @@ def hand_over(
 
 
 @router.post("/{reference}/conflict", dependencies=[require(Permission.handle_reports)])
-def declare_conflict(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    reason: Annotated[str, Form()] = "",
-):
-    access = _open(request, session, principal, reference, audit_read=False)
-    try:
-        cases.declare_conflict(
-            session, access=access, actor=principal.user, reason=reason, today=_today(settings)
-        )
-    except reporting.ReportingError as err:
-        _undo(session, settings, principal)
-        access = _open(request, session, principal, reference, audit_read=False)
-        return _case_page(
-            request,
-            session,
-            settings,
-            principal,
-            access,
-            errors={err.field or "conflict": str(err)},
-            values={"kind": "reply", "text": "", "conflict": reason},
-            status_code=err.status_code,
-        )
-    flash(request, _("Your conflict of interest was recorded and your access removed."))
-    session.commit()
-    return redirect(request, "/cases")
+def declare_conflict(desk: DeskDep, reference: str, reason: Annotated[str, Form()] = ""):
+    return _act(
+        desk,
+        reference,
+        lambda access: cases.declare_conflict(
+            desk.session, access=access, actor=desk.user, reason=reason, today=desk.today
+        ),
+        field="conflict",
+        done=_("Your conflict of interest was recorded and your access removed."),
+        values={"kind": "reply", "text": "", "conflict": reason},
+        target="/cases",
+    )
 
 
 @router.post("/{reference}/links", dependencies=[require(Permission.handle_reports)])
-def link(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    other: Annotated[str, Form()] = "",
-):
+def link(desk: DeskDep, reference: str, other: Annotated[str, Form()] = ""):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         lambda access: cases.link_cases(
-            session,
+            desk.session,
             access=access,
-            actor=principal.user,
+            actor=desk.user,
             other_reference=other,
-            today=_today(settings),
+            today=desk.today,
         ),
         field="link",
         done=_("The cases were linked."),
@@ -1069,22 +889,12 @@ def link(
 
 
 @router.post("/{reference}/links/{other}/remove", dependencies=[require(Permission.handle_reports)])
-def unlink(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    other: str,
-):
+def unlink(desk: DeskDep, reference: str, other: str):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         lambda access: cases.unlink_cases(
-            session, access=access, actor=principal.user, other_reference=other
+            desk.session, access=access, actor=desk.user, other_reference=other
         ),
         field="link",
         done=_("The link was removed."),
@@ -1092,23 +902,14 @@ def unlink(
 
 
 @router.post("/{reference}/tags", dependencies=[require(Permission.handle_reports)])
-async def set_tags(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-):
-    form = await request.form()
+async def set_tags(desk: DeskDep, reference: str):
+    form = await desk.request.form()
     tag_ids = [int(v) for v in form.getlist("tags") if isinstance(v, str) and v.isdigit()]
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         lambda access: cases.set_tags(
-            session, access=access, actor=principal.user, tag_ids=tag_ids
+            desk.session, access=access, actor=desk.user, tag_ids=tag_ids
         ),
         field="tags",
         done=_("The tags were saved."),
@@ -1117,32 +918,26 @@ async def set_tags(
 
 @router.post("/{reference}/reminders", dependencies=[require(Permission.handle_reports)])
 def add_reminder(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     reference: str,
     remind_on: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ):
     def action(access):
-        day = _date_or_none(remind_on)
+        day = parse_day(remind_on)
         if day is None:
             raise reporting.ReportingError(_("Enter the day as YYYY-MM-DD."), field="remind_on")
         cases.add_reminder(
-            session,
+            desk.session,
             access=access,
-            actor=principal.user,
+            actor=desk.user,
             remind_on=day,
             note=note,
-            today=_today(settings),
+            today=desk.today,
         )
 
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         action,
         field="remind_on",
@@ -1155,22 +950,12 @@ def add_reminder(
     "/{reference}/reminders/{reminder_id}/delete",
     dependencies=[require(Permission.handle_reports)],
 )
-def delete_reminder(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    reminder_id: int,
-):
+def delete_reminder(desk: DeskDep, reference: str, reminder_id: int):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         lambda access: cases.delete_reminder(
-            session, access=access, user=principal.user, reminder_id=reminder_id
+            desk.session, access=access, user=desk.user, reminder_id=reminder_id
         ),
         field="remind_on",
         done=_("The reminder was deleted."),
@@ -1178,26 +963,16 @@ def delete_reminder(
 
 
 @router.post("/{reference}/grants", dependencies=[require(Permission.handle_reports)])
-def grant(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    user_id: Annotated[int, Form()] = 0,
-):
-    grantee = session.get(User, user_id)
+def grant(desk: DeskDep, reference: str, user_id: Annotated[int, Form()] = 0):
+    grantee = desk.session.get(User, user_id)
 
     def action(access):
         if grantee is None:
             raise reporting.ReportingError(_("Choose a person."), field="grant")
-        reporting.grant_access(session, access=access, actor=principal.user, grantee=grantee)
+        reporting.grant_access(desk.session, access=access, actor=desk.user, grantee=grantee)
 
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         action,
         field="grant",
@@ -1208,48 +983,28 @@ def grant(
 @router.post(
     "/{reference}/grants/{user_id}/revoke", dependencies=[require(Permission.handle_reports)]
 )
-def revoke(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    user_id: int,
-):
+def revoke(desk: DeskDep, reference: str, user_id: int):
     response = _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         lambda access: reporting.revoke_access(
-            session, report=access.report, actor=principal.user, user_id=user_id
+            desk.session, report=access.report, actor=desk.user, user_id=user_id
         ),
         field="grant",
         done=_("Access was withdrawn."),
     )
-    if user_id == principal.user.id and response.status_code == 303:
-        return redirect(request, "/cases")
+    if user_id == desk.user.id and response.status_code == 303:
+        return redirect(desk.request, "/cases")
     return response
 
 
 @router.post("/{reference}/identity-requests", dependencies=[require(Permission.handle_reports)])
-def request_identity(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    reason: Annotated[str, Form()] = "",
-):
+def request_identity(desk: DeskDep, reference: str, reason: Annotated[str, Form()] = ""):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         lambda access: reporting.request_identity(
-            session, access=access, actor=principal.user, reason=reason
+            desk.session, access=access, actor=desk.user, reason=reason
         ),
         field="reason",
         done=_("Your request was sent to the protection officers."),
@@ -1258,29 +1013,15 @@ def request_identity(
 
 
 @router.get("/{reference}/attachments/{uid}", dependencies=[require(Permission.handle_reports)])
-def attachment(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    uid: str,
-):
-    access = _open(request, session, principal, reference, audit_read=False)
-    try:
-        view, data = reporting.read_attachment(session, settings, access=access, uid=uid)
-    except reporting.ReportingError as err:
-        raise _fail(err) from None
-    audit.record(
-        session,
+def attachment(desk: DeskDep, reference: str, uid: str):
+    access = _open(desk, reference, audit_read=False)
+    return desk.attachment(
+        lambda: reporting.read_attachment(desk.session, desk.settings, access=access, uid=uid),
         action="report.attachment_read",
-        actor=principal.user,
         entity_type="report",
         entity_id=access.report.reference,
-        after={"attachment": uid},
+        uid=uid,
     )
-    session.commit()
-    return attachment_response(view, data)
 
 
 # --- dashboard --------------------------------------------------------------------------------

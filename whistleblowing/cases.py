@@ -31,6 +31,7 @@ from backend.auth.models import User, UserRole
 from backend.auth.permissions import Role
 from backend.config import Settings
 from backend.i18n import _, localized
+from backend.spreadsheets import csv_cell, xlsx_cell
 from backend.web import format_date
 from whistleblowing import attachments, crypto, deadlines
 from whistleblowing import service as reporting
@@ -1440,18 +1441,6 @@ def evaluation(session: Session, *, year: int | None = None, threshold: int = 5)
     )
 
 
-# Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """Return `value` safe to put in a spreadsheet cell: text that a spreadsheet would run as
-    a formula is prefixed with an apostrophe. Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def evaluation_table(result: Evaluation) -> list[list[Any]]:
     """Return the evaluation as rows (header first); suppressed cells read "< threshold"."""
     hidden = f"< {result.threshold}"
@@ -1493,14 +1482,14 @@ def evaluation_table(result: Evaluation) -> list[list[Any]]:
     table.append([_("How the report was received"), _("Received")])
     for label, count in result.intake:
         table.append([label, cell(count)])
-    return [[spreadsheet_safe(v) for v in row] for row in table]
+    return table
 
 
 def evaluation_csv(result: Evaluation) -> bytes:
     """Return the evaluation as UTF-8 CSV (with a byte-order mark, for spreadsheet programs)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerows(evaluation_table(result))
+    writer.writerows([csv_cell(v) for v in row] for row in evaluation_table(result))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -1512,7 +1501,7 @@ def evaluation_xlsx(result: Evaluation) -> bytes:
     sheet = book.active
     sheet.title = str(result.year or _("All years"))[:31]
     for row in evaluation_table(result):
-        sheet.append(row)
+        sheet.append([xlsx_cell(v) for v in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

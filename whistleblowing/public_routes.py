@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -18,6 +17,7 @@ from starlette.datastructures import UploadFile
 
 from backend.db import SessionDep
 from backend.deps import SettingsDep, public, read_form, reporter_session
+from backend.files import content_disposition
 from backend.i18n import _, get_locale
 from backend.web import redirect, render
 from whistleblowing import attachments
@@ -333,14 +333,11 @@ def reporter_attachment(request: Request, session: SessionDep, settings: Setting
 
 def attachment_response(view: reporting.AttachmentView, data: bytes) -> Response:
     """Return a decrypted file as a download that the browser will not render inline."""
-    ascii_name = "".join(ch if ch.isascii() and ch not in '"\\' else "_" for ch in view.name)
     return Response(
         data,
         media_type=view.content_type,
         headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(view.name)}"
-            ),
+            "Content-Disposition": content_disposition(view.name),
             "Content-Security-Policy": "sandbox",
         },
     )

@@ -1061,21 +1061,28 @@ def complaint_inbox(
 def open_complaint(
     session: Session, *, officer: User, holder_private: bytes, reference: str, audit_read: bool
 ) -> ComplaintAccess:
-    """Return a complaint for an officer holding it; every opening is audited."""
+    """Return a complaint for an officer holding it; every opening is audited.
+
+    One answer, 404, for an unknown reference and for a complaint the officer does not hold:
+    an officer left out (because they hold the original report) must not learn it exists.
+    """
     complaint = session.exec(
         select(RetaliationComplaint).where(
             RetaliationComplaint.reference == reference.strip().upper()
         )
     ).first()
-    if complaint is None:
+    wrap = (
+        session.exec(
+            select(ComplaintKeyWrap).where(
+                ComplaintKeyWrap.complaint_id == complaint.id,
+                ComplaintKeyWrap.user_id == officer.id,
+            )
+        ).first()
+        if complaint is not None
+        else None
+    )
+    if complaint is None or wrap is None:
         raise ReportingError(_("This complaint does not exist."), status_code=404)
-    wrap = session.exec(
-        select(ComplaintKeyWrap).where(
-            ComplaintKeyWrap.complaint_id == complaint.id, ComplaintKeyWrap.user_id == officer.id
-        )
-    ).first()
-    if wrap is None:
-        raise ReportingError(_("You do not have access to this complaint."), status_code=403)
     try:
         private = crypto.unwrap_key(
             holder_private,

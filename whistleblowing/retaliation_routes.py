@@ -5,22 +5,22 @@ pack) and screen the HR watch. Reporters file through their receipt in public_ro
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from backend import audit, dashboard
+from backend import dashboard
 from backend.auth.permissions import Permission
 from backend.auth.service import Principal
-from backend.db import SessionDep
-from backend.deps import SESSION_COOKIE, CurrentPrincipal, SettingsDep, read_form, require
+from backend.deps import read_form, require
 from backend.i18n import N_, _
 from backend.web import NavItem, flash, redirect, register_nav, render
 from whistleblowing import attachments, cases, retaliation
 from whistleblowing import service as reporting
+from whistleblowing.http import Desk, DeskDep, http_error, parse_day, uploads
 from whistleblowing.models import (
     COMPLAINT_ITEM_LABELS,
     COMPLAINT_OUTCOME_LABELS,
@@ -35,7 +35,6 @@ from whistleblowing.models import (
     DetrimentalAct,
     NotificationKind,
 )
-from whistleblowing.public_routes import attachment_response
 
 router = APIRouter(prefix="/retaliation")
 
@@ -77,25 +76,6 @@ def labels() -> dict:
     }
 
 
-def _undo(session: Session, settings, principal: Principal) -> None:
-    """Roll back (removing files written) and reload the signed-in person's rows: the error
-    page still needs them after the request's session has closed."""
-    reporting.rollback(session, settings)
-    session.refresh(principal.session)
-    session.refresh(principal.user)
-
-
-def _fail(err: reporting.ReportingError) -> HTTPException:
-    return HTTPException(status_code=err.status_code, detail=str(err))
-
-
-def _date(value: object) -> date | None:
-    try:
-        return date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        return None
-
-
 async def complaint_input(form) -> tuple[retaliation.ComplaintInput, dict, dict]:
     """Return the complaint in a submitted form, the values to show again and date errors."""
     acts, rows, errors = [], [], {}
@@ -105,15 +85,11 @@ async def complaint_input(form) -> tuple[retaliation.ComplaintInput, dict, dict]
         text = str(form.get(f"act_{index}_text", "") or "")
         rows.append({"kind": kind, "on": day, "text": text})
         if kind:
-            on = _date(day)
+            on = parse_day(day)
             if day and on is None:
                 errors["acts"] = _("Enter the days as YYYY-MM-DD.")
             acts.append(retaliation.AllegedAct(kind, on, text.strip()))
-    files = [
-        reporting.Upload(entry.filename, await entry.read())
-        for entry in form.getlist("files")
-        if hasattr(entry, "filename") and entry.filename
-    ]
+    files = await uploads(form)
     values = {
         "acts": rows,
         "narrative": str(form.get("narrative", "") or ""),
@@ -121,7 +97,7 @@ async def complaint_input(form) -> tuple[retaliation.ComplaintInput, dict, dict]
         "reported_on": str(form.get("reported_on", "") or ""),
         "identity": str(form.get("identity", "") or ""),
     }
-    reported_on = _date(values["reported_on"])
+    reported_on = parse_day(values["reported_on"])
     if values["reported_on"] and reported_on is None:
         errors["reported_on"] = _("Enter the day as YYYY-MM-DD.")
     data = retaliation.ComplaintInput(
@@ -158,18 +134,15 @@ def file_form(request: Request):
 
 
 @router.post("/file", dependencies=[require(Permission.file_retaliation_complaint)])
-async def file_complaint(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
-):
-    form = await read_form(request)
+async def file_complaint(desk: DeskDep):
+    session, settings = desk.session, desk.settings
+    form = await read_form(desk.request)
     data, values, errors = await complaint_input(form)
     if not errors:
         try:
-            complaint = retaliation.file_identified(
-                session, settings, user=principal.user, data=data
-            )
+            complaint = retaliation.file_identified(session, settings, user=desk.user, data=data)
             flash(
-                request,
+                desk.request,
                 _(
                     "Your complaint %(reference)s was sent to the protection officers.",
                     reference=complaint.reference,
@@ -177,54 +150,50 @@ async def file_complaint(
             )
             reporting.commit(session, settings)
         except reporting.ReportingError as err:
-            _undo(session, settings, principal)
+            desk.undo()
             errors = {err.field or "form": str(err)}
     if errors:
         if data.evidence and "evidence" not in errors:
             errors["evidence"] = _("For safety, files are not kept: attach them again.")
         return render(
-            request,
+            desk.request,
             "retaliation/file.html",
             {**labels(), "values": values, "errors": errors},
             status_code=422,
         )
-    return redirect(request, "/retaliation/mine")
+    return redirect(desk.request, "/retaliation/mine")
 
 
-@router.get("/mine", dependencies=[require(Permission.file_retaliation_complaint)])
-def my_complaints(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
-):
+def _my_complaints_page(desk: Desk, *, errors: dict, status_code: int = 200):
     return render(
-        request,
+        desk.request,
         "retaliation/mine.html",
         {
             **labels(),
-            "complaints": retaliation.complaints_of_user(session, settings, user=principal.user),
-            "errors": {},
+            "complaints": retaliation.complaints_of_user(
+                desk.session, desk.settings, user=desk.user
+            ),
+            "errors": errors,
         },
+        status_code=status_code,
     )
+
+
+@router.get("/mine", dependencies=[require(Permission.file_retaliation_complaint)])
+def my_complaints(desk: DeskDep):
+    return _my_complaints_page(desk, errors={})
 
 
 @router.post(
     "/mine/{reference}/messages", dependencies=[require(Permission.file_retaliation_complaint)]
 )
-async def my_message(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-):
-    form = await read_form(request)
-    files = [
-        reporting.Upload(entry.filename, await entry.read())
-        for entry in form.getlist("files")
-        if hasattr(entry, "filename") and entry.filename
-    ]
+async def my_message(desk: DeskDep, reference: str):
+    session, settings = desk.session, desk.settings
+    form = await read_form(desk.request)
+    files = await uploads(form)
     try:
         complaint = retaliation.complaint_of_user(
-            session, settings, user=principal.user, reference=reference
+            session, settings, user=desk.user, reference=reference
         )
         retaliation.add_complainant_message(
             session,
@@ -233,67 +202,49 @@ async def my_message(
             text=str(form.get("text", "") or ""),
             files=files,
         )
-        flash(request, _("Your message was added to the complaint."))
+        flash(desk.request, _("Your message was added to the complaint."))
         reporting.commit(session, settings)
     except reporting.ReportingError as err:
-        _undo(session, settings, principal)
+        desk.undo()
         if err.status_code == 404:
-            raise _fail(err) from None
-        return render(
-            request,
-            "retaliation/mine.html",
-            {
-                **labels(),
-                "complaints": retaliation.complaints_of_user(
-                    session, settings, user=principal.user
-                ),
-                "errors": {reference.upper(): str(err)},
-            },
-            status_code=err.status_code,
+            raise http_error(err) from None
+        return _my_complaints_page(
+            desk, errors={reference.upper(): str(err)}, status_code=err.status_code
         )
-    return redirect(request, "/retaliation/mine")
+    return redirect(desk.request, "/retaliation/mine")
 
 
 # --- protection officers ----------------------------------------------------------------------
 
 
-def _holder_private(request: Request, principal: Principal) -> bytes:
-    try:
-        return reporting.session_private_key(principal.session, request.cookies.get(SESSION_COOKIE))
-    except reporting.ReportingError as err:
-        raise _fail(err) from None
-
-
-def _today(settings) -> date:
-    return reporting.local_today(settings)
-
-
 @router.get("", dependencies=[require(Permission.handle_retaliation)])
-def complaints(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, status: str = "open"
-):
-    rows = retaliation.complaint_inbox(session, officer=principal.user, open_only=status != "all")
+def complaints(desk: DeskDep, status: str = "open"):
+    rows = retaliation.complaint_inbox(desk.session, officer=desk.user, open_only=status != "all")
     return render(
-        request, "retaliation/inbox.html", {**labels(), "complaints": rows, "status": status}
+        desk.request, "retaliation/inbox.html", {**labels(), "complaints": rows, "status": status}
     )
 
 
-def _watch_page(
-    request, session, settings, principal, *, errors=None, values=None, status_code=200
-):
+def _screen(desk: Desk) -> list:
+    """Return the HR watch's alerts after screening new HR entries (committed)."""
     try:
         alerts = retaliation.screen(
-            session,
-            settings,
-            officer=principal.user,
-            holder_private=_holder_private(request, principal),
-            today=_today(settings),
+            desk.session,
+            desk.settings,
+            officer=desk.user,
+            holder_private=desk.holder_private(),
+            today=desk.today,
         )
     except reporting.ReportingError as err:
-        raise _fail(err) from None
-    session.commit()
+        raise http_error(err) from None
+    desk.session.commit()
+    return alerts
+
+
+def _watch_page(desk: Desk, *, errors=None, values=None, status_code=200):
+    alerts = _screen(desk)
     return render(
-        request,
+        desk.request,
         "retaliation/watch.html",
         {
             **labels(),
@@ -306,30 +257,16 @@ def _watch_page(
 
 
 @router.get("/watch", dependencies=[require(Permission.handle_retaliation)])
-def watch(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
-):
-    return _watch_page(request, session, settings, principal)
+def watch(desk: DeskDep):
+    return _watch_page(desk)
 
 
 @router.get("/watch/summary", dependencies=[require(Permission.handle_retaliation)])
-def watch_summary(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
-):
+def watch_summary(desk: DeskDep):
     """The dashboard's HR watch line: screens new entries, counts open alerts (a fragment)."""
-    try:
-        alerts = retaliation.screen(
-            session,
-            settings,
-            officer=principal.user,
-            holder_private=_holder_private(request, principal),
-            today=_today(settings),
-        )
-    except reporting.ReportingError as err:
-        raise _fail(err) from None
-    session.commit()
+    alerts = _screen(desk)
     return render(
-        request,
+        desk.request,
         "retaliation/watch_summary.html",
         {"open_alerts": sum(1 for a in alerts if a.acknowledged_on is None)},
     )
@@ -337,36 +274,32 @@ def watch_summary(
 
 @router.post("/watch/protect", dependencies=[require(Permission.handle_retaliation)])
 def protect(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     employee: Annotated[str, Form()] = "",
     since: Annotated[str, Form()] = "",
 ):
     values = {"employee": employee, "since": since, "end_employee": ""}
     try:
-        found = reporting_employee(session, employee)
-        day = _date(since)
-        if day is None or day > _today(settings):
+        found = reporting_employee(desk.session, employee)
+        day = parse_day(since)
+        if day is None or day > desk.today:
             raise reporting.ReportingError(
                 _("Enter the day of the protected report as YYYY-MM-DD."), field="since"
             )
-        retaliation.protect(session, settings, employee_id=found, since=day, actor=principal.user)
+        retaliation.protect(
+            desk.session, desk.settings, employee_id=found, since=day, actor=desk.user
+        )
     except reporting.ReportingError as err:
-        _undo(session, settings, principal)
+        desk.undo()
         return _watch_page(
-            request,
-            session,
-            settings,
-            principal,
+            desk,
             errors={err.field or "employee": str(err)},
             values=values,
             status_code=err.status_code,
         )
-    flash(request, _("The person is under HR watch."))
-    session.commit()
-    return redirect(request, "/retaliation/watch")
+    flash(desk.request, _("The person is under HR watch."))
+    desk.session.commit()
+    return redirect(desk.request, "/retaliation/watch")
 
 
 def reporting_employee(session: Session, number: str) -> int:
@@ -379,90 +312,71 @@ def reporting_employee(session: Session, number: str) -> int:
 
 
 @router.post("/watch/end", dependencies=[require(Permission.handle_retaliation)])
-def end_watch(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    employee: Annotated[str, Form()] = "",
-):
+def end_watch(desk: DeskDep, employee: Annotated[str, Form()] = ""):
     try:
-        found = reporting_employee(session, employee)
+        found = reporting_employee(desk.session, employee)
         if not retaliation.end_protection(
-            session, settings, employee_id=found, actor=principal.user
+            desk.session, desk.settings, employee_id=found, actor=desk.user
         ):
             raise reporting.ReportingError(
                 _("This person is not under HR watch."), field="end_employee"
             )
     except reporting.ReportingError as err:
-        _undo(session, settings, principal)
+        desk.undo()
         return _watch_page(
-            request,
-            session,
-            settings,
-            principal,
+            desk,
             errors={"end_employee": str(err)},
             values={"employee": "", "since": "", "end_employee": employee},
             status_code=err.status_code,
         )
-    flash(request, _("The HR watch of this person has ended."))
-    session.commit()
-    return redirect(request, "/retaliation/watch")
+    flash(desk.request, _("The HR watch of this person has ended."))
+    desk.session.commit()
+    return redirect(desk.request, "/retaliation/watch")
 
 
 @router.post("/watch/alerts/{alert_id}/done", dependencies=[require(Permission.handle_retaliation)])
-def alert_done(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    alert_id: str,
-):
+def alert_done(desk: DeskDep, alert_id: str):
     try:
         retaliation.acknowledge_alert(
-            session,
-            officer=principal.user,
-            holder_private=_holder_private(request, principal),
+            desk.session,
+            officer=desk.user,
+            holder_private=desk.holder_private(),
             alert_id=alert_id,
-            today=_today(settings),
+            today=desk.today,
         )
     except reporting.ReportingError as err:
-        _undo(session, settings, principal)
-        raise _fail(err) from None
-    flash(request, _("The alert was marked as dealt with."))
-    session.commit()
-    return redirect(request, "/retaliation/watch")
+        desk.undo()
+        raise http_error(err) from None
+    flash(desk.request, _("The alert was marked as dealt with."))
+    desk.session.commit()
+    return redirect(desk.request, "/retaliation/watch")
 
 
-def _open(
-    request, session, principal, reference, *, audit_read: bool
-) -> retaliation.ComplaintAccess:
+def _open(desk: Desk, reference: str, *, audit_read: bool) -> retaliation.ComplaintAccess:
     try:
         return retaliation.open_complaint(
-            session,
-            officer=principal.user,
-            holder_private=_holder_private(request, principal),
+            desk.session,
+            officer=desk.user,
+            holder_private=desk.holder_private(),
             reference=reference,
             audit_read=audit_read,
         )
     except reporting.ReportingError as err:
-        raise _fail(err) from None
+        raise http_error(err) from None
 
 
-def _complaint_page(
-    request, session, settings, principal, access, *, errors=None, values=None, status_code=200
-):
+def _complaint_page(desk: Desk, access, *, errors=None, values=None, status_code=200):
     try:
-        entries = retaliation.complaint_timeline(session, access=access)
+        entries = retaliation.complaint_timeline(desk.session, access=access)
     except reporting.ReportingError as err:
-        raise _fail(err) from None
+        raise http_error(err) from None
     complaint = access.complaint
     prima_facie = next(
         (e.content.get("established") for e in entries if e.kind is ComplaintItemKind.assessment),
         None,
     )
     return render(
-        request,
+        desk.request,
         "retaliation/complaint.html",
         {
             **labels(),
@@ -472,8 +386,8 @@ def _complaint_page(
                 (e.content for e in entries if e.kind is ComplaintItemKind.complaint), {}
             ),
             "prima_facie": prima_facie,
-            "protected": retaliation.protected_employee_id(session, access) is not None,
-            "today": _today(settings),
+            "protected": retaliation.protected_employee_id(desk.session, access) is not None,
+            "today": desk.today,
             "errors": errors or {},
             "values": values or {},
             "monitoring_months": retaliation.MONITORING_MONTHS,
@@ -483,46 +397,43 @@ def _complaint_page(
 
 
 @router.get("/{reference}", dependencies=[require(Permission.handle_retaliation)])
-def complaint(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-):
-    access = _open(request, session, principal, reference, audit_read=True)
-    session.commit()
-    return _complaint_page(request, session, settings, principal, access)
+def complaint(desk: DeskDep, reference: str):
+    access = _open(desk, reference, audit_read=True)
+    desk.session.commit()
+    return _complaint_page(desk, access)
 
 
-def _act(request, session, settings, principal, reference, action, *, field, done, values=None):
-    access = _open(request, session, principal, reference, audit_read=False)
-    try:
-        action(access)
-        flash(request, done)  # saved with the change, in the same commit
-        reporting.commit(session, settings)
-    except reporting.ReportingError as err:
-        _undo(session, settings, principal)
-        access = _open(request, session, principal, reference, audit_read=False)
-        return _complaint_page(
-            request,
-            session,
-            settings,
-            principal,
-            access,
-            errors={err.field or field: str(err)},
-            values=values,
-            status_code=err.status_code,
-        )
-    return redirect(request, f"/retaliation/{access.complaint.reference}")
+def _act(desk: Desk, reference: str, action, *, field: str, done: str, values=None):
+    """Open the complaint, run `action(access)`, commit and redirect; on a broken rule, show
+    the complaint again with the message next to `field` and nothing written."""
+    return desk.act(
+        lambda: _open(desk, reference, audit_read=False),
+        lambda access, **shown: _complaint_page(desk, access, **shown),
+        action,
+        field=field,
+        done=done,
+        values=values,
+        target=lambda access: f"/retaliation/{access.complaint.reference}",
+    )
+
+
+def _officer_step(
+    desk: Desk, step: Callable[..., object], **details: Any
+) -> Callable[[retaliation.ComplaintAccess], object]:
+    """Return the action taking `step` on the opened complaint as the officer, today."""
+    return lambda access: step(
+        desk.session,
+        desk.settings,
+        access=access,
+        officer=desk.user,
+        today=desk.today,
+        **details,
+    )
 
 
 @router.post("/{reference}/assess", dependencies=[require(Permission.handle_retaliation)])
 def assess(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     reference: str,
     protected_report: Annotated[str, Form()] = "",
     detriment: Annotated[str, Form()] = "",
@@ -530,21 +441,15 @@ def assess(
     reason: Annotated[str, Form()] = "",
 ):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
-        lambda access: retaliation.assess(
-            session,
-            settings,
-            access=access,
-            officer=principal.user,
+        _officer_step(
+            desk,
+            retaliation.assess,
             protected_report=protected_report == "yes",
             detriment=detriment == "yes",
             timing=timing == "yes",
             reason=reason,
-            today=_today(settings),
         ),
         field="reason",
         done=_("The assessment was recorded."),
@@ -554,10 +459,7 @@ def assess(
 
 @router.post("/{reference}/measures", dependencies=[require(Permission.handle_retaliation)])
 def measure(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     reference: str,
     kind: Annotated[str, Form()] = "",
     details: Annotated[str, Form()] = "",
@@ -565,26 +467,23 @@ def measure(
     ends_on: Annotated[str, Form()] = "",
 ):
     def action(access):
-        start = _date(starts_on)
+        start = parse_day(starts_on)
         if start is None:
             raise reporting.ReportingError(_("Enter the first day as YYYY-MM-DD."), field="measure")
         retaliation.order_measure(
-            session,
-            settings,
+            desk.session,
+            desk.settings,
             access=access,
-            officer=principal.user,
+            officer=desk.user,
             kind=kind,
             details=details,
             starts_on=start,
-            ends_on=_date(ends_on),
-            today=_today(settings),
+            ends_on=parse_day(ends_on),
+            today=desk.today,
         )
 
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         action,
         field="measure",
@@ -594,21 +493,12 @@ def measure(
 
 
 @router.post("/{reference}/investigate", dependencies=[require(Permission.handle_retaliation)])
-def investigate(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-):
+def investigate(desk: DeskDep, reference: str):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
         lambda access: retaliation.start_investigation(
-            session, access=access, officer=principal.user, today=_today(settings)
+            desk.session, access=access, officer=desk.user, today=desk.today
         ),
         field="workflow",
         done=_("The investigation is open."),
@@ -617,29 +507,15 @@ def investigate(
 
 @router.post("/{reference}/determine", dependencies=[require(Permission.handle_retaliation)])
 def determine(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     reference: str,
     established: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
-        lambda access: retaliation.determine(
-            session,
-            settings,
-            access=access,
-            officer=principal.user,
-            established=established == "yes",
-            reason=reason,
-            today=_today(settings),
-        ),
+        _officer_step(desk, retaliation.determine, established=established == "yes", reason=reason),
         field="reason",
         done=_("The determination was recorded."),
         values={"reason": reason},
@@ -648,29 +524,15 @@ def determine(
 
 @router.post("/{reference}/remedies", dependencies=[require(Permission.handle_retaliation)])
 def remedy(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     reference: str,
     kind: Annotated[str, Form()] = "",
     details: Annotated[str, Form()] = "",
 ):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
-        lambda access: retaliation.order_remedy(
-            session,
-            settings,
-            access=access,
-            officer=principal.user,
-            kind=kind,
-            details=details,
-            today=_today(settings),
-        ),
+        _officer_step(desk, retaliation.order_remedy, kind=kind, details=details),
         field="remedy",
         done=_("The remedy was recorded."),
         values={"remedy_details": details},
@@ -679,10 +541,7 @@ def remedy(
 
 @router.post("/{reference}/close", dependencies=[require(Permission.handle_retaliation)])
 def close(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    desk: DeskDep,
     reference: str,
     reason: Annotated[str, Form()] = "",
     withdrawn: Annotated[str, Form()] = "",
@@ -692,20 +551,14 @@ def close(
         int(monitoring_months) if monitoring_months.isdigit() else retaliation.MONITORING_MONTHS
     )
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
-        lambda access: retaliation.close(
-            session,
-            settings,
-            access=access,
-            officer=principal.user,
+        _officer_step(
+            desk,
+            retaliation.close,
             reason=reason,
             withdrawn=withdrawn == "yes",
             monitoring_months=months,
-            today=_today(settings),
         ),
         field="close",
         done=_("The complaint was closed."),
@@ -714,36 +567,20 @@ def close(
 
 
 @router.post("/{reference}/items", dependencies=[require(Permission.handle_retaliation)])
-async def add_item(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-):
-    form = await read_form(request)
+async def add_item(desk: DeskDep, reference: str):
+    form = await read_form(desk.request)
     text = str(form.get("text", "") or "")
     to_complainant = form.get("kind") == "officer_message"
-    files = [
-        reporting.Upload(entry.filename, await entry.read())
-        for entry in form.getlist("files")
-        if hasattr(entry, "filename") and entry.filename
-    ]
+    files = await uploads(form)
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
-        lambda access: retaliation.add_officer_item(
-            session,
-            settings,
-            access=access,
-            officer=principal.user,
+        _officer_step(
+            desk,
+            retaliation.add_officer_item,
             to_complainant=to_complainant,
             text=text,
             files=files,
-            today=_today(settings),
         ),
         field="text",
         done=_("Saved and encrypted."),
@@ -752,55 +589,32 @@ async def add_item(
 
 
 @router.post("/{reference}/protect", dependencies=[require(Permission.handle_retaliation)])
-def protect_complainant(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    employee: Annotated[str, Form()] = "",
-):
+def protect_complainant(desk: DeskDep, reference: str, employee: Annotated[str, Form()] = ""):
     return _act(
-        request,
-        session,
-        settings,
-        principal,
+        desk,
         reference,
-        lambda access: retaliation.protect_complainant(
-            session,
-            settings,
-            access=access,
-            officer=principal.user,
-            employee_number=employee,
-            today=_today(settings),
-        ),
+        _officer_step(desk, retaliation.protect_complainant, employee_number=employee),
         field="employee",
         done=_("The complainant is under HR watch."),
     )
 
 
 @router.post("/{reference}/pack", dependencies=[require(Permission.handle_retaliation)])
-def pack(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-):
-    access = _open(request, session, principal, reference, audit_read=False)
+def pack(desk: DeskDep, reference: str):
+    access = _open(desk, reference, audit_read=False)
     try:
         signed = retaliation.burden_of_proof_pack(
-            session,
-            settings,
+            desk.session,
+            desk.settings,
             access=access,
-            officer=principal.user,
-            holder_private=_holder_private(request, principal),
-            today=_today(settings),
+            officer=desk.user,
+            holder_private=desk.holder_private(),
+            today=desk.today,
         )
     except reporting.ReportingError as err:
-        _undo(session, settings, principal)
-        raise _fail(err) from None
-    session.commit()
+        desk.undo()
+        raise http_error(err) from None
+    desk.session.commit()
     filename = f"burden-of-proof-{access.complaint.reference}.json"
     return Response(
         json.dumps(signed, indent=2, sort_keys=True, ensure_ascii=False),
@@ -813,31 +627,17 @@ def pack(
 
 
 @router.get("/{reference}/attachments/{uid}", dependencies=[require(Permission.handle_retaliation)])
-def attachment(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    reference: str,
-    uid: str,
-):
-    access = _open(request, session, principal, reference, audit_read=False)
-    try:
-        view, data = retaliation.read_complaint_attachment(
-            session, settings, access=access, uid=uid
-        )
-    except reporting.ReportingError as err:
-        raise _fail(err) from None
-    audit.record(
-        session,
+def attachment(desk: DeskDep, reference: str, uid: str):
+    access = _open(desk, reference, audit_read=False)
+    return desk.attachment(
+        lambda: retaliation.read_complaint_attachment(
+            desk.session, desk.settings, access=access, uid=uid
+        ),
         action="retaliation.attachment_read",
-        actor=principal.user,
         entity_type="retaliation_complaint",
         entity_id=access.complaint.reference,
-        after={"attachment": uid},
+        uid=uid,
     )
-    session.commit()
-    return attachment_response(view, data)
 
 
 # --- dashboard --------------------------------------------------------------------------------

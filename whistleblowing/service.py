@@ -1771,15 +1771,17 @@ def open_case(
 ) -> CaseAccess:
     """Return the case for a holder, decrypting its keys; every opening is audited.
 
-    404 for an unknown reference, 403 for someone without (or no longer with) access.
+    One answer, 404, for an unknown reference and for a case the user does not hold (never
+    given, excluded by the reporter, handed over, withdrawn): a reference must not be probed.
     """
-    report = report_by_reference(session, reference)
-    wrap = _wrap_of(session, report, user_id=user.id, key_kind=KeyKind.report)
-    if wrap is None:
-        raise ReportingError(
-            _("You do not have access to this report, or your access was withdrawn."),
-            status_code=403,
-        )
+    report = session.exec(select(Report).where(Report.reference == reference.upper())).first()
+    wrap = (
+        _wrap_of(session, report, user_id=user.id, key_kind=KeyKind.report)
+        if report is not None
+        else None
+    )
+    if report is None or wrap is None:
+        raise ReportingError(_("You hold no report with this reference."), status_code=404)
     private = _unwrap(report, wrap, holder_private)
     identity_wrap = _wrap_of(session, report, user_id=user.id, key_kind=KeyKind.identity)
     identity = _unwrap(report, identity_wrap, holder_private) if identity_wrap else None
@@ -2024,6 +2026,23 @@ def identity_requests(
     return views
 
 
+def _identity_request_held(
+    session: Session, *, officer: User, request_id: int
+) -> tuple[IdentityRequest, Report, ReportKeyWrap]:
+    """Return a request on a report whose identity key `officer` holds, with the report and
+    the officer's wrap; 404 for any other (an officer without the key is not told it exists)."""
+    request = session.get(IdentityRequest, request_id)
+    report = session.get(Report, request.report_id) if request is not None else None
+    wrap = (
+        _wrap_of(session, report, user_id=officer.id, key_kind=KeyKind.identity)
+        if report is not None
+        else None
+    )
+    if request is None or report is None or wrap is None:
+        raise ReportingError(_("This request does not exist."), status_code=404)
+    return request, report, wrap
+
+
 def decide_identity_request(
     session: Session,
     *,
@@ -2041,17 +2060,11 @@ def decide_identity_request(
     2019/1937, Art. 16(2)-(3)) — unless, on an approval, telling them now would jeopardise the
     investigation: `defer_notice` then gives why, and `notify_reporter` tells them later.
     """
-    request = session.get(IdentityRequest, request_id)
-    if request is None:
-        raise ReportingError(_("This request does not exist."), status_code=404)
-    if request.status != IdentityRequestStatus.pending.value:
-        raise ReportingError(_("This request was already decided."), status_code=409)
+    request, report, wrap = _identity_request_held(session, officer=officer, request_id=request_id)
     if request.requested_by_id == officer.id:
         raise ReportingError(_("You cannot decide your own request."), status_code=403)
-    report = session.get(Report, request.report_id)
-    wrap = _wrap_of(session, report, user_id=officer.id, key_kind=KeyKind.identity)
-    if wrap is None:
-        raise ReportingError(_("You do not hold the identity key of this report."), status_code=403)
+    if request.status != IdentityRequestStatus.pending.value:
+        raise ReportingError(_("This request was already decided."), status_code=409)
     note = note.strip()
     if not note:
         raise ReportingError(_("Give the reason for your decision."), field="note")
@@ -2155,13 +2168,7 @@ def notify_reporter(
     session: Session, *, officer: User, holder_private: bytes, request_id: int
 ) -> IdentityRequest:
     """Tell the reporter of an approval whose notice was deferred (audited, caller commits)."""
-    request = session.get(IdentityRequest, request_id)
-    if request is None:
-        raise ReportingError(_("This request does not exist."), status_code=404)
-    report = session.get(Report, request.report_id)
-    wrap = _wrap_of(session, report, user_id=officer.id, key_kind=KeyKind.identity)
-    if wrap is None:
-        raise ReportingError(_("You do not hold the identity key of this report."), status_code=403)
+    request, report, wrap = _identity_request_held(session, officer=officer, request_id=request_id)
     if request.status == IdentityRequestStatus.pending.value or request.reporter_told_on:
         raise ReportingError(_("There is no notice waiting to be sent."), status_code=409)
     identity_private = _unwrap(report, wrap, holder_private)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
@@ -30,11 +32,19 @@ from assessments.appraisals.service import (
     ObjectiveScore,
 )
 from backend.auth.permissions import Permission
+from backend.auth.service import Principal
 from backend.db import SessionDep, today_utc
 from backend.deps import CurrentPrincipal, require
 from backend.i18n import LOCALES, N_, _, use_locale
 from backend.org.models import Employee, Position, Unit
-from backend.web import NavItem, flash, redirect, register_nav, render, templates
+from backend.web import (
+    NavItem,
+    commit_and_redirect,
+    register_nav,
+    render,
+    render_form_errors,
+    templates,
+)
 from competency_framework import service as competency_service
 
 router = APIRouter(prefix="/appraisals")
@@ -78,11 +88,76 @@ def _http(err: AppraisalError) -> HTTPException:
     return HTTPException(status_code=err.status_code, detail=str(err))
 
 
-def _appraisal_or_404(session: Session, principal, appraisal_id: int) -> Appraisal:
+def _refused(session: Session, principal, err: AppraisalError) -> HTTPException:
+    """Undo a refused action; return its error page (403, 404, 409…) to raise."""
+    _rollback(session, principal)
+    return _http(err)
+
+
+def _refused_form(
+    session: Session, principal, err: AppraisalError, *, shown: tuple[int, ...] = (422,)
+) -> None:
+    """Undo a refused form; raise its error page unless the form shows it (status in `shown`)."""
+    if err.status_code not in shown:
+        raise _refused(session, principal, err) from None
+    _rollback(session, principal)
+
+
+def _appraisal_in_path(
+    session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
+) -> Appraisal:
     try:
         return service.get_appraisal(session, appraisal_id=appraisal_id, actor=principal)
     except AppraisalError as err:
         raise _http(err) from None
+
+
+# A route parameter: the path's appraisal, if the principal takes part in it (else 403/404).
+AppraisalDep = Annotated[Appraisal, Depends(_appraisal_in_path)]
+
+
+@dataclass
+class AppraisalAction:
+    """A step someone takes in one appraisal, with what it needs: the routes' dependency.
+
+    The appraisal is loaded first: 403/404 for someone who takes no part in it.
+    """
+
+    request: Request
+    session: Session
+    principal: Principal
+    appraisal: Appraisal
+
+    def refused(self, err: AppraisalError, *, form: str, values: dict[str, Any]) -> Response:
+        """Return the appraisal page again with `form`'s errors (422), or raise 403/404/409."""
+        _refused_form(self.session, self.principal, err)
+        self.session.refresh(self.appraisal)
+        context = _detail_context(
+            self.session,
+            self.principal,
+            self.appraisal,
+            form=form,
+            errors=err.errors,
+            values=values,
+        )
+        return render(self.request, "appraisals/appraisal.html", context, status_code=422)
+
+    def saved(
+        self, message: str, *, anchor: str = "", target: str = "", level: str = "success"
+    ) -> Response:
+        """Return to the appraisal page (or `target`) once the step is committed."""
+        url = target or f"/appraisals/{self.appraisal.id}{anchor}"
+        return commit_and_redirect(self.request, self.session, message, url, level=level)
+
+
+def _appraisal_action(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
+) -> AppraisalAction:
+    return AppraisalAction(request, session, principal, appraisal)
+
+
+# A route parameter: a step in the appraisal the path names.
+OnAppraisal = Annotated[AppraisalAction, Depends(_appraisal_action)]
 
 
 def _cycle_or_404(session: Session, cycle_id: int) -> AppraisalCycle:
@@ -90,6 +165,14 @@ def _cycle_or_404(session: Session, cycle_id: int) -> AppraisalCycle:
     if cycle is None:
         raise HTTPException(status_code=404, detail=_("This appraisal cycle does not exist."))
     return cycle
+
+
+def _cycle_in_path(session: SessionDep, cycle_id: int) -> AppraisalCycle:
+    return _cycle_or_404(session, cycle_id)
+
+
+# A route parameter: the appraisal cycle named by the path's `cycle_id` (404 if none).
+CycleDep = Annotated[AppraisalCycle, Depends(_cycle_in_path)]
 
 
 # --- my appraisals, my team -----------------------------------------------------------------------
@@ -186,21 +269,21 @@ def add_priority(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        shown = int(year) if year.strip().isdigit() else today_utc().year
-        context = _plan_context(session, principal, shown)
-        context.update(
-            errors=err.errors,
+        return _plan_form_refused(
+            request,
+            session,
+            principal,
+            err,
+            year=year,
             form="priority",
             values={"year": year, "title": title, "target": target, "description": description},
         )
-        return render(request, "appraisals/plan.html", context, status_code=422, block="priority")
-    session.commit()
-    flash(request, _("The priority was added to the plan."))
-    session.commit()
-    return redirect(request, f"/appraisals/plan?year={priority.year}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The priority was added to the plan."),
+        f"/appraisals/plan?year={priority.year}",
+    )
 
 
 @router.post("/plan/unit-objectives", dependencies=[require(Permission.take_part_in_appraisals)])
@@ -224,13 +307,12 @@ def add_unit_objective(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        shown = int(year) if year.strip().isdigit() else today_utc().year
-        context = _plan_context(session, principal, shown)
-        context.update(
-            errors=err.errors,
+        return _plan_form_refused(
+            request,
+            session,
+            principal,
+            err,
+            year=year,
             form="unit_objective",
             values={
                 "unit_id": unit_id,
@@ -239,13 +321,35 @@ def add_unit_objective(
                 "target": target,
             },
         )
-        return render(
-            request, "appraisals/plan.html", context, status_code=422, block="unit_objective"
-        )
-    session.commit()
-    flash(request, _("The unit objective was recorded."))
-    session.commit()
-    return redirect(request, f"/appraisals/plan?year={objective.year}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The unit objective was recorded."),
+        f"/appraisals/plan?year={objective.year}",
+    )
+
+
+def _plan_form_refused(
+    request: Request,
+    session: Session,
+    principal,
+    err: AppraisalError,
+    *,
+    year: str,
+    form: str,
+    values: dict[str, str],
+):
+    """Return the plan page's `form` block again with its errors (422), or raise 403/404/409."""
+    _refused_form(session, principal, err)
+    shown = int(year) if year.strip().isdigit() else today_utc().year
+    return render_form_errors(
+        request,
+        "appraisals/plan.html",
+        {**_plan_context(session, principal, shown), "form": form},
+        errors=err.errors,
+        values=values,
+        block=form,
+    )
 
 
 # --- team objectives ------------------------------------------------------------------------------
@@ -326,27 +430,26 @@ def add_team_objective(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        context = _team_context(
-            session, principal, cycle.id, int(unit_id) if unit_id.isdigit() else None
-        )
-        context.update(
+        _refused_form(session, principal, err)
+        return render_form_errors(
+            request,
+            "appraisals/team.html",
+            _team_context(
+                session, principal, cycle.id, int(unit_id) if unit_id.isdigit() else None
+            ),
             errors=err.errors,
             values={"link": link, "title": title, "measure": measure, "weight": weight},
+            block="add",
         )
-        return render(request, "appraisals/team.html", context, status_code=422, block="add")
-    session.commit()
-    flash(
+    return commit_and_redirect(
         request,
+        session,
         _(
             "The team objective was added to %(n)s sets of objectives still being agreed.",
             n=joined,
         ),
+        f"/appraisals/team?cycle={cycle.id}&unit={unit_id}",
     )
-    session.commit()
-    return redirect(request, f"/appraisals/team?cycle={cycle.id}&unit={unit_id}")
 
 
 @router.post(
@@ -369,16 +472,16 @@ def add_team_progress(
             session, team_objective=shared, percent=percent, note=note, actor=principal
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
+        _refused_form(session, principal, err)
         context = _team_context(session, principal, shared.cycle_id, shared.unit_id)
         context["progress_errors"] = {shared.id: err.errors}
         return render(request, "appraisals/team.html", context, status_code=422)
-    session.commit()
-    flash(request, _("The progress was recorded."))
-    session.commit()
-    return redirect(request, f"/appraisals/team?cycle={shared.cycle_id}&unit={shared.unit_id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The progress was recorded."),
+        f"/appraisals/team?cycle={shared.cycle_id}&unit={shared.unit_id}",
+    )
 
 
 # --- cycles (HR) ----------------------------------------------------------------------------------
@@ -449,27 +552,26 @@ async def open_cycle(request: Request, session: SessionDep, principal: CurrentPr
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code not in (409, 422):
-            raise _http(err) from None
-        context = _cycles_context(session)
-        context["values"] = values
-        context["errors"] = err.errors or {"units": str(err)}
-        return render(
-            request, "appraisals/cycles.html", context, status_code=err.status_code, block="form"
+        _refused_form(session, principal, err, shown=(409, 422))
+        return render_form_errors(
+            request,
+            "appraisals/cycles.html",
+            _cycles_context(session),
+            errors=err.errors or {"units": str(err)},
+            values=values,
+            block="form",
+            status_code=err.status_code,
         )
-    session.commit()
-    flash(
+    return commit_and_redirect(
         request,
+        session,
         _("The cycle is open: %(n)s appraisals were created.", n=f"{cycle.appraisal_count:,}"),
+        f"/appraisals/cycles/{cycle.id}",
     )
-    session.commit()
-    return redirect(request, f"/appraisals/cycles/{cycle.id}")
 
 
 @router.get("/cycles/{cycle_id}", dependencies=[require(Permission.manage_appraisal_cycles)])
-def cycle_page(request: Request, session: SessionDep, cycle_id: int):
-    cycle = _cycle_or_404(session, cycle_id)
+def cycle_page(request: Request, session: SessionDep, cycle: CycleDep):
     rows, total = service.cycle_progress(session, cycle)
     return render(
         request,
@@ -494,10 +596,9 @@ def cycle_remind(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    cycle_id: int,
+    cycle: CycleDep,
     unit_id: Annotated[str, Form()] = "",
 ):
-    cycle = _cycle_or_404(session, cycle_id)
     try:
         counts = service.remind(
             session,
@@ -506,12 +607,13 @@ def cycle_remind(
             unit_id=int(unit_id) if unit_id.isdigit() else None,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        raise _http(err) from None
-    session.commit()
-    flash(request, _("Reminders recorded: %(n)s.", n=sum(counts.values())))
-    session.commit()
-    return redirect(request, f"/appraisals/cycles/{cycle.id}")
+        raise _refused(session, principal, err) from None
+    return commit_and_redirect(
+        request,
+        session,
+        _("Reminders recorded: %(n)s.", n=sum(counts.values())),
+        f"/appraisals/cycles/{cycle.id}",
+    )
 
 
 @router.post(
@@ -521,45 +623,39 @@ def cycle_settings(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    cycle_id: int,
+    cycle: CycleDep,
     trained: Annotated[str, Form()] = "",
 ):
-    cycle = _cycle_or_404(session, cycle_id)
     try:
         service.set_training_requirement(
             session, cycle=cycle, required=trained == "1", actor=principal
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        raise _http(err) from None
-    session.commit()
-    flash(request, _("The cycle's settings were saved."))
-    session.commit()
-    return redirect(request, f"/appraisals/cycles/{cycle.id}")
+        raise _refused(session, principal, err) from None
+    return commit_and_redirect(
+        request, session, _("The cycle's settings were saved."), f"/appraisals/cycles/{cycle.id}"
+    )
 
 
 @router.post(
     "/cycles/{cycle_id}/complete", dependencies=[require(Permission.manage_appraisal_cycles)]
 )
 def cycle_complete(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, cycle_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, cycle: CycleDep
 ):
-    cycle = _cycle_or_404(session, cycle_id)
     try:
         unfinished = service.complete_cycle(session, cycle=cycle, actor=principal)
     except AppraisalError as err:
-        _rollback(session, principal)
-        raise _http(err) from None
-    session.commit()
-    flash(
+        raise _refused(session, principal, err) from None
+    return commit_and_redirect(
         request,
+        session,
         _(
             "The cycle is completed and locked. %(n)s appraisals were left unfinished.",
             n=unfinished,
         ),
+        f"/appraisals/cycles/{cycle.id}",
     )
-    session.commit()
-    return redirect(request, f"/appraisals/cycles/{cycle.id}")
 
 
 # --- calibration (HR) -----------------------------------------------------------------------------
@@ -620,34 +716,18 @@ def calibration_page(
 
 @router.post("/{appraisal_id}/send-back", dependencies=[require(Permission.calibrate_appraisals)])
 def send_back(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    appraisal_id: int,
+    act: OnAppraisal,
     reason: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     try:
-        service.send_back(session, appraisal=appraisal, reason=reason, actor=principal)
+        service.send_back(act.session, appraisal=act.appraisal, reason=reason, actor=act.principal)
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
-            request,
-            session,
-            principal,
-            appraisal,
-            form="send_back",
-            errors=err.errors,
-            values={"reason": reason},
-        )
-    session.commit()
-    flash(request, _("The appraisal was sent back to the supervisor."))
-    session.commit()
-    target = next if next.startswith("/appraisals/calibration") else f"/appraisals/{appraisal.id}"
-    return redirect(request, target)
+        return act.refused(err, form="send_back", values={"reason": reason})
+    return act.saved(
+        _("The appraisal was sent back to the supervisor."),
+        target=next if next.startswith("/appraisals/calibration") else "",
+    )
 
 
 # --- trained managers (HR) ------------------------------------------------------------------------
@@ -687,20 +767,20 @@ def record_training(
             actor=principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        context = _training_context(session)
-        context.update(
+        _refused_form(session, principal, err)
+        return render_form_errors(
+            request,
+            "appraisals/training.html",
+            {
+                **_training_context(session),
+                "failed_for": int(employee_id) if employee_id.isdigit() else None,
+            },
             errors=err.errors,
             values={"completed_on": completed_on, "evidence": evidence},
-            failed_for=int(employee_id) if employee_id.isdigit() else None,
         )
-        return render(request, "appraisals/training.html", context, status_code=422)
-    session.commit()
-    flash(request, _("The training was recorded."))
-    session.commit()
-    return redirect(request, "/appraisals/training")
+    return commit_and_redirect(
+        request, session, _("The training was recorded."), "/appraisals/training"
+    )
 
 
 # --- one appraisal --------------------------------------------------------------------------------
@@ -846,19 +926,10 @@ def _detail_context(
     return context
 
 
-def _detail(request, session, principal, appraisal, *, form, errors, values, status_code=422):
-    session.refresh(appraisal)
-    context = _detail_context(
-        session, principal, appraisal, form=form, errors=errors, values=values
-    )
-    return render(request, "appraisals/appraisal.html", context, status_code=status_code)
-
-
 @router.get("/{appraisal_id}", dependencies=[require(Permission.take_part_in_appraisals)])
 def appraisal_page(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     return render(
         request, "appraisals/appraisal.html", _detail_context(session, principal, appraisal)
     )
@@ -867,11 +938,8 @@ def appraisal_page(
 @router.post(
     "/{appraisal_id}/objectives", dependencies=[require(Permission.take_part_in_appraisals)]
 )
-async def save_objectives(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
-):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
-    form = await request.form()
+async def save_objectives(act: OnAppraisal):
+    form = await act.request.form()
     count = int(form.get("rows", "0")) if str(form.get("rows", "0")).isdigit() else 0
     rows, shown = [], []
     for index in range(min(count, 50)):
@@ -897,99 +965,62 @@ async def save_objectives(
             }
         )
     try:
-        service.save_objectives(session, appraisal=appraisal, rows=rows, actor=principal)
-    except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        response_values = {"objective_rows": shown}
-        return _detail(
-            request,
-            session,
-            principal,
-            appraisal,
-            form="objectives",
-            errors=err.errors,
-            values=response_values,
+        service.save_objectives(
+            act.session, appraisal=act.appraisal, rows=rows, actor=act.principal
         )
-    session.commit()
-    flash(request, _("The objectives were proposed. The employee is asked to agree to them."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}")
+    except AppraisalError as err:
+        return act.refused(err, form="objectives", values={"objective_rows": shown})
+    return act.saved(_("The objectives were proposed. The employee is asked to agree to them."))
 
 
 @router.post(
     "/{appraisal_id}/objectives/agree", dependencies=[require(Permission.take_part_in_appraisals)]
 )
-def agree_objectives(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
-):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
+def agree_objectives(act: OnAppraisal):
     try:
-        service.agree_objectives(session, appraisal=appraisal, actor=principal)
+        service.agree_objectives(act.session, appraisal=act.appraisal, actor=act.principal)
     except AppraisalError as err:
-        _rollback(session, principal)
-        raise _http(err) from None
-    session.commit()
-    flash(request, _("You agreed to your objectives."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}")
+        raise _refused(act.session, act.principal, err) from None
+    return act.saved(_("You agreed to your objectives."))
 
 
 @router.post("/{appraisal_id}/progress", dependencies=[require(Permission.take_part_in_appraisals)])
 def add_progress(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    appraisal_id: int,
+    act: OnAppraisal,
     objective_id: Annotated[str, Form()] = "",
     percent: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     try:
         service.add_progress(
-            session,
-            appraisal=appraisal,
+            act.session,
+            appraisal=act.appraisal,
             objective_id=objective_id,
             percent=percent,
             note=note,
-            actor=principal,
+            actor=act.principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
-            request,
-            session,
-            principal,
-            appraisal,
+        return act.refused(
+            err,
             form="progress",
-            errors=err.errors,
             values={"objective_id": objective_id, "percent": percent, "note": note},
         )
-    session.commit()
-    flash(request, _("The progress was recorded."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}#objectives")
+    return act.saved(_("The progress was recorded."), anchor="#objectives")
 
 
 @router.post(
     "/{appraisal_id}/assessment", dependencies=[require(Permission.take_part_in_appraisals)]
 )
-async def save_assessment(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
-):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
-    form = await request.form()
+async def save_assessment(act: OnAppraisal):
+    form = await act.request.form()
     submit = form.get("action") == "submit"
     scores = []
     values: dict[str, Any] = {
         "achievements": str(form.get("achievements", "")),
         "to_improve": str(form.get("to_improve", "")),
     }
-    for objective in service.objectives_of(session, appraisal):
+    for objective in service.objectives_of(act.session, act.appraisal):
         rating = str(form.get(f"rating_{objective.id}", ""))
         comment = str(form.get(f"comment_{objective.id}", ""))
         values[f"rating_{objective.id}"] = rating
@@ -997,45 +1028,29 @@ async def save_assessment(
         scores.append(ObjectiveScore(objective.id, rating, comment))
     try:
         service.save_assessment(
-            session,
-            appraisal=appraisal,
+            act.session,
+            appraisal=act.appraisal,
             achievements=values["achievements"],
             to_improve=values["to_improve"],
             scores=scores,
             submit=submit,
-            actor=principal,
+            actor=act.principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
-            request,
-            session,
-            principal,
-            appraisal,
-            form="assessment",
-            errors=err.errors,
-            values=values,
-        )
-    session.commit()
+        return act.refused(err, form="assessment", values=values)
     if submit:
-        flash(
-            request,
+        return act.saved(
             _("Your assessment was submitted. You will see the other assessment once both are in."),
+            anchor="#assessment",
         )
-    else:
-        flash(request, _("Your draft was saved. Nobody else can see it."), "info")
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}#assessment")
+    return act.saved(
+        _("Your draft was saved. Nobody else can see it."), anchor="#assessment", level="info"
+    )
 
 
 @router.post("/{appraisal_id}/dialogue", dependencies=[require(Permission.take_part_in_appraisals)])
-async def save_dialogue(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal_id: int
-):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
-    form = await request.form()
+async def save_dialogue(act: OnAppraisal):
+    form = await act.request.form()
     fields = (
         "held_on",
         "achievements",
@@ -1065,8 +1080,8 @@ async def save_dialogue(
     values["action_rows"] = shown
     try:
         service.save_dialogue(
-            session,
-            appraisal=appraisal,
+            act.session,
+            appraisal=act.appraisal,
             held_on=values["held_on"],
             achievements=values["achievements"],
             barriers=values["barriers"],
@@ -1075,103 +1090,62 @@ async def save_dialogue(
             actions=actions,
             rating=values["rating"],
             reasons=values["reasons"],
-            actor=principal,
+            actor=act.principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
-            request,
-            session,
-            principal,
-            appraisal,
-            form="dialogue",
-            errors=err.errors,
-            values=values,
-        )
-    session.commit()
-    flash(request, _("The dialogue record was saved. Sign it when it is final."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}#dialogue")
+        return act.refused(err, form="dialogue", values=values)
+    return act.saved(
+        _("The dialogue record was saved. Sign it when it is final."), anchor="#dialogue"
+    )
 
 
 @router.post("/{appraisal_id}/sign", dependencies=[require(Permission.take_part_in_appraisals)])
 def sign(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    appraisal_id: int,
+    act: OnAppraisal,
     decision: Annotated[str, Form()] = "agree",
     disagreement: Annotated[str, Form()] = "",
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
+    appraisal = act.appraisal
     try:
         service.sign(
-            session,
+            act.session,
             appraisal=appraisal,
-            actor=principal,
+            actor=act.principal,
             disagree=decision == "disagree",
             disagreement=disagreement,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
-            request,
-            session,
-            principal,
-            appraisal,
-            form="sign",
-            errors=err.errors,
-            values={"disagreement": disagreement, "decision": decision},
+        return act.refused(
+            err, form="sign", values={"disagreement": disagreement, "decision": decision}
         )
-    session.commit()
     if appraisal.stage == Stage.escalated:
-        flash(
-            request,
-            _("Your disagreement was recorded and the appraisal sent to the second-level manager."),
+        message = _(
+            "Your disagreement was recorded and the appraisal sent to the second-level manager."
         )
     elif appraisal.stage == Stage.completed:
-        flash(request, _("The dialogue record is signed by both: the appraisal is completed."))
+        message = _("The dialogue record is signed by both: the appraisal is completed.")
     else:
-        flash(request, _("You signed the record. The employee is asked to sign it too."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}")
+        message = _("You signed the record. The employee is asked to sign it too.")
+    return act.saved(message)
 
 
 @router.post("/{appraisal_id}/review", dependencies=[require(Permission.take_part_in_appraisals)])
 def review(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    appraisal_id: int,
+    act: OnAppraisal,
     rating: Annotated[str, Form()] = "",
     reasons: Annotated[str, Form()] = "",
 ):
-    appraisal = _appraisal_or_404(session, principal, appraisal_id)
     try:
         service.review(
-            session, appraisal=appraisal, rating=rating, reasons=reasons, actor=principal
+            act.session,
+            appraisal=act.appraisal,
+            rating=rating,
+            reasons=reasons,
+            actor=act.principal,
         )
     except AppraisalError as err:
-        _rollback(session, principal)
-        if err.status_code != 422:
-            raise _http(err) from None
-        return _detail(
-            request,
-            session,
-            principal,
-            appraisal,
-            form="review",
-            errors=err.errors,
-            values={"rating": rating, "reasons": reasons},
-        )
-    session.commit()
-    flash(request, _("Your review was recorded: the appraisal is completed."))
-    session.commit()
-    return redirect(request, f"/appraisals/{appraisal.id}")
+        return act.refused(err, form="review", values={"rating": rating, "reasons": reasons})
+    return act.saved(_("Your review was recorded: the appraisal is completed."))
 
 
 # --- JSON -----------------------------------------------------------------------------------------
@@ -1238,9 +1212,8 @@ class CycleProgressOut(BaseModel):
     response_model=CycleProgressOut,
     dependencies=[require(Permission.manage_appraisal_cycles)],
 )
-def cycle_progress_json(session: SessionDep, cycle_id: int) -> CycleProgressOut:
+def cycle_progress_json(session: SessionDep, cycle: CycleDep) -> CycleProgressOut:
     """Live counters of a cycle: appraisals per stage, per unit and in total."""
-    cycle = _cycle_or_404(session, cycle_id)
     rows, total = service.cycle_progress(session, cycle)
 
     def out(row) -> StageCounts:

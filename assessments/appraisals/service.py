@@ -155,6 +155,36 @@ def _text(
     return value
 
 
+def _title_and_measure(
+    title: Any,
+    measure: Any,
+    *,
+    errors: dict[str, str],
+    title_field: str = "title",
+    measure_field: str = "measure",
+    title_message: str = "",
+    measure_message: str = "",
+) -> tuple[str, str]:
+    """Return an objective's (or a priority's) title and measure, both required; note errors."""
+    title = _text(
+        title,
+        limit=MAX_TITLE,
+        field=title_field,
+        errors=errors,
+        required=True,
+        message=title_message or _("Name the objective."),
+    )
+    measure = _text(
+        measure,
+        limit=MAX_MEASURE,
+        field=measure_field,
+        errors=errors,
+        required=True,
+        message=measure_message or _("Say how achievement will be measured."),
+    )
+    return title, measure
+
+
 def parse_rating(value: Any, *, field: str, errors: dict[str, str], required: bool = True):
     """Return a rating of the 1–5 scale (None when blank and not required); note errors."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -195,6 +225,27 @@ def is_hr(actor: Actor) -> bool:
 
 def _own_employee_id(actor: Actor) -> int | None:
     return actor.user.employee_id
+
+
+def _audit(
+    session: Session,
+    action: str,
+    record: Appraisal | AppraisalCycle | PlanPriority | TeamObjective | UnitObjective,
+    actor: Actor,
+    *,
+    after: dict[str, Any],
+    before: dict[str, Any] | None = None,
+) -> None:
+    """Append `action` on `record` by `actor` to the audit log (in the caller's transaction)."""
+    audit.record(
+        session,
+        action=action,
+        actor=actor.user,
+        entity_type=record.__tablename__,
+        entity_id=record.id,
+        before=before,
+        after=after,
+    )
 
 
 def _step(session: Session, appraisal: Appraisal, step: str, actor: Actor | None, note: str = ""):
@@ -244,21 +295,13 @@ def add_priority(
             raise ValueError
     except ValueError:
         errors["year"] = _("Enter a year such as 2027.")
-    title = _text(
+    title, target = _title_and_measure(
         title,
-        limit=MAX_TITLE,
-        field="title",
-        errors=errors,
-        required=True,
-        message=_("Name the priority."),
-    )
-    target = _text(
         target,
-        limit=MAX_MEASURE,
-        field="target",
         errors=errors,
-        required=True,
-        message=_("Give the priority a measurable target."),
+        measure_field="target",
+        title_message=_("Name the priority."),
+        measure_message=_("Give the priority a measurable target."),
     )
     description = _text(description, limit=MAX_NOTE, field="description", errors=errors)
     if (
@@ -274,12 +317,11 @@ def add_priority(
     )
     session.add(priority)
     session.flush()
-    audit.record(
+    _audit(
         session,
-        action="appraisal.plan_priority_added",
-        actor=actor.user,
-        entity_type="plan_priority",
-        entity_id=priority.id,
+        "appraisal.plan_priority_added",
+        priority,
+        actor,
         after=audit.snapshot(priority, "year", "title", "target", "description"),
     )
     return priority
@@ -336,21 +378,12 @@ def add_unit_objective(
             _("Only HR or a supervisor in the unit can set the unit's objectives."),
             status_code=403,
         )
-    title = _text(
+    title, target = _title_and_measure(
         title,
-        limit=MAX_TITLE,
-        field="title",
-        errors=errors,
-        required=True,
-        message=_("Name the objective."),
-    )
-    target = _text(
         target,
-        limit=MAX_MEASURE,
-        field="target",
         errors=errors,
-        required=True,
-        message=_("Give the objective a measurable target."),
+        measure_field="target",
+        measure_message=_("Give the objective a measurable target."),
     )
     _raise_if(errors, _("The unit objective could not be recorded."))
     objective = UnitObjective(
@@ -363,12 +396,11 @@ def add_unit_objective(
     )
     session.add(objective)
     session.flush()
-    audit.record(
+    _audit(
         session,
-        action="appraisal.unit_objective_added",
-        actor=actor.user,
-        entity_type="unit_objective",
-        entity_id=objective.id,
+        "appraisal.unit_objective_added",
+        objective,
+        actor,
         after=audit.snapshot(objective, "unit_id", "year", "priority_id", "title", "target"),
     )
     return objective
@@ -555,12 +587,11 @@ def open_cycle(
             source,
         )
     )
-    audit.record(
+    _audit(
         session,
-        action="appraisal.cycle_opened",
-        actor=actor.user,
-        entity_type="appraisal_cycle",
-        entity_id=cycle.id,
+        "appraisal.cycle_opened",
+        cycle,
+        actor,
         after={
             "name": name,
             "period": [start, end],
@@ -585,12 +616,11 @@ def set_training_requirement(
     before = cycle.require_trained_managers
     cycle.require_trained_managers = required
     session.add(cycle)
-    audit.record(
+    _audit(
         session,
-        action="appraisal.cycle_settings_changed",
-        actor=actor.user,
-        entity_type="appraisal_cycle",
-        entity_id=cycle.id,
+        "appraisal.cycle_settings_changed",
+        cycle,
+        actor,
         before={"require_trained_managers": before},
         after={"require_trained_managers": required},
     )
@@ -609,12 +639,11 @@ def complete_cycle(session: Session, *, cycle: AppraisalCycle, actor: Actor) -> 
     cycle.completed_at = utcnow()
     cycle.completed_by_id = actor.user.id
     session.add(cycle)
-    audit.record(
+    _audit(
         session,
-        action="appraisal.cycle_completed",
-        actor=actor.user,
-        entity_type="appraisal_cycle",
-        entity_id=cycle.id,
+        "appraisal.cycle_completed",
+        cycle,
+        actor,
         after={"completed_at": cycle.completed_at, "unfinished": unfinished},
     )
     return unfinished
@@ -740,12 +769,11 @@ def remind(
     counts: dict[str, int] = defaultdict(int)
     for row in rows:
         counts[row["kind"]] += 1
-    audit.record(
+    _audit(
         session,
-        action="appraisal.reminded",
-        actor=actor.user,
-        entity_type="appraisal_cycle",
-        entity_id=cycle.id,
+        "appraisal.reminded",
+        cycle,
+        actor,
         after={"unit_id": unit_id, "reminders": dict(counts)},
     )
     return dict(counts)
@@ -1003,21 +1031,12 @@ def save_objectives(
                 }
             )
             continue
-        title = _text(
+        title, measure = _title_and_measure(
             row.title,
-            limit=MAX_TITLE,
-            field=f"title_{index}",
-            errors=errors,
-            required=True,
-            message=_("Name the objective."),
-        )
-        measure = _text(
             row.measure,
-            limit=MAX_MEASURE,
-            field=f"measure_{index}",
             errors=errors,
-            required=True,
-            message=_("Say how achievement will be measured."),
+            title_field=f"title_{index}",
+            measure_field=f"measure_{index}",
         )
         link = _parse_link(session, row.link, cycle=cycle, unit_id=appraisal.unit_id)
         if link is None:
@@ -1093,12 +1112,11 @@ def save_objectives(
     _touch(session, appraisal)
     session.flush()
     _step(session, appraisal, "objectives_proposed", actor)
-    audit.record(
+    _audit(
         session,
-        action="appraisal.objectives_proposed",
-        actor=actor.user,
-        entity_type="appraisal",
-        entity_id=appraisal.id,
+        "appraisal.objectives_proposed",
+        appraisal,
+        actor,
         before={"objectives": before} if before else None,
         after={"objectives": [(o.title, o.weight) for o in written]},
     )
@@ -1126,12 +1144,11 @@ def agree_objectives(session: Session, *, appraisal: Appraisal, actor: Actor) ->
     appraisal.stage = Stage.self_assessment
     _touch(session, appraisal)
     _step(session, appraisal, "objectives_agreed", actor)
-    audit.record(
+    _audit(
         session,
-        action="appraisal.objectives_agreed",
-        actor=actor.user,
-        entity_type="appraisal",
-        entity_id=appraisal.id,
+        "appraisal.objectives_agreed",
+        appraisal,
+        actor,
         after={"objectives": [(o.title, o.weight) for o in objectives]},
     )
 
@@ -1165,22 +1182,7 @@ def add_team_objective(
             status_code=403,
         )
     errors: dict[str, str] = {}
-    title = _text(
-        title,
-        limit=MAX_TITLE,
-        field="title",
-        errors=errors,
-        required=True,
-        message=_("Name the objective."),
-    )
-    measure = _text(
-        measure,
-        limit=MAX_MEASURE,
-        field="measure",
-        errors=errors,
-        required=True,
-        message=_("Say how achievement will be measured."),
-    )
+    title, measure = _title_and_measure(title, measure, errors=errors)
     parsed = _parse_link(session, link, cycle=cycle, unit_id=unit.id)
     if parsed is None:
         errors["link"] = _("Choose the unit or organisation objective this objective serves.")
@@ -1227,12 +1229,11 @@ def add_team_objective(
             .where(col(Appraisal.id).in_(open_sets))
             .values(objectives_proposed_at=None)
         )
-    audit.record(
+    _audit(
         session,
-        action="appraisal.team_objective_added",
-        actor=actor.user,
-        entity_type="team_objective",
-        entity_id=shared.id,
+        "appraisal.team_objective_added",
+        shared,
+        actor,
         after={
             "cycle_id": cycle.id,
             "unit_id": unit.id,
@@ -1565,12 +1566,11 @@ def save_assessment(
         _step(
             session, appraisal, f"{'self' if side == Side.self else 'supervisor'}_submitted", actor
         )
-        audit.record(
+        _audit(
             session,
-            action=f"appraisal.{side.value}_assessment_submitted",
-            actor=actor.user,
-            entity_type="appraisal",
-            entity_id=appraisal.id,
+            f"appraisal.{side.value}_assessment_submitted",
+            appraisal,
+            actor,
             after={
                 "ratings": {objectives[k].title: v[0] for k, v in given.items()},
                 "achievements": achievements,
@@ -2015,12 +2015,11 @@ def save_dialogue(
     _touch(session, appraisal)
     session.flush()
     _step(session, appraisal, "dialogue_recorded", actor)
-    audit.record(
+    _audit(
         session,
-        action="appraisal.dialogue_recorded",
-        actor=actor.user,
-        entity_type="appraisal",
-        entity_id=appraisal.id,
+        "appraisal.dialogue_recorded",
+        appraisal,
+        actor,
         before={"dialogue": before, "rating": previous_rating} if before else None,
         after={
             "dialogue": audit.snapshot(dialogue),
@@ -2082,12 +2081,11 @@ def sign(
             appraisal.stage = Stage.completed
             appraisal.completed_at = now
             _step(session, appraisal, "employee_signed", actor)
-        audit.record(
+        _audit(
             session,
-            action="appraisal.employee_signed",
-            actor=actor.user,
-            entity_type="appraisal",
-            entity_id=appraisal.id,
+            "appraisal.employee_signed",
+            appraisal,
+            actor,
             after={
                 "disagreement": appraisal.disagreement,
                 "reviewer_id": appraisal.reviewer_id,
@@ -2114,12 +2112,11 @@ def sign(
         appraisal.weighted_score = breakdown.weighted_score
         appraisal.supervisor_signed_at = now
         _step(session, appraisal, "supervisor_signed", actor)
-        audit.record(
+        _audit(
             session,
-            action="appraisal.supervisor_signed",
-            actor=actor.user,
-            entity_type="appraisal",
-            entity_id=appraisal.id,
+            "appraisal.supervisor_signed",
+            appraisal,
+            actor,
             after={
                 "rating": appraisal.supervisor_rating,
                 "reasons": appraisal.supervisor_reasons,
@@ -2176,12 +2173,11 @@ def review(
     appraisal.completed_at = now
     _touch(session, appraisal)
     _step(session, appraisal, "reviewed", actor, reasons)
-    audit.record(
+    _audit(
         session,
-        action="appraisal.reviewed",
-        actor=actor.user,
-        entity_type="appraisal",
-        entity_id=appraisal.id,
+        "appraisal.reviewed",
+        appraisal,
+        actor,
         before={"rating": appraisal.supervisor_rating, "disagreement": appraisal.disagreement},
         after={"rating": decided, "reasons": reasons},
     )
@@ -2301,12 +2297,11 @@ def send_back(session: Session, *, appraisal: Appraisal, reason: str, actor: Act
     appraisal.sent_back_reason = reason
     _touch(session, appraisal)
     _step(session, appraisal, "sent_back", actor, reason)
-    audit.record(
+    _audit(
         session,
-        action="appraisal.sent_back",
-        actor=actor.user,
-        entity_type="appraisal",
-        entity_id=appraisal.id,
+        "appraisal.sent_back",
+        appraisal,
+        actor,
         before=before,
         after={"stage": appraisal.stage, "reason": reason},
     )

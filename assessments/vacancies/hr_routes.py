@@ -7,24 +7,34 @@ vacancy, deciding appeals and out-of-order appointments), which need `approve_va
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from backend import i18n
 from backend.auth.models import User
 from backend.auth.permissions import Permission
+from backend.auth.service import Principal
 from backend.config import Settings
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, SettingsDep, require
 from backend.i18n import _
 from backend.org.models import Position, Unit
-from backend.web import flash, redirect, render
+from backend.web import commit_and_redirect, redirect, render, render_form_errors
 
 from . import applications, merit, scoring, service, testing
-from .http import api_error, application_in, user_names, vacancy_or_404
+from .http import (
+    VacancyDep,
+    api_error,
+    application_in,
+    form_errors,
+    user_names,
+    vacancy_or_404,
+)
 from .models import (
     Appeal,
     Appointment,
@@ -33,6 +43,7 @@ from .models import (
     PanelMember,
     Stage,
     TieBreak,
+    Vacancy,
     VacancyStatus,
 )
 from .public_routes import notice_context
@@ -96,23 +107,25 @@ def create(
     except VacancyError as err:
         session.rollback()
         return competitions(request, session, error=str(err), status=str(err.status_code))
-    session.commit()
-    flash(request, _("Draft created from the position's competency profile. Complete the notice."))
-    session.commit()
-    return redirect(request, f"/competitions/{vacancy.id}/edit")
+    return commit_and_redirect(
+        request,
+        session,
+        _("Draft created from the position's competency profile. Complete the notice."),
+        f"/competitions/{vacancy.id}/edit",
+    )
 
 
 # --- the question bank --------------------------------------------------------------------------
 
 
-def _bank_context(session: Session, errors: dict | None = None, values: dict | None = None):
+def _bank_context(session: Session):
     return {
         "domains": service.domains(session),
         "questions": testing.bank(session),
         "competencies": service.competency_names(session),
         "counts": testing.bank_counts(session),
-        "errors": errors or {},
-        "values": values or {},
+        "errors": {},
+        "values": {},
     }
 
 
@@ -137,17 +150,15 @@ def add_domain(
         )
     except VacancyError as err:
         session.rollback()
-        values = {"code": code, "name_es": name_es, "name_en": name_en}
-        return render(
+        return render_form_errors(
             request,
             "vacancies/bank.html",
-            _bank_context(session, {f"domain_{k}": v for k, v in err.errors.items()}, values),
+            _bank_context(session),
+            errors={f"domain_{k}": v for k, v in err.errors.items()},
+            values={"code": code, "name_es": name_es, "name_en": name_en},
             status_code=err.status_code,
         )
-    session.commit()
-    flash(request, _("Knowledge domain added."))
-    session.commit()
-    return redirect(request, "/competitions/bank")
+    return commit_and_redirect(request, session, _("Knowledge domain added."), "/competitions/bank")
 
 
 @router.post("/competitions/bank/questions", dependencies=MANAGE)
@@ -165,17 +176,17 @@ async def add_question(request: Request, session: SessionDep, principal: Current
         testing.add_question(session, data=data, actor=principal.user)
     except VacancyError as err:
         session.rollback()
-        values = {**data.__dict__, "options": data.options}
-        return render(
+        return render_form_errors(
             request,
             "vacancies/bank.html",
-            _bank_context(session, err.errors, values),
+            _bank_context(session),
+            errors=err.errors,
+            values={**data.__dict__, "options": data.options},
             status_code=err.status_code,
         )
-    session.commit()
-    flash(request, _("Question added to the bank."))
-    session.commit()
-    return redirect(request, "/competitions/bank")
+    return commit_and_redirect(
+        request, session, _("Question added to the bank."), "/competitions/bank"
+    )
 
 
 @router.post("/competitions/bank/questions/{question_id:int}/retire", dependencies=MANAGE)
@@ -186,10 +197,9 @@ def retire_question(
     if question is None:
         raise HTTPException(status_code=404, detail=_("This question does not exist."))
     testing.retire_question(session, question=question, actor=principal.user)
-    session.commit()
-    flash(request, _("The question will not be drawn in future tests."))
-    session.commit()
-    return redirect(request, "/competitions/bank")
+    return commit_and_redirect(
+        request, session, _("The question will not be drawn in future tests."), "/competitions/bank"
+    )
 
 
 # --- one competition ----------------------------------------------------------------------------
@@ -283,9 +293,8 @@ def competition(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
-    vacancy_id: int,
+    vacancy: VacancyDep,
 ):
-    vacancy = vacancy_or_404(session, vacancy_id)
     return render(
         request,
         "vacancies/competition.html",
@@ -293,33 +302,88 @@ def competition(
     )
 
 
-def _act(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    principal,
-    vacancy_id: int,
-    action: Callable[[Any], Any],
-    done: str,
-    target: str | None = None,
-):
-    """Run one action on a competition: commit and redirect, or show why it was refused."""
-    vacancy = vacancy_or_404(session, vacancy_id)
-    try:
-        action(vacancy)
-    except VacancyError as err:
-        session.rollback()
-        vacancy = vacancy_or_404(session, vacancy_id)
+@dataclass
+class CompetitionAction:
+    """One HR action on a competition, with what it needs: the routes' dependency.
+
+    The vacancy is loaded before the route runs: one that does not exist is a 404 first.
+    """
+
+    request: Request
+    session: Session
+    settings: Settings
+    principal: Principal
+    vacancy: Vacancy
+
+    @property
+    def actor(self) -> User:
+        return self.principal.user
+
+    def run(
+        self,
+        action: Callable[[Vacancy], Any],
+        done: str | Callable[[Any], str],
+        *,
+        target: str | None = None,
+        refused: Callable[[Vacancy, VacancyError], Response] | None = None,
+    ) -> Response:
+        """Return a redirect after `action(vacancy)` is committed, with `done` (or `done(what
+        the action returned)`) flashed; when a rule refuses it, roll back and return
+        `refused(vacancy, error)` — by default the competition page saying why."""
+        vacancy_id = self.vacancy.id
+        try:
+            result = action(self.vacancy)
+        except VacancyError as err:
+            self.session.rollback()
+            vacancy = vacancy_or_404(self.session, vacancy_id)
+            return (refused or self.competition_page)(vacancy, err)
+        return commit_and_redirect(
+            self.request,
+            self.session,
+            done(result) if callable(done) else done,
+            target or f"/competitions/{vacancy_id}",
+        )
+
+    def run_on_merit_list(self, action: Callable[[Vacancy], Any], done: str) -> Response:
+        """Return `run`'s answer for an action of the merit list page, which shows it again."""
+        return self.run(
+            action,
+            done,
+            target=f"/competitions/{self.vacancy.id}/merit",
+            refused=self.merit_page,
+        )
+
+    def competition_page(self, vacancy: Vacancy, err: VacancyError) -> Response:
+        """Return the competition page saying why an action was refused."""
         return render(
-            request,
+            self.request,
             "vacancies/competition.html",
-            competition_context(session, settings, vacancy, principal, str(err)),
+            competition_context(self.session, self.settings, vacancy, self.principal, str(err)),
             status_code=err.status_code,
         )
-    session.commit()
-    flash(request, done)
-    session.commit()
-    return redirect(request, target or f"/competitions/{vacancy.id}")
+
+    def merit_page(self, vacancy: Vacancy, err: VacancyError) -> Response:
+        """Return the merit list page saying why an action was refused."""
+        return render(
+            self.request,
+            "vacancies/merit.html",
+            merit_context(self.session, self.settings, vacancy, self.principal, str(err)),
+            status_code=err.status_code,
+        )
+
+
+def _competition_action(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    vacancy: VacancyDep,
+) -> CompetitionAction:
+    return CompetitionAction(request, session, settings, principal, vacancy)
+
+
+# A route parameter: HR acting on the competition named by the path's `vacancy_id`.
+OnCompetition = Annotated[CompetitionAction, Depends(_competition_action)]
 
 
 def _notice_input(form) -> NoticeInput:
@@ -394,8 +458,7 @@ def _form_context(
 
 
 @router.get("/competitions/{vacancy_id:int}/edit", dependencies=MANAGE)
-def edit_form(request: Request, session: SessionDep, settings: SettingsDep, vacancy_id: int):
-    vacancy = vacancy_or_404(session, vacancy_id)
+def edit_form(request: Request, session: SessionDep, settings: SettingsDep, vacancy: VacancyDep):
     if vacancy.status != VacancyStatus.draft:
         return redirect(request, f"/competitions/{vacancy.id}")
     return render(
@@ -406,42 +469,19 @@ def edit_form(request: Request, session: SessionDep, settings: SettingsDep, vaca
 
 
 @router.post("/competitions/{vacancy_id:int}/edit", dependencies=MANAGE)
-async def edit(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-):
-    vacancy = vacancy_or_404(session, vacancy_id)
+async def edit(request: Request, hr: OnCompetition):
     data = _notice_input(await request.form())
-    try:
-        service.update_draft(session, settings, vacancy=vacancy, data=data, actor=principal.user)
-    except VacancyError as err:
-        session.rollback()
-        vacancy = vacancy_or_404(session, vacancy_id)
-        return render(
-            request,
-            "vacancies/vacancy_form.html",
-            _form_context(
-                session,
-                settings,
-                vacancy,
-                mode="edit",
-                data=data,
-                errors=err.errors or {"form": str(err)},
-            ),
-            status_code=err.status_code,
-        )
-    session.commit()
-    flash(request, _("The draft was saved."))
-    session.commit()
-    return redirect(request, f"/competitions/{vacancy.id}")
+    return hr.run(
+        lambda v: service.update_draft(
+            hr.session, hr.settings, vacancy=v, data=data, actor=hr.actor
+        ),
+        _("The draft was saved."),
+        refused=lambda v, err: _notice_form_refused(hr, v, err, mode="edit", data=data),
+    )
 
 
 @router.get("/competitions/{vacancy_id:int}/amend", dependencies=MANAGE)
-def amend_form(request: Request, session: SessionDep, settings: SettingsDep, vacancy_id: int):
-    vacancy = vacancy_or_404(session, vacancy_id)
+def amend_form(request: Request, session: SessionDep, settings: SettingsDep, vacancy: VacancyDep):
     return render(
         request,
         "vacancies/vacancy_form.html",
@@ -450,203 +490,121 @@ def amend_form(request: Request, session: SessionDep, settings: SettingsDep, vac
 
 
 @router.post("/competitions/{vacancy_id:int}/amend", dependencies=MANAGE)
-async def amend(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-):
-    vacancy = vacancy_or_404(session, vacancy_id)
+async def amend(request: Request, hr: OnCompetition):
     form = await request.form()
     data = _notice_input(form)
-    data.posting_days = str(vacancy.posting_days)
+    data.posting_days = str(hr.vacancy.posting_days)
     reason = str(form.get("reason", ""))
-    try:
-        amendment = service.amend(
-            session, settings, vacancy=vacancy, data=data, reason=reason, actor=principal.user
-        )
-    except VacancyError as err:
-        session.rollback()
-        vacancy = vacancy_or_404(session, vacancy_id)
-        return render(
-            request,
-            "vacancies/vacancy_form.html",
-            _form_context(
-                session,
-                settings,
-                vacancy,
-                mode="amend",
-                data=data,
-                errors=err.errors or {"form": str(err)},
-                reason=reason,
-            ),
-            status_code=err.status_code,
-        )
-    session.commit()
-    flash(
-        request,
-        _("Amendment %(n)s published; the application window was reopened.", n=amendment.number),
+    return hr.run(
+        lambda v: service.amend(
+            hr.session, hr.settings, vacancy=v, data=data, reason=reason, actor=hr.actor
+        ),
+        lambda amendment: _(
+            "Amendment %(n)s published; the application window was reopened.", n=amendment.number
+        ),
+        refused=lambda v, err: _notice_form_refused(
+            hr, v, err, mode="amend", data=data, reason=reason
+        ),
     )
-    session.commit()
-    return redirect(request, f"/competitions/{vacancy.id}")
+
+
+def _notice_form_refused(
+    hr: CompetitionAction,
+    vacancy: Vacancy,
+    err: VacancyError,
+    *,
+    mode: str,
+    data: NoticeInput,
+    reason: str = "",
+) -> Response:
+    """Return the notice form again with why it was refused and what was typed."""
+    return render(
+        hr.request,
+        "vacancies/vacancy_form.html",
+        _form_context(
+            hr.session,
+            hr.settings,
+            vacancy,
+            mode=mode,
+            data=data,
+            errors=form_errors(err),
+            reason=reason,
+        ),
+        status_code=err.status_code,
+    )
 
 
 @router.post("/competitions/{vacancy_id:int}/submit", dependencies=MANAGE)
-def submit(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-):
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        lambda v: service.submit_for_approval(session, settings, vacancy=v, actor=principal.user),
+def submit(hr: OnCompetition):
+    return hr.run(
+        lambda v: service.submit_for_approval(hr.session, hr.settings, vacancy=v, actor=hr.actor),
         _("Sent for approval to a second person."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/approve", dependencies=APPROVE)
-def approve(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-):
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        lambda v: service.approve(session, settings, vacancy=v, actor=principal.user),
+def approve(hr: OnCompetition):
+    return hr.run(
+        lambda v: service.approve(hr.session, hr.settings, vacancy=v, actor=hr.actor),
         _("Vacancy approved. It can now be published."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/return", dependencies=APPROVE)
-def return_to_draft(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-    reason: Annotated[str, Form()] = "",
-):
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        lambda v: service.return_to_draft(session, vacancy=v, reason=reason, actor=principal.user),
+def return_to_draft(hr: OnCompetition, reason: Annotated[str, Form()] = ""):
+    return hr.run(
+        lambda v: service.return_to_draft(hr.session, vacancy=v, reason=reason, actor=hr.actor),
         _("The vacancy went back to its author as a draft."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/publish", dependencies=MANAGE)
-def publish(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-):
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        lambda v: service.publish(session, settings, vacancy=v, actor=principal.user),
+def publish(hr: OnCompetition):
+    return hr.run(
+        lambda v: service.publish(hr.session, hr.settings, vacancy=v, actor=hr.actor),
         _("Published. The notice is locked; its SHA-256 is on the public page."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/cancel", dependencies=MANAGE)
-def cancel(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-    reason: Annotated[str, Form()] = "",
-):
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        lambda v: service.cancel(session, vacancy=v, reason=reason, actor=principal.user),
+def cancel(hr: OnCompetition, reason: Annotated[str, Form()] = ""):
+    return hr.run(
+        lambda v: service.cancel(hr.session, vacancy=v, reason=reason, actor=hr.actor),
         _("The competition was cancelled; the reason is published."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/panel", dependencies=MANAGE)
-def appoint_member(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-    user_id: Annotated[str, Form()] = "",
-):
+def appoint_member(hr: OnCompetition, user_id: Annotated[str, Form()] = ""):
     def action(vacancy):
-        user = session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = hr.session.get(User, int(user_id)) if user_id.isdigit() else None
         if user is None:
             raise VacancyError(_("Choose a person."), field="user_id")
-        service.appoint_panel_member(session, vacancy=vacancy, user=user, actor=principal.user)
+        service.appoint_panel_member(hr.session, vacancy=vacancy, user=user, actor=hr.actor)
 
-    return _act(
-        request, session, settings, principal, vacancy_id, action, _("Panel member appointed.")
-    )
+    return hr.run(action, _("Panel member appointed."))
 
 
 @router.post("/competitions/{vacancy_id:int}/panel/{member_id:int}/remove", dependencies=MANAGE)
-def remove_member(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-    member_id: int,
-):
+def remove_member(hr: OnCompetition, member_id: int):
     def action(vacancy):
-        seat = session.get(PanelMember, member_id)
+        seat = hr.session.get(PanelMember, member_id)
         if seat is None or seat.vacancy_id != vacancy.id:
             raise VacancyError(_("This panel member does not exist."), status_code=404)
-        service.remove_panel_member(session, vacancy=vacancy, seat=seat, actor=principal.user)
+        service.remove_panel_member(hr.session, vacancy=vacancy, seat=seat, actor=hr.actor)
 
-    return _act(
-        request, session, settings, principal, vacancy_id, action, _("Removed from the panel.")
-    )
+    return hr.run(action, _("Removed from the panel."))
 
 
 @router.post("/competitions/{vacancy_id:int}/interview-questions", dependencies=MANAGE)
 def add_interview_question(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
+    hr: OnCompetition,
     competency: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
 ):
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
+    return hr.run(
         lambda v: service.add_interview_question(
-            session, vacancy=v, competency_code=competency, text=text, actor=principal.user
+            hr.session, vacancy=v, competency_code=competency, text=text, actor=hr.actor
         ),
         _("Interview question added."),
     )
@@ -656,33 +614,23 @@ def add_interview_question(
     "/competitions/{vacancy_id:int}/interview-questions/{question_id:int}/remove",
     dependencies=MANAGE,
 )
-def remove_interview_question(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-    question_id: int,
-):
+def remove_interview_question(hr: OnCompetition, question_id: int):
     def action(vacancy):
-        question = session.get(InterviewQuestion, question_id)
+        question = hr.session.get(InterviewQuestion, question_id)
         if question is None or question.vacancy_id != vacancy.id:
             raise VacancyError(_("This question does not exist."), status_code=404)
         service.remove_interview_question(
-            session, vacancy=vacancy, question=question, actor=principal.user
+            hr.session, vacancy=vacancy, question=question, actor=hr.actor
         )
 
-    return _act(
-        request, session, settings, principal, vacancy_id, action, _("Interview question removed.")
-    )
+    return hr.run(action, _("Interview question removed."))
 
 
 # --- applications -------------------------------------------------------------------------------
 
 
 @router.get("/competitions/{vacancy_id:int}/applications", dependencies=MANAGE)
-def applications_list(request: Request, session: SessionDep, vacancy_id: int):
-    vacancy = vacancy_or_404(session, vacancy_id)
+def applications_list(request: Request, session: SessionDep, vacancy: VacancyDep):
     return render(
         request,
         "vacancies/applications.html",
@@ -694,7 +642,7 @@ def applications_list(request: Request, session: SessionDep, vacancy_id: int):
     )
 
 
-def _application_context(session, settings, vacancy, application, errors=None, values=None):
+def _application_context(session, settings, vacancy, application):
     context = notice_context(session, vacancy)
     attempt = testing.attempt_of(session, application)
     context.update(
@@ -703,8 +651,8 @@ def _application_context(session, settings, vacancy, application, errors=None, v
             "evidence": applications.evidence_of(session, application),
             "attempt": attempt,
             "unit": session.get(Unit, application.unit_id) if application.unit_id else None,
-            "errors": errors or {},
-            "values": values or {},
+            "errors": {},
+            "values": {},
             "appeals": merit.appeals_by(session, application),
             "deciders": user_names(session, [application.review_decided_by_id]),
         }
@@ -718,10 +666,9 @@ def application_detail(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
-    vacancy_id: int,
+    vacancy: VacancyDep,
     application_id: int,
 ):
-    vacancy = vacancy_or_404(session, vacancy_id)
     application = application_in(session, vacancy, application_id)
     applications.record_read(
         session, application=application, actor=principal.user, purpose="hr_review"
@@ -739,74 +686,52 @@ def application_detail(
     dependencies=MANAGE,
 )
 def decide_review(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
+    hr: OnCompetition,
     application_id: int,
     decision: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ):
-    vacancy = vacancy_or_404(session, vacancy_id)
-    application = application_in(session, vacancy, application_id)
-    try:
+    application = application_in(hr.session, hr.vacancy, application_id)
+
+    def action(vacancy):
         if decision not in ("reinstate", "confirm"):
             raise VacancyError(_("Choose a decision."), field="decision")
         applications.decide_review(
-            session,
+            hr.session,
             application=application,
             reinstate=decision == "reinstate",
             reason=reason,
-            actor=principal.user,
+            actor=hr.actor,
         )
-    except VacancyError as err:
-        session.rollback()
-        return render(
-            request,
+
+    return hr.run(
+        action,
+        _("The review was decided and the candidate can see the reasons."),
+        target=f"/competitions/{hr.vacancy.id}/applications/{application.id}",
+        refused=lambda v, err: render_form_errors(
+            hr.request,
             "vacancies/application_hr.html",
-            _application_context(
-                session,
-                settings,
-                vacancy,
-                application,
-                err.errors or {"form": str(err)},
-                {"decision": decision, "reason": reason},
-            ),
+            _application_context(hr.session, hr.settings, v, application),
+            errors=form_errors(err),
+            values={"decision": decision, "reason": reason},
             status_code=err.status_code,
-        )
-    session.commit()
-    flash(request, _("The review was decided and the candidate can see the reasons."))
-    session.commit()
-    return redirect(request, f"/competitions/{vacancy.id}/applications/{application.id}")
+        ),
+    )
 
 
 @router.post(
     "/competitions/{vacancy_id:int}/applications/{application_id:int}/declined",
     dependencies=MANAGE,
 )
-def declined(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-    application_id: int,
-    reason: Annotated[str, Form()] = "",
-):
+def declined(hr: OnCompetition, application_id: int, reason: Annotated[str, Form()] = ""):
     def action(vacancy):
-        application = application_in(session, vacancy, application_id)
-        merit.record_declined(session, application=application, reason=reason, actor=principal.user)
+        application = application_in(hr.session, vacancy, application_id)
+        merit.record_declined(hr.session, application=application, reason=reason, actor=hr.actor)
 
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
+    return hr.run(
         action,
         _("Recorded that the candidate declined."),
-        f"/competitions/{vacancy_id}/merit",
+        target=f"/competitions/{hr.vacancy.id}/merit",
     )
 
 
@@ -814,50 +739,24 @@ def declined(
 
 
 @router.post("/competitions/{vacancy_id:int}/test/open", dependencies=MANAGE)
-def open_test(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-):
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        lambda v: testing.open_test(session, settings, vacancy=v, actor=principal.user),
+def open_test(hr: OnCompetition):
+    return hr.run(
+        lambda v: testing.open_test(hr.session, hr.settings, vacancy=v, actor=hr.actor),
         _("The knowledge test is open for the eligible candidates."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/test/close", dependencies=MANAGE)
-def close_test(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-):
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        lambda v: testing.close_test(session, vacancy=v, actor=principal.user),
+def close_test(hr: OnCompetition):
+    return hr.run(
+        lambda v: testing.close_test(hr.session, vacancy=v, actor=hr.actor),
         _("The test is closed and marked; the evidence sift is open."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/test/neutralise", dependencies=MANAGE)
 def neutralise(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
+    hr: OnCompetition,
     question_id: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ):
@@ -865,39 +764,20 @@ def neutralise(
         if not question_id.isdigit():
             raise VacancyError(_("Choose a question."), field="question_id")
         testing.neutralise(
-            session,
+            hr.session,
             vacancy=vacancy,
             question_id=int(question_id),
             reason=reason,
-            actor=principal.user,
+            actor=hr.actor,
         )
 
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        action,
-        _("The question was neutralised for every candidate."),
-    )
+    return hr.run(action, _("The question was neutralised for every candidate."))
 
 
 @router.post("/competitions/{vacancy_id:int}/sift/lock", dependencies=MANAGE)
-def lock_sift(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-):
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        lambda v: scoring.lock_sift(session, vacancy=v, actor=principal.user),
+def lock_sift(hr: OnCompetition):
+    return hr.run(
+        lambda v: scoring.lock_sift(hr.session, vacancy=v, actor=hr.actor),
         _("Sift scores locked and names revealed to the panel; interviews can begin."),
     )
 
@@ -944,67 +824,25 @@ def merit_page(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
-    vacancy_id: int,
+    vacancy: VacancyDep,
 ):
-    vacancy = vacancy_or_404(session, vacancy_id)
     return render(
         request, "vacancies/merit.html", merit_context(session, settings, vacancy, principal)
     )
 
 
-def _merit_act(request, session, settings, principal, vacancy_id, action, done):
-    vacancy = vacancy_or_404(session, vacancy_id)
-    try:
-        action(vacancy)
-    except VacancyError as err:
-        session.rollback()
-        vacancy = vacancy_or_404(session, vacancy_id)
-        return render(
-            request,
-            "vacancies/merit.html",
-            merit_context(session, settings, vacancy, principal, str(err)),
-            status_code=err.status_code,
-        )
-    session.commit()
-    flash(request, done)
-    session.commit()
-    return redirect(request, f"/competitions/{vacancy.id}/merit")
-
-
 @router.post("/competitions/{vacancy_id:int}/results", dependencies=MANAGE)
-def publish_results(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-):
-    return _merit_act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        lambda v: merit.publish_results(session, settings, vacancy=v, actor=principal.user),
+def publish_results(hr: OnCompetition):
+    return hr.run_on_merit_list(
+        lambda v: merit.publish_results(hr.session, hr.settings, vacancy=v, actor=hr.actor),
         _("Merit list published; the appeal window is open."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/merit/republish", dependencies=MANAGE)
-def republish(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-):
-    return _merit_act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
-        lambda v: merit.republish_merit_list(session, vacancy=v, actor=principal.user),
+def republish(hr: OnCompetition):
+    return hr.run_on_merit_list(
+        lambda v: merit.republish_merit_list(hr.session, vacancy=v, actor=hr.actor),
         _("The corrected merit list was published."),
     )
 
@@ -1017,22 +855,10 @@ def _appeal(session, vacancy, appeal_id: int) -> Appeal:
 
 
 @router.post("/competitions/{vacancy_id:int}/appeals/{appeal_id:int}/review", dependencies=APPROVE)
-def review_appeal(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
-    appeal_id: int,
-):
-    return _merit_act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
+def review_appeal(hr: OnCompetition, appeal_id: int):
+    return hr.run_on_merit_list(
         lambda v: merit.start_review(
-            session, appeal=_appeal(session, v, appeal_id), actor=principal.user
+            hr.session, appeal=_appeal(hr.session, v, appeal_id), actor=hr.actor
         ),
         _("The appeal is under review."),
     )
@@ -1040,11 +866,7 @@ def review_appeal(
 
 @router.post("/competitions/{vacancy_id:int}/appeals/{appeal_id:int}/decide", dependencies=APPROVE)
 def decide_appeal(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
+    hr: OnCompetition,
     appeal_id: int,
     decision: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
@@ -1053,46 +875,35 @@ def decide_appeal(
         if decision not in ("upheld", "dismissed"):
             raise VacancyError(_("Choose a decision."), field="decision")
         merit.decide_appeal(
-            session,
-            appeal=_appeal(session, vacancy, appeal_id),
+            hr.session,
+            appeal=_appeal(hr.session, vacancy, appeal_id),
             upheld=decision == "upheld",
             reason=reason,
-            actor=principal.user,
+            actor=hr.actor,
         )
 
-    return _merit_act(
-        request, session, settings, principal, vacancy_id, action, _("The appeal was decided.")
-    )
+    return hr.run_on_merit_list(action, _("The appeal was decided."))
 
 
 @router.post("/competitions/{vacancy_id:int}/appointments", dependencies=MANAGE)
 def appoint(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
+    hr: OnCompetition,
     application_id: Annotated[str, Form()] = "",
     justification: Annotated[str, Form()] = "",
 ):
     def action(vacancy):
         if not application_id.isdigit():
             raise VacancyError(_("Choose a candidate."), field="application_id")
-        application = application_in(session, vacancy, int(application_id))
+        application = application_in(hr.session, vacancy, int(application_id))
         merit.propose_appointment(
-            session,
+            hr.session,
             vacancy=vacancy,
             application=application,
             justification=justification,
-            actor=principal.user,
+            actor=hr.actor,
         )
 
-    return _merit_act(
-        request,
-        session,
-        settings,
-        principal,
-        vacancy_id,
+    return hr.run_on_merit_list(
         action,
         _("Appointment recorded (or sent for second-level approval when out of merit order)."),
     )
@@ -1103,32 +914,26 @@ def appoint(
     dependencies=APPROVE,
 )
 def decide_appointment(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy_id: int,
+    hr: OnCompetition,
     appointment_id: int,
     decision: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ):
     def action(vacancy):
-        appointment = session.get(Appointment, appointment_id)
+        appointment = hr.session.get(Appointment, appointment_id)
         if appointment is None or appointment.vacancy_id != vacancy.id:
             raise VacancyError(_("This appointment does not exist."), status_code=404)
         if decision not in ("approve", "refuse"):
             raise VacancyError(_("Choose a decision."), field="decision")
         merit.decide_appointment(
-            session,
+            hr.session,
             appointment=appointment,
             approve=decision == "approve",
             note=note,
-            actor=principal.user,
+            actor=hr.actor,
         )
 
-    return _merit_act(
-        request, session, settings, principal, vacancy_id, action, _("The decision was recorded.")
-    )
+    return hr.run_on_merit_list(action, _("The decision was recorded."))
 
 
 # --- JSON ---------------------------------------------------------------------------------------
@@ -1158,9 +963,8 @@ class MeritListOut(BaseModel):
     response_model=MeritListOut,
     dependencies=MANAGE,
 )
-def merit_list_json(session: SessionDep, vacancy_id: int):
+def merit_list_json(session: SessionDep, vacancy: VacancyDep):
     """The published merit list (newest version), with names, for HR systems."""
-    vacancy = vacancy_or_404(session, vacancy_id)
     if not vacancy.merit_version:
         return api_error(VacancyError(_("The merit list has not been published."), status_code=404))
     apps = {a.id: a for a in service.all_applications(session, vacancy)}

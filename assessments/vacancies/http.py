@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException
+from fastapi import Depends, HTTPException
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from backend.auth.models import User
+from backend.db import SessionDep
 from backend.i18n import N_, _
 from backend.web import templates
 from competency_framework.models import RATING_SOURCE_LABELS
@@ -69,6 +70,14 @@ def vacancy_or_404(session: Session, vacancy_id: int) -> Vacancy:
     if vacancy is None:
         raise HTTPException(status_code=404, detail=_("This vacancy does not exist."))
     return vacancy
+
+
+def _vacancy_in_path(session: SessionDep, vacancy_id: int) -> Vacancy:
+    return vacancy_or_404(session, vacancy_id)
+
+
+# A route parameter: the vacancy named by the path's `vacancy_id`, loaded (404 if there is none).
+VacancyDep = Annotated[Vacancy, Depends(_vacancy_in_path)]
 
 
 def public_vacancy_or_404(session: Session, vacancy_id: int) -> Vacancy:

@@ -16,7 +16,6 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import bindparam, delete, update
@@ -26,6 +25,7 @@ from sqlmodel import Session, col, select
 from backend import audit
 from backend.audit import PendingEntry
 from backend.db import insert_rows, utcnow
+from backend.files import safe_filename
 from backend.i18n import _
 from backend.org import service, spreadsheet
 from backend.org.models import (
@@ -112,8 +112,8 @@ def check_roster(
     max_bytes: int = spreadsheet.MAX_BYTES,
 ) -> RosterCheck:
     """Return what importing the file would do, and every problem that stops it. Writes nothing."""
-    # Some browsers send the whole path; only the name is worth showing and auditing.
-    filename = PurePath(filename.replace("\\", "/")).name[:200]
+    # Some browsers send the whole path; only a plain name is worth showing and auditing.
+    filename = safe_filename(filename, default="")
     check = RosterCheck(filename=filename, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
     if len(raw) > max_bytes:
         check.problems.append(

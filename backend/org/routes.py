@@ -10,8 +10,8 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
@@ -34,7 +34,14 @@ from backend.org.models import (
 )
 from backend.org.service import EmployeeFilters, EmployeeInput, OrgError
 from backend.org.spreadsheet import CellError
-from backend.web import NavItem, Page, flash, paginate, redirect, register_nav, render
+from backend.web import (
+    NavItem,
+    Page,
+    commit_and_redirect,
+    paginate,
+    register_nav,
+    render,
+)
 
 __all__ = ["api_router", "router"]
 
@@ -76,25 +83,37 @@ def _employee_page(session: Session, filters: EmployeeFilters, page: int) -> Pag
     return Page(rows, total, max(1, page), PER_PAGE)
 
 
-def _unit_or_404(session: Session, unit_id: int) -> Unit:
+def _unit_in_path(session: SessionDep, unit_id: int) -> Unit:
     unit = service.get_unit(session, unit_id)
     if unit is None:
         raise HTTPException(status_code=404, detail=_("This unit does not exist."))
     return unit
 
 
-def _position_or_404(session: Session, position_id: int) -> Position:
+def _position_in_path(session: SessionDep, position_id: int) -> Position:
     position = service.get_position(session, position_id)
     if position is None:
         raise HTTPException(status_code=404, detail=_("This position does not exist."))
     return position
 
 
-def _employee_or_404(session: Session, employee_id: int) -> Employee:
+def _employee_in_path(session: SessionDep, employee_id: int) -> Employee:
     employee = service.get_employee(session, employee_id)
     if employee is None:
         raise HTTPException(status_code=404, detail=_("This employee does not exist."))
     return employee
+
+
+# Route parameters: the unit, position or employee the path names (404 when there is none).
+UnitDep = Annotated[Unit, Depends(_unit_in_path)]
+PositionDep = Annotated[Position, Depends(_position_in_path)]
+EmployeeDep = Annotated[Employee, Depends(_employee_in_path)]
+
+
+def _form_again(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
+    """Return a refused form's page at 422 (only the form for htmx), with the errors and what
+    was typed in `context`. The caller has rolled back (a row it loaded reloads when read)."""
+    return render(request, template, context, status_code=422, block="form")
 
 
 def _unit_options(session: Session) -> list[tuple[int, str]]:
@@ -224,21 +243,16 @@ async def create_unit(request: Request, session: SessionDep, principal: CurrentP
             errors = err.problems
     if errors:
         session.rollback()
-        return render(
-            request,
-            "org/unit_form.html",
-            _unit_form_context(session, values, errors),
-            status_code=422,
-            block="form",
+        return _form_again(
+            request, "org/unit_form.html", _unit_form_context(session, values, errors)
         )
-    session.commit()
-    flash(request, _("Unit %(code)s created.", code=unit.code))
-    return redirect(request, f"/org/units/{unit.id}")
+    return commit_and_redirect(
+        request, session, _("Unit %(code)s created.", code=unit.code), f"/org/units/{unit.id}"
+    )
 
 
 @router.get("/units/{unit_id}", dependencies=VIEW)
-def unit_detail(request: Request, session: SessionDep, unit_id: int, page: int = 1):
-    unit = _unit_or_404(session, unit_id)
+def unit_detail(request: Request, session: SessionDep, unit: UnitDep, page: int = 1):
     positions = session.exec(service.positions_statement(unit_ids=[unit.id])).all()
     occupied = service.occupants_count(session, [p.id for p, _u in positions])
     sub_units = service.list_units(session, parent_id=unit.id)
@@ -264,8 +278,7 @@ def unit_detail(request: Request, session: SessionDep, unit_id: int, page: int =
 
 
 @router.get("/units/{unit_id}/edit", dependencies=EDIT)
-def edit_unit_form(request: Request, session: SessionDep, unit_id: int):
-    unit = _unit_or_404(session, unit_id)
+def edit_unit_form(request: Request, session: SessionDep, unit: UnitDep):
     values = {
         "code": unit.code,
         "name": unit.name,
@@ -280,9 +293,8 @@ def edit_unit_form(request: Request, session: SessionDep, unit_id: int):
 
 @router.post("/units/{unit_id}/edit", dependencies=EDIT)
 async def update_unit(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, unit_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, unit: UnitDep
 ):
-    unit = _unit_or_404(session, unit_id)
     values = _unit_values(await request.form())
     values["code"] = unit.code
     errors: dict[str, str] = {}
@@ -303,17 +315,12 @@ async def update_unit(
             errors = err.problems
     if errors:
         session.rollback()
-        unit = _unit_or_404(session, unit_id)
-        return render(
-            request,
-            "org/unit_form.html",
-            _unit_form_context(session, values, errors, unit=unit),
-            status_code=422,
-            block="form",
+        return _form_again(
+            request, "org/unit_form.html", _unit_form_context(session, values, errors, unit=unit)
         )
-    session.commit()
-    flash(request, _("Unit %(code)s saved.", code=unit.code))
-    return redirect(request, f"/org/units/{unit.id}")
+    return commit_and_redirect(
+        request, session, _("Unit %(code)s saved.", code=unit.code), f"/org/units/{unit.id}"
+    )
 
 
 # --- positions --------------------------------------------------------------------------------
@@ -430,21 +437,19 @@ async def create_position(request: Request, session: SessionDep, principal: Curr
             errors = err.problems
     if errors:
         session.rollback()
-        return render(
-            request,
-            "org/position_form.html",
-            _position_form_context(session, values, errors),
-            status_code=422,
-            block="form",
+        return _form_again(
+            request, "org/position_form.html", _position_form_context(session, values, errors)
         )
-    session.commit()
-    flash(request, _("Position %(code)s created.", code=position.code))
-    return redirect(request, f"/org/positions/{position.id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("Position %(code)s created.", code=position.code),
+        f"/org/positions/{position.id}",
+    )
 
 
 @router.get("/positions/{position_id}", dependencies=VIEW)
-def position_detail(request: Request, session: SessionDep, position_id: int):
-    position = _position_or_404(session, position_id)
+def position_detail(request: Request, session: SessionDep, position: PositionDep):
     occupants = session.exec(
         select(Employee)
         .where(Employee.position_id == position.id)
@@ -466,8 +471,7 @@ def position_detail(request: Request, session: SessionDep, position_id: int):
 
 
 @router.get("/positions/{position_id}/edit", dependencies=EDIT)
-def edit_position_form(request: Request, session: SessionDep, position_id: int):
-    position = _position_or_404(session, position_id)
+def edit_position_form(request: Request, session: SessionDep, position: PositionDep):
     values = {
         "code": position.code,
         "title": position.title,
@@ -486,9 +490,8 @@ def edit_position_form(request: Request, session: SessionDep, position_id: int):
 
 @router.post("/positions/{position_id}/edit", dependencies=EDIT)
 async def update_position(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, position_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, position: PositionDep
 ):
-    position = _position_or_404(session, position_id)
     values = _position_values(await request.form())
     values["code"] = position.code
     errors: dict[str, str] = {}
@@ -512,17 +515,17 @@ async def update_position(
             errors = err.problems
     if errors:
         session.rollback()
-        position = _position_or_404(session, position_id)
-        return render(
+        return _form_again(
             request,
             "org/position_form.html",
             _position_form_context(session, values, errors, position=position),
-            status_code=422,
-            block="form",
         )
-    session.commit()
-    flash(request, _("Position %(code)s saved.", code=position.code))
-    return redirect(request, f"/org/positions/{position.id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("Position %(code)s saved.", code=position.code),
+        f"/org/positions/{position.id}",
+    )
 
 
 # --- employees: list, export, import ----------------------------------------------------------
@@ -563,9 +566,7 @@ def _employee_filters(
     return filters, raw
 
 
-@router.get("/employees", dependencies=VIEW)
-def list_employees(
-    request: Request,
+def _employee_query(
     session: SessionDep,
     q: str = "",
     unit: str = "",
@@ -573,13 +574,12 @@ def list_employees(
     position: str = "",
     status: str = "",
     supervisor: str = "",
-    page: int = 1,
     filtered: str = "",
-):
+) -> tuple[EmployeeFilters, dict[str, str]]:
     # The checkbox "include sub-units" is on by default: absent on a first visit, it stays on.
     if not filtered:
         sub_units = "1"
-    filters, raw = _employee_filters(
+    return _employee_filters(
         session,
         q=q,
         unit=unit,
@@ -588,6 +588,15 @@ def list_employees(
         status=status,
         supervisor=supervisor,
     )
+
+
+# Route parameters: the employee list's filters in the query string (see _employee_filters).
+EmployeeQuery = Annotated[tuple[EmployeeFilters, dict[str, str]], Depends(_employee_query)]
+
+
+@router.get("/employees", dependencies=VIEW)
+def list_employees(request: Request, session: SessionDep, query: EmployeeQuery, page: int = 1):
+    filters, raw = query
     result = _employee_page(session, filters, page)
     query = urlencode({**raw, "filtered": "1"})
     return render(
@@ -609,27 +618,11 @@ def export_employees(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
+    query: EmployeeQuery,
     format: str = "csv",
     lang: str = "en",
-    q: str = "",
-    unit: str = "",
-    sub_units: str = "",
-    position: str = "",
-    status: str = "",
-    supervisor: str = "",
-    filtered: str = "",
 ):
-    if not filtered:
-        sub_units = "1"
-    filters, raw = _employee_filters(
-        session,
-        q=q,
-        unit=unit,
-        sub_units=sub_units,
-        position=position,
-        status=status,
-        supervisor=supervisor,
-    )
+    filters, raw = query
     if format not in ("csv", "csv-semicolon", "xlsx"):
         raise HTTPException(status_code=422, detail=_("Choose CSV or XLSX."))
     language = "es" if lang == "es" else "en"
@@ -851,21 +844,19 @@ async def create_employee(request: Request, session: SessionDep, principal: Curr
             errors = {_FORM_FIELD.get(k, k): v for k, v in err.problems.items()}
     if errors:
         session.rollback()
-        return render(
-            request,
-            "org/employee_form.html",
-            _employee_form_context(session, values, errors),
-            status_code=422,
-            block="form",
+        return _form_again(
+            request, "org/employee_form.html", _employee_form_context(session, values, errors)
         )
-    session.commit()
-    flash(request, _("%(name)s was added.", name=employee.full_name))
-    return redirect(request, f"/org/employees/{employee.id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("%(name)s was added.", name=employee.full_name),
+        f"/org/employees/{employee.id}",
+    )
 
 
 @router.get("/employees/{employee_id}", dependencies=VIEW)
-def employee_detail(request: Request, session: SessionDep, employee_id: int):
-    employee = _employee_or_404(session, employee_id)
+def employee_detail(request: Request, session: SessionDep, employee: EmployeeDep):
     history = session.exec(
         select(audit.AuditEntry)
         .where(
@@ -894,8 +885,7 @@ def employee_detail(request: Request, session: SessionDep, employee_id: int):
 
 
 @router.get("/employees/{employee_id}/edit", dependencies=EDIT)
-def edit_employee_form(request: Request, session: SessionDep, employee_id: int):
-    employee = _employee_or_404(session, employee_id)
+def edit_employee_form(request: Request, session: SessionDep, employee: EmployeeDep):
     position = service.get_position(session, employee.position_id) if employee.position_id else None
     supervisor = (
         service.get_employee(session, employee.supervisor_id) if employee.supervisor_id else None
@@ -923,9 +913,8 @@ def edit_employee_form(request: Request, session: SessionDep, employee_id: int):
 
 @router.post("/employees/{employee_id}/edit", dependencies=EDIT)
 async def update_employee(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, employee_id: int
+    request: Request, session: SessionDep, principal: CurrentPrincipal, employee: EmployeeDep
 ):
-    employee = _employee_or_404(session, employee_id)
     values = _employee_values(await request.form())
     errors: dict[str, str] = {}
     effective_on = _date(values["effective_on"], "effective_on", errors)
@@ -943,17 +932,17 @@ async def update_employee(
             errors = {_FORM_FIELD.get(k, k): v for k, v in err.problems.items()}
     if errors:
         session.rollback()
-        employee = _employee_or_404(session, employee_id)
-        return render(
+        return _form_again(
             request,
             "org/employee_form.html",
             _employee_form_context(session, values, errors, employee=employee),
-            status_code=422,
-            block="form",
         )
-    session.commit()
-    flash(request, _("The record of %(name)s was saved.", name=employee.full_name))
-    return redirect(request, f"/org/employees/{employee.id}")
+    return commit_and_redirect(
+        request,
+        session,
+        _("The record of %(name)s was saved.", name=employee.full_name),
+        f"/org/employees/{employee.id}",
+    )
 
 
 # --- qualifications ---------------------------------------------------------------------------
@@ -1004,6 +993,9 @@ async def create_qualification(request: Request, session: SessionDep, principal:
         return _qualifications_page(
             request, session, values=values, errors=err.problems, status_code=422
         )
-    session.commit()
-    flash(request, _("Qualification %(code)s created.", code=qualification.code))
-    return redirect(request, "/org/qualifications")
+    return commit_and_redirect(
+        request,
+        session,
+        _("Qualification %(code)s created.", code=qualification.code),
+        "/org/qualifications",
+    )

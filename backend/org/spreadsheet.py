@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from backend.i18n import _
 from backend.org.models import EmployeeStatus
+from backend.spreadsheets import csv_cell, unescape_formula, xlsx_cell
 
 # Canonical columns, in file order. The English names are what exports write by default.
 COLUMNS: tuple[str, ...] = (
@@ -108,12 +109,9 @@ _STATUS_WORDS: dict[str, EmployeeStatus] = {
 MAX_BYTES = 40 * 1024 * 1024
 MAX_ROWS = 200_000
 QUALIFICATION_SEPARATOR = "|"
-# A cell starting with one of these is run as a formula by spreadsheets (CSV injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DMY_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def normalise_header(text: str) -> str:
@@ -374,20 +372,6 @@ def parse_qualifications(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in codes if c))
 
 
-def escape_cell(value: str) -> str:
-    """Return `value` made safe for a spreadsheet: a formula-like start gets a leading '."""
-    if value and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def unescape_cell(value: str) -> str:
-    """Undo escape_cell, so an exported file imports back unchanged."""
-    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@\t\r":
-        return value[1:]
-    return value
-
-
 @dataclass(slots=True)
 class RosterRow:
     """One employee row of an import file, its cells interpreted.
@@ -479,7 +463,7 @@ def map_headers(headers: list[str]) -> tuple[dict[str, int], dict[str, str], lis
 def _text(cell: str | date) -> str:
     if isinstance(cell, date):
         return cell.isoformat()
-    return unescape_cell(cell.strip())
+    return unescape_formula(cell.strip())
 
 
 def parse_roster(table: Table) -> ParsedRoster:
@@ -543,7 +527,7 @@ def _csv_value(value: Any) -> str:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    return escape_cell(str(value))
+    return csv_cell(str(value))
 
 
 def csv_chunks(
@@ -567,11 +551,9 @@ def csv_chunks(
 
 
 def _xlsx_value(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, date):
+    if value is None or isinstance(value, date):
         return value
-    return escape_cell(_XLSX_ILLEGAL.sub("", str(value)))
+    return xlsx_cell(str(value))
 
 
 def write_xlsx(header: list[str], rows: Iterable[list[Any]], target: IO[bytes]) -> None:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from backend.auth.permissions import Permission
 from backend.db import SessionDep, utcnow
 from backend.deps import CurrentPrincipal, SettingsDep, require
+from backend.files import content_disposition
 from backend.i18n import _, localized
 from backend.org.models import Employee
 from backend.web import flash, redirect, render
@@ -168,7 +169,7 @@ def ics_response(body: bytes, filename: str) -> Response:
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": content_disposition(filename)},
     )
 
 

@@ -22,6 +22,7 @@ from backend import audit
 from backend.config import Settings
 from backend.db import utcnow
 from backend.events import DomainEvent, publish
+from backend.files import safe_filename
 from backend.i18n import _
 from backend.org.models import Employee, EmployeeStatus
 from competency_framework import service as competency_service
@@ -583,7 +584,7 @@ def complete(
     if stored is not None:
         _kind, content_type, extension = stored
         enrolment.certificate_file = _store_certificate(settings, certificate.data, extension)
-        enrolment.certificate_name = os.path.basename(certificate.filename or "")[:200]
+        enrolment.certificate_name = safe_filename(certificate.filename or "", default="")
         enrolment.certificate_type = content_type
         enrolment.certificate_sha256 = hashlib.sha256(certificate.data).hexdigest()
         session.info.setdefault("training_files_written", []).append(

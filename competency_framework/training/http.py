@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
+from backend.db import SessionDep
+from backend.deps import CurrentPrincipal
 from backend.i18n import _, fmt
 from backend.org.models import Employee
 from competency_framework.exports import ImportRejected
@@ -65,6 +67,16 @@ def viewable_employee(session: Session, principal, employee_id: int) -> Employee
     if employee is None or not service.can_view_plan(principal, employee):
         raise HTTPException(status_code=404, detail=_("This employee does not exist."))
     return employee
+
+
+def _viewable_employee_in_path(
+    session: SessionDep, principal: CurrentPrincipal, employee_id: int
+) -> Employee:
+    return viewable_employee(session, principal, employee_id)
+
+
+# A route parameter: the employee the path names, if the principal may see their plan (else 404).
+ViewableEmployee = Annotated[Employee, Depends(_viewable_employee_in_path)]
 
 
 def item_or_404(session: Session, principal, item_id: int) -> TrainingPlanItem:

@@ -36,6 +36,7 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from backend import revisions
 from backend.db import utcnow
 from competency_framework import gaps
 from competency_framework import service as competency_service
@@ -188,9 +189,50 @@ def needs_report(
 
     `budget` is the amount to fund the ranking with; by default the sum of the year's unit
     budgets in scope, less what plans already commit.
+
+    Reports are cached per process, keyed on the gap analysis' own key and the `training` data
+    revision (advanced by triggers on the catalogue, budgets and plans), so a cached report is
+    never older than the data.
     """
     org = competency_service.load_org_frames(session)
     cells = competency_service.organisation_cells(session, org)
+    key = (
+        "training-needs",
+        cells.key,
+        revisions.value_of(session, "training"),
+        year,
+        region,
+        unit_id,
+        budget,
+        unit_limit,
+    )
+    found = competency_service.GAP_CACHE.get_report(key)
+    if found is None:
+        found = _needs_report(
+            session,
+            org=org,
+            cells=cells,
+            year=year,
+            region=region,
+            unit_id=unit_id,
+            budget=budget,
+            unit_limit=unit_limit,
+        )
+        competency_service.GAP_CACHE.put_report(key, found)
+    return found
+
+
+def _needs_report(
+    session: Session,
+    *,
+    org: competency_service.OrgFrames,
+    cells: competency_service.CachedCells,
+    year: int,
+    region: str,
+    unit_id: int | None,
+    budget: int | None,
+    unit_limit: int,
+) -> NeedsReport:
     people = cells.inputs.employees.reset_index(drop=True)
     matrices = cells.matrices
     units = org.units

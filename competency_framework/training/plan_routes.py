@@ -3,23 +3,27 @@ completion with evidence, certificates, mentoring, my calendar."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from backend.auth.permissions import Permission
+from backend.auth.service import Principal
 from backend.db import SessionDep, utcnow
 from backend.deps import CurrentPrincipal, SettingsDep, read_form, require
 from backend.i18n import _, localized
 from backend.org.models import Employee, EmployeeStatus, Position
-from backend.web import flash, redirect, render
+from backend.web import commit_and_redirect, flash, redirect, render
 from competency_framework import service as competency_service
 from competency_framework.training import enrolments, ical, mentoring, plans, service
 from competency_framework.training.catalogue_routes import _event, ics_response
 from competency_framework.training.http import (
+    ViewableEmployee,
     enrolment_or_404,
     item_or_404,
     raise_http,
@@ -30,6 +34,9 @@ from competency_framework.training.models import (
     EnrolmentStatus,
     MentorAssignment,
     TrainingActivity,
+    TrainingEnrolment,
+    TrainingPlan,
+    TrainingPlanItem,
     TrainingSession,
 )
 from competency_framework.training.service import TrainingError
@@ -112,10 +119,9 @@ def person_plan(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
-    employee_id: int,
+    employee: ViewableEmployee,
     year: int | None = None,
 ):
-    employee = viewable_employee(session, principal, employee_id)
     if service.is_self(principal, employee):
         return redirect(request, "/training/me")
     context = _plan_context(session, principal, employee, year_of(request, year), settings)
@@ -131,188 +137,181 @@ def _back(principal, employee: Employee, year: int) -> str:
     return base if year == service.plan_year() else f"{base}?year={year}"
 
 
-def _plan_error(request: Request, session: Session, principal, employee, year, err, values=None):
-    """Re-render the plan page's form block with the error (422), or raise 403/404/409."""
-    session.rollback()
-    if err.status_code != 422:
-        raise_http(err)
-    context = _plan_context(session, principal, employee, year, request.app.state.settings)
-    context["errors"] = err.errors or {"plan": str(err)}
-    context["values"] = values or {}
-    return render(request, "training/plan.html", context, status_code=422, block="actions")
+@dataclass
+class PlanAction:
+    """A change to someone's training plan, with what it needs: the routes' dependency."""
+
+    request: Request
+    session: Session
+    principal: Principal
+
+    def run(
+        self,
+        employee: Employee,
+        year: int,
+        action: Callable[[], Any],
+        done: str | Callable[[Any], str],
+        values: dict | None = None,
+    ) -> Response:
+        """Return to the plan once `action()` is committed, with `done` (or `done(what the
+        action returned)`) flashed; when refused, the plan's actions again (422) or 403/404/409."""
+        try:
+            result = action()
+        except TrainingError as err:
+            return self.refused(employee, year, err, values)
+        message = done(result) if callable(done) else done
+        back = _back(self.principal, employee, year)
+        return commit_and_redirect(self.request, self.session, message, back)
+
+    def refused(
+        self, employee: Employee, year: int, err: TrainingError, values: dict | None = None
+    ) -> Response:
+        """Re-render the plan page's form block with the error (422), or raise 403/404/409."""
+        self.session.rollback()
+        if err.status_code != 422:
+            raise_http(err)
+        settings = self.request.app.state.settings
+        context = _plan_context(self.session, self.principal, employee, year, settings)
+        context["errors"] = err.errors or {"plan": str(err)}
+        context["values"] = values or {}
+        return render(self.request, "training/plan.html", context, status_code=422, block="actions")
 
 
-@router.post(
-    "/people/{employee_id}/plan/propose", dependencies=[require(Permission.manage_own_training)]
-)
-def propose(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    employee_id: int,
-    year: Annotated[int | None, Form()] = None,
-):
-    employee = viewable_employee(session, principal, employee_id)
-    year = year_of(request, year)
-    try:
-        proposal = plans.propose_plan(session, employee=employee, actor=principal, year=year)
-    except TrainingError as err:
-        return _plan_error(request, session, principal, employee, year, err)
-    session.commit()
+def _plan_action(request: Request, session: SessionDep, principal: CurrentPrincipal) -> PlanAction:
+    return PlanAction(request, session, principal)
+
+
+# A route parameter: a change to a training plan (the route loads whose and which year).
+OnPlan = Annotated[PlanAction, Depends(_plan_action)]
+
+
+def _proposed(proposal: plans.PlanProposal) -> str:
     message = _("%(n)s activities proposed from the gaps.", n=len(proposal.items))
     if proposal.over_budget:
         message += " " + _(
             "%(n)s more did not fit in the unit's training budget.", n=proposal.over_budget
         )
-    flash(request, message)
-    session.commit()
-    return redirect(request, _back(principal, employee, year))
+    return message
+
+
+@router.post(
+    "/people/{employee_id}/plan/propose", dependencies=[require(Permission.manage_own_training)]
+)
+def propose(act: OnPlan, employee: ViewableEmployee, year: Annotated[int | None, Form()] = None):
+    year = year_of(act.request, year)
+    return act.run(
+        employee,
+        year,
+        lambda: plans.propose_plan(act.session, employee=employee, actor=act.principal, year=year),
+        _proposed,
+    )
 
 
 @router.post(
     "/people/{employee_id}/plan/items", dependencies=[require(Permission.manage_own_training)]
 )
 def add_item(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    employee_id: int,
+    act: OnPlan,
+    employee: ViewableEmployee,
     activity: Annotated[str, Form()] = "",
     year: Annotated[int | None, Form()] = None,
 ):
-    employee = viewable_employee(session, principal, employee_id)
-    year = year_of(request, year)
-    try:
-        found = service.get_activity(session, activity)
+    year = year_of(act.request, year)
+
+    def action():
+        found = service.get_activity(act.session, activity)
         if found is None:
             raise TrainingError(_("Choose an activity from the catalogue."), field="activity")
-        plans.add_item(session, employee=employee, activity=found, actor=principal, year=year)
-    except TrainingError as err:
-        return _plan_error(request, session, principal, employee, year, err, {"activity": activity})
-    session.commit()
-    flash(request, _("The activity was added to the plan; it needs approval."))
-    session.commit()
-    return redirect(request, _back(principal, employee, year))
+        plans.add_item(
+            act.session, employee=employee, activity=found, actor=act.principal, year=year
+        )
+
+    return act.run(
+        employee,
+        year,
+        action,
+        _("The activity was added to the plan; it needs approval."),
+        {"activity": activity},
+    )
 
 
 @router.post(
     "/people/{employee_id}/plan/submit", dependencies=[require(Permission.manage_own_training)]
 )
-def submit(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    employee_id: int,
-    year: Annotated[int | None, Form()] = None,
-):
-    employee = viewable_employee(session, principal, employee_id)
-    year = year_of(request, year)
-    try:
-        plans.submit_plan(session, employee=employee, actor=principal, year=year)
-    except TrainingError as err:
-        return _plan_error(request, session, principal, employee, year, err)
-    session.commit()
-    flash(request, _("Your plan was sent to your supervisor for approval."))
-    session.commit()
-    return redirect(request, _back(principal, employee, year))
+def submit(act: OnPlan, employee: ViewableEmployee, year: Annotated[int | None, Form()] = None):
+    year = year_of(act.request, year)
+    return act.run(
+        employee,
+        year,
+        lambda: plans.submit_plan(act.session, employee=employee, actor=act.principal, year=year),
+        _("Your plan was sent to your supervisor for approval."),
+    )
 
 
 @router.post(
     "/people/{employee_id}/plan/approve", dependencies=[require(Permission.approve_training)]
 )
 def approve(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    employee_id: int,
+    act: OnPlan,
+    employee: ViewableEmployee,
     reason: Annotated[str, Form()] = "",
     year: Annotated[int | None, Form()] = None,
 ):
-    employee = viewable_employee(session, principal, employee_id)
-    year = year_of(request, year)
-    try:
-        approved = plans.approve_plan(
-            session, employee=employee, actor=principal, year=year, reason=reason
-        )
-    except TrainingError as err:
-        return _plan_error(request, session, principal, employee, year, err, {"reason": reason})
-    session.commit()
-    flash(
-        request,
-        _("%(n)s activities approved for %(name)s.", n=len(approved), name=employee.full_name),
+    year = year_of(act.request, year)
+    return act.run(
+        employee,
+        year,
+        lambda: plans.approve_plan(
+            act.session, employee=employee, actor=act.principal, year=year, reason=reason
+        ),
+        lambda approved: _(
+            "%(n)s activities approved for %(name)s.", n=len(approved), name=employee.full_name
+        ),
+        {"reason": reason},
     )
-    session.commit()
-    return redirect(request, _back(principal, employee, year))
 
 
 @router.post("/items/{item_id}/remove", dependencies=[require(Permission.manage_own_training)])
-def remove_item(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    item_id: int,
-    reason: Annotated[str, Form()] = "",
-):
-    item = item_or_404(session, principal, item_id)
-    employee = session.get(Employee, item.employee_id)
-    year = _item_year(session, item)
-    try:
-        plans.remove_item(session, item=item, actor=principal, reason=reason)
-    except TrainingError as err:
-        return _plan_error(request, session, principal, employee, year, err)
-    session.commit()
-    flash(request, _("The activity was taken out of your plan."))
-    session.commit()
-    return redirect(request, _back(principal, employee, year))
+def remove_item(act: OnPlan, item_id: int, reason: Annotated[str, Form()] = ""):
+    item, employee, year = _plan_item(act, item_id)
+    return act.run(
+        employee,
+        year,
+        lambda: plans.remove_item(act.session, item=item, actor=act.principal, reason=reason),
+        _("The activity was taken out of your plan."),
+    )
 
 
 @router.post("/items/{item_id}/decline", dependencies=[require(Permission.approve_training)])
-def decline_item(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    item_id: int,
-    reason: Annotated[str, Form()] = "",
-):
-    item = item_or_404(session, principal, item_id)
-    employee = session.get(Employee, item.employee_id)
-    year = _item_year(session, item)
-    try:
-        plans.decline_item(session, item=item, actor=principal, reason=reason)
-    except TrainingError as err:
-        return _plan_error(request, session, principal, employee, year, err, {"reason": reason})
-    session.commit()
-    flash(request, _("The activity was declined."))
-    session.commit()
-    return redirect(request, _back(principal, employee, year))
+def decline_item(act: OnPlan, item_id: int, reason: Annotated[str, Form()] = ""):
+    item, employee, year = _plan_item(act, item_id)
+    return act.run(
+        employee,
+        year,
+        lambda: plans.decline_item(act.session, item=item, actor=act.principal, reason=reason),
+        _("The activity was declined."),
+        {"reason": reason},
+    )
 
 
 @router.post("/items/{item_id}/done", dependencies=[require(Permission.approve_training)])
-def action_done(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    item_id: int,
-    note: Annotated[str, Form()] = "",
-):
-    item = item_or_404(session, principal, item_id)
-    employee = session.get(Employee, item.employee_id)
-    year = _item_year(session, item)
-    try:
-        plans.complete_described_action(session, item=item, actor=principal, note=note)
-    except TrainingError as err:
-        return _plan_error(request, session, principal, employee, year, err)
-    session.commit()
-    flash(request, _("The development action was marked as done."))
-    session.commit()
-    return redirect(request, _back(principal, employee, year))
+def action_done(act: OnPlan, item_id: int, note: Annotated[str, Form()] = ""):
+    item, employee, year = _plan_item(act, item_id)
+    return act.run(
+        employee,
+        year,
+        lambda: plans.complete_described_action(
+            act.session, item=item, actor=act.principal, note=note
+        ),
+        _("The development action was marked as done."),
+    )
 
 
-def _item_year(session: Session, item) -> int:
-    from competency_framework.training.models import TrainingPlan
-
-    plan = session.get(TrainingPlan, item.plan_id)
-    return plan.year
+def _plan_item(act: PlanAction, item_id: int) -> tuple[TrainingPlanItem, Employee, int]:
+    """Return the plan item the principal may see (else 404), its employee and its plan's year."""
+    item = item_or_404(act.session, act.principal, item_id)
+    employee = act.session.get(Employee, item.employee_id)
+    return item, employee, act.session.get(TrainingPlan, item.plan_id).year
 
 
 # --- enrolment --------------------------------------------------------------------------------
@@ -336,29 +335,45 @@ def enrol_me(
     row = session.get(TrainingSession, session_id)
     if row is None:
         raise HTTPException(status_code=404, detail=_("This session does not exist."))
+    back = _back(principal, employee, service.plan_year())
     try:
         enrolment = enrolments.enrol_employee(
             session, training_session_id=session_id, employee=employee, actor=principal
         )
     except TrainingError as err:
-        session.rollback()
-        if err.status_code in (403, 404):
-            raise_http(err)
-        flash(request, str(err), "error")
-        session.commit()
-        return redirect(request, _back(principal, employee, service.plan_year()))
-    session.commit()
+        return _refused_back(request, session, err, back, raised=(403, 404))
     if enrolment.status == EnrolmentStatus.waitlisted:
-        flash(
+        return commit_and_redirect(
             request,
+            session,
             _("The session is full: you are on the waiting list for the next free seat."),
-            "warning",
+            back,
+            level="warning",
         )
-        session.commit()
-    else:
-        flash(request, _("Enrolled. The session is in your calendar file."))
-        session.commit()
-    return redirect(request, _back(principal, employee, service.plan_year()))
+    return commit_and_redirect(
+        request, session, _("Enrolled. The session is in your calendar file."), back
+    )
+
+
+def _refused_back(
+    request: Request, session: Session, err: TrainingError, url: str, *, raised: tuple[int, ...]
+) -> Response:
+    """Undo a refused action and return to `url` saying why, or raise the `raised` statuses."""
+    session.rollback()
+    if err.status_code in raised:
+        raise_http(err)
+    flash(request, str(err), "error")
+    session.commit()
+    return redirect(request, url)
+
+
+def _after_enrolment(session: Session, principal, enrolment: TrainingEnrolment) -> str:
+    """Return the page to go back to after acting on an enrolment: the person's plan, or the
+    learner's page for someone without an employee record."""
+    if enrolment.employee_id is None:
+        return "/training/me"
+    employee = session.get(Employee, enrolment.employee_id)
+    return _back(principal, employee, service.plan_year())
 
 
 @router.post(
@@ -377,13 +392,12 @@ def cancel_enrolment(
     except TrainingError as err:
         session.rollback()
         raise_http(err)
-    session.commit()
-    flash(request, _("The enrolment was cancelled."))
-    session.commit()
-    if enrolment.employee_id is None:
-        return redirect(request, "/training/me")
-    employee = session.get(Employee, enrolment.employee_id)
-    return redirect(request, _back(principal, employee, service.plan_year()))
+    return commit_and_redirect(
+        request,
+        session,
+        _("The enrolment was cancelled."),
+        _after_enrolment(session, principal, enrolment),
+    )
 
 
 def _completion_context(session: Session, enrolment) -> dict[str, Any]:
@@ -468,10 +482,7 @@ async def complete(
     else:
         flash(request, _("Recorded as not passed (below the pass mark)."), "warning")
         session.commit()
-    if enrolment.employee_id is None:
-        return redirect(request, "/training/me")
-    employee = session.get(Employee, enrolment.employee_id)
-    return redirect(request, _back(principal, employee, service.plan_year()))
+    return redirect(request, _after_enrolment(session, principal, enrolment))
 
 
 @router.get(
@@ -571,10 +582,9 @@ def mentor_suggestions(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    employee_id: int,
+    employee: ViewableEmployee,
     competency: str = "",
 ):
-    employee = viewable_employee(session, principal, employee_id)
     if not service.can_approve(principal, employee):
         raise HTTPException(status_code=404, detail=_("This employee does not exist."))
     found = competency_service.get_competency(session, competency) if competency else None
@@ -604,11 +614,10 @@ def assign_mentor(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    employee_id: int,
+    employee: ViewableEmployee,
     mentor_id: Annotated[int, Form()],
     competency: Annotated[str, Form()] = "",
 ):
-    employee = viewable_employee(session, principal, employee_id)
     found = competency_service.get_competency(session, competency)
     mentor = session.get(Employee, mentor_id)
     if found is None or mentor is None:
@@ -618,24 +627,24 @@ def assign_mentor(
             session, mentee=employee, mentor=mentor, competency=found, actor=principal
         )
     except TrainingError as err:
-        session.rollback()
-        if err.status_code == 403:
-            raise_http(err)
-        flash(request, str(err), "error")
-        session.commit()
-        return redirect(request, f"/training/people/{employee.id}/mentors?competency={found.code}")
-    session.commit()
-    flash(
+        return _refused_back(
+            request,
+            session,
+            err,
+            f"/training/people/{employee.id}/mentors?competency={found.code}",
+            raised=(403,),
+        )
+    return commit_and_redirect(
         request,
+        session,
         _(
             "%(mentor)s will mentor %(name)s in %(competency)s.",
             mentor=mentor.full_name,
             name=employee.full_name,
             competency=localized(found, "name"),
         ),
+        f"/training/people/{employee.id}",
     )
-    session.commit()
-    return redirect(request, f"/training/people/{employee.id}")
 
 
 @router.post(
@@ -654,10 +663,7 @@ def end_mentoring(
         if err.status_code == 403:
             raise HTTPException(status_code=404, detail=_("This mentoring does not exist."))
         raise_http(err)
-    session.commit()
-    flash(request, _("The mentoring has ended."))
-    session.commit()
-    return redirect(request, "/training/me")
+    return commit_and_redirect(request, session, _("The mentoring has ended."), "/training/me")
 
 
 # --- JSON API ---------------------------------------------------------------------------------
@@ -728,10 +734,8 @@ def _plan_out(view: plans.PlanView) -> PlanOut:
 def plan_json(
     request: Request,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    employee_id: int,
+    employee: ViewableEmployee,
     year: int | None = None,
 ):
     """A person's plan for the year (the person, their supervisor or HR)."""
-    employee = viewable_employee(session, principal, employee_id)
     return _plan_out(plans.plan_view(session, employee=employee, year=year_of(request, year)))

@@ -1172,7 +1172,9 @@ def remove_item(
     """The employee takes an item out: a proposal is removed, an approved one withdrawn."""
     employee = session.get(Employee, item.employee_id)
     if employee is None or not service.is_self(actor, employee):
-        raise TrainingError(_("Only the employee can remove items from their plan."), 403)
+        raise TrainingError(
+            _("Only the employee can remove items from their plan."), status_code=403
+        )
     if item.status not in (ItemStatus.proposed, ItemStatus.approved):
         raise TrainingError(_("This item can no longer be changed."), status_code=409)
     before = item.status
@@ -1369,9 +1371,9 @@ def complete_described_action(
             _("Only the employee's own supervisor or HR can record this."), status_code=403
         )
     if item.activity_id is not None:
-        raise TrainingError(_("Record completion through the activity's session."), 409)
+        raise TrainingError(_("Record completion through the activity's session."), status_code=409)
     if item.status != ItemStatus.approved:
-        raise TrainingError(_("Only an approved action can be marked as done."), 409)
+        raise TrainingError(_("Only an approved action can be marked as done."), status_code=409)
     item.status = ItemStatus.completed
     item.completed_at = utcnow()
     item.decision_reason = (note or "").strip()[:1000]

@@ -87,19 +87,18 @@ def test_someone_who_is_not_the_supervisor_cannot_validate(client, session, org,
     # The outsider supervises nobody: no validate_ratings permission at all.
     csrf = sign_in(client, accounts["outsider"])
     assert client.get(f"/competencies/validation/{org.officer_a.id}").status_code == 403
-    # A supervisor of someone else is refused by the object-level check.
-    org.outsider.supervisor_id = org.head.id
-    session.add(org.outsider)
+    # A supervisor of someone else (officer b now reports to the outsider) is refused by the
+    # object-level check, with the "not found" the person's pages give them.
+    org.officer_b.supervisor_id = org.outsider.id
+    session.add(org.officer_b)
     session.commit()
-    other = service.pending_self_entries(session, employee_id=org.officer_a.id)
-    assert other
     csrf = sign_in(client, accounts["outsider"])
     response = client.post(
-        f"/api/v1/competencies/validation/{org.officer_b.id}",
+        f"/api/v1/competencies/validation/{org.officer_a.id}",
         json={"decisions": [{"entry_id": entry.id, "level": 2}]},
         headers={"X-CSRF-Token": csrf},
     )
-    assert response.status_code in (403, 409)
+    assert response.status_code == 404
     assert session.exec(select(RatingEntry).where(RatingEntry.validated)).all() == []
 
 

@@ -103,12 +103,14 @@ def test_only_the_own_supervisor_or_hr_may_validate(session, org, people, make_u
     self_assess(session, org.officer_a, people["a"], {"legal": 3})
     entry = next(iter(service.pending_self_entries(session, employee_id=org.officer_a.id).values()))
     decision = [ValidationDecision(entry.id, 3)]
-    for who in ("b", "outsider", "a"):  # a colleague, a stranger, the employee themself
+    # A colleague and a stranger cannot even see the person ("not found"); the employee
+    # sees their own record but may not validate it ("forbidden").
+    for who, status in (("b", 404), ("outsider", 404), ("a", 403)):
         with pytest.raises(CompetencyError) as err:
             service.validate_ratings(
                 session, employee=org.officer_a, decisions=decision, actor=people[who]
             )
-        assert err.value.status_code == 403
+        assert err.value.status_code == status
     assert session.exec(select(RatingEntry).where(RatingEntry.validated)).all() == []
     written = service.validate_ratings(
         session, employee=org.officer_a, decisions=decision, actor=people["hr"]

@@ -347,7 +347,7 @@ def test_a_conflict_of_interest_hands_the_case_on_and_removes_access_for_good(
     assert report.assignee_id == deputy.id
     with pytest.raises(reporting.ReportingError) as gone:
         open_as(session, me, report.reference)
-    assert gone.value.status_code == 403
+    assert gone.value.status_code == 404
     deputy_access = open_as(session, deputy, report.reference)
     with pytest.raises(reporting.ReportingError, match="conflict"):
         reporting.grant_access(session, access=deputy_access, actor=deputy, grantee=me)
@@ -814,7 +814,7 @@ def test_unauthorised_identity_requests_and_decisions_are_refused(session, setti
     outsider = add_holder(session, settings, make_user, "investigator")
     with pytest.raises(reporting.ReportingError) as no_access:
         open_as(session, outsider, result.report.reference)
-    assert no_access.value.status_code == 403
+    assert no_access.value.status_code == 404
     both = add_holder(session, settings, make_user, "investigator", "protection_officer")
     # An officer without the identity key of this report (made officer after it was filed).
     with pytest.raises(reporting.ReportingError) as no_key:
@@ -826,7 +826,7 @@ def test_unauthorised_identity_requests_and_decisions_are_refused(session, setti
             approve=True,
             note="ok",
         )
-    assert no_key.value.status_code == 403
+    assert no_key.value.status_code == 404  # not told the request exists
     access = open_as(session, ready.investigator, result.report.reference)
     with pytest.raises(reporting.ReportingError) as pending:
         reporting.request_identity(
@@ -875,8 +875,6 @@ def test_the_evaluation_suppresses_small_counts_and_exports_safely(session, sett
         assert dict(result.intake)["Web form"] == 7
         small = cases.evaluation(session, threshold=8)
         assert small.channels[0].received is None and small.channels[0].median_days_to_ack is None
-        table = cases.evaluation_table(result)
-        assert table[1][0].startswith("'=HYPERLINK")
         text = cases.evaluation_csv(result).decode("utf-8-sig")
         assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text
         book = load_workbook(io.BytesIO(cases.evaluation_xlsx(result)))

@@ -283,6 +283,8 @@ def test_units_and_positions_are_created_and_edited_through_forms(client, signed
     assert response.status_code == 303
     unit = service.unit_by_code(session, "UA-1")
     assert (unit.parent_id, unit.region, unit.is_central) == (org.delegation.id, "Occidente", False)
+    # The confirmation reaches the next page the planner sees.
+    assert "Unit UA-1 created." in client.get(response.headers["location"]).text
     duplicate = client.post(
         "/org/units/new",
         data={"csrf_token": csrf, "code": "UA-1", "name": "Otra", "kind": "user_area"},

@@ -157,6 +157,7 @@ def test_revoked_investigator_sees_a_clear_refusal(client, session, settings, ma
     reporting.revoke_access(session, report=report, actor=ready.investigator, user_id=colleague.id)
     session.commit()
     page = client.get(f"/cases/{report.reference}")
-    assert page.status_code == 403
-    assert "your access was withdrawn" in page.text
+    # Withdrawn, never given or unknown: one answer, so a reference cannot be probed.
+    assert page.status_code == 404
+    assert "You hold no report with this reference." in page.text
     assert client.get("/cases/WB-0000-0000").status_code == 404

@@ -444,19 +444,13 @@ def test_uploads_are_never_spooled_to_temporary_files(
 
 
 def test_an_oversized_request_is_refused_before_it_is_read(client, session, settings, make_user):
-    from backend import deps
-
     ready = ready_channel(session, settings, make_user)
-    original = deps.MAX_FORM_BYTES
-    deps.MAX_FORM_BYTES = 1024 * 1024
-    try:
-        response = submit_via_client(
-            client,
-            report_form_data(ready.channel.id),
-            files=[("files", ("big.txt", b"x" * (2 * 1024 * 1024), "text/plain"))],
-        )
-    finally:
-        deps.MAX_FORM_BYTES = original
+    settings.max_request_bytes = 1024 * 1024
+    response = submit_via_client(
+        client,
+        report_form_data(ready.channel.id),
+        files=[("files", ("big.txt", b"x" * (2 * 1024 * 1024), "text/plain"))],
+    )
     assert response.status_code == 413
     assert session.exec(select(Report)).all() == []
 

@@ -134,7 +134,7 @@ def test_grant_and_revoke_are_audited_and_revoked_investigator_is_refused(
     reference = result.report.reference
     with pytest.raises(reporting.ReportingError) as denied:
         _open(session, colleague, reference)
-    assert denied.value.status_code == 403
+    assert denied.value.status_code == 404
     access = _open(session, ready.investigator, reference)
     reporting.grant_access(session, access=access, actor=ready.investigator, grantee=colleague)
     session.commit()
@@ -146,7 +146,7 @@ def test_grant_and_revoke_are_audited_and_revoked_investigator_is_refused(
     session.commit()
     with pytest.raises(reporting.ReportingError) as revoked:
         _open(session, colleague, reference)
-    assert revoked.value.status_code == 403
+    assert revoked.value.status_code == 404
     actions = [e.action for e in session.exec(select(audit.AuditEntry)).all()]
     assert {"report.access_granted", "report.access_revoked", "report.read"} <= set(actions)
     with pytest.raises(reporting.ReportingError):

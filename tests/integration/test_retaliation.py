@@ -109,7 +109,7 @@ def test_a_complaint_through_the_receipt_goes_to_the_officers_not_the_investigat
             reference=complaint.reference,
             audit_read=False,
         )
-    assert refused.value.status_code == 403
+    assert refused.value.status_code == 404
     notices = session.exec(select(Notification).where(Notification.complaint_id == complaint.id))
     assert [n.user_id for n in notices] == [officer.id]
     # Nothing plain ties the complaint to the report or the reporter.

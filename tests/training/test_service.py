@@ -191,6 +191,20 @@ def test_only_the_person_their_supervisor_or_hr_may_propose(session, org, people
     assert refused.value.status_code == 403
 
 
+def test_only_the_employee_removes_their_plan_items(session, org, people, catalogue):
+    rate(session, org.officer_a, people["hr"], OFFICER_LEVELS)
+    items = plans.propose_plan(session, employee=org.officer_a, actor=people["a"], year=YEAR).items
+    session.commit()
+    with pytest.raises(TrainingError) as refused:
+        plans.remove_item(session, item=items[0], actor=people["head"])
+    assert refused.value.status_code == 403
+    removed = plans.remove_item(session, item=items[0], actor=people["a"])
+    assert removed.status == ItemStatus.removed
+    with pytest.raises(TrainingError) as again:
+        plans.remove_item(session, item=removed, actor=people["a"])
+    assert again.value.status_code == 409
+
+
 # --- approval and budget ------------------------------------------------------------------
 
 

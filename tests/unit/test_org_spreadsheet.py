@@ -241,25 +241,6 @@ def test_xlsx_cells_are_read_with_numbers_as_text_and_dates_as_dates():
     ]
 
 
-@pytest.mark.parametrize(
-    ("value", "escaped"),
-    [
-        ("=1+2", "'=1+2"),
-        ("+52 55 1234", "'+52 55 1234"),
-        ("-3", "'-3"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
-        ("Ana", "Ana"),
-        ("", ""),
-        ("a=b", "a=b"),
-    ],
-)
-def test_formula_like_cells_are_escaped_and_unescaped_back(value, escaped):
-    assert spreadsheet.escape_cell(value) == escaped
-    assert spreadsheet.unescape_cell(escaped) == value
-
-
 def test_csv_export_has_a_bom_and_escapes_formulas():
     chunks = spreadsheet.csv_chunks(
         spreadsheet.header_row("es"),
