@@ -1,7 +1,8 @@
 """Cryptographic primitives for the anonymous whistleblowing channel.
 
 Everything confidential in the channel is built from a handful of well-known constructions
-provided by the ``cryptography`` package:
+provided by the ``cryptography`` package, and Argon2id from the reference implementation
+(libargon2, through ``argon2-cffi``):
 
 * **Sealed boxes** (X25519 ephemeral-static ECDH + HKDF-SHA256 + AES-256-GCM) encrypt data to a
   holder's public key so that the server, which only stores public keys, cannot read it.
@@ -30,6 +31,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from argon2.low_level import ARGON2_VERSION, Type, core, ffi, lib
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -41,7 +43,6 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import (
     X25519PublicKey,
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
@@ -338,7 +339,8 @@ class KdfParams:
 
 
 # Parameter choices. Timings measured on the development machine (2 cores, cryptography 48.0.0,
-# Python 3.11), one derivation at a time, median (min-max) of 9 runs:
+# Python 3.11), one derivation at a time, median (min-max) of 9 runs (libargon2, used since,
+# computes the same values and runs the lanes of PASSWORD_KDF in parallel threads):
 #
 #   PASSWORD_KDF       64 MiB, t=3, p=4   0.145 s (0.11-0.21 s); with p=1 it was 0.15-0.27 s
 #   RECEIPT_LOOKUP_KDF 19 MiB, t=2, p=1   0.023 s (0.02-0.035 s)
@@ -388,15 +390,53 @@ def derive_key(
     """
     if len(salt) < SALT_SIZE:
         raise ValueError(f"salt must be at least {SALT_SIZE} bytes")
-    kdf = Argon2id(
-        salt=bytes(salt),
-        length=length,
-        iterations=params.iterations,
-        lanes=params.lanes,
-        memory_cost=params.memory_kib,
-        ad=context or None,
+    return _argon2id(_secret_bytes(secret), bytes(salt), params=params, ad=context, length=length)
+
+
+def _argon2id(secret: bytes, salt: bytes, *, params: KdfParams, ad: bytes, length: int) -> bytes:
+    """Return Argon2id (version 0x13) of ``secret`` with ``salt`` and associated data ``ad``.
+
+    Computed by libargon2 through argon2-cffi's binding of ``argon2_ctx``, the only one that
+    takes associated data. The call releases the GIL: a derivation (up to a few hundred
+    milliseconds) would otherwise stop every other thread of the process, the server's event
+    loop and uvicorn's health-check answer included, and under a burst of sign-ins a worker
+    was killed as hung (found by the load test, docs/load-testing.md). The values are the
+    same as ``cryptography``'s Argon2id (tests/unit/test_crypto.py checks it).
+    """
+    out = ffi.new("uint8_t[]", length)
+    # The FFI buffers must live until the call returns; libargon2 wipes the secret's copy.
+    c_secret = ffi.new("uint8_t[]", secret)
+    c_salt = ffi.new("uint8_t[]", salt)
+    c_ad = ffi.new("uint8_t[]", ad) if ad else ffi.NULL
+    context = ffi.new(
+        "argon2_context *",
+        {
+            "version": ARGON2_VERSION,
+            "out": out,
+            "outlen": length,
+            "pwd": c_secret,
+            "pwdlen": len(secret),
+            "salt": c_salt,
+            "saltlen": len(salt),
+            "secret": ffi.NULL,
+            "secretlen": 0,
+            "ad": c_ad,
+            "adlen": len(ad),
+            "t_cost": params.iterations,
+            "m_cost": params.memory_kib,
+            "lanes": params.lanes,
+            "threads": params.lanes,
+            "allocate_cbk": ffi.NULL,
+            "free_cbk": ffi.NULL,
+            "flags": lib.ARGON2_FLAG_CLEAR_PASSWORD,
+        },
     )
-    return kdf.derive(_secret_bytes(secret))
+    result = core(context, Type.ID.value)
+    if result != lib.ARGON2_OK:
+        raise ValueError(ffi.string(lib.argon2_error_message(result)).decode("ascii"))
+    derived = bytes(ffi.buffer(out, length))
+    ffi.memmove(out, bytes(length), length)
+    return derived
 
 
 # --------------------------------------------------------------------------------------------

@@ -262,6 +262,54 @@ def test_derive_key_is_deterministic_and_salted(secret: str | bytes) -> None:
     assert derive_key(secret, salt, params=TEST_KDF, context=b"other") != first
 
 
+@FAST
+@given(
+    secret=st.binary(max_size=40),
+    salt=st.binary(min_size=16, max_size=32),
+    context=st.binary(max_size=24),
+    lanes=st.integers(min_value=1, max_value=4),
+    iterations=st.integers(min_value=1, max_value=3),
+)
+def test_derive_key_computes_the_same_argon2id_as_cryptography(
+    secret: bytes, salt: bytes, context: bytes, lanes: int, iterations: int
+) -> None:
+    # Keys wrapped before the switch to libargon2 must still open: same values, bit for bit.
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+    params = KdfParams(memory_kib=8 * lanes + 8, iterations=iterations, lanes=lanes)
+    reference = Argon2id(
+        salt=salt,
+        length=32,
+        iterations=iterations,
+        lanes=lanes,
+        memory_cost=params.memory_kib,
+        ad=context or None,
+    ).derive(secret)
+    assert derive_key(secret, salt, params=params, context=context) == reference
+
+
+def test_derive_key_lets_other_threads_run_meanwhile() -> None:
+    # A derivation holding the GIL would stop the server's event loop and its health-check
+    # thread for its whole length. Here the main thread keeps waking from short sleeps while
+    # another thread derives; with the GIL held it could not wake until the end.
+    import threading
+
+    finished = threading.Event()
+
+    def derive() -> None:
+        derive_key("pw", new_salt(), params=KdfParams(memory_kib=64 * 1024, iterations=3, lanes=1))
+        finished.set()
+
+    worker = threading.Thread(target=derive)
+    worker.start()
+    wakeups = 0
+    while not finished.is_set():
+        threading.Event().wait(0.001)
+        wakeups += 1
+    worker.join()
+    assert wakeups >= 5
+
+
 def test_derive_key_normalises_unicode() -> None:
     composed, decomposed = "caf\u00e9", "cafe\u0301"
     salt = new_salt()
