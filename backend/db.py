@@ -118,6 +118,11 @@ def make_engine(database_url: str, **kwargs) -> Engine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Keep as many connections as requests run at once (the route threads): opening one
+            # costs four PRAGMAs, and the default pool of five made busy workers open and close
+            # connections on every request.
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 20)
         engine = create_engine(
             database_url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )

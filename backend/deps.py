@@ -58,7 +58,9 @@ class NotAuthenticated(HTTPException):
         self.expired = expired
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies without I/O are `async`: FastAPI runs a plain `def` dependency in the thread
+# pool, and each such hop costs more than the dependency itself.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -118,7 +120,7 @@ def require(permission: Permission):
     return Depends(check)
 
 
-def _public() -> None:
+async def _public() -> None:
     return None
 
 
@@ -127,7 +129,7 @@ _public.public = True  # type: ignore[attr-defined]
 public = Depends(_public)
 
 
-def _reporter_session() -> None:
+async def _reporter_session() -> None:
     return None
 
 

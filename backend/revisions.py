@@ -12,14 +12,18 @@ older than its key says.
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Session, SQLModel
 
-# Counter name → the tables whose every insert, update or delete advances it. The migration
-# that installs the triggers (0009) reads this mapping; a later migration must re-run
-# `install_triggers` for any table added here.
+# Counter name → the tables whose every insert, update or delete advances it. Migrations 0009
+# (org, training) and 0010 (people) install the triggers from frozen copies of this mapping;
+# a table added here needs a new migration that installs its triggers.
 WATCHED_TABLES: dict[str, tuple[str, ...]] = {
     "org": ("unit", "position", "role_profile", "competency"),
+    # Who works where: the gap reports' population (unit, position, status of each employee).
+    "people": ("employee",),
     "training": (
         "training_activity",
         "training_activity_target",
@@ -40,13 +44,39 @@ class DataRevision(SQLModel, table=True):
 
 
 _READ = text("SELECT name, value FROM data_revision")
+_MEMO = "data_revisions"
 
 
 def current(session: Session) -> dict[str, int]:
-    """Return every counter's current value (one small query)."""
-    return {name: int(value) for name, value in session.connection().execute(_READ)}
+    """Return every counter's current value (one small query, at most once per transaction).
+
+    A page that builds several reports reads the counters once. The copy is dropped when the
+    transaction ends and whenever the session flushes its own changes, which may have advanced
+    a counter: a key is never older than the data read after it.
+    """
+    memo = session.info.get(_MEMO)
+    if memo is None:
+        memo = {name: int(value) for name, value in session.connection().execute(_READ)}
+        session.info[_MEMO] = memo
+    return dict(memo)
 
 
 def value_of(session: Session, name: str) -> int:
     """Return one counter's current value (0 if it does not exist)."""
     return current(session).get(name, 0)
+
+
+def _forget(session: OrmSession, *_args) -> None:
+    session.info.pop(_MEMO, None)
+
+
+def _forget_after_writes(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        _forget(state.session)
+
+
+# On SQLAlchemy's Session class, so every session (sqlmodel's included) drops its copy in time:
+# at the end of a transaction, on a flush, and before any statement that is not a SELECT.
+for _event in ("after_flush", "after_transaction_end"):
+    event.listen(OrmSession, _event, _forget)
+event.listen(OrmSession, "do_orm_execute", _forget_after_writes)

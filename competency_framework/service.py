@@ -1554,23 +1554,18 @@ def gap_inputs(
 def data_key(session: Session) -> tuple:
     """Return a cheap key that changes whenever anything a gap report reads changes.
 
-    Ratings and profiles bump `competency_revision` in their own transaction; employees carry
-    `updated_at` (and count/max id catch additions). Positions, units and profiles are small and
-    are fingerprinted by content in `load_org_frames`. Read this *before* the data: the data is
-    then at least as new as the key, so a cached copy is never older than its key says.
+    Ratings and profiles bump `competency_revision` in their own transaction; every change to
+    an employee row advances the `people` data revision (a trigger, backend.revisions).
+    Positions, units and profiles are keyed by the `org` revision in `load_org_frames`. Read
+    this *before* the data: the data is then at least as new as the key, so a cached copy is
+    never older than its key says.
     """
     rev = (
         session.connection()
         .execute(text("SELECT ratings, profiles FROM competency_revision WHERE id = 1"))
         .one_or_none()
     )
-    emp = Employee.__table__
-    people = (
-        session.connection()
-        .execute(sa_select(func.count(), func.max(emp.c.id), func.max(emp.c.updated_at)))
-        .one()
-    )
-    return (tuple(rev) if rev else (0, 0), people[0], people[1], str(people[2]))
+    return (tuple(rev) if rev else (0, 0), revisions.value_of(session, "people"))
 
 
 @dataclass
