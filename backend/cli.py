@@ -50,7 +50,19 @@ def serve(
     """Serve the application (the database must be migrated)."""
     import uvicorn
 
+    from backend.migrate import NotMigratedError, ensure_migrated
+
     settings = get_settings()
+    # Checked here too (each worker checks again): one clear line instead of a worker's
+    # traceback.
+    engine = _engine()
+    try:
+        ensure_migrated(engine)
+    except NotMigratedError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
     uvicorn.run(
         "backend.asgi:app",
         host=host or settings.host,
@@ -68,9 +80,9 @@ SERVER_OPTIONS = {
     "access_log": False,
     # uvicorn's "Server" header and date add nothing and are one less fingerprint.
     "server_header": False,
-    # Argon2id (cryptography) keeps Python's global lock while it derives; a burst of
-    # sign-ins can hold a worker's event loop for seconds. The default 5 s health check
-    # killed such workers as hung in the load test (docs/load-testing.md).
+    # A burst of Argon2id sign-ins (64 MiB each) can keep a worker's event loop busy for
+    # seconds on a small machine. The default 5 s health check killed such workers as hung in
+    # the load test (docs/load-testing.md).
     "timeout_worker_healthcheck": 30,
 }
 

@@ -105,11 +105,11 @@ class Settings(BaseSettings):
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "w") as fh:
                     fh.write(value)
-        if self.environment == "production" and (
+        if self.environment != "development" and (
             value.lower() in WEAK_SECRETS or len(value) < MIN_SECRET_LENGTH
         ):
             raise ValueError(
-                "MERITO_SECRET_KEY is too weak for production: use at least "
+                f"MERITO_SECRET_KEY is too weak for {self.environment}: use at least "
                 f"{MIN_SECRET_LENGTH} random characters (or let Mérito generate one)."
             )
         self._secret = value

@@ -35,10 +35,20 @@ def database_heads(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(connection).get_current_heads())
 
 
+def _missing_sqlite_file(engine: Engine) -> bool:
+    """True for a SQLite URL whose file does not exist (connecting would create it empty)."""
+    url = engine.url
+    return (
+        url.get_backend_name() == "sqlite"
+        and url.database not in (None, "", ":memory:")
+        and not Path(url.database).exists()
+    )
+
+
 def ensure_migrated(engine: Engine) -> None:
     """Raise NotMigratedError unless the database is at the newest schema."""
     url = engine.url.render_as_string(hide_password=False)
-    if database_heads(engine) != script_heads(url):
+    if _missing_sqlite_file(engine) or database_heads(engine) != script_heads(url):
         raise NotMigratedError(
             "The database is not up to date with this version of Mérito. "
             "Run `merito migrate` first."

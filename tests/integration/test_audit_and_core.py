@@ -110,6 +110,8 @@ def test_app_refuses_an_unmigrated_database(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(NotMigratedError, match="merito migrate"):
         ensure_migrated(engine)
+    # Checking did not leave an empty database file behind.
+    assert not (tmp_path / "empty.db").exists()
     from backend.app import create_app
 
     settings = Settings(
@@ -122,12 +124,34 @@ def test_app_refuses_an_unmigrated_database(tmp_path):
         create_app(settings)
 
 
-def test_weak_secret_is_refused_in_production(tmp_path):
-    weak = Settings(environment="production", data_dir=tmp_path, secret_key="changeme")
-    with pytest.raises(ValueError, match="too weak"):
-        weak.resolved_secret_key()
+@pytest.mark.parametrize("environment", ["production", "test"])
+def test_weak_secret_is_refused_outside_development(tmp_path, environment):
+    for secret in ("changeme", "short-but-not-listed"):
+        weak = Settings(environment=environment, data_dir=tmp_path, secret_key=secret)
+        with pytest.raises(ValueError, match="too weak"):
+            weak.resolved_secret_key()
     fine = Settings(environment="development", data_dir=tmp_path, secret_key="changeme")
     assert fine.resolved_secret_key() == "changeme"
+
+
+def test_serve_refuses_an_unmigrated_database_in_one_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from backend import cli
+    from backend.config import get_settings
+
+    monkeypatch.setenv("MERITO_DATABASE_URL", f"sqlite:///{tmp_path / 'never.db'}")
+    monkeypatch.setenv("MERITO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MERITO_ENVIRONMENT", "development")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli.app, ["serve", "--port", "1"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "merito migrate" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "never.db").exists()
 
 
 def test_secret_key_is_generated_once_into_the_data_directory(tmp_path):
