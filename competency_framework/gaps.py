@@ -178,6 +178,29 @@ def apply_ratings(
     return {**matrices, "current": current, "rated": rated}
 
 
+def carry_ratings(
+    old_inputs: GapInputs, old_matrices: dict[str, np.ndarray], new_inputs: GapInputs
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Carry current ratings from an earlier computation over to a new population.
+
+    Returns the `current` and `rated` matrices laid out for `new_inputs.employees` (same
+    competencies, which the caller checks), and a boolean array: True for each new person who
+    was in the earlier population. The others start unrated; the caller reads their ratings.
+    """
+    if list(old_inputs.competency_ids) != list(new_inputs.competency_ids):
+        raise ValueError("carry_ratings needs the same competencies on both sides")
+    new_ids = new_inputs.employees["employee_id"].to_numpy(dtype=np.int64)
+    old_ids = old_inputs.employees["employee_id"].to_numpy(dtype=np.int64)
+    rows = _dense_positions(old_ids, new_ids)
+    known = rows >= 0
+    k = len(new_inputs.competency_ids)
+    current = np.zeros((len(new_ids), k), dtype=np.int8)
+    rated = np.zeros((len(new_ids), k), dtype=bool)
+    current[known] = old_matrices["current"][rows[known]]
+    rated[known] = old_matrices["rated"][rows[known]]
+    return {"current": current, "rated": rated}, known
+
+
 def sums_from_matrices(inputs: GapInputs, matrices: dict[str, np.ndarray]) -> pd.DataFrame:
     """Additive counts per (unit_id, role_code, competency_id) from `person_matrices` output."""
     employees = inputs.employees

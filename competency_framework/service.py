@@ -1628,8 +1628,10 @@ GAP_CACHE = _GapCache()
 def organisation_cells(session: Session, org: OrgFrames | None = None) -> CachedCells:
     """Return the organisation's per (unit, role, competency) counts, from cache when current.
 
-    When only ratings changed since the cached copy (same people, positions and profiles), just
-    the current ratings written since are read and applied; otherwise everything is recomputed.
+    The current ratings (the one large read) are carried over from the cached copy whenever it
+    exists: only the ratings written since are read. When people, positions or profiles
+    changed too, the population and requirements are re-read and the carried ratings laid out
+    for it (people new to it have theirs read). Only a cold process reads everything.
     """
     key_data = data_key(session)
     org = org or load_org_frames(session)
@@ -1654,6 +1656,8 @@ def organisation_cells(session: Session, org: OrgFrames | None = None) -> Cached
             inputs=cached.inputs,
             matrices=matrices,
         )
+    elif (carried := _carry_over(session, org, cached, key)) is not None:
+        fresh = carried
     else:
         inputs, employees = gap_inputs(session, org)
         matrices = gaps.person_matrices(inputs)
@@ -1673,6 +1677,49 @@ def organisation_cells(session: Session, org: OrgFrames | None = None) -> Cached
     with GAP_CACHE.lock:
         GAP_CACHE.cells = fresh
     return fresh
+
+
+# Above this many people new to the population, one full read beats a long IN list.
+_MAX_NEWCOMERS = 5_000
+
+
+def _carry_over(
+    session: Session, org: OrgFrames, cached: CachedCells | None, key: tuple
+) -> CachedCells | None:
+    """Recompute with the cached copy's ratings, or None when a full read is needed."""
+    if cached is None or cached.matrices is None or cached.inputs is None:
+        return None
+    old_ratings_revision = cached.key[0][0][0]
+    if key[0][0][0] < old_ratings_revision:
+        return None  # a different (restored) database: never mix
+    competency_ids = [c.id for c in list_competencies(session)]
+    if list(cached.inputs.competency_ids) != competency_ids:
+        return None
+    employees = fetch_employees(session, org)
+    profiled = employees[employees["profile_id"] >= 0].reset_index(drop=True)
+    inputs = gaps.GapInputs(
+        employees=profiled[["employee_id", "unit_id", "profile_id", "role_code"]],
+        requirements=fetch_requirements(session),
+        current=cached.inputs.current.iloc[0:0],
+        competency_ids=competency_ids,
+    )
+    carried, known = gaps.carry_ratings(cached.inputs, cached.matrices, inputs)
+    newcomers = inputs.employees["employee_id"].to_numpy()[~known].tolist()
+    if len(newcomers) > _MAX_NEWCOMERS:
+        return None
+    ratings = [fetch_current_ratings(session, above_revision=old_ratings_revision)]
+    if newcomers:
+        ratings.insert(0, fetch_current_ratings(session, employee_ids=newcomers))
+    base = gaps.person_matrices(inputs)  # requirements for the new population, nobody rated
+    matrices = gaps.apply_ratings(inputs, {**base, **carried}, pd.concat(ratings))
+    return CachedCells(
+        key=key,
+        cells=gaps.sums_from_matrices(inputs, matrices),
+        people_without_profile=int((employees["profile_id"] < 0).sum()),
+        computed_at=utcnow(),
+        inputs=inputs,
+        matrices=matrices,
+    )
 
 
 def _same_except_ratings(old: tuple, new: tuple) -> bool:

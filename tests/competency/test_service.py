@@ -521,3 +521,84 @@ def test_after_new_ratings_the_cache_reads_only_what_changed_and_agrees_with_a_r
         incremental.sort_values(columns).reset_index(drop=True),
         full.sort_values(columns).reset_index(drop=True),
     )
+
+
+def test_after_profile_and_people_changes_the_ratings_are_carried_over_not_reread(
+    session, org, people, monkeypatch
+):
+    staff = _staff_unit(session, org, 5)
+    legal = service.get_competency(session, "legal")
+    for level, person in enumerate(staff[:3], start=1):
+        service.record_rating(
+            session, employee=person, competency=legal, level=level, source="hr", actor=people["hr"]
+        )
+    self_assess(session, org.officer_a, people["a"], 2)
+    agree_all(session, org.officer_a, people["head"])
+    session.commit()
+    service.GAP_CACHE.clear()
+    service.organisation_cells(session)
+
+    # Change everything but the competencies: a profile, where someone works, a newcomer
+    # (with ratings of their own), and one more rating.
+    profile = next(
+        p for p in service.list_profiles(session) if p.role_code == "procurement_officer"
+    )
+    service.save_profile(
+        session,
+        profile=profile,
+        requirements={"legal": (4, "essential"), "negotiation": (2, "desirable")},
+        reason="Más exigencia jurídica",
+        actor=people["hr"].user,
+    )
+    moved = EmployeeInput(
+        number=staff[0].number,
+        first_name=staff[0].first_name,
+        last_name=staff[0].last_name,
+        email="",
+        unit_id=org.central.id,
+        position_id=org.officer_position.id,
+        hire_date=date(2010, 1, 1),
+    )
+    org_service.update_employee(session, employee=staff[0], data=moved, actor="test")
+    newcomer = org_service.create_employee(
+        session,
+        EmployeeInput(
+            number="N001",
+            first_name="Nora",
+            last_name="Nueva",
+            email="",
+            unit_id=org.delegation.id,
+            position_id=staff[1].position_id,
+            hire_date=date(2026, 1, 1),
+        ),
+    )
+    session.commit()
+    service.record_rating(
+        session, employee=newcomer, competency=legal, level=4, source="hr", actor=people["hr"]
+    )
+    service.record_rating(
+        session, employee=staff[4], competency=legal, level=3, source="hr", actor=people["hr"]
+    )
+    session.commit()
+
+    reads: list[dict] = []
+    fetch = service.fetch_current_ratings
+
+    def counting(session_, **kwargs):
+        reads.append(kwargs)
+        return fetch(session_, **kwargs)
+
+    monkeypatch.setattr(service, "fetch_current_ratings", counting)
+    carried = service.organisation_cells(session).cells
+    # No full read: the ratings written since, and those of the one person new to the population.
+    assert reads
+    assert all(r.get("above_revision") is not None or r.get("employee_ids") for r in reads)
+    assert {tuple(r.get("employee_ids") or ()) for r in reads} >= {(newcomer.id,)}
+
+    service.GAP_CACHE.clear()
+    full = service.organisation_cells(session).cells
+    columns = ["unit_id", "role_code", "competency_id"]
+    pd.testing.assert_frame_equal(
+        carried.sort_values(columns).reset_index(drop=True),
+        full.sort_values(columns).reset_index(drop=True),
+    )
