@@ -26,7 +26,7 @@ def my_applications(session: Session, principal: Principal) -> Panel | None:
         {
             "rows": rows[:6],
             "verified": accounts.may_apply(session, principal.user),
-            "open": sum(1 for v in service.public_vacancies(session) if service.window_open(v)),
+            "open": service.open_for_applications(session),
         },
         order=12,
     )

@@ -158,6 +158,20 @@ def public_vacancies(session: Session) -> list[Vacancy]:
     return sorted(found, key=lambda v: (not window_open(v, moment), -(v.id or 0)))
 
 
+def open_for_applications(session: Session, now: datetime | None = None) -> int:
+    """Return how many vacancies accept applications now (one count, no rows loaded)."""
+    statement = (
+        select(func.count())
+        .select_from(Vacancy)
+        .where(
+            Vacancy.status == VacancyStatus.published,
+            col(Vacancy.closes_at).is_not(None),
+            col(Vacancy.closes_at) >= now_or(now),
+        )
+    )
+    return session.exec(statement).one()
+
+
 def window_open(vacancy: Vacancy, now: datetime | None = None) -> bool:
     """True while applications are accepted."""
     return (

@@ -156,6 +156,9 @@ def test_an_amendment_is_published_with_its_reason_and_reopens_the_window(
     assert amendment.changes == {"pass_mark_test": {"before": 60, "after": 70}}
     assert amendment.previous_sha256 == old_hash != vacancy.notice_sha256
     assert vacancy.closes_at > old_close and service.window_open(vacancy)
+    # The dashboard's count agrees with the board: open now, closed after its closing time.
+    assert service.open_for_applications(session) == 1
+    assert service.open_for_applications(session, vacancy.closes_at + timedelta(seconds=1)) == 0
     days = workdays.working_days_open(fake_clock.moment, vacancy.closes_at, settings.time_zone)
     assert days == settings.vacancy_amendment_min_days
     assert vacancy.notice["pass_marks_percent"]["test"] == 70
