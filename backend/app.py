@@ -326,6 +326,10 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
 
             scheduler = Scheduler(engine, settings, settings.scheduler_poll_seconds)
             scheduler.start()
+        if settings.warm_caches:
+            from backend import warmup
+
+            warmup.start(engine, settings)
         try:
             yield
         finally:

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # Each worker runs due periodic jobs (one worker wins each run; see backend/jobs.py).
     scheduler: bool = True
     scheduler_poll_seconds: int = Field(default=60, ge=1)
+    # Each worker computes the organisation-wide reports once at start (backend/warmup.py).
+    warm_caches: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
     # Reporting channel retention (docs/reporting.md): months a closed case is kept, by outcome

@@ -346,6 +346,8 @@ def page_timings(
         "MERITO_DATA_DIR": str(data_dir),
         "MERITO_ENVIRONMENT": "development",
         "MERITO_FAST_PASSWORD_HASHING": "true",
+        # Cold means cold: no worker computes the reports before the first request.
+        "MERITO_WARM_CACHES": "false",
     }
     settings = Settings(
         database_url=url,

@@ -7,8 +7,9 @@ from sqlmodel import Session
 from backend.auth.permissions import Permission, Role
 from backend.auth.service import Principal
 from backend.dashboard import Panel, panel
-from backend.i18n import N_, get_locale
+from backend.i18n import LOCALES, N_, get_locale, set_locale
 from backend.org.models import Employee
+from backend.warmup import warmer
 from competency_framework import campaigns as campaign_service
 from competency_framework import service
 
@@ -80,3 +81,12 @@ def what_needs_attention(session: Session, principal: Principal) -> Panel | None
         {"critical": report.critical[:5], "spof_count": len(report.spof)},
         order=17,
     )
+
+
+@warmer("competency.gap_reports")
+def warm_gap_reports(session: Session) -> None:
+    """At worker start: the organisation's cell counts, the default heatmap and attention list."""
+    for locale in LOCALES:
+        set_locale(locale)
+        service.heatmap(session, details=True, locale=locale)
+        service.attention_report(session, details=True, limit=5, locale=locale)

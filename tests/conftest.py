@@ -230,6 +230,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         fast_password_hashing=True,
         login_max_failures=5,
         scheduler=False,
+        warm_caches=False,
     )
 
 

@@ -11,6 +11,7 @@ from backend.dashboard import Panel, panel
 from backend.db import utcnow
 from backend.i18n import N_
 from backend.org.models import Employee
+from backend.warmup import warmer
 from competency_framework.training import enrolments, needs, plans, service
 from competency_framework.training.models import EnrolmentStatus, ItemStatus
 
@@ -95,3 +96,11 @@ def training_needs(session: Session, principal: Principal) -> Panel | None:
         {"report": report, "top": report.funded[:3]},
         order=35,
     )
+
+
+@warmer("training.needs_report")
+def warm_needs_report(session: Session) -> None:
+    """At worker start: this year's needs analysis, as the page and the dashboard ask for it."""
+    year = service.plan_year(session.info.get("settings"))
+    needs.needs_report(session, year=year)
+    needs.needs_report(session, year=year, unit_limit=3)
