@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from backend import audit
 from backend.org import service as org_service
+from backend.org.models import Employee
 from backend.org.service import EmployeeInput
 from competency_framework import service
 from competency_framework.exports import ImportRejected
@@ -602,3 +603,26 @@ def test_after_profile_and_people_changes_the_ratings_are_carried_over_not_rerea
         carried.sort_values(columns).reset_index(drop=True),
         full.sort_values(columns).reset_index(drop=True),
     )
+
+
+def test_integer_fetch_agrees_with_plain_rows_on_every_backend(session, org, people):
+    """`_fetch_ints` (DB-API cursor batches straight into numpy) matches what plain rows say."""
+    self_assess(session, org.officer_a, people["a"], 3)
+    agree_all(session, org.officer_a, people["head"])
+    session.commit()
+    for employee_ids in (None, [org.officer_a.id], []):
+        frame = service.fetch_current_ratings(session, employee_ids=employee_ids)
+        statement = select(
+            CurrentRating.employee_id, CurrentRating.competency_id, CurrentRating.level
+        )
+        if employee_ids is not None:
+            statement = statement.where(CurrentRating.employee_id.in_(employee_ids))
+        rows = sorted(tuple(r) for r in session.exec(statement).all())
+        assert sorted(frame.itertuples(index=False, name=None)) == rows
+        assert list(frame.dtypes) == ["int64"] * 3
+    # The employee scan (a status filter and a coalesce) too.
+    org_frames = service.load_org_frames(session)
+    employees = service.fetch_employees(session, org_frames)
+    assert set(employees["employee_id"]) == {
+        e.id for e in session.exec(select(Employee)).all() if e.status != "left"
+    }
