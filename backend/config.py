@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     smtp_from: str = "Mérito <no-reply@localhost>"
     smtp_starttls: bool = True
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The address people open Mérito at (e.g. https://merito.example.org), for links in mail
+    # sent by jobs, which have no request to take it from. Without it, such mail has no link.
+    public_url: str = ""
     # Vacancy competitions (assessments/vacancies), in working days (weekends and Mexican
     # federal rest days skipped).
     vacancy_min_posting_days: int = Field(default=10, ge=1)

@@ -112,6 +112,7 @@ def _finish(engine: Engine, job: Job, summary: str) -> None:
 # Domain modules that register jobs when imported; loaded before running so that `merito tick`
 # (which does not build the app) knows them too.
 JOB_MODULES = [
+    "assessments.appraisals.flows",
     "competency_framework.training.flows",
     "whistleblowing.cases",
     "whistleblowing.retaliation",

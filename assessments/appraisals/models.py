@@ -396,3 +396,9 @@ class AppraisalReminder(SQLModel, table=True):
     pending: int = 0
     sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    # The reminder's email (assessments/appraisals/flows.py): "pending" until the mail job
+    # sends it ("sent"), gives up ("failed"), finds no active account ("no_account") or the
+    # cycle was completed first ("cancelled"). None: recorded before reminders were emailed.
+    mail_status: str | None = Field(default=None, max_length=12, index=True)
+    mail_attempts: int = 0
+    mailed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -65,6 +65,7 @@ templates().globals.update(
     APPRAISAL_RATINGS=RATINGS,
     APPRAISAL_SIDE_LABELS=SIDE_LABELS,
     APPRAISAL_REMINDER_LABELS=service.REMINDER_LABELS,
+    APPRAISAL_REMINDER_MAIL_LABELS=service.REMINDER_MAIL_LABELS,
     APPRAISAL_STEP_LABELS=service.STEP_LABELS,
     APPRAISAL_TRAINING_SOURCES=TRAINING_SOURCE_LABELS,
 )
@@ -611,7 +612,11 @@ def cycle_remind(
     return commit_and_redirect(
         request,
         session,
-        _("Reminders recorded: %(n)s.", n=sum(counts.values())),
+        _(
+            "Reminders recorded: %(n)s. Each person sees theirs on their start page and is "
+            "emailed within a few minutes.",
+            n=sum(counts.values()),
+        ),
         f"/appraisals/cycles/{cycle.id}",
     )
 

@@ -697,7 +697,9 @@ def remind(
     """Record reminders for everyone who owes the next step; return people reminded per kind.
 
     Employees are reminded of their own step; supervisors (as the reporting lines stand now)
-    and second-level managers once per kind, with how many appraisals wait for them.
+    and second-level managers once per kind, with how many appraisals wait for them. Each
+    reminder shows on the person's start page and waits to be emailed by the mail job
+    (`flows.mail_reminders`), outside this request: a cycle can owe thousands of messages.
     """
     if not actor.can(Permission.manage_appraisal_cycles):
         raise AppraisalError(_("Only HR sends reminders."), status_code=403)
@@ -751,6 +753,7 @@ def remind(
             "pending": 1,
             "sent_at": now,
             "sent_by_id": actor.user.id,
+            "mail_status": "pending",
         }
         for emp, kind in personal
     ] + [
@@ -761,6 +764,7 @@ def remind(
             "pending": pending,
             "sent_at": now,
             "sent_by_id": actor.user.id,
+            "mail_status": "pending",
         }
         for (emp, kind), pending in grouped.items()
     ]
@@ -779,6 +783,16 @@ def remind(
     return dict(counts)
 
 
+# What became of a reminder's email (AppraisalReminder.mail_status; see flows.mail_reminders).
+REMINDER_MAIL_LABELS = {
+    "pending": N_("Waiting to be emailed"),
+    "sent": N_("Emailed"),
+    "failed": N_("Could not be emailed"),
+    "no_account": N_("Not emailed: no active account"),
+    "cancelled": N_("Not emailed: the cycle was completed"),
+}
+
+
 @dataclass
 class ReminderRow:
     recipient: str
@@ -786,6 +800,8 @@ class ReminderRow:
     pending: int
     sent_at: datetime
     sent_by: str
+    mail_status: str | None = None
+    mailed_at: datetime | None = None
 
 
 def reminders(session: Session, cycle: AppraisalCycle, *, limit: int = 200) -> list[ReminderRow]:
@@ -799,7 +815,15 @@ def reminders(session: Session, cycle: AppraisalCycle, *, limit: int = 200) -> l
         .limit(limit)
     ).all()
     return [
-        ReminderRow(e.full_name, r.kind, r.pending, r.sent_at, u.full_name if u else "")
+        ReminderRow(
+            e.full_name,
+            r.kind,
+            r.pending,
+            r.sent_at,
+            u.full_name if u else "",
+            r.mail_status,
+            r.mailed_at,
+        )
         for r, e, u in rows
     ]
 

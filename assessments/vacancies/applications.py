@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from assessments.appraisals import service as appraisal_service
 from backend import audit
 from backend.auth.models import User
 from backend.config import Settings
@@ -22,6 +23,7 @@ from .models import (
     Vacancy,
     VacancyStatus,
 )
+from .scoring import anonymous_in_sift
 from .service import (
     VacancyError,
     membership,
@@ -322,12 +324,87 @@ def evidence_of(session: Session, application: Application) -> dict[str, str]:
     }
 
 
-def record_read(session: Session, *, application: Application, actor: User, purpose: str) -> None:
-    """Audit that `actor` opened `application` (every read of an application is recorded)."""
+def record_read(
+    session: Session,
+    *,
+    application: Application,
+    actor: User,
+    purpose: str,
+    promotion_evidence: bool = False,
+) -> None:
+    """Audit that `actor` opened `application` (every read of an application is recorded),
+    noting whether the page also showed the candidate's appraisal record."""
+    after = {"purpose": purpose, "vacancy_id": application.vacancy_id}
+    if promotion_evidence:
+        after["promotion_evidence"] = True
     _record(
         session,
         action="vacancy.application_read",
         actor=actor,
         application=application,
-        after={"purpose": purpose, "vacancy_id": application.vacancy_id},
+        after=after,
+    )
+
+
+@dataclass
+class CriterionLevel:
+    """An internal candidate's current rating of one competency the vacancy assesses."""
+
+    code: str
+    required: int  # the level the vacancy requires
+    current: int | None
+    source: str
+    rated_at: datetime | None
+
+    @property
+    def meets(self) -> bool:
+        return self.current is not None and self.current >= self.required
+
+
+@dataclass
+class CandidateRecord:
+    """What a competition may weigh of an internal candidate: issue 6's promotion evidence."""
+
+    appraisals: list  # appraisal_service.AppraisalRecord, newest first (completed only)
+    latest_rating: int | None
+    mean_rating: float | None
+    levels: list[CriterionLevel]  # in the order of the vacancy's criteria
+
+
+def promotion_evidence(
+    session: Session, *, vacancy: Vacancy, application: Application, for_panel: bool
+) -> CandidateRecord | None:
+    """Return an internal candidate's appraisal history and competency ratings, or None.
+
+    Read through the appraisals service (never its tables). None for external candidates,
+    and None for the panel while the evidence sift is anonymous: a cycle name, a unit's
+    ratings or a rating history would identify the person the sift must see by code only.
+    HR, who sees names throughout, sees it at every stage.
+    """
+    if not application.is_internal or application.employee_id is None:
+        return None
+    if application.vacancy_id != vacancy.id:
+        raise VacancyError(_("This application does not exist."), status_code=404)
+    if for_panel and anonymous_in_sift(vacancy):
+        return None
+    evidence = appraisal_service.promotion_evidence(session, employee_id=application.employee_id)
+    ratings = {c.code: c for c in evidence.competencies}
+    levels = []
+    for criterion in vacancy.criteria:
+        code = criterion["competency"]
+        rating = ratings.get(code)
+        levels.append(
+            CriterionLevel(
+                code=code,
+                required=int(criterion["required_level"]),
+                current=rating.current if rating else None,
+                source=rating.source if rating else "",
+                rated_at=rating.rated_at if rating else None,
+            )
+        )
+    return CandidateRecord(
+        appraisals=evidence.appraisals,
+        latest_rating=evidence.latest_rating,
+        mean_rating=evidence.mean_rating,
+        levels=levels,
     )

@@ -648,6 +648,9 @@ def _application_context(session, settings, vacancy, application):
     context.update(
         {
             "application": application,
+            "record": applications.promotion_evidence(
+                session, vacancy=vacancy, application=application, for_panel=False
+            ),
             "evidence": applications.evidence_of(session, application),
             "attempt": attempt,
             "unit": session.get(Unit, application.unit_id) if application.unit_id else None,
@@ -670,15 +673,16 @@ def application_detail(
     application_id: int,
 ):
     application = application_in(session, vacancy, application_id)
+    context = _application_context(session, settings, vacancy, application)
     applications.record_read(
-        session, application=application, actor=principal.user, purpose="hr_review"
+        session,
+        application=application,
+        actor=principal.user,
+        purpose="hr_review",
+        promotion_evidence=context["record"] is not None,
     )
     session.commit()
-    return render(
-        request,
-        "vacancies/application_hr.html",
-        _application_context(session, settings, vacancy, application),
-    )
+    return render(request, "vacancies/application_hr.html", context)
 
 
 @router.post(

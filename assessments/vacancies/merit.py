@@ -295,6 +295,7 @@ def _write_list(
 
 
 def _reject_events(session: Session, vacancy: Vacancy, applications: list[Application]) -> None:
+    """Announce the rejection of each screened-out or out candidate (others are skipped)."""
     for application in applications:
         if application.status == ApplicationStatus.screened_out:
             stage, reason = "eligibility", "eligibility:" + ",".join(application.screening_failures)
@@ -310,6 +311,47 @@ def _reject_events(session: Session, vacancy: Vacancy, applications: list[Applic
                 subject_employee_id=application.employee_id if application.is_internal else None,
             ),
         )
+
+
+def announce_cancellation(session: Session, *, vacancy: Vacancy, status_before: str) -> int:
+    """Announce every candidate's outcome of a cancelled competition; return how many.
+
+    Outcomes are announced once, when they are final. Before the merit list, that is at its
+    publication; a cancelled competition never publishes one, so here: the candidates screened
+    out or out at a stage get their usual rejection (unless the list already announced it), and
+    everyone still in the competition (active, or ranked and not appointed) a rejection at the
+    `cancellation` stage — for an internal candidate, losing a competition to its cancellation
+    is as much an exclusion as failing a stage. Withdrawals and declined offers were the
+    candidate's own choice and announce nothing.
+    """
+    announced = 0
+    applications = all_applications(session, vacancy)
+    if vacancy.results_published_at is None:
+        out = [
+            a
+            for a in applications
+            if a.status in (ApplicationStatus.screened_out, ApplicationStatus.out)
+        ]
+        _reject_events(session, vacancy, out)
+        announced += len(out)
+    for application in applications:
+        if application.status not in (ApplicationStatus.active, ApplicationStatus.ranked):
+            continue
+        publish(
+            session,
+            DomainEvent(
+                REJECTED,
+                payload={
+                    "vacancy_id": vacancy.id,
+                    "stage": "cancellation",
+                    "reason": "competition_cancelled",
+                    "competition_status": status_before,
+                },
+                subject_employee_id=application.employee_id if application.is_internal else None,
+            ),
+        )
+        announced += 1
+    return announced
 
 
 def publish_results(

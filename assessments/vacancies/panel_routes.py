@@ -17,6 +17,7 @@ from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, require
 from backend.i18n import _
 from backend.web import flash, redirect, render
+from competency_framework import service as competency_service
 
 from . import applications, scoring, service
 from .http import application_in, raise_http, user_names, vacancy_or_404
@@ -170,7 +171,12 @@ def _score_context(
         "sheet": sheet,
         "scales": scoring.anchored_scales(session, vacancy),
         "competencies": service.competency_names(session),
+        "levels": {level.level: level for level in competency_service.scale(session)},
         "evidence": applications.evidence_of(session, application),
+        # Appraisal history of internal candidates: only once the sift's anonymity is lifted.
+        "record": applications.promotion_evidence(
+            session, vacancy=vacancy, application=application, for_panel=True
+        ),
         "questions": service.interview_questions(session, vacancy),
         "raters": user_names(session, sheet.raters),
         "suggested": {code: scoring.suggested(m) for code, m in sheet.means.items()},
@@ -213,15 +219,16 @@ def score_page(
     application_id: int,
 ):
     vacancy, stage, application = _load(session, vacancy_id, stage, application_id, principal)
+    context = _score_context(session, vacancy, application, stage, principal)
     applications.record_read(
-        session, application=application, actor=principal.user, purpose=f"panel_{stage}"
+        session,
+        application=application,
+        actor=principal.user,
+        purpose=f"panel_{stage}",
+        promotion_evidence=context["record"] is not None,
     )
     session.commit()
-    return render(
-        request,
-        "vacancies/score.html",
-        _score_context(session, vacancy, application, stage, principal),
-    )
+    return render(request, "vacancies/score.html", context)
 
 
 @router.post("/panel/{vacancy_id:int}/{stage}/{application_id:int}/scores", dependencies=SCORE)

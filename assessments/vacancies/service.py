@@ -900,7 +900,13 @@ def amend(
 
 
 def cancel(session: Session, *, vacancy: Vacancy, reason: str, actor: User) -> Vacancy:
-    """Cancel a competition before anyone is appointed (the reason is published)."""
+    """Cancel a competition before anyone is appointed (the reason is published).
+
+    Every applicant's outcome is then final and is announced as an event for the reporting
+    channel's HR watch (`merit.announce_cancellation`).
+    """
+    from .merit import announce_cancellation
+
     if vacancy.status in (VacancyStatus.appointed, VacancyStatus.cancelled):
         raise VacancyError(_("This competition can no longer be cancelled."), status_code=409)
     reason = require_reason(reason)
@@ -909,13 +915,14 @@ def cancel(session: Session, *, vacancy: Vacancy, reason: str, actor: User) -> V
     vacancy.cancelled_at = clock.now()
     vacancy.cancel_reason = reason
     session.add(vacancy)
+    announced = announce_cancellation(session, vacancy=vacancy, status_before=before)
     _record(
         session,
         action="vacancy.cancelled",
         actor=actor,
         vacancy=vacancy,
         before={"status": before},
-        after={"status": vacancy.status, "reason": reason},
+        after={"status": vacancy.status, "reason": reason, "outcomes_announced": announced},
     )
     return vacancy
 

@@ -1,10 +1,12 @@
 """A whole merit-based competition in a real browser.
 
 HR sends the vacancy for approval, a second person approves, HR publishes; two external and two
-internal candidates apply (one external registers and confirms her email from the outbox); all
-take the knowledge test; the panel declares conflicts and scores the sift; HR publishes the merit
-list; the runner-up appeals and the appeal is dismissed with reasons; HR appoints the top.
-Setup that is not the point (question bank, panel seats, interview scores) goes through the
+internal candidates apply (both externals register and confirm their email with the link mailed
+to the development outbox); all take the knowledge test; the panel declares conflicts, scores
+the sift (by anonymous code) and the interviews (by name, with the internal candidates'
+appraisal record), and agrees the consensus; HR publishes the merit list; the runner-up appeals
+and the appeal is dismissed with reasons; HR appoints the top. Setup that is not the point
+(question bank, panel seats, interview questions, the employees' accounts) goes through the
 services, and the competition clock is moved forward instead of waiting weeks.
 """
 
@@ -18,7 +20,7 @@ from email import policy
 import pytest
 
 from assessments.vacancies import merit, service, testing
-from assessments.vacancies.models import ApplicationStatus, Stage, VacancyStatus
+from assessments.vacancies.models import ApplicationStatus, VacancyStatus
 from tests.browser.conftest import sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.vacancies import helpers
@@ -32,8 +34,39 @@ def _as(page, base, email_address, password=TEST_PASSWORD):
 
 
 def _click(page, selector):
-    page.click(selector)
-    page.wait_for_load_state("networkidle")
+    """Click a link or a form's button and wait for the page it loads (every click here
+    navigates: htmx only saves test answers, which the test waits for itself)."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
+def _mail_to(settings, address: str) -> email.message.EmailMessage:
+    """Return the one message in the development outbox addressed to `address`."""
+    messages = [
+        email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        for path in settings.outbox_dir.glob("*.eml")
+    ]
+    (message,) = [m for m in messages if m["To"] == address]
+    return message
+
+
+def _register(page, base, settings, vid, first, last, address) -> None:
+    """An external candidate registers from the notice and confirms by the mailed link."""
+    page.context.clear_cookies()
+    page.goto(f"{base}/vacancies/{vid}")
+    _click(page, "a[href='/candidates/register']")
+    page.fill("#f-first_name", first)
+    page.fill("#f-last_names", last)
+    page.fill("#f-email", address)
+    page.fill("#f-password", TEST_PASSWORD)
+    page.fill("#f-password_again", TEST_PASSWORD)
+    _click(page, "form[action='/candidates/register'] button[type=submit]")
+    assert "Check your email" in page.content()
+    body = _mail_to(settings, address).get_content()
+    link = re.search(r"http://[^\s]+/candidates/verify/[\w-]+", body).group(0)
+    page.goto(link)
+    _click(page, "form[action^='/candidates/verify/'] button")
+    assert "is confirmed" in page.content()
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
@@ -72,25 +105,11 @@ def test_a_full_competition_in_the_browser(
     _click(page, f"a[href='/vacancies/{vid}']")
     assert page.locator("#notice-sha256").inner_text() == vacancy.notice_sha256
 
-    # An external candidate registers and confirms her email from the development outbox.
-    _click(page, "a[href='/candidates/register']")
-    page.fill("#f-first_name", "Rosa")
-    page.fill("#f-last_names", "Paredes Luna")
-    page.fill("#f-email", "rosa.paredes@mail.example")
-    page.fill("#f-password", TEST_PASSWORD)
-    page.fill("#f-password_again", TEST_PASSWORD)
-    _click(page, "form[action='/candidates/register'] button[type=submit]")
-    assert "Check your email" in page.content()
-    (message_file,) = list(settings.outbox_dir.glob("*.eml"))
-    message = email.message_from_bytes(message_file.read_bytes(), policy=policy.default)
-    link = re.search(r"http://[^\s]+/candidates/verify/[\w-]+", message.get_content()).group(0)
-    page.goto(link)
-    _click(page, "form[action^='/candidates/verify/'] button")
-    assert "is confirmed" in page.content()
-
+    # Both external candidates register and confirm their email from the development outbox.
+    _register(page, base, settings, vid, "Rosa", "Paredes Luna", "rosa.paredes@mail.example")
+    _register(page, base, settings, vid, "Pablo", "Ortiz Ramos", "pablo.ortiz@mail.example")
     rosa = ("rosa.paredes@mail.example", TEST_PASSWORD)
-    pablo_user = helpers.external_candidate(session, settings, "Pablo", "Ortiz Ramos")
-    pablo = (pablo_user.email, TEST_PASSWORD + "x")
+    pablo = ("pablo.ortiz@mail.example", TEST_PASSWORD)
     mario = (
         helpers.staff_user(session, settings, "employee", employee=org.officer_a).email,
         TEST_PASSWORD,
@@ -175,6 +194,8 @@ def test_a_full_competition_in_the_browser(
                 continue
             page.goto(f"{base}/panel/{vid}/sift/{application.id}")
             assert application.candidate_name not in page.content()
+            # Nor an internal candidate's appraisal record while the sift is anonymous.
+            assert page.locator("#promotion-evidence").count() == 0
             for criterion in vacancy.criteria:
                 page.check(f"input[name='score_{criterion['competency']}'][value='{sift[name]}']")
             _click(page, "#score-form button[type=submit]")
@@ -188,17 +209,30 @@ def test_a_full_competition_in_the_browser(
     _click(page, f"form[action='/competitions/{vid}/sift/lock'] button")
     assert "Sift scores locked" in page.locator(".flashes").inner_text()
 
-    # Interviews are scored through the services; HR publishes the merit list in the browser.
-    session.expire_all()
-    vacancy = service.get_vacancy(session, vid)
-    interview = {"rosa": 4, "mario": 3, "pablo": 2, "ana": 2}
-    for name, value in interview.items():
-        application = applications[name]
-        for member in (inside, outside, expert):
+    # Names are revealed: the panel scores the interviews, seeing the internal candidates'
+    # appraisal record, then agrees the consensus.
+    interview = {"rosa": "4", "mario": "3", "pablo": "2", "ana": "2"}
+    for member in (inside, outside, expert):
+        _as(page, base, member.email)
+        for name, application in applications.items():
             if member.id == inside.id and name in ("mario", "ana"):
                 continue
-            helpers.score_all(session, vacancy, Stage.interview, member, application, value)
-        helpers.agree(session, vacancy, Stage.interview, outside, application)
+            page.goto(f"{base}/panel/{vid}/interview/{application.id}")
+            assert application.candidate_name in page.locator("h1").inner_text()
+            record = page.locator("#promotion-evidence").count()
+            assert record == (1 if application.is_internal else 0), name
+            for criterion in vacancy.criteria:
+                page.check(
+                    f"input[name='score_{criterion['competency']}'][value='{interview[name]}']"
+                )
+            _click(page, "#score-form button[type=submit]")
+            assert "Your scores were recorded" in page.locator(".flashes").inner_text()
+    _as(page, base, outside.email)
+    for application in applications.values():
+        page.goto(f"{base}/panel/{vid}/interview/{application.id}")
+        _click(page, "text=Agree the rounded means as consensus")
+        assert "Consensus recorded." in page.locator(".flashes").inner_text()
+    _as(page, base, hr.email)
     page.goto(f"{base}/competitions/{vid}/merit")
     _click(page, f"form[action='/competitions/{vid}/results'] button")
     ranks = page.locator("#merit-table tbody tr td:first-child").all_inner_texts()

@@ -7,7 +7,6 @@ import re
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from assessments.vacancies.models import CandidateAccount
@@ -16,39 +15,18 @@ from backend.auth.permissions import Role
 from backend.auth.service import roles_of
 from backend.config import Settings
 from tests.conftest import TEST_PASSWORD, free_port, login
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
+from tests.smtp_helpers import local_smtp, use_smtp
 
 
 @pytest.fixture
 def smtp_server():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
-
-
-def _smtp_settings(settings: Settings, controller) -> Settings:
-    settings.smtp_host = controller.hostname
-    settings.smtp_port = controller.port
-    settings.smtp_starttls = False
-    settings.smtp_from = "Mérito <no-reply@merito.example>"
-    return settings
+    with local_smtp() as server:
+        yield server
 
 
 def test_mail_goes_through_the_configured_smtp_server(tmp_path, smtp_server):
     controller, inbox = smtp_server
-    settings = _smtp_settings(
+    settings = use_smtp(
         Settings(environment="test", data_dir=tmp_path, secret_key="k" * 40), controller
     )
     sent = mail.send(settings, to="rosa@mail.example", subject="Hola", body="Línea uno\nDos")
@@ -92,7 +70,7 @@ def test_an_unreachable_smtp_server_is_a_mail_error(tmp_path):
 @pytest.fixture
 def smtp_client(settings, smtp_server, app):
     controller, inbox = smtp_server
-    _smtp_settings(settings, controller)
+    use_smtp(settings, controller)
     from fastapi.testclient import TestClient
 
     with TestClient(app, headers={"Accept-Language": "en"}) as test_client:

@@ -310,3 +310,32 @@ def test_dashboard_panels_for_candidates_panel_and_hr(client, session, settings,
     assert "Competitions awaiting me" in home and "declarations to make" in home
     sign_in(client, published.hr.email)
     assert "Competitions by stage" in client.get("/").text
+
+
+def test_hr_cancels_through_the_form_and_each_applicants_outcome_is_announced(
+    client, session, settings, published, org, events
+):
+    comp = published
+    _candidates(session, settings, comp, org)
+    vacancy = comp.vacancy
+    csrf = sign_in(client, comp.hr.email)
+    refused = client.post(
+        f"/competitions/{vacancy.id}/cancel", data={"csrf_token": csrf, "reason": ""}
+    )
+    assert refused.status_code == 422 and "Give a written reason." in refused.text
+    session.expire_all()
+    assert service.get_vacancy(session, vacancy.id).status == VacancyStatus.published
+    assert events == []
+    done = client.post(
+        f"/competitions/{vacancy.id}/cancel",
+        data={"csrf_token": csrf, "reason": "The post was abolished by decree."},
+        follow_redirects=True,
+    )
+    assert done.status_code == 200 and "The competition was cancelled" in done.text
+    assert sorted(
+        (e.payload["stage"], e.payload["reason"], e.subject_employee_id or 0) for e in events
+    ) == [
+        ("cancellation", "competition_cancelled", 0),
+        ("cancellation", "competition_cancelled", 0),
+        ("cancellation", "competition_cancelled", org.officer_a.id),
+    ]

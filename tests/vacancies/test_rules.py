@@ -790,6 +790,103 @@ def test_rejections_are_published_as_events_for_the_hr_watch(
     assert all(e.payload["vacancy_id"] == comp.vacancy.id for e in events)
 
 
+def _outcomes(events) -> list[tuple]:
+    return sorted(
+        (e.name, e.payload["stage"], e.payload["reason"], e.subject_employee_id or 0)
+        for e in events
+    )
+
+
+def test_cancelling_announces_every_applicants_outcome_for_the_hr_watch(
+    session, settings, published, org, fake_clock, events
+):
+    comp = published
+    _apply_four(session, settings, comp, org)
+    screened = helpers.external_candidate(session, settings, "Luis", "Campos Rey")
+    helpers.apply(session, settings, comp.vacancy, screened, eligible=False)
+    quitter = helpers.external_candidate(session, settings, "Eva", "Lara Gil")
+    applications.withdraw(
+        session,
+        application=helpers.apply(session, settings, comp.vacancy, quitter),
+        user=quitter,
+    )
+    helpers.close_window(session, settings, fake_clock, comp.vacancy)
+    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    for name, right in (("a", 6), ("b", 2), ("x", 6)):  # y is absent
+        user, application = comp.candidates[name]
+        helpers.take_test(session, application, user, right)
+    testing.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
+    session.commit()
+    assert events == []  # nothing is final yet
+    service.cancel(
+        session, vacancy=comp.vacancy, reason="The post was abolished by decree.", actor=comp.hr
+    )
+    session.commit()
+    rejected, cancelled = "vacancy.candidate_rejected", "cancellation"
+    # Those out at a stage get their usual rejection; those still in, one for the cancellation;
+    # the candidate who withdrew, nothing.
+    assert _outcomes(events) == sorted(
+        [
+            (rejected, "eligibility", "eligibility:q1", 0),
+            (rejected, "test", "below_pass_mark", org.officer_b.id),
+            (rejected, "test", "absent", 0),
+            (rejected, cancelled, "competition_cancelled", org.officer_a.id),
+            (rejected, cancelled, "competition_cancelled", 0),
+        ]
+    )
+    assert {e.payload["competition_status"] for e in events if e.payload["stage"] == cancelled} == {
+        VacancyStatus.sift
+    }
+    assert all(e.payload["vacancy_id"] == comp.vacancy.id for e in events)
+    entry = session.exec(
+        select(audit.AuditEntry).where(audit.AuditEntry.action == "vacancy.cancelled")
+    ).one()
+    assert entry.after["outcomes_announced"] == 5
+
+
+def test_cancelling_after_the_merit_list_announces_only_the_ranked_candidates(
+    session, settings, published, org, fake_clock, events
+):
+    comp = published
+    _apply_four(session, settings, comp, org)
+    helpers.run_to_interview(
+        session,
+        settings,
+        fake_clock,
+        comp,
+        test_right={"a": 6, "b": 5, "x": 6, "y": 2},
+        sift={"a": (3, 3, 3), "b": (2, 2, 2), "x": (4, 4, 4)},
+    )
+    helpers.run_interviews(
+        session, settings, comp, interview={"a": (3, 3, 3), "b": (2, 2, 2), "x": (4, 4, 4)}
+    )
+    # The merit list announced y's rejection at the test.
+    assert _outcomes(events) == [("vacancy.candidate_rejected", "test", "below_pass_mark", 0)]
+    service.cancel(
+        session, vacancy=comp.vacancy, reason="The budget line was withdrawn.", actor=comp.hr
+    )
+    session.commit()
+    later = events[1:]
+    assert [(e.payload["stage"], e.payload["competition_status"]) for e in later] == [
+        ("cancellation", VacancyStatus.results)
+    ] * 3
+    # Each ranked candidate once, internal ones by their employee record; y not again.
+    assert sorted(e.subject_employee_id or 0 for e in later) == sorted(
+        [org.officer_a.id, org.officer_b.id, 0]
+    )
+
+
+def test_cancelling_before_anyone_applied_announces_nothing(session, settings, published, events):
+    service.cancel(
+        session,
+        vacancy=published.vacancy,
+        reason="Published by mistake, twice.",
+        actor=published.hr,
+    )
+    session.commit()
+    assert events == []
+
+
 def test_every_score_read_and_state_change_is_in_the_verified_audit_chain(
     session, settings, results
 ):

@@ -1,0 +1,202 @@
+"""Appraisal reminders by email: a real local SMTP server, the outbox, retries, the audit."""
+
+from __future__ import annotations
+
+import email
+from dataclasses import dataclass
+from email import policy
+
+import pytest
+from sqlmodel import select
+
+from assessments.appraisals import flows, service
+from assessments.appraisals.models import AppraisalReminder
+from backend import jobs
+from backend.audit import AuditEntry
+from tests.appraisals.helpers import agree, appraisal_of, open_cycle, plan, set_objectives
+from tests.competency.helpers import principal_for
+from tests.conftest import free_port, login
+from tests.smtp_helpers import local_smtp, use_smtp
+
+PUBLIC_URL = "https://merito.example.org"
+
+
+@dataclass
+class Scene:
+    cycle: object
+    hr: object  # a principal
+    hr_user: object
+    head_user: object  # English
+    a_user: object  # Spanish
+    # Officer b has no account.
+
+
+@pytest.fixture
+def scene(session, org, make_user) -> Scene:
+    """Officer a agreed objectives (self-assessment due); officer b has not (and no account).
+
+    Reminders: officer a (self-assessment, in Spanish), the head (one assessment to write, in
+    English), officer b (agree objectives: cannot be emailed).
+    """
+    head_user = make_user(employee=org.head)
+    a_user = make_user(employee=org.officer_a, locale="es")
+    hr_user = make_user("hr_planner")
+    hr = principal_for(session, hr_user)
+    head = principal_for(session, head_user)
+    priority = plan(session, hr)
+    cycle = open_cycle(session, hr)
+    for officer in (org.officer_a, org.officer_b):
+        set_objectives(session, appraisal_of(session, cycle, officer), head, priority)
+    agree(session, appraisal_of(session, cycle, org.officer_a), principal_for(session, a_user))
+    return Scene(cycle, hr, hr_user, head_user, a_user)
+
+
+def remind(session, scene: Scene) -> dict[str, int]:
+    counts = service.remind(session, cycle=scene.cycle, actor=scene.hr)
+    session.commit()
+    return counts
+
+
+def statuses(session) -> dict[int, tuple[str | None, int]]:
+    """Return {recipient employee id: (mail status, attempts)}."""
+    session.expire_all()
+    return {
+        r.recipient_employee_id: (r.mail_status, r.mail_attempts)
+        for r in session.exec(select(AppraisalReminder))
+    }
+
+
+def mail_audits(session) -> list[dict]:
+    return [
+        e.after
+        for e in session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.action == "appraisal.reminders_mailed")
+            .order_by(AuditEntry.seq)
+        )
+    ]
+
+
+def test_reminders_are_emailed_in_each_recipients_language_and_audited(
+    session, settings, org, scene
+):
+    counts = remind(session, scene)
+    assert counts == {"self_assessment": 1, "supervisor_assessment": 1, "agree_objectives": 1}
+    assert set(statuses(session).values()) == {("pending", 0)}
+    settings.public_url = PUBLIC_URL + "/"
+    with local_smtp() as (controller, inbox):
+        run = flows.mail_reminders(session, use_smtp(settings, controller))
+        assert run.counts == {"sent": 2, "no_account": 1}
+        by_recipient = {m["To"]: m for m in inbox.messages}
+        assert set(by_recipient) == {scene.a_user.email, scene.head_user.email}
+
+        spanish = by_recipient[scene.a_user.email]
+        assert spanish["Subject"] == "Mérito: ciclo de evaluación 2026 — Redactar su autoevaluación"
+        body = spanish.get_content()
+        assert body.startswith(f"Hola, {scene.a_user.full_name}:")
+        assert "RR. HH. le recuerda" in body and "1 de enero de 2026" in body
+        assert f"{PUBLIC_URL}/appraisals" in body
+        assert "pendiente de usted." not in body  # their own step: no count
+
+        english = by_recipient[scene.head_user.email]
+        assert english["Subject"] == (
+            "Mérito: appraisal cycle 2026 — Write your assessments of the people who report to you"
+        )
+        body = english.get_content()
+        assert "1 appraisal is waiting for you." in body and "January 1, 2026" in body
+
+        # Each reminder is emailed once: a second run finds nothing to send.
+        assert flows.mail_reminders(session, settings).counts == {}
+        assert len(inbox.messages) == 2
+
+    assert statuses(session) == {
+        org.officer_a.id: ("sent", 1),
+        org.head.id: ("sent", 1),
+        org.officer_b.id: ("no_account", 0),
+    }
+    [entry] = mail_audits(session)
+    assert entry["sent"] == 2 and entry["no_account"] == 1 and entry["failed"] == 0
+    assert sorted(entry["emailed_employee_ids"]) == sorted([org.officer_a.id, org.head.id])
+    # The dashboard notices stay.
+    assert [r.kind for r in service.reminders_for(session, employee_id=org.officer_a.id)] == [
+        "self_assessment"
+    ]
+    rows = {r.recipient: r.mail_status for r in service.reminders(session, scene.cycle)}
+    assert rows[org.officer_b.full_name] == "no_account"
+
+
+def test_a_mail_server_that_is_down_is_retried_then_given_up(session, settings, org, scene):
+    remind(session, scene)
+    settings.smtp_host, settings.smtp_port = "127.0.0.1", free_port()  # nobody listens
+    settings.smtp_timeout_seconds = 2
+    first = flows.mail_reminders(session, settings)
+    # The run stops at the first failure; that reminder waits for the next run.
+    assert first.counts["retry"] == 1 and first.counts["sent"] == 0
+    assert statuses(session)[org.officer_a.id] == ("pending", 1)
+    second = flows.mail_reminders(session, settings)
+    third = flows.mail_reminders(session, settings)
+    # Officer a's third failure gives it up; officer b has no account; the head's first try
+    # (the head's reminder was recorded last) fails in the third run.
+    assert first.counts + second.counts + third.counts == {
+        "retry": 3,
+        "failed": 1,
+        "no_account": 1,
+    }
+    assert statuses(session)[org.head.id] == ("pending", 1)
+    with local_smtp() as (controller, inbox):
+        last = flows.mail_reminders(session, use_smtp(settings, controller))
+        assert last.counts == {"sent": 1}
+        assert [m["To"] for m in inbox.messages] == [scene.head_user.email]
+    assert statuses(session) == {
+        org.officer_a.id: ("failed", 3),
+        org.head.id: ("sent", 2),
+        org.officer_b.id: ("no_account", 0),
+    }
+    audits = mail_audits(session)
+    assert [(a["sent"], a["failed"], a["retry"]) for a in audits] == [
+        (0, 0, 1),
+        (0, 0, 1),
+        (0, 1, 1),
+        (1, 0, 0),
+    ]
+
+
+def test_reminders_of_a_cycle_completed_before_mailing_are_not_sent(session, settings, org, scene):
+    remind(session, scene)
+    service.complete_cycle(session, cycle=scene.cycle, actor=scene.hr)
+    session.commit()
+    with local_smtp() as (controller, inbox):
+        run = flows.mail_reminders(session, use_smtp(settings, controller))
+        assert run.counts == {"cancelled": 3}
+        assert inbox.messages == []
+    assert {s for s, _n in statuses(session).values()} == {"cancelled"}
+
+
+def test_hr_reminds_from_the_cycle_page_and_the_job_writes_the_outbox(
+    client, session, settings, org, scene
+):
+    csrf = login(client, scene.hr_user.email)
+    cycle = scene.cycle
+    response = client.post(
+        f"/appraisals/cycles/{cycle.id}/remind", data={"csrf_token": csrf}, follow_redirects=True
+    )
+    assert response.status_code == 200
+    assert "Reminders recorded: 3. Each person sees theirs on their start page" in response.text
+    assert response.text.count("Waiting to be emailed") == 3
+
+    jobs.load_job_modules()
+    job = jobs.JOBS["appraisal_reminder_mail"]
+    assert "2 reminders emailed" in job.run(session, settings)
+    # No SMTP host in tests: each message is an .eml file in the outbox.
+    files = sorted(settings.outbox_dir.glob("*.eml"))
+    messages = [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
+    assert {m["To"] for m in messages} == {scene.a_user.email, scene.head_user.email}
+    assert all(
+        "Sign in to Mérito" in m.get_content() or "Inicie sesión" in m.get_content()
+        for m in messages
+    )
+
+    page = client.get(f"/appraisals/cycles/{cycle.id}")
+    assert page.text.count("Emailed") == 2 and "Not emailed: no active account" in page.text
+    spanish = client.get(f"/appraisals/cycles/{cycle.id}?lang=es")
+    assert "Enviado por correo" in spanish.text and "sin cuenta activa" in spanish.text
