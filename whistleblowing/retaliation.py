@@ -82,7 +82,8 @@ WATCHED_EVENTS: dict[str, str] = {
     "appraisal.rating_dropped": N_("Appraisal rating dropped"),
     "appraisal.does_not_meet": N_("Appraised as not meeting expectations"),
     "vacancy.candidate_rejected": N_("Rejected in a competition"),
-    "training.request_refused": N_("Training request refused"),
+    "training.request_refused": N_("Training refused"),
+    "training.enrolment_cancelled": N_("Place in a training session cancelled"),
     "employee.moved": N_("Transferred to another unit"),
     "org.role_changed": N_("Position changed"),
 }
@@ -92,6 +93,7 @@ EVENT_ACTS: dict[str, DetrimentalAct] = {
     "appraisal.does_not_meet": DetrimentalAct.negative_appraisal,
     "vacancy.candidate_rejected": DetrimentalAct.exclusion_competition,
     "training.request_refused": DetrimentalAct.exclusion_training,
+    "training.enrolment_cancelled": DetrimentalAct.exclusion_training,
     "employee.moved": DetrimentalAct.transfer,
     "org.role_changed": DetrimentalAct.change_of_duties,
 }

@@ -803,21 +803,10 @@ def update_employee(
         new_status=employee.status,
         old_unit_id=old_unit,
         new_unit_id=employee.unit_id,
+        old_position_id=old_position,
+        new_position_id=employee.position_id,
         effective_on=changed_on,
     )
-    if old_position != employee.position_id:
-        events.publish(
-            session,
-            DomainEvent(
-                ORG_ROLE_CHANGED,
-                {
-                    "from_position_id": old_position,
-                    "to_position_id": employee.position_id,
-                    "effective_on": changed_on.isoformat(),
-                },
-                subject_employee_id=employee.id,
-            ),
-        )
     return employee
 
 
@@ -829,9 +818,12 @@ def announce_changes(
     new_status: str,
     old_unit_id: int,
     new_unit_id: int,
+    old_position_id: int | None,
+    new_position_id: int | None,
     effective_on: date,
 ) -> None:
-    """Publish the events other domains watch for (status changes and moves between units)."""
+    """Publish the events other domains watch for (status changes, moves between units and
+    changes of position), for a change made by hand or by an import alike."""
     if old_status != new_status:
         events.publish(
             session,
@@ -847,6 +839,19 @@ def announce_changes(
             DomainEvent(
                 EMPLOYEE_MOVED,
                 {"from_unit_id": old_unit_id, "to_unit_id": new_unit_id},
+                subject_employee_id=employee_id,
+            ),
+        )
+    if old_position_id != new_position_id:
+        events.publish(
+            session,
+            DomainEvent(
+                ORG_ROLE_CHANGED,
+                {
+                    "from_position_id": old_position_id,
+                    "to_position_id": new_position_id,
+                    "effective_on": effective_on.isoformat(),
+                },
                 subject_employee_id=employee_id,
             ),
         )

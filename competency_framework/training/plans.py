@@ -65,6 +65,9 @@ from competency_framework.training.service import Actor, TrainingError
 
 LEVELS = 5
 AUDIENCES = (Audience.procurement_staff, Audience.user_areas)
+# Events about training decisions (payloads in docs/training.md).
+REQUEST_REFUSED = "training.request_refused"  # supervisor or HR: watched by the HR watch
+WITHDRAWN_WITHOUT_REASON = "training.withdrawn_without_reason"  # the employee's own choice
 
 
 # --- the pure proposal engine -----------------------------------------------------------------
@@ -1163,7 +1166,33 @@ def _cancel_item_enrolments(session: Session, item: TrainingPlanItem, actor: Act
             col(TrainingEnrolment.status).in_(ACTIVE_ENROLMENT_STATUSES),
         )
     ):
-        enrolments.cancel(session, enrolment=enrolment, actor=actor, reason=reason, checked=True)
+        # The decision about the item is announced once, by the caller, not per seat.
+        enrolments.cancel(
+            session, enrolment=enrolment, actor=actor, reason=reason, checked=True, announce=False
+        )
+
+
+def _refusal_payload(
+    item: TrainingPlanItem,
+    *,
+    employee: Employee,
+    activity: TrainingActivity | None,
+    previous_status: str,
+    actor: Actor,
+    by: str,
+    reason: str,
+) -> dict[str, Any]:
+    return {
+        "employee_id": employee.id,
+        "plan_item_id": item.id,
+        "activity_code": activity.code if activity else None,
+        "previous_status": previous_status,
+        "origin": item.origin,
+        "by": by,
+        "refused_by_user_id": actor.user.id,
+        "has_reason": bool(reason),
+        "reason": reason,
+    }
 
 
 def remove_item(
@@ -1196,6 +1225,26 @@ def remove_item(
         before={"status": before},
         after=_item_snapshot(item, _activity_codes(session)),
     )
+    if before == ItemStatus.approved and not item.decision_reason:
+        # Giving up an approved training without a reason is an HR event (as declining one
+        # is), but the person's own choice: not an adverse decision the HR watch looks at.
+        activity = session.get(TrainingActivity, item.activity_id) if item.activity_id else None
+        publish(
+            session,
+            DomainEvent(
+                WITHDRAWN_WITHOUT_REASON,
+                _refusal_payload(
+                    item,
+                    employee=employee,
+                    activity=activity,
+                    previous_status=before,
+                    actor=actor,
+                    by="employee",
+                    reason="",
+                ),
+                subject_employee_id=employee.id,
+            ),
+        )
     return item
 
 
@@ -1204,9 +1253,11 @@ def decline_item(
 ) -> TrainingPlanItem:
     """The supervisor or HR declines an item, before or after approval.
 
-    Declining an approved training, or one the employee asked for (their own request or an
-    appraisal development action), without a reason publishes `training.request_refused`: the
-    reporting channel's HR watch looks at such refusals.
+    Declining an approved training, one the employee asked for (their own request or an
+    appraisal development action), or a proposal in a plan the employee sent for approval
+    publishes `training.request_refused`, with or without a reason (`has_reason` says which; a
+    refusal without one is the HR event docs/training.md describes). The reporting channel's
+    HR watch looks at every such refusal: a retaliating supervisor would give a reason.
     """
     employee = session.get(Employee, item.employee_id)
     if employee is None or not service.can_approve(actor, employee):
@@ -1219,13 +1270,19 @@ def decline_item(
     if len(reason) > 1000:
         raise TrainingError(_("Keep the reason under 1,000 characters."), field="reason")
     before = item.status
+    plan = session.get(TrainingPlan, item.plan_id)
+    # The employee asked for it: their own request, a development action agreed with them, or
+    # a proposal in the plan they sent for approval (read before the plan's status moves on).
+    requested = (
+        item.origin in (ItemOrigin.employee, ItemOrigin.development_action)
+        or plan.status == PlanStatus.submitted
+    )
     item.status = ItemStatus.declined
     item.decided_by_id, item.decided_at = actor.user.id, utcnow()
     item.decision_reason = reason
     session.add(item)
     if before == ItemStatus.approved:
         _cancel_item_enrolments(session, item, actor, reason)
-    plan = session.get(TrainingPlan, item.plan_id)
     session.flush()
     _refresh_status(session, plan)
     activity = session.get(TrainingActivity, item.activity_id) if item.activity_id else None
@@ -1238,21 +1295,20 @@ def decline_item(
         before={"status": before},
         after={**_item_snapshot(item, _activity_codes(session)), "reason": reason},
     )
-    requested = item.origin in (ItemOrigin.employee, ItemOrigin.development_action)
-    if not reason and (before == ItemStatus.approved or requested):
+    if before == ItemStatus.approved or requested:
         publish(
             session,
             DomainEvent(
-                "training.request_refused",
-                {
-                    "employee_id": employee.id,
-                    "plan_item_id": item.id,
-                    "activity_code": activity.code if activity else None,
-                    "previous_status": before,
-                    "origin": item.origin,
-                    "refused_by_user_id": actor.user.id,
-                    "reason": "",
-                },
+                REQUEST_REFUSED,
+                _refusal_payload(
+                    item,
+                    employee=employee,
+                    activity=activity,
+                    previous_status=before,
+                    actor=actor,
+                    by="supervisor" if service.is_supervisor_of(actor, employee) else "hr",
+                    reason=reason,
+                ),
                 subject_employee_id=employee.id,
             ),
         )

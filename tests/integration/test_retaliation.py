@@ -11,8 +11,11 @@ from pydantic import SecretStr
 from sqlmodel import select
 
 from backend import audit, events, i18n
+from backend.org import roster
 from backend.org import service as org_service
 from backend.org.service import EmployeeInput
+from competency_framework.training import enrolments, plans
+from competency_framework.training.models import TrainingActivity
 from tests.reporting_helpers import (
     add_holder,
     file_report,
@@ -20,6 +23,8 @@ from tests.reporting_helpers import (
     ready_channel,
     reporter_of,
 )
+from tests.training.helpers import activity as training_activity
+from tests.training.helpers import principal_for, session_of
 from whistleblowing import deadlines, retaliation
 from whistleblowing import service as reporting
 from whistleblowing.models import (
@@ -271,6 +276,78 @@ def test_a_transfer_recorded_in_merito_alerts_about_a_protected_person(
     [alert] = _screen(session, settings, officer)
     assert alert.event == "employee.moved"
     assert alert.payload["to_unit_id"] == org.delegation.id
+
+
+def test_training_refused_with_a_reason_or_a_seat_taken_away_alerts_but_own_withdrawal_does_not(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(report_reference=result.report.reference),
+    )
+    reporting.commit(session, settings)
+    supervisor = principal_for(session, make_user(employee=org.head))
+    person = principal_for(session, employee_user)
+    courses = {
+        code: training_activity(session, code, {"legal": (0, 2)})
+        for code in ("ocds", "ethics", "contracts")
+    }
+    for course in courses.values():
+        plans.add_item(session, employee=org.officer_a, activity=course, actor=person, year=2026)
+    items = {
+        session.get(TrainingActivity, i.activity_id).code: i
+        for i in plans.approve_plan(session, employee=org.officer_a, actor=supervisor, year=2026)
+    }
+    seat = enrolments.enrol_employee(
+        session,
+        training_session_id=session_of(session, courses["ethics"]).id,
+        employee=org.officer_a,
+        actor=person,
+    )
+    # The supervisor refuses one training, giving a reason, and takes a seat away …
+    plans.decline_item(
+        session, item=items["ocds"], actor=supervisor, reason="The budget is spent this year"
+    )
+    enrolments.cancel(session, enrolment=seat, actor=supervisor, reason="")
+    # … and the person gives up another of their own accord, without a reason.
+    plans.remove_item(session, item=items["contracts"], actor=person)
+    session.commit()
+    alerts = {a.event: a for a in _screen(session, settings, officer)}
+    assert set(alerts) == {"training.request_refused", "training.enrolment_cancelled"}
+    assert alerts["training.request_refused"].payload["has_reason"] is True
+    assert alerts["training.request_refused"].payload["activity_code"] == "ocds"
+    assert alerts["training.enrolment_cancelled"].payload["has_reason"] is False
+    assert all(a.employee_id == org.officer_a.id and a.after_report for a in alerts.values())
+
+
+def test_a_change_of_position_by_import_alerts_like_one_made_by_hand(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(report_reference=result.report.reference),
+    )
+    reporting.commit(session, settings)
+    head_position = org.head.position_id
+    person = org.officer_a
+    raw = (
+        "number,first_name,last_name,email,unit_code,position_code,supervisor_number,"
+        "hire_date,birth_date,status,qualifications\n"
+        f"{person.number},{person.first_name},{person.last_name},{person.email},DA,P-HEAD,"
+        f"{org.head.number},2015-03-01,,active,\n"
+    ).encode()
+    check = roster.import_roster(session, raw, "plantilla.csv", actor="tester")
+    assert check.imported, check.problems
+    session.commit()
+    [alert] = _screen(session, settings, officer)
+    assert alert.event == "org.role_changed"
+    assert alert.payload["to_position_id"] == head_position
 
 
 def test_an_officer_who_investigates_the_report_gets_no_alert_about_its_reporter(
