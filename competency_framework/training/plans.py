@@ -37,6 +37,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend import audit
+from backend.auth.models import User
 from backend.db import utcnow
 from backend.events import DomainEvent, publish
 from backend.i18n import _
@@ -1313,6 +1314,88 @@ def decline_item(
             ),
         )
     return item
+
+
+@dataclass(frozen=True)
+class TrainingRefusal:
+    """A training taken from an employee by someone else: a declined plan item, or a place in a
+    session cancelled by their supervisor or HR."""
+
+    kind: str  # "declined" or "enrolment_cancelled"
+    on: datetime
+    activity_code: str
+    activity_title: str
+    plan_item_id: int | None
+    enrolment_id: int | None
+    origin: str
+    by_user_id: int | None
+    reason: str
+
+
+def refusals_of(session: Session, *, employee_id: int, since: datetime) -> list[TrainingRefusal]:
+    """Return the trainings refused or cancelled for the employee at or after `since`, oldest
+    first: every plan item the supervisor or HR declined, and every place in a session they
+    cancelled — not the person's own cancellations, not a session cancelled for everyone, and
+    not the place cancelled along with a declined item (the refusal is listed). Read only (for
+    the reporting channel's burden-of-proof pack)."""
+    own_users = set(session.exec(select(User.id).where(User.employee_id == employee_id)).all())
+    found = []
+    declined = session.exec(
+        select(TrainingPlanItem, TrainingActivity)
+        .join(TrainingActivity, col(TrainingActivity.id) == TrainingPlanItem.activity_id)
+        .where(
+            TrainingPlanItem.employee_id == employee_id,
+            TrainingPlanItem.status == ItemStatus.declined,
+            col(TrainingPlanItem.decided_at) >= since,
+        )
+    ).all()
+    decided_by = {}
+    for item, activity in declined:
+        decided_by[item.id] = item.decided_by_id
+        found.append(
+            TrainingRefusal(
+                "declined",
+                item.decided_at,
+                activity.code,
+                activity.title_en,
+                item.id,
+                None,
+                str(item.origin),
+                item.decided_by_id,
+                item.decision_reason,
+            )
+        )
+    cancelled = session.exec(
+        select(TrainingEnrolment, TrainingActivity)
+        .join(TrainingActivity, col(TrainingActivity.id) == TrainingEnrolment.activity_id)
+        .join(TrainingSession, col(TrainingSession.id) == TrainingEnrolment.session_id)
+        .where(
+            TrainingEnrolment.employee_id == employee_id,
+            TrainingEnrolment.status == EnrolmentStatus.cancelled,
+            col(TrainingEnrolment.cancelled_at) >= since,
+            col(TrainingSession.is_cancelled).is_(False),
+        )
+    ).all()
+    for enrolment, activity in cancelled:
+        by = enrolment.cancelled_by_id
+        if by is None or by in own_users:
+            continue
+        if enrolment.plan_item_id in decided_by and decided_by[enrolment.plan_item_id] == by:
+            continue
+        found.append(
+            TrainingRefusal(
+                "enrolment_cancelled",
+                enrolment.cancelled_at,
+                activity.code,
+                activity.title_en,
+                enrolment.plan_item_id,
+                enrolment.id,
+                "",
+                by,
+                enrolment.cancel_reason,
+            )
+        )
+    return sorted(found, key=lambda r: (r.on, r.kind))
 
 
 # --- appraisal development actions ------------------------------------------------------------

@@ -10,12 +10,16 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
+from assessments.appraisals import service as appraisal_service
+from assessments.vacancies import merit as vacancy_merit
 from backend import audit, events, i18n
+from backend.db import utcnow
 from backend.org import roster
 from backend.org import service as org_service
 from backend.org.service import EmployeeInput
 from competency_framework.training import enrolments, plans
 from competency_framework.training.models import TrainingActivity
+from tests.appraisals import helpers as appraisal_helpers
 from tests.reporting_helpers import (
     add_holder,
     file_report,
@@ -25,6 +29,7 @@ from tests.reporting_helpers import (
 )
 from tests.training.helpers import activity as training_activity
 from tests.training.helpers import principal_for, session_of
+from tests.vacancies import helpers as vacancy_helpers
 from whistleblowing import deadlines, retaliation
 from whistleblowing import service as reporting
 from whistleblowing.models import (
@@ -675,6 +680,175 @@ def test_the_burden_of_proof_pack_is_signed_and_lists_decisions_after_the_report
     assert session.exec(
         select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.pack_generated")
     ).one()
+
+
+def _move(session, employee, *, unit=None, position=None):
+    """Change an employee's unit or position through the organisation service."""
+    org_service.update_employee(
+        session,
+        employee=employee,
+        data=EmployeeInput(
+            number=employee.number,
+            first_name=employee.first_name,
+            last_name=employee.last_name,
+            email=employee.email,
+            unit_id=unit.id if unit else employee.unit_id,
+            position_id=position.id if position else employee.position_id,
+            supervisor_id=employee.supervisor_id,
+            hire_date=employee.hire_date,
+            birth_date=employee.birth_date,
+        ),
+        actor=None,
+    )
+
+
+def _complete_appraisal(session, org, make_user, *, person, rating: int):
+    """Take officer a's appraisal through the appraisal service to a final `rating`."""
+    hr = principal_for(session, make_user("hr_planner"))
+    supervisor = principal_for(session, make_user(employee=org.head))
+    people = appraisal_helpers.People(
+        director=None,
+        head=supervisor,
+        a=person,
+        b=None,
+        outsider=None,
+        hr=hr,
+        director_employee=None,
+    )
+    priority = appraisal_helpers.plan(session, hr)
+    cycle = appraisal_helpers.open_cycle(session, hr)
+    appraisal = appraisal_helpers.through_to_sign_off(
+        session, cycle, people, org, priority, rating=rating
+    )
+    appraisal_service.sign(session, appraisal=appraisal, actor=supervisor)
+    appraisal_service.sign(session, appraisal=appraisal, actor=person)
+    session.commit()
+    assert appraisal.final_rating == rating and appraisal.stage == "completed"
+    return appraisal, supervisor
+
+
+def test_the_pack_lists_what_merito_recorded_since_the_report_even_before_anyone_watched(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    made_on = result.report.submitted_on
+    person = principal_for(session, employee_user)
+    # Between the report and the complaint, nobody watches officer a. Mérito records:
+    # a "does not meet" appraisal, through the appraisal service …
+    appraisal, supervisor = _complete_appraisal(session, org, make_user, person=person, rating=1)
+    # … a training refused, with a reason …
+    course = training_activity(session, "ocds", {"legal": (0, 2)})
+    item = plans.add_item(session, employee=org.officer_a, activity=course, actor=person, year=2026)
+    plans.approve_plan(session, employee=org.officer_a, actor=supervisor, year=2026)
+    plans.decline_item(session, item=item, actor=supervisor, reason="The budget is spent")
+    # … being screened out of a competition …
+    vacancy_hr = vacancy_helpers.staff_user(session, settings, "hr_planner")
+    approver = vacancy_helpers.staff_user(session, settings, "hr_planner")
+    vacancy_helpers.seed_bank(session, vacancy_hr)
+    vacancy = vacancy_helpers.draft(session, settings, vacancy_hr, org.officer_position)
+    vacancy_helpers.publish(session, settings, vacancy_hr, approver, vacancy)
+    vacancy_helpers.apply(session, settings, vacancy, employee_user, eligible=False)
+    # … and a transfer (and someone else's, which is not theirs to answer for).
+    _move(session, org.officer_a, unit=org.delegation)
+    _move(session, org.officer_b, unit=org.delegation)
+    session.commit()
+    complaint = retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(
+            report_reference=result.report.reference,
+            acts=[
+                AllegedAct("negative_appraisal", made_on + timedelta(days=10), "Rated 1 of 5"),
+                AllegedAct("ostracism", made_on - timedelta(days=30), "Before the report"),
+            ],
+        ),
+    )
+    reporting.commit(session, settings)
+    # Once protected, a change of position is both an HR watch alert and a record: listed once.
+    _move(session, org.officer_a, position=org.head_position)
+    session.commit()
+    private = holder_private(session, officer)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=private,
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    pack = retaliation.burden_of_proof_pack(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        holder_private=private,
+        today=_today(settings),
+    )
+    session.commit()
+    recorded = {
+        d["kind"]: d for d in pack["adverse_decisions"] if d["source"] == "recorded by Mérito"
+    }
+    assert len(recorded) == len(
+        [d for d in pack["adverse_decisions"] if d["source"] == "recorded by Mérito"]
+    )
+    assert set(recorded) == {
+        "negative_appraisal",
+        "exclusion_training",
+        "exclusion_competition",
+        "transfer",
+        "change_of_duties",
+    }
+    assert recorded["negative_appraisal"]["record"] == f"appraisal:{appraisal.id}"
+    assert "final rating 1 of 5" in recorded["negative_appraisal"]["description"]
+    assert "reason given: The budget is spent" in recorded["exclusion_training"]["description"]
+    assert vacancy.reference in recorded["exclusion_competition"]["description"]
+    assert "eligibility" in recorded["exclusion_competition"]["description"]
+    assert "DEL-JAL" in recorded["transfer"]["description"]
+    assert "P-HEAD" in recorded["change_of_duties"]["description"]
+    assert all(made_on.isoformat() <= d["on"] for d in pack["adverse_decisions"])
+    alleged = [d for d in pack["adverse_decisions"] if d["source"] == "alleged by the complainant"]
+    assert [d["kind"] for d in alleged] == ["negative_appraisal"]  # the earlier act is left out
+    assert pack["protected_report"]["made_on"] == made_on.isoformat()
+    assert pack["records_searched"]["employee"] == org.officer_a.number
+    fingerprint = reporting.signing_fingerprint(session, settings)
+    assert retaliation.verify_pack(json.dumps(pack), expected_fingerprint=fingerprint).valid
+    entry = session.exec(
+        select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.pack_generated")
+    ).one()
+    assert entry.after == {"decisions": 6, "recorded": 5}
+    # Each domain answers only from the day asked: nothing recorded after a later moment.
+    later = utcnow() + timedelta(minutes=1)
+    employee_id = org.officer_a.id
+    assert appraisal_service.adverse_ratings(session, employee_id=employee_id, since=later) == []
+    assert vacancy_merit.rejections_of(session, employee_id=employee_id, since=later) == []
+    assert plans.refusals_of(session, employee_id=employee_id, since=later) == []
+    assert org_service.placement_changes(session, employee_id=employee_id, since=later) == []
+
+
+def test_a_pack_for_an_unidentified_complainant_searches_no_records(
+    session, settings, make_user, scene
+):
+    ready, officer, result, _employee = scene
+    mine = reporter_of(session, settings, result.receipt)
+    complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
+    reporting.commit(session, settings)
+    private = holder_private(session, officer)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=private,
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    pack = retaliation.burden_of_proof_pack(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        holder_private=private,
+        today=_today(settings),
+    )
+    assert pack["protected_person"] is None and pack["records_searched"] is None
 
 
 def test_the_watch_survives_a_change_of_the_application_secret(
