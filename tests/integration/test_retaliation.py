@@ -20,6 +20,7 @@ from backend.org.service import EmployeeInput
 from competency_framework.training import enrolments, plans
 from competency_framework.training.models import TrainingActivity
 from tests.appraisals import helpers as appraisal_helpers
+from tests.conftest import login
 from tests.reporting_helpers import (
     add_holder,
     file_report,
@@ -182,8 +183,40 @@ def _screen(session, settings, officer):
     )
 
 
+# Anything on a page that would tell someone the person is protected (English and Spanish).
+# (Every employee's menu offers "Report retaliation": that word alone says nothing.)
+PROTECTION_TRACES = (
+    "protected",
+    "hr watch",
+    "watched",
+    "/retaliation/watch",
+    "/retaliation/rc-",
+    "protegid",
+    "vigilancia",
+)
+
+
+def _assert_no_trace_of_protection(client, email, paths, *, needles):
+    """Sign in as `email`, load `paths` (English and Spanish) and assert that none of them
+    shows a trace of the protection; return the paths that loaded."""
+    client.cookies.clear()
+    login(client, email)
+    loaded = []
+    for path in paths:
+        for lang in ("en", "es"):
+            page = client.get(path, params={"lang": lang})
+            if page.status_code in (403, 404):
+                continue  # not a page this person can reach
+            assert page.status_code == 200, (path, page.status_code)
+            text = page.text.lower()
+            for needle in needles:
+                assert needle.lower() not in text, (email, path, lang, needle)
+            loaded.append(path)
+    return set(loaded)
+
+
 def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobody_else(
-    session, settings, make_user, scene, org
+    client, session, settings, make_user, scene, org
 ):
     ready, officer, result, employee_user = scene
     complaint = retaliation.file_identified(
@@ -194,22 +227,33 @@ def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobod
     )
     reporting.commit(session, settings)
     assert session.exec(select(ProtectedPerson)).one()
-    entry = session.exec(
-        select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.complaint_filed")
-    ).one()
-    assert entry.actor == "complainant" and entry.actor_id is None  # not the employee's account
 
-    # The appraisal domain records two drops: one about the protected person, one not.
-    for subject in (org.officer_a, org.officer_b):
-        events.publish(
-            session,
-            events.DomainEvent(
-                "appraisal.rating_dropped",
-                {"from": 3, "to": 1, "cycle": "2026"},
-                subject_employee_id=subject.id,
-            ),
+    # Two real appraisals, completed through the appraisal service: officer a (protected) and
+    # officer b (not) are both rated "does not meet expectations".
+    hr = make_user("hr_planner")
+    head = make_user(employee=org.head)
+    hr_principal, supervisor = principal_for(session, hr), principal_for(session, head)
+    people = appraisal_helpers.People(
+        director=None,
+        head=supervisor,
+        a=principal_for(session, employee_user),
+        b=principal_for(session, make_user(employee=org.officer_b)),
+        outsider=None,
+        hr=hr_principal,
+        director_employee=None,
+    )
+    priority = appraisal_helpers.plan(session, hr_principal)
+    cycle = appraisal_helpers.open_cycle(session, hr_principal)
+    appraisals = {}
+    for name in ("a", "b"):
+        appraisal = appraisal_helpers.through_to_sign_off(
+            session, cycle, people, org, priority, rating=1, employee=name
         )
-    session.commit()
+        appraisal_service.sign(session, appraisal=appraisal, actor=supervisor)
+        appraisal_service.sign(session, appraisal=appraisal, actor=getattr(people, name))
+        session.commit()
+        assert (appraisal.stage, appraisal.final_rating) == ("completed", 1)
+        appraisals[name] = appraisal
     entries = session.exec(select(WatchEntry)).all()
     # One sealed, same-size entry per officer and decision: nothing tells them apart.
     assert [e.user_id for e in entries] == [officer.id, officer.id]
@@ -218,7 +262,8 @@ def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobod
     alerts = _screen(session, settings, officer)
     session.commit()
     [alert] = alerts
-    assert (alert.employee_id, alert.event) == (org.officer_a.id, "appraisal.rating_dropped")
+    assert (alert.employee_id, alert.event) == (org.officer_a.id, "appraisal.does_not_meet")
+    assert alert.payload["appraisal_id"] == appraisals["a"].id
     assert alert.employee == org.officer_a.full_name and alert.complaints == [complaint.reference]
     assert alert.since == result.report.submitted_on and alert.after_report
     assert session.exec(select(WatchEntry)).all() == []  # screened entries are gone
@@ -244,6 +289,43 @@ def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobod
     assert "retaliation.protection_recorded" in log
     for needle in needles:
         assert needle.encode() not in blobs and needle not in log
+    # Nor on any page the people around the decision can reach: the supervisor who rated them,
+    # HR, and the investigator who holds the report.
+    a_id, appraisal_id = org.officer_a.id, appraisals["a"].id
+    traces = (*PROTECTION_TRACES, complaint.reference)
+    hr_and_supervisor_pages = [
+        "/",
+        "/appraisals",
+        "/appraisals/team",
+        f"/appraisals/{appraisal_id}",
+        f"/appraisals/cycles/{cycle.id}",
+        "/appraisals/calibration",
+        f"/org/employees/{a_id}",
+        f"/training/people/{a_id}",
+        "/training/team",
+        "/notifications",
+    ]
+    seen = _assert_no_trace_of_protection(
+        client, head.email, hr_and_supervisor_pages, needles=traces
+    )
+    assert {"/", f"/appraisals/{appraisal_id}", f"/training/people/{a_id}"} <= seen
+    seen = _assert_no_trace_of_protection(client, hr.email, hr_and_supervisor_pages, needles=traces)
+    assert {f"/appraisals/cycles/{cycle.id}", "/appraisals/calibration"} <= seen
+    assert f"/org/employees/{a_id}" in seen
+    reference = result.report.reference
+    seen = _assert_no_trace_of_protection(
+        client,
+        ready.investigator.email,
+        ["/", "/cases", f"/cases/{reference}", "/cases/deadlines", "/notifications"],
+        needles=traces,
+    )
+    assert f"/cases/{reference}" in seen
+    # The protection officer's own page does show it: the check above looks for what is there.
+    client.cookies.clear()
+    login(client, officer.email)
+    watch = client.get("/retaliation/watch", params={"lang": "en"}).text.lower()
+    assert org.officer_a.full_name.lower() in watch
+    assert "hr watch" in watch and complaint.reference.lower() in watch
     # An officer made afterwards has no alert to read, and reading another's book fails.
     newcomer = add_holder(session, settings, make_user, "protection_officer")
     assert _screen(session, settings, newcomer) == []
