@@ -77,6 +77,8 @@ PACK_TYPE = "merito-burden-of-proof-pack"
 MONITORING_MONTHS = 24
 MAX_ACTS = 12
 MIN_REASON = 10
+# How the audit log names whoever files a complaint (never their account).
+COMPLAINANT = "complainant"
 
 # The HR decisions the watch listens to (published by the domains that make them).
 WATCHED_EVENTS: dict[str, str] = {
@@ -308,6 +310,7 @@ def protect(
     complaint: str | None = None,
     report: str | None = None,
     officers: list[int] | None = None,
+    today: date | None = None,
 ) -> ProtectedPerson:
     """Put an employee under HR watch (or add a complaint or report to their protection).
 
@@ -335,13 +338,24 @@ def protect(
     row.sealed = _seal_protection(key, tag, protection)
     session.add(row)
     session.flush()
-    audit.record(
-        session,
-        action="retaliation.protection_recorded",
-        actor=actor,
-        entity_type="protected_person",
-        entity_id=row.id,
-    )
+    if actor == COMPLAINANT:
+        # The complainant's own filing: at day precision, like everything a complainant does.
+        audit.record_on_day(
+            session,
+            on=today or reporting.local_today(settings),
+            action="retaliation.protection_recorded",
+            actor=COMPLAINANT,
+            entity_type="protected_person",
+            entity_id=row.id,
+        )
+    else:
+        audit.record(
+            session,
+            action="retaliation.protection_recorded",
+            actor=actor,
+            entity_type="protected_person",
+            entity_id=row.id,
+        )
     return row
 
 
@@ -858,10 +872,13 @@ def _file(
             )
         )
     # The actor is not named: the audit log is plain text, and who complains is confidential.
-    audit.record(
+    # Day precision, like every reporter action: appended once the day is over, so neither a
+    # time nor the entry's place next to the complainant's own sign-in gives them away.
+    audit.record_on_day(
         session,
+        on=today,
         action="retaliation.complaint_filed",
-        actor="complainant",
+        actor=COMPLAINANT,
         entity_type="retaliation_complaint",
         entity_id=complaint.reference,
         after={"via": via, "acts": len(acts), "officers": [u.id for u, _k in officers]},
@@ -952,10 +969,11 @@ def file_identified(
             settings,
             employee_id=employee.id,
             since=report.submitted_on if report else data.reported_on,
-            actor="complainant",
+            actor=COMPLAINANT,
             complaint=complaint.reference,
             report=report.reference if report else None,
             officers=officers,
+            today=today,
         )
     return complaint
 

@@ -58,6 +58,17 @@ def _today(settings) -> date:
     return reporting.local_today(settings)
 
 
+def _appended(session, settings, action, *, next_day=False):
+    """Return the audit entries of `action`; with `next_day`, after the entries kept back for
+    the day (complainants' actions: day precision) were appended, as the next day's job does."""
+    if next_day:
+        audit.append_deferred(
+            session, today=_today(settings) + timedelta(days=1), time_zone=settings.time_zone
+        )
+        session.commit()
+    return session.exec(select(audit.AuditEntry).where(audit.AuditEntry.action == action)).all()
+
+
 def _complaint(**overrides) -> ComplaintInput:
     values = dict(
         acts=[AllegedAct("negative_appraisal", None, "Rated 'does not meet' for the first time")],
@@ -125,10 +136,10 @@ def test_a_complaint_through_the_receipt_goes_to_the_officers_not_the_investigat
     assert [n.user_id for n in notices] == [officer.id]
     # Nothing plain ties the complaint to the report or the reporter.
     assert complaint.reporter_tag and complaint.complainant_tag is None
-    entry = session.exec(
-        select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.complaint_filed")
-    ).one()
+    assert _appended(session, settings, "retaliation.complaint_filed") == []  # not yet: see below
+    [entry] = _appended(session, settings, "retaliation.complaint_filed", next_day=True)
     assert entry.actor == "complainant" and result.report.reference not in json.dumps(entry.after)
+    assert entry.at == audit.day_stamp(_today(settings), settings.time_zone)
     # The reporter reads it back with the receipt, files and all.
     [found] = retaliation.complaints_of_reporter(session, access=mine)
     entries = retaliation.complaint_timeline(session, access=found)
@@ -279,6 +290,8 @@ def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobod
         + session.get(WatchKey, 1).server_sealed
     )
     # (The organisation's own entries name the employee, as they always did.)
+    [filed] = _appended(session, settings, "retaliation.complaint_filed", next_day=True)
+    assert filed.actor == "complainant" and filed.actor_id is None  # not the employee's account
     log = json.dumps(
         [
             e.model_dump(mode="json")
