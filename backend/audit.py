@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, Column, text
+from sqlalchemy import JSON, Column, delete, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from backend.db import UTCDateTime, insert_rows, utcnow
@@ -182,6 +183,7 @@ def record_many(
     pending: Iterable[PendingEntry | dict[str, Any]],
     *,
     count: int | None = None,
+    at: datetime | None = None,
 ) -> int:
     """Append several entries to the chain in one go (caller commits); return how many.
 
@@ -206,8 +208,9 @@ def record_many(
         first, prev = 1, GENESIS
     else:
         first, prev = bumped[0] - count + 1, bumped[1]
-    # One timestamp for the batch: the entries are written in the same transaction.
-    at = utcnow()
+    # One timestamp for the batch: the entries are written in the same transaction (or the
+    # day-precision stamp of deferred entries, see `append_deferred`).
+    at = at or utcnow()
     written = 0
     rows: list[dict[str, Any]] = []
     for item in pending:
@@ -237,6 +240,102 @@ def record_many(
         raise ValueError(f"record_many was promised {count} entries and given {written}")
     session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
     return count
+
+
+# --- entries kept back until their day is over (day precision) --------------------------------
+
+
+class DeferredAuditEntry(SQLModel, table=True):
+    """An audit entry kept back until its day is over, then appended at day precision.
+
+    For what anonymous reporters and complainants do: the reporting channel keeps their actions
+    at day precision (docs/security.md), and an entry appended at once would give away the time
+    of day twice — in its timestamp and in its place in the chain, between staff entries that
+    carry theirs (an identified complainant's own sign-in, say). Kept back, an entry's place
+    says only that its day was over.
+    """
+
+    __tablename__ = "audit_deferred"
+
+    id: int | None = Field(default=None, primary_key=True)
+    on: date = Field(index=True)
+    actor: str = Field(default="", max_length=200)
+    action: str = Field(max_length=80)
+    entity_type: str = Field(default="", max_length=60)
+    entity_id: str = Field(default="", max_length=60)
+    after: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+def record_on_day(
+    session: Session,
+    *,
+    on: date,
+    action: str,
+    actor: str,
+    entity_type: str = "",
+    entity_id: Any = "",
+    after: dict | None = None,
+) -> DeferredAuditEntry:
+    """Keep an entry back until day `on` is over; `append_deferred` then adds it to the chain
+    stamped with the day alone. `actor` is a label ("reporter", "complainant"), never an
+    account: these entries are for people who must not be named. The caller commits."""
+    entry = DeferredAuditEntry(
+        on=on,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id) if entity_id is not None else "",
+        after=_plain(after) if after is not None else None,
+    )
+    session.add(entry)
+    return entry
+
+
+def day_stamp(day: date, time_zone: str) -> datetime:
+    """Return the first moment of `day` in `time_zone`, in UTC: how a day-precision entry's
+    time reads (midnight of its day wherever the log is shown in that zone)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+
+
+def append_deferred(session: Session, *, today: date, time_zone: str) -> int:
+    """Append the entries kept back for days before `today` to the chain, stamped at the
+    first moment of their day, each day's in random order, and delete them. Return how many
+    were appended; the caller commits."""
+    rows = session.exec(
+        select(DeferredAuditEntry)
+        .where(col(DeferredAuditEntry.on) < today)
+        .order_by(col(DeferredAuditEntry.on), col(DeferredAuditEntry.id))
+    ).all()
+    by_day: dict[date, list[DeferredAuditEntry]] = {}
+    for row in rows:
+        by_day.setdefault(row.on, []).append(row)
+    shuffle = secrets.SystemRandom().shuffle
+    for day, entries in sorted(by_day.items()):
+        # The order rows were written in is the order things happened: not kept.
+        shuffle(entries)
+        record_many(
+            session,
+            [
+                PendingEntry(
+                    action=e.action,
+                    actor=e.actor,
+                    entity_type=e.entity_type,
+                    entity_id=e.entity_id,
+                    after=e.after,
+                )
+                for e in entries
+            ],
+            at=day_stamp(day, time_zone),
+        )
+    if rows:
+        session.execute(
+            delete(DeferredAuditEntry).where(
+                col(DeferredAuditEntry.id).in_([row.id for row in rows])
+            )
+        )
+    return len(rows)
 
 
 @dataclass

@@ -468,10 +468,17 @@ def _verify_pack(raw: bytes, fingerprint: str) -> None:
         raise typer.Exit(1)
     pack = check.document
     report = pack.get("protected_report") or {}
+    searched = pack.get("records_searched")
+    records = (
+        f"employee {searched.get('employee')}, {searched.get('from')} to {searched.get('to')}"
+        if searched
+        else "none (the protected person is not identified)"
+    )
     typer.echo(
         f"Valid burden-of-proof pack.\n  Complaint:        {pack.get('complaint')}\n"
         f"  Protected report: {report.get('reference') or '-'} made on {report.get('made_on')}\n"
         f"  Adverse decisions after it: {len(pack.get('adverse_decisions', []))}\n"
+        f"  Records searched: {records}\n"
         f"  Signed by key:    {check.fingerprint}"
     )
     if not fingerprint:

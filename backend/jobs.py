@@ -177,3 +177,15 @@ def purge_expired_sessions(session: Session, settings: Settings) -> str:
 
     removed = auth_service.purge_expired_sessions(session, settings)
     return f"{removed} expired sessions removed"
+
+
+@register("deferred_audit", every=timedelta(hours=1))
+def append_deferred_audit(session: Session, settings: Settings) -> str:
+    """Append the audit entries kept back for past days (reporter actions: day precision)."""
+    from zoneinfo import ZoneInfo
+
+    from backend import audit
+
+    today = utcnow().astimezone(ZoneInfo(settings.time_zone)).date()
+    added = audit.append_deferred(session, today=today, time_zone=settings.time_zone)
+    return f"{added} day-precision audit entries appended"

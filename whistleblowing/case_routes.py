@@ -348,6 +348,62 @@ def end_absence(desk: DeskDep, absence_id: int):
     return redirect(desk.request, "/cases/absence")
 
 
+# --- declared interests -----------------------------------------------------------------------
+
+
+def _interests_page(desk: Desk, *, errors=None, values=None, saved=False, status_code=200):
+    register = cases.interest_register(desk.session, user=desk.user)
+    team = cases.led_channel_people(desk.session, user=desk.user)
+    return render(
+        desk.request,
+        "cases/interests.html",
+        {
+            "errors": errors or {},
+            "values": values
+            or {
+                "terms": "\n".join(register.terms),
+                "units": ", ".join(code for code, _name in register.units),
+            },
+            "register": register,
+            "team": cases.interest_registers(desk.session, team) if team else [],
+            "saved": saved,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/interests", dependencies=[require(Permission.handle_reports)])
+def interests(desk: DeskDep):
+    return _interests_page(desk)
+
+
+@router.post("/interests", dependencies=[require(Permission.handle_reports)])
+def declare_interests(
+    desk: DeskDep,
+    terms: Annotated[str, Form()] = "",
+    units: Annotated[str, Form()] = "",
+):
+    values = {"terms": terms, "units": units}
+    try:
+        cases.declare_interests(
+            desk.session,
+            user=desk.user,
+            terms=cases.parse_interest_terms(terms),
+            unit_codes=units.replace(";", ",").split(","),
+            today=desk.today,
+        )
+    except reporting.ReportingError as err:
+        desk.undo()
+        return _interests_page(
+            desk,
+            errors={err.field or "terms": str(err)},
+            values=values,
+            status_code=err.status_code,
+        )
+    desk.session.commit()
+    return _interests_page(desk, saved=True)
+
+
 # --- channels and tags (administrators) -------------------------------------------------------
 
 
@@ -367,6 +423,7 @@ def channels(request: Request, session: SessionDep):
             "people": people,
             "ready": reporting.recovery_ready(session),
             "tags": cases.all_tags(session),
+            "registers": cases.interest_registers(session, list(people.values())),
         },
     )
 

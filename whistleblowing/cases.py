@@ -31,6 +31,8 @@ from backend.auth.models import User, UserRole
 from backend.auth.permissions import Role
 from backend.config import Settings
 from backend.i18n import _, localized
+from backend.org import service as org_service
+from backend.org.models import Unit
 from backend.spreadsheets import csv_cell, xlsx_cell
 from backend.web import format_date
 from whistleblowing import attachments, crypto, deadlines
@@ -41,6 +43,7 @@ from whistleblowing.models import (
     REPORT_STATUS_LABELS,
     CaseReminder,
     CaseTag,
+    DeclaredInterest,
     HolderKey,
     IdentityRequest,
     IntakeChannel,
@@ -688,6 +691,144 @@ def end_absence(session: Session, *, user: User, absence_id: int, today: date) -
         entity_id=user.id,
         before=before,
     )
+
+
+# --- declared interests -----------------------------------------------------------------------
+
+MAX_INTEREST_TERMS = 50
+MAX_INTEREST_UNITS = 20
+MAX_INTEREST_LENGTH = 120
+
+
+@dataclass
+class InterestRegister:
+    """One investigator's declared interests, for showing: terms and units (code and name)."""
+
+    user: User
+    terms: list[str]
+    units: list[tuple[str, str]]
+    updated_on: date | None
+
+
+def _register_view(session: Session, user: User, row: DeclaredInterest | None) -> InterestRegister:
+    if row is None:
+        return InterestRegister(user, [], [], None)
+    units = [session.get(Unit, unit_id) for unit_id in row.unit_ids]
+    return InterestRegister(
+        user, list(row.terms), [(u.code, u.name) for u in units if u is not None], row.updated_on
+    )
+
+
+def interest_register(session: Session, *, user: User) -> InterestRegister:
+    """Return the investigator's own register of declared interests."""
+    return _register_view(session, user, session.get(DeclaredInterest, user.id))
+
+
+def parse_interest_terms(text: str) -> list[str]:
+    """Return the terms of a register typed one per line (blank lines and repeats dropped)."""
+    terms: list[str] = []
+    seen: set[frozenset] = set()
+    for line in text.splitlines():
+        term = " ".join(line.split())
+        key = frozenset(reporting.interest_forms(term))
+        if term and (not key or key not in seen):
+            seen.add(key)
+            terms.append(term)
+    return terms
+
+
+def declare_interests(
+    session: Session,
+    *,
+    user: User,
+    terms: Sequence[str],
+    unit_codes: Sequence[str],
+    today: date,
+) -> InterestRegister:
+    """Replace the investigator's register of declared interests: suppliers, people they are
+    related to, anything a report could touch (`terms`), and units of the organisation.
+
+    Every new report is checked against it as it comes in, and anyone given a case later is
+    checked again: a report that touches a declared interest never reaches its declarer, and
+    nobody tells them it was withheld. Audited (the register is not secret: the channel's
+    lead and the administrators see it). Bad input raises ReportingError and writes nothing.
+    """
+    if len(terms) > MAX_INTEREST_TERMS:
+        raise ReportingError(
+            _("Declare at most %(n)s interests.", n=MAX_INTEREST_TERMS), field="terms"
+        )
+    for term in terms:
+        if len(term) > MAX_INTEREST_LENGTH:
+            raise ReportingError(
+                _(
+                    "“%(term)s” is too long (at most %(n)s characters).",
+                    term=term[:40] + "…",
+                    n=MAX_INTEREST_LENGTH,
+                ),
+                field="terms",
+            )
+        words = [w for form in reporting.interest_forms(term) for w in form]
+        if not any(len(w) >= 3 for w in words):
+            raise ReportingError(
+                _(
+                    "“%(term)s” is too short to be recognised in a report: write a name or "
+                    "a word of at least three letters.",
+                    term=term,
+                ),
+                field="terms",
+            )
+    codes = [c.strip() for c in unit_codes if c.strip()]
+    if len(codes) > MAX_INTEREST_UNITS:
+        raise ReportingError(_("Declare at most %(n)s units.", n=MAX_INTEREST_UNITS), field="units")
+    unit_ids: list[int] = []
+    for code in codes:
+        unit = org_service.unit_by_code(session, code)
+        if unit is None:
+            raise ReportingError(_("No unit has the code %(code)s.", code=code), field="units")
+        if unit.id not in unit_ids:
+            unit_ids.append(unit.id)
+    row = session.get(DeclaredInterest, user.id)
+    before = {"terms": list(row.terms), "unit_ids": list(row.unit_ids)} if row else None
+    after = {"terms": list(terms), "unit_ids": unit_ids}
+    if before == after or (before is None and not terms and not unit_ids):
+        return _register_view(session, user, row)
+    if row is None:
+        row = DeclaredInterest(user_id=user.id)
+    row.terms, row.unit_ids, row.updated_on = list(terms), unit_ids, today
+    session.add(row)
+    audit.record(
+        session,
+        action="investigator.interests_declared",
+        actor=user,
+        entity_type="user",
+        entity_id=user.id,
+        before=before,
+        after=after,
+    )
+    return _register_view(session, user, row)
+
+
+def interest_registers(session: Session, users: Sequence[User]) -> list[InterestRegister]:
+    """Return the registers of `users` (for the administrators and the channels' leads)."""
+    rows = {
+        r.user_id: r
+        for r in session.exec(
+            select(DeclaredInterest).where(col(DeclaredInterest.user_id).in_([u.id for u in users]))
+        ).all()
+    }
+    return [_register_view(session, u, rows.get(u.id)) for u in users]
+
+
+def led_channel_people(session: Session, *, user: User) -> list[User]:
+    """Return the people who may receive the channels `user` leads (empty if they lead none)."""
+    people: dict[int, User] = {}
+    for channel in session.exec(
+        select(ReportChannel).where(ReportChannel.lead_user_id == user.id)
+    ).all():
+        for person in reporting.channel_people(session, channel):
+            if person.id != user.id:
+                people[person.id] = person
+    return sorted(people.values(), key=lambda u: u.full_name)
 
 
 # --- links and tags ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.db import UTCDateTime, today_utc, utcnow
@@ -438,6 +438,20 @@ class InvestigatorAbsence(SQLModel, table=True):
     starts_on: date
     ends_on: date
     created_on: date = Field(default_factory=today_utc)
+
+
+class DeclaredInterest(SQLModel, table=True):
+    """An investigator's standing register of interests: suppliers, people they are related
+    to, units (free-text terms, and units of the organisation). Every new report is checked
+    against it as it is submitted, like the names of the channel's people: a report that
+    touches an interest never reaches them (whistleblowing.service.interests_touched)."""
+
+    __tablename__ = "declared_interest"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True, ondelete="CASCADE")
+    terms: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    unit_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_on: date = Field(default_factory=today_utc)
 
 
 class CaseReminder(SQLModel, table=True):

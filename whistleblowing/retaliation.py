@@ -29,8 +29,9 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -76,13 +77,16 @@ PACK_TYPE = "merito-burden-of-proof-pack"
 MONITORING_MONTHS = 24
 MAX_ACTS = 12
 MIN_REASON = 10
+# How the audit log names whoever files a complaint (never their account).
+COMPLAINANT = "complainant"
 
 # The HR decisions the watch listens to (published by the domains that make them).
 WATCHED_EVENTS: dict[str, str] = {
     "appraisal.rating_dropped": N_("Appraisal rating dropped"),
     "appraisal.does_not_meet": N_("Appraised as not meeting expectations"),
     "vacancy.candidate_rejected": N_("Rejected in a competition"),
-    "training.request_refused": N_("Training request refused"),
+    "training.request_refused": N_("Training refused"),
+    "training.enrolment_cancelled": N_("Place in a training session cancelled"),
     "employee.moved": N_("Transferred to another unit"),
     "org.role_changed": N_("Position changed"),
 }
@@ -92,6 +96,7 @@ EVENT_ACTS: dict[str, DetrimentalAct] = {
     "appraisal.does_not_meet": DetrimentalAct.negative_appraisal,
     "vacancy.candidate_rejected": DetrimentalAct.exclusion_competition,
     "training.request_refused": DetrimentalAct.exclusion_training,
+    "training.enrolment_cancelled": DetrimentalAct.exclusion_training,
     "employee.moved": DetrimentalAct.transfer,
     "org.role_changed": DetrimentalAct.change_of_duties,
 }
@@ -305,6 +310,7 @@ def protect(
     complaint: str | None = None,
     report: str | None = None,
     officers: list[int] | None = None,
+    today: date | None = None,
 ) -> ProtectedPerson:
     """Put an employee under HR watch (or add a complaint or report to their protection).
 
@@ -332,13 +338,24 @@ def protect(
     row.sealed = _seal_protection(key, tag, protection)
     session.add(row)
     session.flush()
-    audit.record(
-        session,
-        action="retaliation.protection_recorded",
-        actor=actor,
-        entity_type="protected_person",
-        entity_id=row.id,
-    )
+    if actor == COMPLAINANT:
+        # The complainant's own filing: at day precision, like everything a complainant does.
+        audit.record_on_day(
+            session,
+            on=today or reporting.local_today(settings),
+            action="retaliation.protection_recorded",
+            actor=COMPLAINANT,
+            entity_type="protected_person",
+            entity_id=row.id,
+        )
+    else:
+        audit.record(
+            session,
+            action="retaliation.protection_recorded",
+            actor=actor,
+            entity_type="protected_person",
+            entity_id=row.id,
+        )
     return row
 
 
@@ -855,10 +872,13 @@ def _file(
             )
         )
     # The actor is not named: the audit log is plain text, and who complains is confidential.
-    audit.record(
+    # Day precision, like every reporter action: appended once the day is over, so neither a
+    # time nor the entry's place next to the complainant's own sign-in gives them away.
+    audit.record_on_day(
         session,
+        on=today,
         action="retaliation.complaint_filed",
-        actor="complainant",
+        actor=COMPLAINANT,
         entity_type="retaliation_complaint",
         entity_id=complaint.reference,
         after={"via": via, "acts": len(acts), "officers": [u.id for u, _k in officers]},
@@ -949,10 +969,11 @@ def file_identified(
             settings,
             employee_id=employee.id,
             since=report.submitted_on if report else data.reported_on,
-            actor="complainant",
+            actor=COMPLAINANT,
             complaint=complaint.reference,
             report=report.reference if report else None,
             officers=officers,
+            today=today,
         )
     return complaint
 
@@ -1682,6 +1703,140 @@ def protected_employee_id(session: Session, access: ComplaintAccess) -> int | No
     return found
 
 
+STATUS_CHANGED = N_("Employment status changed")
+
+
+def _decision(
+    *, on: date, act: DetrimentalAct, what: str, source: str, description: str, record: str = ""
+) -> dict[str, Any]:
+    entry = {
+        "on": on.isoformat(),
+        "kind": act.value,
+        "what": what,
+        "source": source,
+        "description": description,
+    }
+    if record:
+        entry["record"] = record
+    return entry
+
+
+def _recorded_decisions(
+    session: Session, settings: Settings, *, employee_id: int, since: date
+) -> list[dict[str, Any]]:
+    """Return the adverse decisions about the employee that Mérito's own records hold from
+    `since` on — appraisals, competitions, training, unit, position and status — whether or
+    not anyone was watching then (the HR watch only starts when a protection does).
+
+    Each domain answers through a read-only service function; the imports are local because
+    those domains publish the events this module subscribes to at import.
+    """
+    from assessments.appraisals import service as appraisal_service
+    from assessments.vacancies import merit as vacancy_merit
+    from competency_framework.training import plans as training_plans
+
+    start = datetime.combine(since, time.min, tzinfo=ZoneInfo(settings.time_zone))
+
+    def day(moment: datetime) -> date:
+        return deadlines.local_day(moment, settings.time_zone)
+
+    source = "recorded by Mérito"
+    found = []
+    for rating in appraisal_service.adverse_ratings(session, employee_id=employee_id, since=start):
+        event = "appraisal.does_not_meet" if rating.does_not_meet else "appraisal.rating_dropped"
+        previous = f" (previous appraisal: {rating.previous})" if rating.previous else ""
+        found.append(
+            _decision(
+                on=day(rating.completed_at),
+                act=DetrimentalAct.negative_appraisal,
+                what=WATCHED_EVENTS[event],
+                source=source,
+                description=f"{rating.cycle}: final rating {rating.rating} of 5{previous}",
+                record=f"appraisal:{rating.appraisal_id}",
+            )
+        )
+    for rejection in vacancy_merit.rejections_of(session, employee_id=employee_id, since=start):
+        found.append(
+            _decision(
+                on=day(rejection.on),
+                act=DetrimentalAct.exclusion_competition,
+                what=WATCHED_EVENTS["vacancy.candidate_rejected"],
+                source=source,
+                description=(
+                    f"{rejection.reference} {rejection.title}: out at {rejection.stage} "
+                    f"({rejection.reason})"
+                ),
+                record=f"vacancy:{rejection.vacancy_id}",
+            )
+        )
+    for refusal in training_plans.refusals_of(session, employee_id=employee_id, since=start):
+        declined = refusal.kind == "declined"
+        found.append(
+            _decision(
+                on=day(refusal.on),
+                act=DetrimentalAct.exclusion_training,
+                what=WATCHED_EVENTS[
+                    "training.request_refused" if declined else "training.enrolment_cancelled"
+                ],
+                source=source,
+                description=(
+                    f"{refusal.activity_code} {refusal.activity_title}: "
+                    + (f"reason given: {refusal.reason}" if refusal.reason else "no reason given")
+                ),
+                record=(
+                    f"training-item:{refusal.plan_item_id}"
+                    if declined
+                    else f"training-enrolment:{refusal.enrolment_id}"
+                ),
+            )
+        )
+    for change in org_service.placement_changes(session, employee_id=employee_id, since=start):
+        if change.what == "status" and change.after == "active":
+            continue  # back at work: not a detriment
+        act, what, record = {
+            "unit": (DetrimentalAct.transfer, WATCHED_EVENTS["employee.moved"], "unit"),
+            "position": (
+                DetrimentalAct.change_of_duties,
+                WATCHED_EVENTS["org.role_changed"],
+                "position",
+            ),
+            "status": (DetrimentalAct.other, STATUS_CHANGED, "status"),
+        }[change.what]
+        on = day(change.at)
+        found.append(
+            _decision(
+                on=on,
+                act=act,
+                what=what,
+                source=source,
+                description=f"from {change.before_label or '-'} to {change.after_label or '-'}",
+                record=f"{record}:{change.before}>{change.after}@{on.isoformat()}",
+            )
+        )
+    return found
+
+
+def _alert_record(alert: Alert) -> str:
+    """Return the record an HR watch alert is about, named as `_recorded_decisions` names it
+    (so a decision found both ways is listed once), or "" when the payload does not say."""
+    payload, on = alert.payload, alert.occurred_on.isoformat()
+    keyed = {
+        "appraisal.rating_dropped": ("appraisal", "appraisal_id"),
+        "appraisal.does_not_meet": ("appraisal", "appraisal_id"),
+        "vacancy.candidate_rejected": ("vacancy", "vacancy_id"),
+        "training.request_refused": ("training-item", "plan_item_id"),
+        "training.enrolment_cancelled": ("training-enrolment", "enrolment_id"),
+    }
+    if alert.event in keyed:
+        prefix, key = keyed[alert.event]
+        return f"{prefix}:{payload[key]}" if payload.get(key) is not None else ""
+    if alert.event == "employee.moved" and "to_unit_id" in payload:
+        return f"unit:{payload.get('from_unit_id')}>{payload['to_unit_id']}@{on}"
+    if alert.event == "org.role_changed" and "to_position_id" in payload:
+        return f"position:{payload.get('from_position_id')}>{payload['to_position_id']}@{on}"
+    return ""
+
+
 def burden_of_proof_pack(
     session: Session,
     settings: Settings,
@@ -1693,10 +1848,13 @@ def burden_of_proof_pack(
 ) -> dict[str, Any]:
     """Return the signed burden-of-proof pack of a complaint.
 
-    It shows the protected report's date and every adverse decision after it — those the
-    complainant alleges and those the HR watch recorded — for the employer to justify (EU
-    Directive 2019/1937, Art. 21(5): the burden of proof is reversed). Signed with the
-    installation's Ed25519 key; `merito verify-certificate` checks it offline. Audited.
+    It shows the protected report's date and every adverse decision on or after it, for the
+    employer to justify (EU Directive 2019/1937, Art. 21(5): the burden of proof is reversed):
+    those the complainant alleges; those Mérito's own records hold about the protected person
+    (appraisals, competitions, training, unit, position, status — found in the records, so
+    decisions taken before anyone was watching count too); and those the officer's HR watch
+    recorded, once each. Signed with the installation's Ed25519 key; `merito verify-certificate`
+    checks it offline. Audited.
     """
     complaint = access.complaint
     content = _complaint_content(session, access)
@@ -1720,29 +1878,37 @@ def burden_of_proof_pack(
                 }
             )
     employee_id = protected_employee_id(session, access)
+    employee = org_service.get_employee(session, employee_id) if employee_id else None
+    recorded = (
+        _recorded_decisions(session, settings, employee_id=employee.id, since=since)
+        if employee is not None
+        else []
+    )
+    decisions += recorded
+    known = {d["record"] for d in recorded}
     alerts = screen(session, settings, officer=officer, holder_private=holder_private, today=today)
     for alert in alerts:
         related = complaint.reference in alert.complaints or (
             employee_id is not None and alert.employee_id == employee_id
         )
-        if related and alert.occurred_on >= since:
+        record = _alert_record(alert)
+        if related and alert.occurred_on >= since and not (record and record in known):
             act = EVENT_ACTS.get(alert.event, DetrimentalAct.other)
             decisions.append(
-                {
-                    "on": alert.occurred_on.isoformat(),
-                    "kind": act.value,
-                    "what": WATCHED_EVENTS.get(alert.event, alert.event),
-                    "source": "recorded by Mérito",
-                    "description": json.dumps(alert.payload, sort_keys=True),
-                }
+                _decision(
+                    on=alert.occurred_on,
+                    act=act,
+                    what=WATCHED_EVENTS.get(alert.event, alert.event),
+                    source="recorded by Mérito",
+                    description=json.dumps(alert.payload, sort_keys=True),
+                    record=record,
+                )
             )
-    person = None
-    if employee_id is not None:
-        employee = org_service.get_employee(session, employee_id)
-        person = {"name": employee.full_name, "number": employee.number} if employee else None
+            known.add(record)
+    person = {"name": employee.full_name, "number": employee.number} if employee else None
     body = {
         "type": PACK_TYPE,
-        "version": 1,
+        "version": 2,
         "complaint": complaint.reference,
         "complaint_received_on": complaint.received_on.isoformat(),
         "protected_report": {
@@ -1750,6 +1916,18 @@ def burden_of_proof_pack(
             "made_on": made_on,
         },
         "protected_person": person,
+        # Which records were searched: none when the complainant is not identified yet (the
+        # officer links them to an employee first, "Put under HR watch").
+        "records_searched": (
+            {
+                "employee": employee.number,
+                "from": made_on,
+                "to": today.isoformat(),
+                "of": ["appraisals", "competitions", "training", "unit", "position", "status"],
+            }
+            if employee is not None
+            else None
+        ),
         "adverse_decisions": sorted(decisions, key=lambda d: (d["on"], d["kind"])),
         "generated_on": today.isoformat(),
         "note": (
@@ -1764,7 +1942,7 @@ def burden_of_proof_pack(
         actor=officer,
         entity_type="retaliation_complaint",
         entity_id=complaint.reference,
-        after={"decisions": len(decisions)},
+        after={"decisions": len(decisions), "recorded": len(recorded)},
     )
     return pack
 

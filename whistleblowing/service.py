@@ -37,6 +37,7 @@ from backend.auth.permissions import Role
 from backend.config import Settings
 from backend.db import today_utc, utcnow
 from backend.i18n import _
+from backend.org import service as org_service
 from whistleblowing import attachments, crypto, deadlines
 from whistleblowing.deadlines import ACK_DAYS, FEEDBACK_MONTHS, add_months  # noqa: F401
 from whistleblowing.models import (
@@ -44,6 +45,7 @@ from whistleblowing.models import (
     REPORTER_KINDS,
     REPORTER_VISIBLE_KINDS,
     CaseTag,
+    DeclaredInterest,
     HolderKey,
     HolderKind,
     IdentityRequest,
@@ -619,6 +621,33 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", plain)
 
 
+def _significant_words(text: str) -> list[str]:
+    """Return the words of `text` that can tell a name apart: no particles, no initials (so
+    "María de la Cruz" and "Juan P. Pérez" read as "maría cruz" and "juan pérez")."""
+    return [w for w in _words(text) if w not in _NAME_PARTICLES and len(w) > 1]
+
+
+def _mentions(words: Sequence[str], forms: Iterable[tuple[str, ...]]) -> bool:
+    """Return whether any of the word sequences `forms` occurs in `words`."""
+    for form in forms:
+        size = len(form)
+        if size and any(tuple(words[i : i + size]) == form for i in range(len(words) - size + 1)):
+            return True
+    return False
+
+
+def _name_forms(full_name: str) -> set[tuple[str, ...]]:
+    """Return the ways a person's name may be written: in full either way round, or the given
+    name next to one of the surnames (empty for a name of fewer than two words)."""
+    parts = _significant_words(full_name)
+    if len(parts) < 2:
+        return set()
+    forms = {tuple(parts), tuple(reversed(parts))}
+    for surname in parts[1:]:
+        forms |= {(parts[0], surname), (surname, parts[0])}
+    return forms
+
+
 def names_person(text: str, *, full_name: str, email: str = "") -> bool:
     """Return whether `text` names the person: their full name (either order), their given
     name next to one of their surnames, or their email address.
@@ -628,24 +657,58 @@ def names_person(text: str, *, full_name: str, email: str = "") -> bool:
     """
     if email and email.casefold() in text.casefold():
         return True
-    parts = [w for w in _words(full_name) if w not in _NAME_PARTICLES and len(w) > 1]
-    if len(parts) < 2:
-        return False
-    words = _words(text)
-    forms = {tuple(parts), tuple(reversed(parts))}
-    for surname in parts[1:]:
-        forms |= {(parts[0], surname), (surname, parts[0])}
-    for form in forms:
-        size = len(form)
-        if any(tuple(words[i : i + size]) == form for i in range(len(words) - size + 1)):
-            return True
-    return False
+    return _mentions(_significant_words(text), _name_forms(full_name))
 
 
 def named_in(texts: Sequence[str], people: Iterable[User]) -> set[int]:
     """Return the ids of the people that any of `texts` names."""
     joined = "\n".join(texts)
     return {u.id for u in people if names_person(joined, full_name=u.full_name, email=u.email)}
+
+
+def interest_forms(term: str) -> set[tuple[str, ...]]:
+    """Return how a declared interest may appear in a report: its words in order or in reverse
+    ("Pérez Juan"), ignoring accents, capitals, particles and initials."""
+    words = _significant_words(term)
+    return {tuple(words), tuple(reversed(words))} if words else set()
+
+
+def _interest_labels(session: Session, register: DeclaredInterest) -> list[str]:
+    """Return what an investigator declared: their terms and the names of their units."""
+    labels = list(register.terms)
+    for unit_id in register.unit_ids:
+        unit = org_service.get_unit(session, unit_id)
+        if unit is not None:
+            labels.append(unit.name)
+    return labels
+
+
+def interests_touched(
+    session: Session, texts: Sequence[str], people: Iterable[User]
+) -> dict[int, list[str]]:
+    """Return, for each of `people` whose declared interests (terms, or their units' names)
+    `texts` mention, the interests mentioned.
+
+    Runs on the report's plain text while it is in memory at submission (and on the decrypted
+    text when someone is given the case later); nothing of the match is stored in clear.
+    Generous like `names_person`: a wrong match costs one investigator one report.
+    """
+    people = {u.id: u for u in people}
+    if not people:
+        return {}
+    words = _significant_words("\n".join(texts))
+    touched: dict[int, list[str]] = {}
+    for register in session.exec(
+        select(DeclaredInterest).where(col(DeclaredInterest.user_id).in_(list(people)))
+    ).all():
+        found = [
+            label
+            for label in _interest_labels(session, register)
+            if _mentions(words, interest_forms(label))
+        ]
+        if found:
+            touched[register.user_id] = found
+    return touched
 
 
 def _protection_officer_keys(session: Session) -> list[tuple[User, HolderKey]]:
@@ -892,18 +955,19 @@ def submit_report(
         files = _store_files(
             session, settings, report, item_uid=item_uid, files=cleaned, written=written
         )
-        # Investigators the report names never receive it; kept sealed (who is named is
-        # itself confidential) and re-checked on every grant.
-        named = named_in(
-            [
-                submission.what,
-                submission.when,
-                submission.where,
-                submission.who,
-                submission.how_known,
-            ],
-            channel_people(session, channel),
-        )
+        # Investigators the report names, or whose declared interests it touches, never
+        # receive it; kept sealed (who is named is itself confidential) and re-checked on
+        # every grant. Both checks run on the plain text here, in memory, before sealing.
+        texts = [
+            submission.what,
+            submission.when,
+            submission.where,
+            submission.who,
+            submission.how_known,
+        ]
+        people = channel_people(session, channel)
+        named = named_in(texts, people)
+        interested = set(interests_touched(session, texts, people))
         answers = {
             "channel": channel.code,
             "what": submission.what.strip(),
@@ -916,6 +980,7 @@ def submit_report(
             # Sealed, not plain: who a reporter distrusts could point to who they are.
             "excluded_user_ids": sorted(set(submission.excluded_user_ids)),
             "named_user_ids": sorted(named),
+            "interest_user_ids": sorted(interested),
             "received_via": submission.received_via,
             "entered_by": submission.entered_by.full_name if submission.entered_by else "",
             "files": files,
@@ -950,11 +1015,13 @@ def submit_report(
                     ),
                 )
             )
-        recipients = _report_recipients(session, channel.id, submission.excluded_user_ids, named)
+        recipients = _report_recipients(
+            session, channel.id, submission.excluded_user_ids, named | interested
+        )
         entered_by = submission.entered_by
         if (
             entered_by is not None
-            and entered_by.id not in named
+            and entered_by.id not in named | interested
             and entered_by.id not in set(submission.excluded_user_ids)
         ):
             # The investigator who took the call already knows the content.
@@ -998,6 +1065,19 @@ def submit_report(
             )
         session.add(report)
         session.flush()
+        if named or interested:
+            # Audited like every reporter action, at day precision (audit.record_on_day): how
+            # many were kept out and why, never who (the log is plain text, and who a report
+            # names or touches says what it is about).
+            audit.record_on_day(
+                session,
+                on=today,
+                action="report.recipients_withheld",
+                actor="reporter",
+                entity_type="report",
+                entity_id=report.reference,
+                after={"named": len(named), "declared_interest": len(interested)},
+            )
         certificate = certificate_for(session, settings, report=report)
     except BaseException:
         discard_files(settings, written)
@@ -1824,15 +1904,21 @@ class Barred:
 
     excluded: frozenset[int]  # the reporter asked that they not receive it
     named: frozenset[int]  # the report names them
-    conflicted: frozenset[int]  # they declared a conflict of interest
+    conflicted: frozenset[int]  # they declared a conflict of interest in this case
+    interested: frozenset[int] = frozenset()  # the report touches their declared interests
 
     @property
     def everyone(self) -> set[int]:
-        return set(self.excluded | self.named | self.conflicted)
+        return set(self.excluded | self.named | self.conflicted | self.interested)
 
 
 def barred_from_case(session: Session, access: CaseAccess) -> Barred:
-    """Return the people who may not hold this report; needs the report key (sealed lists)."""
+    """Return the people who may not hold this report; needs the report key (sealed lists).
+
+    Declared interests are those matched at submission (sealed in the report) and those the
+    investigators' registers hold now, matched against the decrypted text: an interest
+    declared after the report came in still keeps its holder out of it.
+    """
     item = session.exec(
         select(ReportItem).where(
             ReportItem.report_id == access.report.id,
@@ -1843,10 +1929,15 @@ def barred_from_case(session: Session, access: CaseAccess) -> Barred:
     conflicted = session.exec(
         select(ReportConflict.user_id).where(ReportConflict.report_id == access.report.id)
     ).all()
+    texts = [str(content.get(k, "")) for k in ("what", "when", "where", "who", "how_known")]
+    interested = set(content.get("interest_user_ids", []))
+    if any(texts):
+        interested |= set(interests_touched(session, texts, investigators(session)))
     return Barred(
         frozenset(content.get("excluded_user_ids", [])),
         frozenset(content.get("named_user_ids", [])),
         frozenset(conflicted),
+        frozenset(interested),
     )
 
 
@@ -1854,8 +1945,8 @@ def grant_access(session: Session, *, access: CaseAccess, actor: User, grantee: 
     """Re-wrap the report key for another investigator (audited); the caller commits.
 
     Refused for people the reporter excluded, people the report names, people who declared a
-    conflict, people without the investigator role or a key pair, and people who already have
-    access.
+    conflict in the case or an interest the report touches, people without the investigator
+    role or a key pair, and people who already have access.
     """
     report = access.report
     if Role.investigator not in auth_service.roles_of(session, grantee) or not grantee.is_active:
@@ -1872,6 +1963,11 @@ def grant_access(session: Session, *, access: CaseAccess, actor: User, grantee: 
     if grantee.id in barred.conflicted:
         raise ReportingError(
             _("This person declared a conflict of interest in this case."), status_code=409
+        )
+    if grantee.id in barred.interested:
+        raise ReportingError(
+            _("The report touches an interest this person declared: they cannot receive it."),
+            status_code=409,
         )
     key = session.get(HolderKey, grantee.id)
     if key is None:

@@ -2249,6 +2249,48 @@ def previous_rating(session: Session, *, appraisal: Appraisal) -> int | None:
     ).first()
 
 
+@dataclass(frozen=True)
+class AdverseRating:
+    """A completed appraisal whose final rating is "does not meet" or lower than the one before."""
+
+    appraisal_id: int
+    cycle: str
+    completed_at: datetime
+    rating: int
+    previous: int | None
+
+    @property
+    def does_not_meet(self) -> bool:
+        return self.rating == 1
+
+
+def adverse_ratings(session: Session, *, employee_id: int, since: datetime) -> list[AdverseRating]:
+    """Return the person's appraisals completed at or after `since` whose final rating is 1
+    ("does not meet") or dropped from their previous completed appraisal — by any amount, not
+    only the drop of RATING_DROP_ALERT the HR watch is told of. Oldest first; read only (for the
+    reporting channel's burden-of-proof pack)."""
+    rows = session.exec(
+        select(Appraisal, AppraisalCycle.name)
+        .join(AppraisalCycle, col(AppraisalCycle.id) == Appraisal.cycle_id)
+        .where(
+            Appraisal.employee_id == employee_id,
+            Appraisal.stage == Stage.completed,
+            col(Appraisal.final_rating).is_not(None),
+            col(Appraisal.completed_at) >= since,
+        )
+        .order_by(col(Appraisal.completed_at), col(Appraisal.id))
+    ).all()
+    found = []
+    for appraisal, cycle_name in rows:
+        before = previous_rating(session, appraisal=appraisal)
+        final = appraisal.final_rating
+        if final == 1 or (before is not None and final < before):
+            found.append(
+                AdverseRating(appraisal.id, cycle_name, appraisal.completed_at, final, before)
+            )
+    return found
+
+
 def _announce_rating(session: Session, appraisal: Appraisal) -> None:
     """Tell HR's watch about a sharp drop or a "does not meet" rating."""
     final = appraisal.final_rating

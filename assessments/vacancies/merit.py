@@ -944,3 +944,92 @@ def reserve_list(
     if now_or(now) > vacancy.reserve_valid_until:
         return []
     return remaining_order(session, vacancy)
+
+
+# --- rejections of one person (read only) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompetitionRejection:
+    """One internal candidate's rejection in a competition, and when it was decided."""
+
+    vacancy_id: int
+    reference: str
+    title: str
+    application_id: int
+    on: datetime
+    stage: str  # eligibility, test, sift, interview or appointment
+    reason: str  # e.g. "below_pass_mark", "absent", "eligibility:q1", "passed_over"
+
+
+def _out_moment(application: Application, vacancy: Vacancy) -> datetime:
+    """When a candidate taken out at `out_stage` was taken out: the stage's cut."""
+    cut = {
+        "test": vacancy.test_closed_at,
+        "sift": vacancy.sift_locked_at,
+        "interview": vacancy.interview_locked_at,
+    }.get(application.out_stage)
+    return cut or vacancy.results_published_at or application.updated_at
+
+
+def rejections_of(
+    session: Session, *, employee_id: int, since: datetime
+) -> list[CompetitionRejection]:
+    """Return the employee's rejections decided at or after `since`, oldest first: screened out
+    on eligibility (when screened, or when a review confirmed it), taken out at a stage's pass
+    mark or for absence (when that stage was cut), and passed over at appointment for someone
+    lower on the merit list. Read only (for the reporting channel's burden-of-proof pack)."""
+    rows = session.exec(
+        select(Application, Vacancy)
+        .join(Vacancy, col(Vacancy.id) == Application.vacancy_id)
+        .where(Application.employee_id == employee_id, col(Application.is_internal).is_(True))
+        .order_by(col(Application.id))
+    ).all()
+    found = []
+    for application, vacancy in rows:
+        if application.status == ApplicationStatus.screened_out:
+            on = application.review_decided_at or application.updated_at
+            stage = "eligibility"
+            reason = "eligibility:" + ",".join(application.screening_failures)
+            if application.review_decided_at is not None:
+                reason += " (review confirmed)"
+        elif application.status == ApplicationStatus.out:
+            on, stage = _out_moment(application, vacancy), application.out_stage
+            reason = application.out_reason
+        elif application.status == ApplicationStatus.ranked:
+            rank = session.exec(
+                select(MeritListEntry.rank).where(
+                    MeritListEntry.vacancy_id == vacancy.id,
+                    MeritListEntry.version == vacancy.merit_version,
+                    MeritListEntry.application_id == application.id,
+                )
+            ).first()
+            passed_over = session.exec(
+                select(Appointment)
+                .where(
+                    Appointment.vacancy_id == vacancy.id,
+                    Appointment.status == AppointmentStatus.effective,
+                    col(Appointment.merit_rank) > (rank or 0),
+                )
+                .order_by(col(Appointment.id))
+            ).first()
+            if rank is None or passed_over is None:
+                continue
+            on = passed_over.effective_at or passed_over.proposed_at
+            stage = "appointment"
+            reason = f"passed_over: ranked {rank}, rank {passed_over.merit_rank} appointed"
+        else:
+            continue
+        if on is not None and on >= since:
+            found.append(
+                CompetitionRejection(
+                    vacancy.id,
+                    vacancy.reference,
+                    vacancy.title,
+                    application.id,
+                    on,
+                    stage,
+                    reason,
+                )
+            )
+    return sorted(found, key=lambda r: (r.on, r.application_id))

@@ -532,6 +532,8 @@ def _apply(session: Session, check: RosterCheck, *, actor: object) -> None:
             new_status=change.values["status"],
             old_unit_id=change.existing["unit_id"],
             new_unit_id=change.values["unit_id"],
+            old_position_id=change.existing["position_id"],
+            new_position_id=change.values["position_id"],
             effective_on=today,
         )
     # The ORM's copies of employees (if any were loaded) no longer match the rows.

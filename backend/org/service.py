@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -803,21 +803,10 @@ def update_employee(
         new_status=employee.status,
         old_unit_id=old_unit,
         new_unit_id=employee.unit_id,
+        old_position_id=old_position,
+        new_position_id=employee.position_id,
         effective_on=changed_on,
     )
-    if old_position != employee.position_id:
-        events.publish(
-            session,
-            DomainEvent(
-                ORG_ROLE_CHANGED,
-                {
-                    "from_position_id": old_position,
-                    "to_position_id": employee.position_id,
-                    "effective_on": changed_on.isoformat(),
-                },
-                subject_employee_id=employee.id,
-            ),
-        )
     return employee
 
 
@@ -829,9 +818,12 @@ def announce_changes(
     new_status: str,
     old_unit_id: int,
     new_unit_id: int,
+    old_position_id: int | None,
+    new_position_id: int | None,
     effective_on: date,
 ) -> None:
-    """Publish the events other domains watch for (status changes and moves between units)."""
+    """Publish the events other domains watch for (status changes, moves between units and
+    changes of position), for a change made by hand or by an import alike."""
     if old_status != new_status:
         events.publish(
             session,
@@ -847,6 +839,19 @@ def announce_changes(
             DomainEvent(
                 EMPLOYEE_MOVED,
                 {"from_unit_id": old_unit_id, "to_unit_id": new_unit_id},
+                subject_employee_id=employee_id,
+            ),
+        )
+    if old_position_id != new_position_id:
+        events.publish(
+            session,
+            DomainEvent(
+                ORG_ROLE_CHANGED,
+                {
+                    "from_position_id": old_position_id,
+                    "to_position_id": new_position_id,
+                    "effective_on": effective_on.isoformat(),
+                },
                 subject_employee_id=employee_id,
             ),
         )
@@ -1070,6 +1075,70 @@ def status_history(session: Session, employee_id: int) -> list[EmployeeStatusCha
             )
         )
     )
+
+
+@dataclass(frozen=True)
+class PlacementChange:
+    """A change of an employee's unit, position or status, as the audit trail recorded it."""
+
+    at: datetime
+    what: str  # "unit", "position" or "status"
+    before: Any  # unit or position id, or status
+    after: Any
+    before_label: str  # the unit's or position's code and name, or the status
+    after_label: str
+    audit_seq: int
+
+
+def _placement_label(session: Session, what: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if what == "unit":
+        unit = session.get(Unit, value)
+        return f"{unit.code} {unit.name}" if unit else str(value)
+    if what == "position":
+        position = session.get(Position, value)
+        return f"{position.code} {position.title}" if position else str(value)
+    return str(value)
+
+
+def placement_changes(
+    session: Session, *, employee_id: int, since: datetime
+) -> list[PlacementChange]:
+    """Return the changes of the employee's unit, position and status recorded at or after
+    `since` (by hand or by a roster import), oldest first.
+
+    Read from the hash-chained audit trail, which keeps every such change with its before and
+    after: the employee row itself keeps only the present. Read only (for the reporting
+    channel's burden-of-proof pack).
+    """
+    entries = session.exec(
+        select(audit.AuditEntry)
+        .where(
+            audit.AuditEntry.entity_type == "employee",
+            audit.AuditEntry.entity_id == str(employee_id),
+            audit.AuditEntry.action == "employee.updated",
+            col(audit.AuditEntry.at) >= since,
+        )
+        .order_by(col(audit.AuditEntry.seq))
+    ).all()
+    found = []
+    for entry in entries:
+        before, after = entry.before or {}, entry.after or {}
+        for what, key in (("unit", "unit_id"), ("position", "position_id"), ("status", "status")):
+            if before.get(key) != after.get(key):
+                found.append(
+                    PlacementChange(
+                        entry.at,
+                        what,
+                        before.get(key),
+                        after.get(key),
+                        _placement_label(session, what, before.get(key)),
+                        _placement_label(session, what, after.get(key)),
+                        entry.seq,
+                    )
+                )
+    return found
 
 
 def qualifications_of(session: Session, employee_id: int) -> list[Qualification]:

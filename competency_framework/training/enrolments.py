@@ -44,6 +44,8 @@ from competency_framework.training.models import (
 from competency_framework.training.service import Actor, TrainingError
 
 EVIDENCE_DIR_NAME = "training_evidence"
+# The supervisor or HR took an employee's place in a session away (watched by the HR watch).
+ENROLMENT_CANCELLED = "training.enrolment_cancelled"
 # Certificates: what they may be, recognised by their first bytes (never by name or header).
 CERTIFICATE_TYPES = {
     "pdf": ("application/pdf", ".pdf"),
@@ -357,10 +359,15 @@ def cancel(
     actor: Actor,
     reason: str = "",
     checked: bool = False,
+    announce: bool = True,
 ) -> TrainingEnrolment | None:
     """Cancel a seat or a place on the waiting list; return whoever was promoted to the seat.
 
     Freeing a seat gives it to the first person on the waiting list (by time of enrolment).
+    When the supervisor or HR cancels an employee's place (not the employee themself), it is an
+    adverse decision about them: `training.enrolment_cancelled` is published, which the
+    reporting channel's HR watch looks at (`announce=False` when the caller already announced
+    the decision behind it, such as declining the plan item).
     """
     if not checked and not can_act_on(session, actor, enrolment):
         raise TrainingError(_("You cannot cancel this enrolment."), status_code=403)
@@ -390,6 +397,27 @@ def cancel(
             "promoted": promoted.id if promoted else None,
         },
     )
+    employee = session.get(Employee, enrolment.employee_id) if enrolment.employee_id else None
+    if announce and employee is not None and not service.is_self(actor, employee):
+        activity = session.get(TrainingActivity, enrolment.activity_id)
+        publish(
+            session,
+            DomainEvent(
+                ENROLMENT_CANCELLED,
+                {
+                    "employee_id": employee.id,
+                    "enrolment_id": enrolment.id,
+                    "plan_item_id": enrolment.plan_item_id,
+                    "activity_code": activity.code if activity else None,
+                    "previous_status": before,
+                    "by": "supervisor" if service.is_supervisor_of(actor, employee) else "hr",
+                    "cancelled_by_user_id": actor.user.id,
+                    "has_reason": bool(enrolment.cancel_reason),
+                    "reason": enrolment.cancel_reason,
+                },
+                subject_employee_id=employee.id,
+            ),
+        )
     return promoted
 
 

@@ -37,6 +37,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend import audit
+from backend.auth.models import User
 from backend.db import utcnow
 from backend.events import DomainEvent, publish
 from backend.i18n import _
@@ -65,6 +66,9 @@ from competency_framework.training.service import Actor, TrainingError
 
 LEVELS = 5
 AUDIENCES = (Audience.procurement_staff, Audience.user_areas)
+# Events about training decisions (payloads in docs/training.md).
+REQUEST_REFUSED = "training.request_refused"  # supervisor or HR: watched by the HR watch
+WITHDRAWN_WITHOUT_REASON = "training.withdrawn_without_reason"  # the employee's own choice
 
 
 # --- the pure proposal engine -----------------------------------------------------------------
@@ -1163,7 +1167,33 @@ def _cancel_item_enrolments(session: Session, item: TrainingPlanItem, actor: Act
             col(TrainingEnrolment.status).in_(ACTIVE_ENROLMENT_STATUSES),
         )
     ):
-        enrolments.cancel(session, enrolment=enrolment, actor=actor, reason=reason, checked=True)
+        # The decision about the item is announced once, by the caller, not per seat.
+        enrolments.cancel(
+            session, enrolment=enrolment, actor=actor, reason=reason, checked=True, announce=False
+        )
+
+
+def _refusal_payload(
+    item: TrainingPlanItem,
+    *,
+    employee: Employee,
+    activity: TrainingActivity | None,
+    previous_status: str,
+    actor: Actor,
+    by: str,
+    reason: str,
+) -> dict[str, Any]:
+    return {
+        "employee_id": employee.id,
+        "plan_item_id": item.id,
+        "activity_code": activity.code if activity else None,
+        "previous_status": previous_status,
+        "origin": item.origin,
+        "by": by,
+        "refused_by_user_id": actor.user.id,
+        "has_reason": bool(reason),
+        "reason": reason,
+    }
 
 
 def remove_item(
@@ -1196,6 +1226,26 @@ def remove_item(
         before={"status": before},
         after=_item_snapshot(item, _activity_codes(session)),
     )
+    if before == ItemStatus.approved and not item.decision_reason:
+        # Giving up an approved training without a reason is an HR event (as declining one
+        # is), but the person's own choice: not an adverse decision the HR watch looks at.
+        activity = session.get(TrainingActivity, item.activity_id) if item.activity_id else None
+        publish(
+            session,
+            DomainEvent(
+                WITHDRAWN_WITHOUT_REASON,
+                _refusal_payload(
+                    item,
+                    employee=employee,
+                    activity=activity,
+                    previous_status=before,
+                    actor=actor,
+                    by="employee",
+                    reason="",
+                ),
+                subject_employee_id=employee.id,
+            ),
+        )
     return item
 
 
@@ -1204,9 +1254,11 @@ def decline_item(
 ) -> TrainingPlanItem:
     """The supervisor or HR declines an item, before or after approval.
 
-    Declining an approved training, or one the employee asked for (their own request or an
-    appraisal development action), without a reason publishes `training.request_refused`: the
-    reporting channel's HR watch looks at such refusals.
+    Declining an approved training, one the employee asked for (their own request or an
+    appraisal development action), or a proposal in a plan the employee sent for approval
+    publishes `training.request_refused`, with or without a reason (`has_reason` says which; a
+    refusal without one is the HR event docs/training.md describes). The reporting channel's
+    HR watch looks at every such refusal: a retaliating supervisor would give a reason.
     """
     employee = session.get(Employee, item.employee_id)
     if employee is None or not service.can_approve(actor, employee):
@@ -1219,13 +1271,19 @@ def decline_item(
     if len(reason) > 1000:
         raise TrainingError(_("Keep the reason under 1,000 characters."), field="reason")
     before = item.status
+    plan = session.get(TrainingPlan, item.plan_id)
+    # The employee asked for it: their own request, a development action agreed with them, or
+    # a proposal in the plan they sent for approval (read before the plan's status moves on).
+    requested = (
+        item.origin in (ItemOrigin.employee, ItemOrigin.development_action)
+        or plan.status == PlanStatus.submitted
+    )
     item.status = ItemStatus.declined
     item.decided_by_id, item.decided_at = actor.user.id, utcnow()
     item.decision_reason = reason
     session.add(item)
     if before == ItemStatus.approved:
         _cancel_item_enrolments(session, item, actor, reason)
-    plan = session.get(TrainingPlan, item.plan_id)
     session.flush()
     _refresh_status(session, plan)
     activity = session.get(TrainingActivity, item.activity_id) if item.activity_id else None
@@ -1238,25 +1296,106 @@ def decline_item(
         before={"status": before},
         after={**_item_snapshot(item, _activity_codes(session)), "reason": reason},
     )
-    requested = item.origin in (ItemOrigin.employee, ItemOrigin.development_action)
-    if not reason and (before == ItemStatus.approved or requested):
+    if before == ItemStatus.approved or requested:
         publish(
             session,
             DomainEvent(
-                "training.request_refused",
-                {
-                    "employee_id": employee.id,
-                    "plan_item_id": item.id,
-                    "activity_code": activity.code if activity else None,
-                    "previous_status": before,
-                    "origin": item.origin,
-                    "refused_by_user_id": actor.user.id,
-                    "reason": "",
-                },
+                REQUEST_REFUSED,
+                _refusal_payload(
+                    item,
+                    employee=employee,
+                    activity=activity,
+                    previous_status=before,
+                    actor=actor,
+                    by="supervisor" if service.is_supervisor_of(actor, employee) else "hr",
+                    reason=reason,
+                ),
                 subject_employee_id=employee.id,
             ),
         )
     return item
+
+
+@dataclass(frozen=True)
+class TrainingRefusal:
+    """A training taken from an employee by someone else: a declined plan item, or a place in a
+    session cancelled by their supervisor or HR."""
+
+    kind: str  # "declined" or "enrolment_cancelled"
+    on: datetime
+    activity_code: str
+    activity_title: str
+    plan_item_id: int | None
+    enrolment_id: int | None
+    origin: str
+    by_user_id: int | None
+    reason: str
+
+
+def refusals_of(session: Session, *, employee_id: int, since: datetime) -> list[TrainingRefusal]:
+    """Return the trainings refused or cancelled for the employee at or after `since`, oldest
+    first: every plan item the supervisor or HR declined, and every place in a session they
+    cancelled — not the person's own cancellations, not a session cancelled for everyone, and
+    not the place cancelled along with a declined item (the refusal is listed). Read only (for
+    the reporting channel's burden-of-proof pack)."""
+    own_users = set(session.exec(select(User.id).where(User.employee_id == employee_id)).all())
+    found = []
+    declined = session.exec(
+        select(TrainingPlanItem, TrainingActivity)
+        .join(TrainingActivity, col(TrainingActivity.id) == TrainingPlanItem.activity_id)
+        .where(
+            TrainingPlanItem.employee_id == employee_id,
+            TrainingPlanItem.status == ItemStatus.declined,
+            col(TrainingPlanItem.decided_at) >= since,
+        )
+    ).all()
+    decided_by = {}
+    for item, activity in declined:
+        decided_by[item.id] = item.decided_by_id
+        found.append(
+            TrainingRefusal(
+                "declined",
+                item.decided_at,
+                activity.code,
+                activity.title_en,
+                item.id,
+                None,
+                str(item.origin),
+                item.decided_by_id,
+                item.decision_reason,
+            )
+        )
+    cancelled = session.exec(
+        select(TrainingEnrolment, TrainingActivity)
+        .join(TrainingActivity, col(TrainingActivity.id) == TrainingEnrolment.activity_id)
+        .join(TrainingSession, col(TrainingSession.id) == TrainingEnrolment.session_id)
+        .where(
+            TrainingEnrolment.employee_id == employee_id,
+            TrainingEnrolment.status == EnrolmentStatus.cancelled,
+            col(TrainingEnrolment.cancelled_at) >= since,
+            col(TrainingSession.is_cancelled).is_(False),
+        )
+    ).all()
+    for enrolment, activity in cancelled:
+        by = enrolment.cancelled_by_id
+        if by is None or by in own_users:
+            continue
+        if enrolment.plan_item_id in decided_by and decided_by[enrolment.plan_item_id] == by:
+            continue
+        found.append(
+            TrainingRefusal(
+                "enrolment_cancelled",
+                enrolment.cancelled_at,
+                activity.code,
+                activity.title_en,
+                enrolment.plan_item_id,
+                enrolment.id,
+                "",
+                by,
+                enrolment.cancel_reason,
+            )
+        )
+    return sorted(found, key=lambda r: (r.on, r.kind))
 
 
 # --- appraisal development actions ------------------------------------------------------------

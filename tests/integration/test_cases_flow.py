@@ -15,9 +15,14 @@ from tests.reporting_helpers import (
     anon_token,
     file_report,
     ready_channel,
+    report_form_data,
     staff_login,
+    submit_via_client,
 )
+from whistleblowing import cases
+from whistleblowing import service as reporting
 from whistleblowing.models import (
+    DeclaredInterest,
     Notification,
     Report,
     ReporterSession,
@@ -116,6 +121,70 @@ def test_handling_forms_assign_remind_tag_and_link(client, session, settings, ma
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
     board = client.get("/cases/deadlines")
     assert board.status_code == 200 and "Open cases nobody handles" in board.text
+
+
+def test_declared_interests_keep_a_report_away_and_nothing_shows_the_declarer_it_was_withheld(
+    client, session, settings, make_user, org
+):
+    ready = ready_channel(session, settings, make_user)
+    declarer = add_holder(session, settings, make_user, "investigator")
+    reporting.set_channel_recipients(
+        session,
+        actor=ready.investigator,
+        channel=ready.channel,
+        user_ids=[ready.investigator.id, declarer.id],
+    )
+    cases.set_channel_roles(
+        session,
+        actor=ready.investigator,
+        channel=ready.channel,
+        lead_user_id=ready.investigator.id,
+        deputy_user_id=None,
+    )
+    session.commit()
+    csrf = staff_login(client, declarer.email)
+    assert client.get("/cases/interests").status_code == 200
+    wrong = client.post(
+        "/cases/interests?lang=es",
+        data={"terms": "Constructora del Norte", "units": "NOPE", "csrf_token": csrf},
+    )
+    assert wrong.status_code == 422 and "Ninguna unidad tiene la clave NOPE" in wrong.text
+    assert "Constructora del Norte" in wrong.text  # what was typed is kept
+    assert _fresh(client, DeclaredInterest, user_id=declarer.id) is None
+    saved = client.post(
+        "/cases/interests",
+        data={
+            "terms": "Constructora del Norte\nJuan Pérez",
+            "units": "DEL-JAL",
+            "csrf_token": csrf,
+        },
+    )
+    assert saved.status_code == 200 and 'id="interests-saved"' in saved.text
+    assert _fresh(client, DeclaredInterest, user_id=declarer.id).unit_ids == [org.delegation.id]
+    client.cookies.clear()
+    sent = submit_via_client(
+        client, report_form_data(ready.channel.id, who="Constructora del Norte, S.A. de C.V.")
+    )
+    assert sent.status_code == 200
+    reference = _fresh(client, Report).reference
+    # The declarer's pages carry no trace of the report; the lead's inbox has it.
+    client.cookies.clear()
+    staff_login(client, declarer.email)
+    for path in ("/cases", "/cases/deadlines", "/cases/interests", "/notifications", "/"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert reference not in page.text, path
+    assert client.get(f"/cases/{reference}").status_code == 404
+    client.cookies.clear()
+    staff_login(client, ready.investigator.email)
+    assert reference in client.get("/cases").text
+    team = client.get("/cases/interests").text
+    assert "Constructora del Norte" in team and declarer.full_name in team
+    # Administrators see every register on the channels page.
+    client.cookies.clear()
+    login(client, make_user("admin").email)
+    channels = client.get("/cases/channels").text
+    assert "Constructora del Norte" in channels and "Delegación Jalisco" in channels
 
 
 def test_a_telephone_report_is_entered_and_its_receipt_opens_it(

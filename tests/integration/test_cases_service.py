@@ -305,6 +305,169 @@ def test_when_every_recipient_is_named_or_excluded_the_deputy_receives_the_repor
     assert _holders(session, both) == {lead.id}
 
 
+def test_a_full_name_with_particles_or_an_initial_is_recognised():
+    assert reporting.names_person("Lo firmó María de la Cruz.", full_name="María de la Cruz")
+    assert reporting.names_person("Lo firmó Juan P. Pérez.", full_name="Juan Pérez")
+    assert not reporting.names_person("Lo firmó Juan López.", full_name="Juan Pérez")
+
+
+def _deferred_entries(session, settings, action):
+    """Append the day-precision entries kept back (as the next day's job does); return those
+    of `action`."""
+    audit.append_deferred(
+        session, today=_today(settings) + timedelta(days=1), time_zone=settings.time_zone
+    )
+    session.commit()
+    return session.exec(select(audit.AuditEntry).where(audit.AuditEntry.action == action)).all()
+
+
+def test_a_report_touching_an_investigators_declared_interest_never_reaches_them(
+    session, settings, make_user, org
+):
+    declarer = add_holder(session, settings, make_user, "investigator")
+    ready = _channel_with(session, settings, make_user, recipients=[declarer])
+    cases.declare_interests(
+        session,
+        user=declarer,
+        terms=["Constructora del Norte", "Juan Pérez"],
+        unit_codes=["DEL-JAL"],
+        today=_today(settings),
+    )
+    session.commit()
+    # A supplier declared (other accents, other case, other words around it) …
+    supplier = file_report(
+        session, settings, ready.channel.id, who="The CONSTRUCTORA DEL NORTE S.A. got all lots."
+    ).report
+    # … a person declared, written the other way round …
+    person = file_report(session, settings, ready.channel.id, who="Lo aprobó Pérez Juan.").report
+    # … a unit declared, by its name …
+    unit = file_report(
+        session, settings, ready.channel.id, where="En la delegacion jalisco, en marzo."
+    ).report
+    # … and a report that touches none of them.
+    other = file_report(session, settings, ready.channel.id, who="Constructora del Sur").report
+    for report in (supplier, person, unit):
+        assert _holders(session, report) == {ready.investigator.id}
+    assert _holders(session, other) == {ready.investigator.id, declarer.id}
+    access = open_as(session, ready.investigator, supplier.reference)
+    barred = reporting.barred_from_case(session, access)
+    assert barred.interested == {declarer.id} and barred.named == frozenset()
+    assert declarer not in reporting.grant_candidates(session, supplier, barred=barred.everyone)
+    with pytest.raises(reporting.ReportingError, match="interest this person declared") as no:
+        reporting.grant_access(session, access=access, actor=ready.investigator, grantee=declarer)
+    assert no.value.status_code == 409
+    session.rollback()
+    # The declarer is told nothing: no notice, nothing in their inbox, a 404 like any report.
+    assert session.exec(select(Notification).where(Notification.user_id == declarer.id)).all() == []
+    assert [r.report.reference for r in reporting.inbox(session, user=declarer)] == [
+        other.reference
+    ]
+    with pytest.raises(reporting.ReportingError) as hidden:
+        open_as(session, declarer, supplier.reference)
+    assert hidden.value.status_code == 404
+    # Audited, at day precision, saying how many were kept out and why — never who.
+    withheld = _deferred_entries(session, settings, "report.recipients_withheld")
+    assert {e.entity_id for e in withheld} == {supplier.reference, person.reference, unit.reference}
+    assert all(e.after == {"named": 0, "declared_interest": 1} for e in withheld)
+    assert all(e.actor == "reporter" and e.actor_id is None for e in withheld)
+    log = json.dumps([e.model_dump(mode="json") for e in withheld])
+    assert declarer.email not in log and declarer.full_name not in log
+    assert all(
+        deadlines.local_day(e.at, settings.time_zone) == _today(settings)
+        and e.at == audit.day_stamp(_today(settings), settings.time_zone)
+        for e in withheld
+    )
+
+
+def test_when_every_recipient_declared_the_interest_the_deputy_receives_the_report(
+    session, settings, make_user
+):
+    deputy = add_holder(session, settings, make_user, "investigator")
+    ready = _channel_with(session, settings, make_user, recipients=[], deputy=deputy)
+    cases.declare_interests(
+        session,
+        user=ready.investigator,
+        terms=["Farmacias Unidas"],
+        unit_codes=[],
+        today=_today(settings),
+    )
+    session.commit()
+    report = file_report(
+        session, settings, ready.channel.id, what="Farmacias Unidas billed twice."
+    ).report
+    assert _holders(session, report) == {deputy.id}
+
+
+def test_an_interest_declared_after_a_report_came_in_still_bars_its_declarer(
+    session, settings, make_user
+):
+    later = add_holder(session, settings, make_user, "investigator")
+    ready = _channel_with(session, settings, make_user, recipients=[])
+    report = file_report(
+        session, settings, ready.channel.id, who="Grupo Hospitalario Tlalpan"
+    ).report
+    cases.declare_interests(
+        session,
+        user=later,
+        terms=["grupo hospitalario tlalpan"],
+        unit_codes=[],
+        today=_today(settings),
+    )
+    session.commit()
+    access = open_as(session, ready.investigator, report.reference)
+    with pytest.raises(reporting.ReportingError, match="interest this person declared"):
+        reporting.grant_access(session, access=access, actor=ready.investigator, grantee=later)
+    session.rollback()
+    assert _holders(session, report) == {ready.investigator.id}
+
+
+def test_declared_interests_are_checked_audited_and_bad_input_writes_nothing(
+    session, settings, make_user, org
+):
+    investigator = add_holder(session, settings, make_user, "investigator")
+    today = _today(settings)
+    for terms, codes, field in (
+        (["de la"], [], "terms"),
+        (["JP"], [], "terms"),
+        (["x" * 121], [], "terms"),
+        ([f"Supplier {n:03}" for n in range(51)], [], "terms"),
+        (["Constructora del Norte"], ["NOPE"], "units"),
+    ):
+        with pytest.raises(reporting.ReportingError) as refused:
+            cases.declare_interests(
+                session, user=investigator, terms=terms, unit_codes=codes, today=today
+            )
+        assert refused.value.field == field
+        session.rollback()
+    assert cases.interest_register(session, user=investigator).terms == []
+    terms = cases.parse_interest_terms(
+        "Constructora del Norte\n\n  constructora  DEL norte \nJuan Pérez"
+    )
+    assert terms == ["Constructora del Norte", "Juan Pérez"]
+    cases.declare_interests(session, user=investigator, terms=terms, unit_codes=["DA"], today=today)
+    session.commit()
+    register = cases.interest_register(session, user=investigator)
+    assert register.units == [("DA", org.central.name)] and register.updated_on == today
+    entry = session.exec(
+        select(audit.AuditEntry).where(audit.AuditEntry.action == "investigator.interests_declared")
+    ).one()
+    assert entry.actor_id == investigator.id
+    assert entry.after == {"terms": terms, "unit_ids": [org.central.id]}
+    # Saving the same list again changes nothing and writes no second entry.
+    cases.declare_interests(session, user=investigator, terms=terms, unit_codes=["DA"], today=today)
+    session.commit()
+    assert (
+        len(
+            session.exec(
+                select(audit.AuditEntry).where(
+                    audit.AuditEntry.action == "investigator.interests_declared"
+                )
+            ).all()
+        )
+        == 1
+    )
+
+
 def test_reporters_see_and_may_exclude_the_lead_and_deputy(session, settings, make_user):
     deputy = add_holder(session, settings, make_user, "investigator")
     ready = _channel_with(session, settings, make_user, recipients=[], deputy=deputy)

@@ -95,6 +95,34 @@ def test_status_changes_go_to_the_history_and_are_announced(session, org):
     assert seen == [(service.EMPLOYEE_STATUS_CHANGED, org.officer_b.id, "left")]
 
 
+def test_moves_and_changes_of_position_by_import_are_announced(session, org):
+    seen = []
+
+    def listener(_session, event):
+        seen.append((event.name, event.subject_employee_id, dict(event.payload)))
+
+    for name in (service.EMPLOYEE_MOVED, service.ORG_ROLE_CHANGED):
+        events.subscribe(name)(listener)
+    try:
+        raw = csv_bytes(
+            "E002,Mario,Ruiz,mario.ruiz@example.org,DEL-JAL,P-OFF,E001,2015-03-01,1975-06-15,,",
+            "E003,Ana,Torres,ana.torres@example.org,DA,P-HEAD,E001,2015-03-01,1975-06-15,,",
+        )
+        assert run_import(session, raw).imported
+    finally:
+        for name in (service.EMPLOYEE_MOVED, service.ORG_ROLE_CHANGED):
+            events.unsubscribe(name, listener)
+    assert (
+        service.EMPLOYEE_MOVED,
+        org.officer_a.id,
+        {"from_unit_id": org.central.id, "to_unit_id": org.delegation.id},
+    ) in seen
+    [(name, subject, payload)] = [s for s in seen if s[0] == service.ORG_ROLE_CHANGED]
+    assert subject == org.officer_b.id
+    assert payload["from_position_id"] == org.officer_a.position_id
+    assert payload["to_position_id"] == org.head.position_id
+
+
 def test_one_summary_audit_entry_plus_one_per_changed_employee_and_the_chain_holds(session, org):
     raw = csv_bytes(
         "E002,Mario,Ruiz,mario.ruiz@example.org,DA,P-OFF,E001,2015-03-01,1975-06-15,active,",

@@ -151,6 +151,7 @@ def test_verify_certificate_checks_a_burden_of_proof_pack_offline(
     assert ok.exit_code == 0, ok.output
     assert "burden-of-proof pack" in ok.output and complaint.reference in ok.output
     assert "Adverse decisions after it: 1" in ok.output
+    assert "Records searched: none (the protected person is not identified)" in ok.output
     path.write_text(json.dumps(dict(pack, adverse_decisions=[])))
     bad = cli_env.invoke(cli, ["verify-certificate", str(path)])
     assert bad.exit_code == 1 and "signature does not match" in bad.output

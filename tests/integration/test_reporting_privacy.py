@@ -8,16 +8,19 @@ import os
 import re
 import subprocess
 import threading
-from datetime import date, timedelta
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Date, DateTime, inspect
+from sqlalchemy import Date, DateTime, func, inspect
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from backend import audit
 from backend.cli import SERVER_OPTIONS
+from backend.jobs import append_deferred_audit
 from tests.conftest import _pg_bin, free_port, wait_for
 from tests.reporting_helpers import (
     add_holder,
@@ -32,10 +35,17 @@ from tests.reporting_helpers import (
 )
 from whistleblowing import service as reporting
 from whistleblowing.models import (
+    ComplaintAttachment,
+    ComplaintItem,
+    ComplaintKeyWrap,
+    Notification,
+    ProtectedPerson,
     Report,
     ReportAttachment,
     ReportItem,
     ReportKeyWrap,
+    RetaliationComplaint,
+    WatchEntry,
 )
 
 CLIENT_IP = "203.0.113.77"
@@ -110,10 +120,87 @@ def test_a_staff_session_in_the_same_browser_is_not_touched(client, session, set
 
 def test_report_tables_keep_days_not_times():
     # Only the short-lived reporter session (deleted at sign-out or expiry) keeps a time.
-    for model in (Report, ReportItem, ReportAttachment, ReportKeyWrap):
+    # Complaints, their items and files, the HR watch and the audit entries kept back for
+    # reporters' actions keep days too.
+    for model in (
+        Report,
+        ReportItem,
+        ReportAttachment,
+        ReportKeyWrap,
+        RetaliationComplaint,
+        ComplaintItem,
+        ComplaintAttachment,
+        ComplaintKeyWrap,
+        ProtectedPerson,
+        WatchEntry,
+        Notification,
+        audit.DeferredAuditEntry,
+    ):
         for column in inspect(model).columns:
             assert not isinstance(column.type, DateTime), f"{model.__name__}.{column.name}"
     assert isinstance(inspect(Report).columns["submitted_on"].type, Date)
+    assert isinstance(inspect(RetaliationComplaint).columns["received_on"].type, Date)
+    assert isinstance(inspect(audit.DeferredAuditEntry).columns["on"].type, Date)
+
+
+def _reporter_entries(session):
+    return session.exec(
+        select(audit.AuditEntry).where(col(audit.AuditEntry.actor).in_(["reporter", "complainant"]))
+    ).all()
+
+
+def test_a_complaint_filed_with_the_receipt_is_audited_at_day_precision(
+    client, session, settings, make_user
+):
+    ready = ready_channel(session, settings, make_user)
+    add_holder(session, settings, make_user, "protection_officer")
+    receipt = receipt_from(submit_via_client(client, report_form_data(ready.channel.id)).text)
+    client.post("/report/follow-up", data={"receipt": receipt, "csrf_token": anon_token(client)})
+    head_before = session.exec(select(func.max(audit.AuditEntry.seq))).one()
+    sent = client.post(
+        "/report/case/retaliation",
+        data={
+            "act_0": "transfer",
+            "act_0_on": str(date.today() - timedelta(days=2)),
+            "act_0_text": "Moved to the night shift",
+            "narrative": "The week after my report I was moved.",
+            "csrf_token": anon_token(client),
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    session.expire_all()
+    reference = session.exec(select(RetaliationComplaint)).one().reference
+    # Nothing goes into the log while the day lasts: no time of day, no place in the chain
+    # between entries that have one …
+    assert session.exec(select(func.max(audit.AuditEntry.seq))).one() == head_before
+    assert _reporter_entries(session) == []
+    [kept] = session.exec(select(audit.DeferredAuditEntry)).all()
+    today = reporting.local_today(settings)
+    assert (kept.action, kept.on, kept.entity_id) == (
+        "retaliation.complaint_filed",
+        today,
+        reference,
+    )
+    # … the job appends it once the day is over (not before), stamped with the day alone.
+    assert audit.append_deferred(session, today=today, time_zone=settings.time_zone) == 0
+    summary = append_deferred_audit(session, settings)
+    session.commit()
+    assert summary.startswith("0 ")  # still the same day for the job
+    tomorrow = today + timedelta(days=1)
+    assert audit.append_deferred(session, today=tomorrow, time_zone=settings.time_zone) == 1
+    session.commit()
+    [entry] = _reporter_entries(session)
+    assert (entry.action, entry.entity_id, entry.actor_id) == (
+        "retaliation.complaint_filed",
+        reference,
+        None,
+    )
+    assert entry.at == audit.day_stamp(today, settings.time_zone)
+    local = entry.at.astimezone(ZoneInfo(settings.time_zone))
+    assert (local.date(), local.time()) == (today, time.min)
+    assert session.exec(select(audit.DeferredAuditEntry)).all() == []
+    assert audit.verify(session).ok
 
 
 class _Capture(logging.Handler):

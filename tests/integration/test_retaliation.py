@@ -10,9 +10,17 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
+from assessments.appraisals import service as appraisal_service
+from assessments.vacancies import merit as vacancy_merit
 from backend import audit, events, i18n
+from backend.db import utcnow
+from backend.org import roster
 from backend.org import service as org_service
 from backend.org.service import EmployeeInput
+from competency_framework.training import enrolments, plans
+from competency_framework.training.models import TrainingActivity
+from tests.appraisals import helpers as appraisal_helpers
+from tests.conftest import login
 from tests.reporting_helpers import (
     add_holder,
     file_report,
@@ -20,6 +28,9 @@ from tests.reporting_helpers import (
     ready_channel,
     reporter_of,
 )
+from tests.training.helpers import activity as training_activity
+from tests.training.helpers import principal_for, session_of
+from tests.vacancies import helpers as vacancy_helpers
 from whistleblowing import deadlines, retaliation
 from whistleblowing import service as reporting
 from whistleblowing.models import (
@@ -45,6 +56,17 @@ def english():
 
 def _today(settings) -> date:
     return reporting.local_today(settings)
+
+
+def _appended(session, settings, action, *, next_day=False):
+    """Return the audit entries of `action`; with `next_day`, after the entries kept back for
+    the day (complainants' actions: day precision) were appended, as the next day's job does."""
+    if next_day:
+        audit.append_deferred(
+            session, today=_today(settings) + timedelta(days=1), time_zone=settings.time_zone
+        )
+        session.commit()
+    return session.exec(select(audit.AuditEntry).where(audit.AuditEntry.action == action)).all()
 
 
 def _complaint(**overrides) -> ComplaintInput:
@@ -114,10 +136,10 @@ def test_a_complaint_through_the_receipt_goes_to_the_officers_not_the_investigat
     assert [n.user_id for n in notices] == [officer.id]
     # Nothing plain ties the complaint to the report or the reporter.
     assert complaint.reporter_tag and complaint.complainant_tag is None
-    entry = session.exec(
-        select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.complaint_filed")
-    ).one()
+    assert _appended(session, settings, "retaliation.complaint_filed") == []  # not yet: see below
+    [entry] = _appended(session, settings, "retaliation.complaint_filed", next_day=True)
     assert entry.actor == "complainant" and result.report.reference not in json.dumps(entry.after)
+    assert entry.at == audit.day_stamp(_today(settings), settings.time_zone)
     # The reporter reads it back with the receipt, files and all.
     [found] = retaliation.complaints_of_reporter(session, access=mine)
     entries = retaliation.complaint_timeline(session, access=found)
@@ -172,8 +194,40 @@ def _screen(session, settings, officer):
     )
 
 
+# Anything on a page that would tell someone the person is protected (English and Spanish).
+# (Every employee's menu offers "Report retaliation": that word alone says nothing.)
+PROTECTION_TRACES = (
+    "protected",
+    "hr watch",
+    "watched",
+    "/retaliation/watch",
+    "/retaliation/rc-",
+    "protegid",
+    "vigilancia",
+)
+
+
+def _assert_no_trace_of_protection(client, email, paths, *, needles):
+    """Sign in as `email`, load `paths` (English and Spanish) and assert that none of them
+    shows a trace of the protection; return the paths that loaded."""
+    client.cookies.clear()
+    login(client, email)
+    loaded = []
+    for path in paths:
+        for lang in ("en", "es"):
+            page = client.get(path, params={"lang": lang})
+            if page.status_code in (403, 404):
+                continue  # not a page this person can reach
+            assert page.status_code == 200, (path, page.status_code)
+            text = page.text.lower()
+            for needle in needles:
+                assert needle.lower() not in text, (email, path, lang, needle)
+            loaded.append(path)
+    return set(loaded)
+
+
 def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobody_else(
-    session, settings, make_user, scene, org
+    client, session, settings, make_user, scene, org
 ):
     ready, officer, result, employee_user = scene
     complaint = retaliation.file_identified(
@@ -184,22 +238,33 @@ def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobod
     )
     reporting.commit(session, settings)
     assert session.exec(select(ProtectedPerson)).one()
-    entry = session.exec(
-        select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.complaint_filed")
-    ).one()
-    assert entry.actor == "complainant" and entry.actor_id is None  # not the employee's account
 
-    # The appraisal domain records two drops: one about the protected person, one not.
-    for subject in (org.officer_a, org.officer_b):
-        events.publish(
-            session,
-            events.DomainEvent(
-                "appraisal.rating_dropped",
-                {"from": 3, "to": 1, "cycle": "2026"},
-                subject_employee_id=subject.id,
-            ),
+    # Two real appraisals, completed through the appraisal service: officer a (protected) and
+    # officer b (not) are both rated "does not meet expectations".
+    hr = make_user("hr_planner")
+    head = make_user(employee=org.head)
+    hr_principal, supervisor = principal_for(session, hr), principal_for(session, head)
+    people = appraisal_helpers.People(
+        director=None,
+        head=supervisor,
+        a=principal_for(session, employee_user),
+        b=principal_for(session, make_user(employee=org.officer_b)),
+        outsider=None,
+        hr=hr_principal,
+        director_employee=None,
+    )
+    priority = appraisal_helpers.plan(session, hr_principal)
+    cycle = appraisal_helpers.open_cycle(session, hr_principal)
+    appraisals = {}
+    for name in ("a", "b"):
+        appraisal = appraisal_helpers.through_to_sign_off(
+            session, cycle, people, org, priority, rating=1, employee=name
         )
-    session.commit()
+        appraisal_service.sign(session, appraisal=appraisal, actor=supervisor)
+        appraisal_service.sign(session, appraisal=appraisal, actor=getattr(people, name))
+        session.commit()
+        assert (appraisal.stage, appraisal.final_rating) == ("completed", 1)
+        appraisals[name] = appraisal
     entries = session.exec(select(WatchEntry)).all()
     # One sealed, same-size entry per officer and decision: nothing tells them apart.
     assert [e.user_id for e in entries] == [officer.id, officer.id]
@@ -208,7 +273,8 @@ def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobod
     alerts = _screen(session, settings, officer)
     session.commit()
     [alert] = alerts
-    assert (alert.employee_id, alert.event) == (org.officer_a.id, "appraisal.rating_dropped")
+    assert (alert.employee_id, alert.event) == (org.officer_a.id, "appraisal.does_not_meet")
+    assert alert.payload["appraisal_id"] == appraisals["a"].id
     assert alert.employee == org.officer_a.full_name and alert.complaints == [complaint.reference]
     assert alert.since == result.report.submitted_on and alert.after_report
     assert session.exec(select(WatchEntry)).all() == []  # screened entries are gone
@@ -224,6 +290,8 @@ def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobod
         + session.get(WatchKey, 1).server_sealed
     )
     # (The organisation's own entries name the employee, as they always did.)
+    [filed] = _appended(session, settings, "retaliation.complaint_filed", next_day=True)
+    assert filed.actor == "complainant" and filed.actor_id is None  # not the employee's account
     log = json.dumps(
         [
             e.model_dump(mode="json")
@@ -234,6 +302,43 @@ def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobod
     assert "retaliation.protection_recorded" in log
     for needle in needles:
         assert needle.encode() not in blobs and needle not in log
+    # Nor on any page the people around the decision can reach: the supervisor who rated them,
+    # HR, and the investigator who holds the report.
+    a_id, appraisal_id = org.officer_a.id, appraisals["a"].id
+    traces = (*PROTECTION_TRACES, complaint.reference)
+    hr_and_supervisor_pages = [
+        "/",
+        "/appraisals",
+        "/appraisals/team",
+        f"/appraisals/{appraisal_id}",
+        f"/appraisals/cycles/{cycle.id}",
+        "/appraisals/calibration",
+        f"/org/employees/{a_id}",
+        f"/training/people/{a_id}",
+        "/training/team",
+        "/notifications",
+    ]
+    seen = _assert_no_trace_of_protection(
+        client, head.email, hr_and_supervisor_pages, needles=traces
+    )
+    assert {"/", f"/appraisals/{appraisal_id}", f"/training/people/{a_id}"} <= seen
+    seen = _assert_no_trace_of_protection(client, hr.email, hr_and_supervisor_pages, needles=traces)
+    assert {f"/appraisals/cycles/{cycle.id}", "/appraisals/calibration"} <= seen
+    assert f"/org/employees/{a_id}" in seen
+    reference = result.report.reference
+    seen = _assert_no_trace_of_protection(
+        client,
+        ready.investigator.email,
+        ["/", "/cases", f"/cases/{reference}", "/cases/deadlines", "/notifications"],
+        needles=traces,
+    )
+    assert f"/cases/{reference}" in seen
+    # The protection officer's own page does show it: the check above looks for what is there.
+    client.cookies.clear()
+    login(client, officer.email)
+    watch = client.get("/retaliation/watch", params={"lang": "en"}).text.lower()
+    assert org.officer_a.full_name.lower() in watch
+    assert "hr watch" in watch and complaint.reference.lower() in watch
     # An officer made afterwards has no alert to read, and reading another's book fails.
     newcomer = add_holder(session, settings, make_user, "protection_officer")
     assert _screen(session, settings, newcomer) == []
@@ -271,6 +376,78 @@ def test_a_transfer_recorded_in_merito_alerts_about_a_protected_person(
     [alert] = _screen(session, settings, officer)
     assert alert.event == "employee.moved"
     assert alert.payload["to_unit_id"] == org.delegation.id
+
+
+def test_training_refused_with_a_reason_or_a_seat_taken_away_alerts_but_own_withdrawal_does_not(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(report_reference=result.report.reference),
+    )
+    reporting.commit(session, settings)
+    supervisor = principal_for(session, make_user(employee=org.head))
+    person = principal_for(session, employee_user)
+    courses = {
+        code: training_activity(session, code, {"legal": (0, 2)})
+        for code in ("ocds", "ethics", "contracts")
+    }
+    for course in courses.values():
+        plans.add_item(session, employee=org.officer_a, activity=course, actor=person, year=2026)
+    items = {
+        session.get(TrainingActivity, i.activity_id).code: i
+        for i in plans.approve_plan(session, employee=org.officer_a, actor=supervisor, year=2026)
+    }
+    seat = enrolments.enrol_employee(
+        session,
+        training_session_id=session_of(session, courses["ethics"]).id,
+        employee=org.officer_a,
+        actor=person,
+    )
+    # The supervisor refuses one training, giving a reason, and takes a seat away …
+    plans.decline_item(
+        session, item=items["ocds"], actor=supervisor, reason="The budget is spent this year"
+    )
+    enrolments.cancel(session, enrolment=seat, actor=supervisor, reason="")
+    # … and the person gives up another of their own accord, without a reason.
+    plans.remove_item(session, item=items["contracts"], actor=person)
+    session.commit()
+    alerts = {a.event: a for a in _screen(session, settings, officer)}
+    assert set(alerts) == {"training.request_refused", "training.enrolment_cancelled"}
+    assert alerts["training.request_refused"].payload["has_reason"] is True
+    assert alerts["training.request_refused"].payload["activity_code"] == "ocds"
+    assert alerts["training.enrolment_cancelled"].payload["has_reason"] is False
+    assert all(a.employee_id == org.officer_a.id and a.after_report for a in alerts.values())
+
+
+def test_a_change_of_position_by_import_alerts_like_one_made_by_hand(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(report_reference=result.report.reference),
+    )
+    reporting.commit(session, settings)
+    head_position = org.head.position_id
+    person = org.officer_a
+    raw = (
+        "number,first_name,last_name,email,unit_code,position_code,supervisor_number,"
+        "hire_date,birth_date,status,qualifications\n"
+        f"{person.number},{person.first_name},{person.last_name},{person.email},DA,P-HEAD,"
+        f"{org.head.number},2015-03-01,,active,\n"
+    ).encode()
+    check = roster.import_roster(session, raw, "plantilla.csv", actor="tester")
+    assert check.imported, check.problems
+    session.commit()
+    [alert] = _screen(session, settings, officer)
+    assert alert.event == "org.role_changed"
+    assert alert.payload["to_position_id"] == head_position
 
 
 def test_an_officer_who_investigates_the_report_gets_no_alert_about_its_reporter(
@@ -598,6 +775,175 @@ def test_the_burden_of_proof_pack_is_signed_and_lists_decisions_after_the_report
     assert session.exec(
         select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.pack_generated")
     ).one()
+
+
+def _move(session, employee, *, unit=None, position=None):
+    """Change an employee's unit or position through the organisation service."""
+    org_service.update_employee(
+        session,
+        employee=employee,
+        data=EmployeeInput(
+            number=employee.number,
+            first_name=employee.first_name,
+            last_name=employee.last_name,
+            email=employee.email,
+            unit_id=unit.id if unit else employee.unit_id,
+            position_id=position.id if position else employee.position_id,
+            supervisor_id=employee.supervisor_id,
+            hire_date=employee.hire_date,
+            birth_date=employee.birth_date,
+        ),
+        actor=None,
+    )
+
+
+def _complete_appraisal(session, org, make_user, *, person, rating: int):
+    """Take officer a's appraisal through the appraisal service to a final `rating`."""
+    hr = principal_for(session, make_user("hr_planner"))
+    supervisor = principal_for(session, make_user(employee=org.head))
+    people = appraisal_helpers.People(
+        director=None,
+        head=supervisor,
+        a=person,
+        b=None,
+        outsider=None,
+        hr=hr,
+        director_employee=None,
+    )
+    priority = appraisal_helpers.plan(session, hr)
+    cycle = appraisal_helpers.open_cycle(session, hr)
+    appraisal = appraisal_helpers.through_to_sign_off(
+        session, cycle, people, org, priority, rating=rating
+    )
+    appraisal_service.sign(session, appraisal=appraisal, actor=supervisor)
+    appraisal_service.sign(session, appraisal=appraisal, actor=person)
+    session.commit()
+    assert appraisal.final_rating == rating and appraisal.stage == "completed"
+    return appraisal, supervisor
+
+
+def test_the_pack_lists_what_merito_recorded_since_the_report_even_before_anyone_watched(
+    session, settings, make_user, scene, org
+):
+    ready, officer, result, employee_user = scene
+    made_on = result.report.submitted_on
+    person = principal_for(session, employee_user)
+    # Between the report and the complaint, nobody watches officer a. Mérito records:
+    # a "does not meet" appraisal, through the appraisal service …
+    appraisal, supervisor = _complete_appraisal(session, org, make_user, person=person, rating=1)
+    # … a training refused, with a reason …
+    course = training_activity(session, "ocds", {"legal": (0, 2)})
+    item = plans.add_item(session, employee=org.officer_a, activity=course, actor=person, year=2026)
+    plans.approve_plan(session, employee=org.officer_a, actor=supervisor, year=2026)
+    plans.decline_item(session, item=item, actor=supervisor, reason="The budget is spent")
+    # … being screened out of a competition …
+    vacancy_hr = vacancy_helpers.staff_user(session, settings, "hr_planner")
+    approver = vacancy_helpers.staff_user(session, settings, "hr_planner")
+    vacancy_helpers.seed_bank(session, vacancy_hr)
+    vacancy = vacancy_helpers.draft(session, settings, vacancy_hr, org.officer_position)
+    vacancy_helpers.publish(session, settings, vacancy_hr, approver, vacancy)
+    vacancy_helpers.apply(session, settings, vacancy, employee_user, eligible=False)
+    # … and a transfer (and someone else's, which is not theirs to answer for).
+    _move(session, org.officer_a, unit=org.delegation)
+    _move(session, org.officer_b, unit=org.delegation)
+    session.commit()
+    complaint = retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(
+            report_reference=result.report.reference,
+            acts=[
+                AllegedAct("negative_appraisal", made_on + timedelta(days=10), "Rated 1 of 5"),
+                AllegedAct("ostracism", made_on - timedelta(days=30), "Before the report"),
+            ],
+        ),
+    )
+    reporting.commit(session, settings)
+    # Once protected, a change of position is both an HR watch alert and a record: listed once.
+    _move(session, org.officer_a, position=org.head_position)
+    session.commit()
+    private = holder_private(session, officer)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=private,
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    pack = retaliation.burden_of_proof_pack(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        holder_private=private,
+        today=_today(settings),
+    )
+    session.commit()
+    recorded = {
+        d["kind"]: d for d in pack["adverse_decisions"] if d["source"] == "recorded by Mérito"
+    }
+    assert len(recorded) == len(
+        [d for d in pack["adverse_decisions"] if d["source"] == "recorded by Mérito"]
+    )
+    assert set(recorded) == {
+        "negative_appraisal",
+        "exclusion_training",
+        "exclusion_competition",
+        "transfer",
+        "change_of_duties",
+    }
+    assert recorded["negative_appraisal"]["record"] == f"appraisal:{appraisal.id}"
+    assert "final rating 1 of 5" in recorded["negative_appraisal"]["description"]
+    assert "reason given: The budget is spent" in recorded["exclusion_training"]["description"]
+    assert vacancy.reference in recorded["exclusion_competition"]["description"]
+    assert "eligibility" in recorded["exclusion_competition"]["description"]
+    assert "DEL-JAL" in recorded["transfer"]["description"]
+    assert "P-HEAD" in recorded["change_of_duties"]["description"]
+    assert all(made_on.isoformat() <= d["on"] for d in pack["adverse_decisions"])
+    alleged = [d for d in pack["adverse_decisions"] if d["source"] == "alleged by the complainant"]
+    assert [d["kind"] for d in alleged] == ["negative_appraisal"]  # the earlier act is left out
+    assert pack["protected_report"]["made_on"] == made_on.isoformat()
+    assert pack["records_searched"]["employee"] == org.officer_a.number
+    fingerprint = reporting.signing_fingerprint(session, settings)
+    assert retaliation.verify_pack(json.dumps(pack), expected_fingerprint=fingerprint).valid
+    entry = session.exec(
+        select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.pack_generated")
+    ).one()
+    assert entry.after == {"decisions": 6, "recorded": 5}
+    # Each domain answers only from the day asked: nothing recorded after a later moment.
+    later = utcnow() + timedelta(minutes=1)
+    employee_id = org.officer_a.id
+    assert appraisal_service.adverse_ratings(session, employee_id=employee_id, since=later) == []
+    assert vacancy_merit.rejections_of(session, employee_id=employee_id, since=later) == []
+    assert plans.refusals_of(session, employee_id=employee_id, since=later) == []
+    assert org_service.placement_changes(session, employee_id=employee_id, since=later) == []
+
+
+def test_a_pack_for_an_unidentified_complainant_searches_no_records(
+    session, settings, make_user, scene
+):
+    ready, officer, result, _employee = scene
+    mine = reporter_of(session, settings, result.receipt)
+    complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
+    reporting.commit(session, settings)
+    private = holder_private(session, officer)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=private,
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    pack = retaliation.burden_of_proof_pack(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        holder_private=private,
+        today=_today(settings),
+    )
+    assert pack["protected_person"] is None and pack["records_searched"] is None
 
 
 def test_the_watch_survives_a_change_of_the_application_secret(

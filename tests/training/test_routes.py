@@ -147,7 +147,7 @@ def test_declining_an_approved_item_without_reason_over_http_is_an_hr_event(
     finally:
         unsubscribe("training.request_refused", watch)
     assert response.status_code == 303
-    assert [p["activity_code"] for p in seen] == ["negotiation"]
+    assert [(p["activity_code"], p["has_reason"]) for p in seen] == [("negotiation", False)]
 
 
 # --- enrolment and completion -------------------------------------------------------------

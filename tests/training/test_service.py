@@ -20,6 +20,7 @@ from competency_framework.training.models import (
     ItemOrigin,
     ItemStatus,
     PlanStatus,
+    TrainingActivity,
     TrainingPlanItem,
 )
 from competency_framework.training.service import TrainingError
@@ -261,32 +262,134 @@ def test_approving_over_budget_needs_a_reason_which_is_kept(session, org, people
     assert plan.over_budget_reason == "The certification is a legal requirement for the post"
 
 
-def test_declining_an_approved_training_without_reason_is_an_hr_event(
-    session, org, people, catalogue
-):
+def _collect(*names):
+    """Subscribe a recorder to `names`; return (events seen, a function that unsubscribes)."""
     seen: list[DomainEvent] = []
 
-    def watch(_session, event):
+    def record(_session, event):
         seen.append(event)
 
-    subscribe("training.request_refused")(watch)
+    for name in names:
+        subscribe(name)(record)
+
+    def stop():
+        for name in names:
+            unsubscribe(name, record)
+
+    return seen, stop
+
+
+def test_every_refusal_of_an_approved_training_is_announced_and_says_if_it_had_a_reason(
+    session, org, people, catalogue
+):
+    seen, stop = _collect(plans.REQUEST_REFUSED, enrolments.ENROLMENT_CANCELLED)
     try:
         rate(session, org.officer_a, people["hr"], OFFICER_LEVELS)
         plans.propose_plan(session, employee=org.officer_a, actor=people["a"], year=YEAR)
         items = plans.approve_plan(session, employee=org.officer_a, actor=people["head"], year=YEAR)
+        first_activity = session.get(TrainingActivity, items[0].activity_id)
+        seat = session_of(session, first_activity)
+        enrolments.enrol_employee(
+            session, training_session_id=seat.id, employee=org.officer_a, actor=people["a"]
+        )
+        # A reason does not hide a refusal from the HR watch any more …
         plans.decline_item(
             session, item=items[0], actor=people["head"], reason="Postponed to next year"
         )
-        assert seen == []
-        plans.decline_item(session, item=items[1], actor=people["head"])
+        # … and one without a reason is still the HR event issue 7 asked for.
+        plans.decline_item(session, item=items[1], actor=people["hr"])
         session.commit()
     finally:
-        unsubscribe("training.request_refused", watch)
-    assert len(seen) == 1
-    event = seen[0]
+        stop()
+    # One event per refusal: the seat cancelled with the first item is not a second decision.
+    assert [e.name for e in seen] == [plans.REQUEST_REFUSED, plans.REQUEST_REFUSED]
+    first, second = (e.payload for e in seen)
+    assert all(e.subject_employee_id == org.officer_a.id for e in seen)
+    assert (first["activity_code"], first["has_reason"], first["by"]) == (
+        first_activity.code,
+        True,
+        "supervisor",
+    )
+    assert second["activity_code"] == "sfp_cert"
+    assert first["reason"] == "Postponed to next year"
+    assert first["previous_status"] == ItemStatus.approved
+    assert (second["has_reason"], second["reason"], second["by"]) == (False, "", "hr")
+    assert enrolments.active_enrolment(session, employee_id=org.officer_a.id) is None
+
+
+def test_declining_a_proposal_nobody_asked_for_is_not_a_refusal(session, org, people, catalogue):
+    seen, stop = _collect(plans.REQUEST_REFUSED)
+    try:
+        rate(session, org.officer_a, people["hr"], OFFICER_LEVELS)
+        [first, *rest] = plans.propose_plan(
+            session, employee=org.officer_a, actor=people["head"], year=YEAR
+        ).items
+        # The supervisor trims the gap proposals before the employee sent the plan …
+        plans.decline_item(session, item=first, actor=people["head"], reason="Not this year")
+        assert seen == []
+        # … but once the employee sends it, declining what they asked for is a refusal.
+        plans.submit_plan(session, employee=org.officer_a, actor=people["a"], year=YEAR)
+        plans.decline_item(session, item=rest[0], actor=people["head"], reason="No budget")
+        session.commit()
+    finally:
+        stop()
+    assert [(e.payload["previous_status"], e.payload["has_reason"]) for e in seen] == [
+        (ItemStatus.proposed, True)
+    ]
+
+
+def test_the_supervisor_cancelling_a_seat_is_announced_the_employee_cancelling_is_not(
+    session, org, people, catalogue
+):
+    seat = session_of(session, catalogue["legal_basics"])
+    session.commit()
+    approved_for(session, org.officer_a, people["a"], people["head"], catalogue["legal_basics"])
+    seen, stop = _collect(enrolments.ENROLMENT_CANCELLED, plans.REQUEST_REFUSED)
+    try:
+        own = enrolments.enrol_employee(
+            session, training_session_id=seat.id, employee=org.officer_a, actor=people["a"]
+        )
+        enrolments.cancel(session, enrolment=own, actor=people["a"], reason="")
+        assert seen == []
+        again = enrolments.enrol_employee(
+            session, training_session_id=seat.id, employee=org.officer_a, actor=people["a"]
+        )
+        enrolments.cancel(session, enrolment=again, actor=people["head"], reason="")
+        session.commit()
+    finally:
+        stop()
+    [event] = seen
+    assert event.name == enrolments.ENROLMENT_CANCELLED
     assert event.subject_employee_id == org.officer_a.id
-    assert event.payload["activity_code"] == "sfp_cert"
+    assert event.payload["enrolment_id"] == again.id
+    assert (event.payload["by"], event.payload["has_reason"]) == ("supervisor", False)
+    assert event.payload["activity_code"] == "legal_basics"
+
+
+def test_withdrawing_an_approved_training_without_a_reason_is_an_hr_event_not_a_refusal(
+    session, org, people, catalogue
+):
+    seen, stop = _collect(plans.WITHDRAWN_WITHOUT_REASON, plans.REQUEST_REFUSED)
+    try:
+        rate(session, org.officer_a, people["hr"], OFFICER_LEVELS)
+        plans.propose_plan(session, employee=org.officer_a, actor=people["a"], year=YEAR)
+        items = plans.approve_plan(session, employee=org.officer_a, actor=people["head"], year=YEAR)
+        plans.remove_item(session, item=items[0], actor=people["a"], reason="Changed my mind")
+        assert seen == []  # a reason was given
+        plans.remove_item(session, item=items[1], actor=people["a"])
+        session.commit()
+    finally:
+        stop()
+    [event] = seen
+    assert event.name == plans.WITHDRAWN_WITHOUT_REASON
+    assert (event.payload["by"], event.payload["has_reason"]) == ("employee", False)
     assert event.payload["previous_status"] == ItemStatus.approved
+    assert event.subject_employee_id == org.officer_a.id
+    # The person's own choice is not an adverse decision: the HR watch does not listen to it.
+    from whistleblowing.retaliation import WATCHED_EVENTS
+
+    assert plans.WITHDRAWN_WITHOUT_REASON not in WATCHED_EVENTS
+    assert {plans.REQUEST_REFUSED, enrolments.ENROLMENT_CANCELLED} <= set(WATCHED_EVENTS)
 
 
 def test_added_activity_waits_for_approval_again(session, org, people, catalogue):
