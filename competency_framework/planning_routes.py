@@ -14,6 +14,7 @@ from backend.auth.permissions import Permission
 from backend.db import SessionDep, today_utc
 from backend.deps import CurrentPrincipal, require
 from backend.i18n import _, get_locale, localized
+from backend.org import api as org_api
 from backend.org.models import Position, Unit
 from backend.web import flash, redirect, render
 from competency_framework import campaigns as campaign_service
@@ -486,10 +487,8 @@ def workforce_page(
     )
 
 
-@router.get("/workforce/units/{unit_id}", dependencies=[require(Permission.plan_workforce)])
-def workforce_unit(
-    request: Request, session: SessionDep, unit_id: int, years: int = 0, format: str = ""
-):
+def _unit_plan(session: Session, unit_id: int, years: int):
+    """Return (unit, its plan, history years, rules, horizon), or 404."""
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise HTTPException(status_code=404, detail=_("This unit does not exist."))
@@ -497,6 +496,14 @@ def workforce_unit(
     plan = next((p for p in plans if p.unit_id == unit.id), None)
     if plan is None:
         raise HTTPException(status_code=404, detail=_("This unit has no posts or people."))
+    return unit, plan, history, rules, horizon
+
+
+@router.get("/workforce/units/{unit_id}", dependencies=[require(Permission.plan_workforce)])
+def workforce_unit(
+    request: Request, session: SessionDep, unit_id: int, years: int = 0, format: str = ""
+):
+    unit, plan, history, rules, horizon = _unit_plan(session, unit_id, years)
     table = Table(
         title=unit.name,
         columns=[
@@ -740,6 +747,54 @@ class WorkforceOut(BaseModel):
     units: list[UnitPlanOut]
 
 
+class PositionPlanOut(BaseModel):
+    position_id: int
+    code: str
+    title: str
+    role_code: str
+    planned: int
+    actual: int
+    open_posts: int
+
+
+class UnitWorkforceOut(UnitPlanOut):
+    """One unit's plan with the breakdown by position (the unit's workforce page)."""
+
+    retirement_rule: dict[str, int]
+    horizon_years: int
+    positions: list[PositionPlanOut]
+
+
+def _retirement_rule(rules: workforce.WorkforceRules) -> dict[str, int]:
+    return {
+        "age": rules.retirement_age,
+        "early_age": rules.retirement_early_age,
+        "early_service_years": rules.retirement_early_service_years,
+    }
+
+
+def _unit_plan_fields(p: workforce.UnitPlan) -> dict:
+    return {
+        "unit_id": p.unit_id,
+        "code": p.code,
+        "name": p.name,
+        "region": p.region,
+        "central": p.is_central,
+        "planned": p.planned,
+        "actual": p.actual,
+        "open_posts": p.open_posts,
+        "leavers_by_year": p.leavers_by_year,
+        "turnover_12m": p.turnover,
+        "eligible_to_retire": p.retiring,
+        "procurement_staff": p.procurement_staff,
+        "procurement_qualified_share": p.qualified_share,
+        "competency_coverage": p.coverage,
+        "critical_gaps": p.critical_n,
+        "single_points_of_failure": p.spof,
+        "shortfall": p.shortfall,
+    }
+
+
 @api_router.get(
     "/workforce", response_model=WorkforceOut, dependencies=[require(Permission.plan_workforce)]
 )
@@ -747,32 +802,40 @@ def workforce_json(session: SessionDep, region: str = "", unit_type: str = "", y
     """Per unit: posts vs people, turnover, retirements, qualifications and competency gaps."""
     plans, _history, rules, horizon = _plans(session, region, unit_type, years)
     return WorkforceOut(
-        retirement_rule={
-            "age": rules.retirement_age,
-            "early_age": rules.retirement_early_age,
-            "early_service_years": rules.retirement_early_service_years,
-        },
+        retirement_rule=_retirement_rule(rules),
         horizon_years=horizon,
-        units=[
-            UnitPlanOut(
-                unit_id=p.unit_id,
+        units=[UnitPlanOut(**_unit_plan_fields(p)) for p in plans],
+    )
+
+
+@api_router.get(
+    "/workforce/units/{unit_id}",
+    response_model=UnitWorkforceOut,
+    dependencies=[require(Permission.plan_workforce)],
+    # The errors every API answer shares (backend/org/api.py defines their shape).
+    responses=org_api.ERRORS | org_api.NOT_FOUND,
+)
+def workforce_unit_json(session: SessionDep, unit_id: int, years: int = 0):
+    """One unit: planned against actual headcount by position, and the unit's figures.
+
+    `years` is the retirement horizon (default MERITO_RETIREMENT_HORIZON_YEARS). 404 for an
+    unknown unit or one with neither posts nor people.
+    """
+    _unit, plan, _history, rules, horizon = _unit_plan(session, unit_id, years)
+    return UnitWorkforceOut(
+        **_unit_plan_fields(plan),
+        retirement_rule=_retirement_rule(rules),
+        horizon_years=horizon,
+        positions=[
+            PositionPlanOut(
+                position_id=p.position_id,
                 code=p.code,
-                name=p.name,
-                region=p.region,
-                central=p.is_central,
+                title=p.title,
+                role_code=p.role_code,
                 planned=p.planned,
                 actual=p.actual,
                 open_posts=p.open_posts,
-                leavers_by_year=p.leavers_by_year,
-                turnover_12m=p.turnover,
-                eligible_to_retire=p.retiring,
-                procurement_staff=p.procurement_staff,
-                procurement_qualified_share=p.qualified_share,
-                competency_coverage=p.coverage,
-                critical_gaps=p.critical_n,
-                single_points_of_failure=p.spof,
-                shortfall=p.shortfall,
             )
-            for p in plans
+            for p in plan.positions
         ],
     )

@@ -339,3 +339,57 @@ def test_workforce_planning_page_and_json(client, session, org, accounts):
     assert data["retirement_rule"] == {"age": 65, "early_age": 60, "early_service_years": 25}
     assert client.get(f"/competencies/workforce/units/{org.central.id}").status_code == 200
     assert client.get("/competencies/workforce?format=xlsx").status_code == 200
+
+
+def test_a_units_workforce_plan_by_position_is_also_json(client, session, org, accounts):
+    sign_in(client, accounts["hr"])
+    url = f"/api/v1/competencies/workforce/units/{org.central.id}"
+    data = client.get(url).json()
+    # The same figures as the unit's page and the organisation's JSON, plus the positions.
+    whole = client.get("/api/v1/competencies/workforce").json()
+    unit = next(u for u in whole["units"] if u["unit_id"] == org.central.id)
+    assert {k: data[k] for k in unit} == unit
+    assert data["horizon_years"] == whole["horizon_years"]
+    positions = {p["code"]: p for p in data["positions"]}
+    assert positions["P-OFF"] == {
+        "position_id": org.officer_position.id,
+        "code": "P-OFF",
+        "title": "Oficial de compras",
+        "role_code": "procurement_officer",
+        "planned": 3,
+        "actual": 2,
+        "open_posts": 1,
+    }
+    assert positions["P-HEAD"]["planned"] == positions["P-HEAD"]["actual"] == 1
+    page = client.get(f"/competencies/workforce/units/{org.central.id}").text
+    assert "P-OFF" in page and "Oficial de compras" in page
+    assert client.get(f"{url}?years=10").json()["horizon_years"] == 10
+
+    missing = client.get("/api/v1/competencies/workforce/units/999999")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    # The delegation has a person but no posts: still a plan; a unit with neither is a 404.
+    empty = org_service.create_unit(
+        session, code="EMPTY", name="Unidad vacía", kind="directorate", region="Centro"
+    )
+    session.commit()
+    units = "/api/v1/competencies/workforce/units"
+    assert client.get(f"{units}/{org.delegation.id}").status_code == 200
+    assert client.get(f"{units}/{empty.id}").status_code == 404
+
+    # Same permission as the page: an employee or an auditor gets 403, nobody signed in 401.
+    for who in ("a", "auditor"):
+        sign_in(client, accounts[who])
+        assert client.get(url).status_code == 403
+        assert client.get(f"/competencies/workforce/units/{org.central.id}").status_code == 403
+    client.cookies.clear()
+    assert client.get(url).status_code == 401
+
+
+def test_the_openapi_page_documents_the_units_workforce_json(client):
+    spec = client.get("/api/openapi.json").json()
+    operation = spec["paths"]["/api/v1/competencies/workforce/units/{unit_id}"]["get"]
+    assert {"200", "401", "403", "404"} <= set(operation["responses"])
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["$ref"].endswith("/UnitWorkforceOut")
+    fields = spec["components"]["schemas"]["UnitWorkforceOut"]["properties"]
+    assert {"positions", "planned", "actual", "open_posts", "shortfall"} <= set(fields)
