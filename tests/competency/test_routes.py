@@ -1,5 +1,6 @@
 """Pages and JSON: authorization, rendering, errors, exports."""
 
+import html
 import io
 
 import pytest
@@ -178,10 +179,40 @@ def test_heatmap_exports_csv_and_xlsx_with_formula_cells_escaped(client, session
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     names = [row[0] for row in sheet.iter_rows(values_only=True)]
     assert '\'=HYPERLINK("x")' in names
-    people = client.get(f"/competencies/gaps/units/{org.central.id}?format=xlsx")
-    rows = list(load_workbook(io.BytesIO(people.content)).active.iter_rows(values_only=True))
-    assert rows[0][0] == "Employee number" and len(rows) == 4
     assert client.get("/competencies/gaps?format=pdf").status_code == 422
+
+
+def sheet_rows(response) -> list[tuple]:
+    assert response.status_code == 200, response.text
+    return list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+
+
+def test_each_table_on_a_unit_page_exports_itself(client, session, org, accounts):
+    unit_url = f"/competencies/gaps/units/{org.central.id}"
+    sign_in(client, accounts["hr"])
+    page = html.unescape(client.get(unit_url).text)
+    # The heatmap's links export the heatmap; the people table's, the people table.
+    assert 'href="?format=xlsx"' in page and 'href="?table=people&format=xlsx"' in page
+    heatmap = sheet_rows(client.get(f"{unit_url}?format=xlsx"))
+    assert heatmap[0][:2] == ("Position", "People")
+    assert {r[0] for r in heatmap[2:]} == {"Head of procurement unit", "Procurement officer"}
+    assert sheet_rows(client.get(f"{unit_url}?table=heatmap&format=xlsx")) == heatmap
+    people = sheet_rows(client.get(f"{unit_url}?table=people&format=xlsx"))
+    assert people[0][0] == "Employee number"
+    assert {r[0] for r in people[1:]} == {"E001", "E002", "E003"}
+    csv = client.get(f"{unit_url}?table=people&format=csv")
+    assert csv.headers["content-type"].startswith("text/csv") and "E002" in csv.text
+    # Links keep the page's filters but never a table the link is not for.
+    filtered = html.unescape(client.get(f"{unit_url}?role=procurement_officer&table=people").text)
+    assert 'href="?role=procurement_officer&format=csv"' in filtered
+    assert 'href="?role=procurement_officer&table=people&format=csv"' in filtered
+    assert client.get(f"{unit_url}?table=nonsense&format=csv").status_code == 404
+
+    # A supervisor sees the (suppressed) heatmap and can export it, but there is no people table.
+    sign_in(client, accounts["head"])
+    assert "table=people" not in client.get(unit_url).text
+    assert sheet_rows(client.get(f"{unit_url}?format=xlsx"))[0][0] == "Position"
+    assert client.get(f"{unit_url}?table=people&format=xlsx").status_code == 404
 
 
 def test_trend_and_attention_pages_render_and_export(client, session, org, accounts):

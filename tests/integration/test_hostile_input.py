@@ -207,7 +207,8 @@ EXPORTS: dict[str, list[Export]] = {
         Export("planner", "/competencies/gaps?group=unit&format={fmt}", shows=(HYPERLINK,)),
     ],
     "/competencies/gaps/units/{unit_id}": [
-        Export("planner", "/competencies/gaps/units/{unit}?format={fmt}", shows=ALL)
+        Export("planner", "/competencies/gaps/units/{unit}?format={fmt}"),
+        Export("planner", "/competencies/gaps/units/{unit}?table=people&format={fmt}", shows=ALL),
     ],
     "/competencies/gaps/trend": [Export("planner", "/competencies/gaps/trend?format={fmt}")],
     "/competencies/attention": [
