@@ -19,7 +19,7 @@ from backend.org.models import Position, Unit
 from backend.web import flash, redirect, render
 from competency_framework import campaigns as campaign_service
 from competency_framework import service, workforce
-from competency_framework.exports import ImportRejected, Table
+from competency_framework.exports import ImportRejected, Table, local_time
 from competency_framework.http import api_error, export_or_none, query_without, raise_http
 from competency_framework.models import IMPORTANCE_LABELS, AssessmentCampaign, RoleProfile
 from competency_framework.service import CompetencyError
@@ -165,17 +165,77 @@ def _profile_context(session: Session, profile: RoleProfile, version: int | None
         "values": {},
         "errors": {},
         "reason": "",
+        "export_query": "",
     }
 
 
+def profile_tables(context: dict, zone: str) -> dict[str, Any]:
+    """Return builders of a profile page's two tables: its versions, and the shown requirements."""
+    title = context["title"]
+
+    def versions() -> Table:
+        return Table(
+            title=title,
+            columns=[_("Version"), _("When"), _("Who"), _("Source"), _("Reason")],
+            rows=[
+                [
+                    v.version,
+                    local_time(v.created_at, zone),
+                    context["authors"].get(v.created_by_id, _("system")),
+                    v.source,
+                    v.reason,
+                ]
+                for v in context["versions"]
+            ],
+        )
+
+    def requirements() -> Table:
+        rows = []
+        for c in context["competencies"]:
+            requirement = context["requirements"].get(c.id)
+            level = requirement.level if requirement else 0
+            importance = requirement.importance if requirement else ""
+            rows.append(
+                [
+                    localized(c, "name"),
+                    level,
+                    _(IMPORTANCE_LABELS[importance]) if importance else "",
+                ]
+            )
+        return Table(
+            title=title,
+            columns=[
+                _("Competency"),
+                _("Required level (version %(v)s)", v=context["shown_version"]),
+                _("Importance"),
+            ],
+            rows=rows,
+        )
+
+    return {"versions": versions, "requirements": requirements}
+
+
 @router.get("/profiles/{profile_id}", dependencies=[require(Permission.manage_role_profiles)])
-def profile_detail(request: Request, session: SessionDep, profile_id: int, version: int = 0):
+def profile_detail(
+    request: Request,
+    session: SessionDep,
+    profile_id: int,
+    version: int = 0,
+    table: str = "versions",
+    format: str = "",
+):
     profile = _profile_or_404(session, profile_id)
     if version and version not in {v.version for v in service.profile_versions(session, profile)}:
         raise HTTPException(status_code=404, detail=_("This version does not exist."))
-    return render(
-        request, "competency/profile.html", _profile_context(session, profile, version or None)
-    )
+    context = _profile_context(session, profile, version or None)
+    if format:
+        tables = profile_tables(context, request.app.state.settings.time_zone)
+        if table not in tables:
+            raise HTTPException(status_code=404, detail=_("This table does not exist."))
+        name = f"profile-{profile.key.replace(':', '-')}-{table}"
+        return export_or_none(tables[table], format, name)
+    context["export_query"] = query_without(request, "format", "table")
+    return render(request, "competency/profile.html", context)
 
 
 @router.post("/profiles/{profile_id}", dependencies=[require(Permission.manage_role_profiles)])
@@ -249,12 +309,39 @@ def _campaigns_context(session: Session) -> dict[str, Any]:
         "roles": service.role_choices(session, get_locale()),
         "values": {"name": "", "deadline": "", "units": [], "roles": [], "subunits": True},
         "errors": {},
+        "export_query": "",
     }
 
 
+def campaigns_table(campaigns: list[AssessmentCampaign], zone: str) -> Table:
+    """Return the list of campaigns as on its page (with when each closed)."""
+    return Table(
+        title=_("Assessment campaigns"),
+        columns=[_("Name"), _("Deadline"), _("Opened"), _("Closed"), _("Status")],
+        rows=[
+            [
+                c.name,
+                c.deadline,
+                local_time(c.opened_at, zone),
+                local_time(c.closed_at, zone),
+                _("Closed") if c.closed_at else _("Open"),
+            ]
+            for c in campaigns
+        ],
+    )
+
+
 @router.get("/campaigns", dependencies=[require(Permission.manage_campaigns)])
-def campaigns(request: Request, session: SessionDep):
-    return render(request, "competency/campaigns.html", _campaigns_context(session))
+def campaigns(request: Request, session: SessionDep, format: str = ""):
+    context = _campaigns_context(session)
+    zone = request.app.state.settings.time_zone
+    exported = export_or_none(
+        lambda: campaigns_table(context["campaigns"], zone), format, "campaigns"
+    )
+    if exported is not None:
+        return exported
+    context["export_query"] = query_without(request, "format")
+    return render(request, "competency/campaigns.html", context)
 
 
 @router.post("/campaigns", dependencies=[require(Permission.manage_campaigns)])

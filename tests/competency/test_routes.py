@@ -2,6 +2,8 @@
 
 import html
 import io
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -424,3 +426,104 @@ def test_the_openapi_page_documents_the_units_workforce_json(client):
     assert schema["$ref"].endswith("/UnitWorkforceOut")
     fields = spec["components"]["schemas"]["UnitWorkforceOut"]["properties"]
     assert {"positions", "planned", "actual", "open_posts", "shortfall"} <= set(fields)
+
+
+def test_the_validation_queue_exports_what_each_validator_sees(client, session, org, accounts):
+    self_assess(session, org.officer_a, principal_for(session, accounts["a"]), 2)
+    outsider = principal_for(session, accounts["outsider"])
+    self_assess(session, org.outsider, outsider, {"legal": 1})
+    oldest = service.pending_self_entries(session, employee_id=org.officer_a.id)
+    oldest = min(e.recorded_at for e in oldest.values())
+
+    sign_in(client, accounts["hr"])
+    page = html.unescape(client.get("/competencies/validation").text)
+    assert 'href="?format=xlsx"' in page
+    rows = sheet_rows(client.get("/competencies/validation?format=xlsx"))
+    assert rows[0] == ("Employee number", "Name", "Ratings awaiting validation", "Waiting since")
+    by_number = {r[0]: r for r in rows[1:]}
+    assert by_number.keys() == {"E002", "E004"}
+    assert by_number["E002"][1:3] == ("Mario Ruiz", 13) and by_number["E004"][2] == 1
+    # The time as the page shows it: Mexico City's wall clock, to the second.
+    local = oldest.astimezone(ZoneInfo("America/Mexico_City")).replace(tzinfo=None)
+    assert by_number["E002"][3] == local.replace(microsecond=0)
+    csv = client.get("/competencies/validation?format=csv")
+    assert csv.status_code == 200 and "Mario Ruiz" in csv.text
+
+    # A supervisor's export holds their own team only.
+    sign_in(client, accounts["head"])
+    rows = sheet_rows(client.get("/competencies/validation?format=xlsx"))
+    assert [r[0] for r in rows[1:]] == ["E002"]
+    assert client.get("/competencies/validation?format=pdf").status_code == 422
+    sign_in(client, accounts["a"])
+    assert client.get("/competencies/validation?format=csv").status_code == 403
+
+
+def test_the_campaign_list_exports(client, session, org, accounts):
+    from competency_framework import campaigns as campaign_service
+
+    hr = accounts["hr"]
+    for name in ("Ronda 2025", "Ronda 2026"):
+        campaign_service.create_campaign(
+            session,
+            name=name,
+            deadline=date(2099, 1, 31),
+            unit_ids=[],
+            role_codes=[],
+            include_subunits=True,
+            actor=hr,
+        )
+    session.commit()
+    first = campaign_service.list_campaigns(session)[-1]
+    campaign_service.close_campaign(session, campaign=first, actor=hr)
+    session.commit()
+
+    sign_in(client, hr)
+    page = html.unescape(client.get("/competencies/campaigns").text)
+    assert 'href="?format=csv"' in page
+    rows = sheet_rows(client.get("/competencies/campaigns?format=xlsx"))
+    assert rows[0] == ("Name", "Deadline", "Opened", "Closed", "Status")
+    by_name = {r[0]: r for r in rows[1:]}
+    assert by_name.keys() == {"Ronda 2025", "Ronda 2026"}
+    assert by_name[first.name][4] == "Closed" and by_name[first.name][3] is not None
+    other = next(n for n in by_name if n != first.name)
+    assert by_name[other][3:] == (None, "Open")
+    assert by_name[other][1].date() == date(2099, 1, 31)
+    sign_in(client, accounts["head"])
+    assert client.get("/competencies/campaigns?format=csv").status_code == 403
+
+
+def test_a_profiles_versions_and_requirements_export(client, session, org, accounts):
+    profile = next(p for p in service.list_profiles(session) if p.role_code == "head_of_unit")
+    hr = accounts["hr"]
+    service.save_profile(
+        session,
+        profile=profile,
+        requirements={"legal": (2, "desirable")},
+        reason="Revisión 2026",
+        actor=hr,
+    )
+    session.commit()
+    url = f"/competencies/profiles/{profile.id}"
+
+    sign_in(client, hr)
+    page = html.unescape(client.get(url).text)
+    assert 'href="?table=versions&format=xlsx"' in page
+    assert 'href="?table=requirements&format=xlsx"' in page
+    versions = sheet_rows(client.get(f"{url}?table=versions&format=xlsx"))
+    assert versions[0] == ("Version", "When", "Who", "Source", "Reason")
+    assert [(r[0], r[2], r[4]) for r in versions[1:]] == [
+        (2, hr.full_name, "Revisión 2026"),
+        (1, "system", None),
+    ]
+    # The requirements of the version shown: the current one, or an earlier one asked for.
+    current = {r[0]: r for r in sheet_rows(client.get(f"{url}?table=requirements&format=xlsx"))}
+    assert current["Competency"][1] == "Required level (version 2)"
+    assert current["Legal"][1:] == (2, "Desirable")
+    first = sheet_rows(client.get(f"{url}?version=1&table=requirements&format=xlsx"))
+    assert first[0][1] == "Required level (version 1)"
+    assert {r[0]: r for r in first}["Legal"][1:] == (4, "Essential")
+    assert len(first) == 14
+    assert client.get(f"{url}?table=nonsense&format=csv").status_code == 404
+    assert client.get(f"{url}?version=9&table=versions&format=csv").status_code == 404
+    sign_in(client, accounts["head"])
+    assert client.get(f"{url}?table=versions&format=csv").status_code == 403
