@@ -67,7 +67,7 @@ BATCH_SIZE = 20_000
 # Where a unit sits, and how far its people are on average from their required level.
 SETTING_EFFECT = {"central": 0.35, "hospital": -0.15, "entity": -0.2, "delegation": -0.3}
 UNIT_SPREAD = 0.3  # how much units in the same setting differ from each other
-# (source, validated): the kinds of entry the demo writes, by code.
+# The sources of the entries the demo writes, by code (index into SOURCES).
 SOURCES = [RatingSource.self, RatingSource.supervisor, RatingSource.hr, RatingSource.assessment]
 SELF, SUPERVISOR, HR, ASSESSMENT = range(4)
 MICROSECONDS_PER_DAY = 86_400_000_000
