@@ -9,9 +9,12 @@ The people in it are invented: Mexican names, hire dates over 30 years, some nea
 some on leave, some gone (with status history, so turnover can be computed), fewer procurement
 qualifications in the decentralised units than at the centre (as the review found), and posts
 planned above their occupancy in some units (the shortfalls workforce planning should show).
+In the same transaction, competency_framework.demo gives them eighteen months of competency
+ratings and two assessment campaigns (one still open), so gap reports have something to show.
 
 Same `employees` and `seed`, same organisation: every random draw comes from one
-`random.Random(seed)`, in a fixed order, and every date is relative to `AS_OF`, never today.
+`random.Random(seed)`, in a fixed order (the ratings from their own stream of the same seed),
+and every date is relative to `AS_OF`, never today.
 
 Rows are written with SQLAlchemy Core in batches, not as one ORM object (and one audit entry)
 per row, so that 100 000 employees take seconds, not minutes; see `generate`.
@@ -23,6 +26,7 @@ import random
 import unicodedata
 from bisect import bisect
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -49,6 +53,7 @@ from backend.org.models import (
     Unit,
     UnitKind,
 )
+from competency_framework import demo as competency_demo
 
 # The demo's "today": every date is computed from it, so the output does not depend on the day
 # it is generated.
@@ -77,6 +82,9 @@ class DemoSummary:
     qualifications: int
     seed: int
     as_of: date = AS_OF
+    rating_entries: int = 0
+    people_rated: int = 0
+    campaigns: int = 0
 
 
 @dataclass(frozen=True)
@@ -908,6 +916,48 @@ class _People:
 
 # --- writing ----------------------------------------------------------------------------------
 
+PROCUREMENT_CERT_CODES = {code for code, _weight in PROCUREMENT_CERTS}
+# Where a decentralised unit sits, by the kind of unit above it.
+_SETTING_OF_KIND = {
+    UnitKind.delegation: "delegation",
+    UnitKind.regional_hospital: "hospital",
+    UnitKind.national_medical_centre: "hospital",
+    UnitKind.non_medical_entity: "entity",
+}
+
+
+def _settings(units: list[UnitPlan]) -> dict[str, str]:
+    """Return {unit code: "central" | "delegation" | "hospital" | "entity"}."""
+    by_code = {u.code: u for u in units}
+    out: dict[str, str] = {}
+    for unit in units:
+        current: UnitPlan | None = unit
+        setting = "central"
+        while current is not None and not current.is_central:
+            if current.kind in _SETTING_OF_KIND:
+                setting = _SETTING_OF_KIND[current.kind]
+                break
+            current = by_code.get(current.parent) if current.parent else None
+        out[unit.code] = setting
+    return out
+
+
+def _ratee(
+    employee_id: int, slot: _Slot, person: _Person, settings: dict[str, str]
+) -> competency_demo.DemoRatee:
+    row = person.row
+    return competency_demo.DemoRatee(
+        employee_id=employee_id,
+        role_code=slot.position.role_code,
+        unit_code=slot.position.unit.code,
+        setting=settings[slot.position.unit.code],
+        procurement=slot.position.job_family == JobFamily.procurement,
+        hire=row["hire_date"],
+        left_on=person.history[-1][1] if row["status"] == EmployeeStatus.left else None,
+        qualified=any(code in PROCUREMENT_CERT_CODES for code in person.qualifications),
+        supervised=slot.supervisor is not None,
+    )
+
 
 def has_organisation(session: Session) -> bool:
     """Return True if the database already holds units or employees."""
@@ -938,6 +988,27 @@ def _insert_and_map(session: Session, model, rows: list[dict], key: str) -> dict
     return dict(session.execute(select(column, table.c.id).where(column.in_(keys))).all())
 
 
+# SQLite's page cache while the demo loads, in KiB (its default is 2 MiB). A transaction of
+# millions of rows otherwise spills pages to the WAL and reads them back (for foreign-key
+# checks, say) over and over; with this the process stays far below the 2 GiB budget.
+DEMO_PAGE_CACHE_KIB = 256 * 1024
+
+
+@contextmanager
+def _large_page_cache(session: Session) -> Iterator[None]:
+    """Give the session's SQLite connection a large page cache, and restore it afterwards."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{DEMO_PAGE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+
+
 def generate(engine: Engine, *, employees: int = DEFAULT_EMPLOYEES, seed: int = 1) -> DemoSummary:
     """Create the synthetic organisation in an empty database and return what was created.
 
@@ -950,120 +1021,141 @@ def generate(engine: Engine, *, employees: int = DEFAULT_EMPLOYEES, seed: int = 
     plan = _plan(rng, employees)
     people = _People(rng, len(plan.slots))
     with Session(engine) as session:
-        if has_organisation(session):
-            raise DemoError(
-                "The database already has an organisation (units or employees); the demo is "
-                "only created in an empty one. Use a fresh database (MERITO_DATABASE_URL)."
+        with _large_page_cache(session):
+            if has_organisation(session):
+                raise DemoError(
+                    "The database already has an organisation (units or employees); the demo is "
+                    "only created in an empty one. Use a fresh database (MERITO_DATABASE_URL)."
+                )
+            for code, name_es, name_en, is_procurement in QUALIFICATIONS:
+                org_service.ensure_qualification(
+                    session,
+                    code=code,
+                    name_es=name_es,
+                    name_en=name_en,
+                    is_procurement=is_procurement,
+                )
+            qualification_ids = dict(
+                session.execute(select(Qualification.code, Qualification.id)).all()
             )
-        for code, name_es, name_en, is_procurement in QUALIFICATIONS:
-            org_service.ensure_qualification(
-                session, code=code, name_es=name_es, name_en=name_en, is_procurement=is_procurement
+
+            unit_ids: dict[str, int] = {}
+            for rank in sorted({u.rank for u in plan.units}):
+                level = [u for u in plan.units if u.rank == rank]
+                rows = [
+                    {
+                        "code": u.code,
+                        "name": u.name,
+                        "kind": u.kind.value,
+                        "parent_id": unit_ids[u.parent] if u.parent else None,
+                        "region": u.region,
+                        "state": u.state,
+                        "is_central": u.is_central,
+                    }
+                    for u in level
+                ]
+                unit_ids.update(_insert_and_map(session, Unit, rows, "code"))
+
+            position_rows = [
+                {
+                    "code": p.code,
+                    "title": p.title,
+                    "job_family": p.job_family.value,
+                    "grade": p.grade,
+                    "unit_id": unit_ids[p.unit.code],
+                    "role_code": p.role_code,
+                    "planned_headcount": p.planned,
+                }
+                for p in plan.positions
+            ]
+            position_ids = _insert_and_map(session, Position, position_rows, "code")
+
+            # Heads go in rank by rank, so every supervisor has an id before anyone reports to
+            # them; staff (who report to heads) follow in batches.
+            employee_ids: list[int] = []
+            heads = [s for s in plan.slots if s.kind == "head"]
+            batches = [
+                [s for s in heads if s.position.unit.rank == rank]
+                for rank in sorted({s.position.unit.rank for s in heads})
+            ]
+            batches += list(_chunks([s for s in plan.slots if s.kind != "head"], BATCH_SIZE))
+            qualified = 0
+            settings = _settings(plan.units)
+            ratees: list[competency_demo.DemoRatee] = []
+            for batch in batches:
+                if not batch:
+                    continue
+                persons = [people.make(slot) for slot in batch]
+                for slot, person in zip(batch, persons, strict=True):
+                    person.row["unit_id"] = unit_ids[slot.position.unit.code]
+                    person.row["position_id"] = position_ids[slot.position.code]
+                    if slot.supervisor is not None:
+                        person.row["supervisor_id"] = employee_ids[slot.supervisor]
+                rows = [p.row for p in persons]
+                by_number = _insert_and_map(session, Employee, rows, "number")
+                ids = [by_number[row["number"]] for row in rows]
+                employee_ids.extend(ids)
+                ratees.extend(
+                    _ratee(eid, slot, person, settings)
+                    for eid, slot, person in zip(ids, batch, persons, strict=True)
+                    if slot.position.role_code
+                )
+                links = [
+                    {"employee_id": eid, "qualification_id": qualification_ids[code]}
+                    for eid, person in zip(ids, persons, strict=True)
+                    for code in person.qualifications
+                ]
+                qualified += len(links)
+                changes = [
+                    {
+                        "employee_id": eid,
+                        "status": status.value if hasattr(status, "value") else status,
+                        "effective_on": day,
+                        "recorded_at": _at_noon(day),
+                    }
+                    for eid, person in zip(ids, persons, strict=True)
+                    for status, day in person.history
+                ]
+                if links:
+                    session.execute(insert(EmployeeQualification.__table__), links)
+                session.execute(insert(EmployeeStatusChange.__table__), changes)
+
+            history = competency_demo.seed_rating_history(session, ratees, seed=seed, as_of=AS_OF)
+            summary = DemoSummary(
+                units=len(plan.units),
+                positions=len(plan.positions),
+                employees=len(employee_ids),
+                procurement_units=sum(1 for u in plan.units if u.kind == UnitKind.procurement_unit),
+                qualifications=len(QUALIFICATIONS),
+                seed=seed,
+                rating_entries=history.entries,
+                people_rated=history.people_rated,
+                campaigns=history.campaigns,
             )
-        qualification_ids = dict(
-            session.execute(select(Qualification.code, Qualification.id)).all()
-        )
-
-        unit_ids: dict[str, int] = {}
-        for rank in sorted({u.rank for u in plan.units}):
-            level = [u for u in plan.units if u.rank == rank]
-            rows = [
-                {
-                    "code": u.code,
-                    "name": u.name,
-                    "kind": u.kind.value,
-                    "parent_id": unit_ids[u.parent] if u.parent else None,
-                    "region": u.region,
-                    "state": u.state,
-                    "is_central": u.is_central,
-                }
-                for u in level
-            ]
-            unit_ids.update(_insert_and_map(session, Unit, rows, "code"))
-
-        position_rows = [
-            {
-                "code": p.code,
-                "title": p.title,
-                "job_family": p.job_family.value,
-                "grade": p.grade,
-                "unit_id": unit_ids[p.unit.code],
-                "role_code": p.role_code,
-                "planned_headcount": p.planned,
-            }
-            for p in plan.positions
-        ]
-        position_ids = _insert_and_map(session, Position, position_rows, "code")
-
-        # Heads go in rank by rank, so every supervisor has an id before anyone reports to
-        # them; staff (who report to heads) follow in batches.
-        employee_ids: list[int] = []
-        heads = [s for s in plan.slots if s.kind == "head"]
-        batches = [
-            [s for s in heads if s.position.unit.rank == rank]
-            for rank in sorted({s.position.unit.rank for s in heads})
-        ]
-        batches += list(_chunks([s for s in plan.slots if s.kind != "head"], BATCH_SIZE))
-        qualified = 0
-        for batch in batches:
-            if not batch:
-                continue
-            persons = [people.make(slot) for slot in batch]
-            for slot, person in zip(batch, persons, strict=True):
-                person.row["unit_id"] = unit_ids[slot.position.unit.code]
-                person.row["position_id"] = position_ids[slot.position.code]
-                if slot.supervisor is not None:
-                    person.row["supervisor_id"] = employee_ids[slot.supervisor]
-            rows = [p.row for p in persons]
-            by_number = _insert_and_map(session, Employee, rows, "number")
-            ids = [by_number[row["number"]] for row in rows]
-            employee_ids.extend(ids)
-            links = [
-                {"employee_id": eid, "qualification_id": qualification_ids[code]}
-                for eid, person in zip(ids, persons, strict=True)
-                for code in person.qualifications
-            ]
-            qualified += len(links)
-            changes = [
-                {
-                    "employee_id": eid,
-                    "status": status.value if hasattr(status, "value") else status,
-                    "effective_on": day,
-                    "recorded_at": _at_noon(day),
-                }
-                for eid, person in zip(ids, persons, strict=True)
-                for status, day in person.history
-            ]
-            if links:
-                session.execute(insert(EmployeeQualification.__table__), links)
-            session.execute(insert(EmployeeStatusChange.__table__), changes)
-
-        summary = DemoSummary(
-            units=len(plan.units),
-            positions=len(plan.positions),
-            employees=len(employee_ids),
-            procurement_units=sum(1 for u in plan.units if u.kind == UnitKind.procurement_unit),
-            qualifications=len(QUALIFICATIONS),
-            seed=seed,
-        )
-        # One audit entry for the whole generation, not one per row: these people are invented,
-        # no real person's record was decided, and the seed and counts are enough to reproduce
-        # every row exactly. 100 000 entries would only lengthen the chain `audit verify` walks.
-        audit.record(
-            session,
-            action="demo.generated",
-            actor="merito demo",
-            entity_type="organisation",
-            entity_id="demo",
-            after={
-                "seed": seed,
-                "as_of": AS_OF,
-                "units": summary.units,
-                "procurement_units": summary.procurement_units,
-                "positions": summary.positions,
-                "employees": summary.employees,
-                "qualification_links": qualified,
-            },
-        )
+            # One audit entry for the whole generation, not one per row: these people are invented,
+            # no real person's record was decided, and the seed and counts are enough to reproduce
+            # every row exactly. 100 000 entries would only lengthen the chain `audit verify` walks.
+            audit.record(
+                session,
+                action="demo.generated",
+                actor="merito demo",
+                entity_type="organisation",
+                entity_id="demo",
+                after={
+                    "seed": seed,
+                    "as_of": AS_OF,
+                    "units": summary.units,
+                    "procurement_units": summary.procurement_units,
+                    "positions": summary.positions,
+                    "employees": summary.employees,
+                    "qualification_links": qualified,
+                    "rating_entries": history.entries,
+                    "current_ratings": history.current_ratings,
+                    "people_rated": history.people_rated,
+                    "awaiting_validation": history.awaiting_validation,
+                    "campaigns": history.campaigns,
+                },
+            )
         session.commit()
     return summary
 

@@ -58,7 +58,8 @@ def _report(backend: str, figures: dict) -> None:
         f"peak RSS {figures['peak_rss_mib']:6.0f} MiB (before: {figures['rss_before_mib']:.0f})   "
         f"{summary.employees / figures['wall_s']:8.0f} employees/s   "
         f"[{summary.units} units, {summary.procurement_units} procurement units, "
-        f"{summary.positions} positions, {summary.employees} employees; "
+        f"{summary.positions} positions, {summary.employees} employees, "
+        f"{summary.rating_entries} rating entries ({summary.people_rated} people rated); "
         f"migrate {figures['migrate_s']:.1f} s]",
         flush=True,
     )

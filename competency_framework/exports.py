@@ -6,7 +6,9 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 from openpyxl import Workbook, load_workbook
@@ -48,6 +50,17 @@ def to_xlsx(table: Table) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def local_time(value: datetime | None, zone: str) -> datetime | None:
+    """Return a stored (UTC) timestamp as the organisation's wall-clock time, for a sheet cell.
+
+    Spreadsheets have no time zones (openpyxl refuses aware datetimes): the time is written as
+    it reads in `zone`, as the pages show it.
+    """
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
 
 
 def _sheet_title(title: str) -> str:

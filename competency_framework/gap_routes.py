@@ -11,6 +11,7 @@ from backend.auth.permissions import Permission
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, require
 from backend.i18n import N_, _, get_locale, localized
+from backend.org.models import Unit
 from backend.web import format_percent, render
 from competency_framework import gaps, service
 from competency_framework.exports import Table
@@ -85,13 +86,42 @@ def heatmap_table(report: service.HeatmapReport) -> Table:
     return Table(title=_("Competency gaps"), columns=columns, rows=rows)
 
 
+def unit_people_table(unit: Unit, people: list[service.UnitPerson], competencies) -> Table:
+    """Return a unit's people table (gaps per person and competency) as on its page."""
+    return Table(
+        title=unit.name,
+        columns=[
+            _("Employee number"),
+            _("Name"),
+            _("Position"),
+            *[localized(c, "name") for c in competencies],
+            _("Requirements met"),
+            _("Requirements"),
+            _("Critical gaps"),
+        ],
+        rows=[
+            [
+                p.number,
+                p.name,
+                p.position,
+                *["" if g is None else g for g in p.gaps],
+                p.met_n,
+                p.required_n,
+                p.critical_n,
+            ]
+            for p in people
+        ],
+    )
+
+
 def _filters_context(session, request: Request) -> dict[str, Any]:
     return {
         "regions": service.regions(session),
         "roles": service.role_choices(session, get_locale()),
         "metric_labels": METRIC_LABELS,
         "group_labels": GROUP_LABELS,
-        "export_query": query_without(request, "format"),
+        # Without `table`: each table's export links name their own.
+        "export_query": query_without(request, "format", "table"),
     }
 
 
@@ -137,6 +167,7 @@ def unit_gaps(
     unit_id: int,
     metric: str = "mean_gap",
     role: str = "",
+    table: str = "heatmap",
     format: str = "",
 ):
     unit = unit_or_404(session, unit_id)
@@ -147,36 +178,15 @@ def unit_gaps(
     people = service.unit_people(session, unit_id=unit.id, role=role) if details else []
     competencies = service.list_competencies(session)
     if format:
+        # Each table on the page has its own export links: the unit's heatmap (by position),
+        # and for HR the people table.
+        tables = {"heatmap": lambda: heatmap_table(report)}
         if details:
-
-            def people_table() -> Table:
-                return Table(
-                    title=unit.name,
-                    columns=[
-                        _("Employee number"),
-                        _("Name"),
-                        _("Position"),
-                        *[localized(c, "name") for c in competencies],
-                        _("Requirements met"),
-                        _("Requirements"),
-                        _("Critical gaps"),
-                    ],
-                    rows=[
-                        [
-                            p.number,
-                            p.name,
-                            p.position,
-                            *["" if g is None else g for g in p.gaps],
-                            p.met_n,
-                            p.required_n,
-                            p.critical_n,
-                        ]
-                        for p in people
-                    ],
-                )
-
-            return export_or_none(people_table, format, f"competency-gaps-{unit.code}")
-        return export_or_none(lambda: heatmap_table(report), format, f"competency-gaps-{unit.code}")
+            tables["people"] = lambda: unit_people_table(unit, people, competencies)
+        if table not in tables:
+            raise HTTPException(status_code=404, detail=_("This table does not exist."))
+        suffix = "" if table == "heatmap" else f"-{table}"
+        return export_or_none(tables[table], format, f"competency-gaps-{unit.code}{suffix}")
     return render(
         request,
         "competency/gaps.html",

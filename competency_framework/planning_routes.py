@@ -14,11 +14,12 @@ from backend.auth.permissions import Permission
 from backend.db import SessionDep, today_utc
 from backend.deps import CurrentPrincipal, require
 from backend.i18n import _, get_locale, localized
+from backend.org import api as org_api
 from backend.org.models import Position, Unit
 from backend.web import flash, redirect, render
 from competency_framework import campaigns as campaign_service
 from competency_framework import service, workforce
-from competency_framework.exports import ImportRejected, Table
+from competency_framework.exports import ImportRejected, Table, local_time
 from competency_framework.http import api_error, export_or_none, query_without, raise_http
 from competency_framework.models import IMPORTANCE_LABELS, AssessmentCampaign, RoleProfile
 from competency_framework.service import CompetencyError
@@ -164,17 +165,77 @@ def _profile_context(session: Session, profile: RoleProfile, version: int | None
         "values": {},
         "errors": {},
         "reason": "",
+        "export_query": "",
     }
 
 
+def profile_tables(context: dict, zone: str) -> dict[str, Any]:
+    """Return builders of a profile page's two tables: its versions, and the shown requirements."""
+    title = context["title"]
+
+    def versions() -> Table:
+        return Table(
+            title=title,
+            columns=[_("Version"), _("When"), _("Who"), _("Source"), _("Reason")],
+            rows=[
+                [
+                    v.version,
+                    local_time(v.created_at, zone),
+                    context["authors"].get(v.created_by_id, _("system")),
+                    v.source,
+                    v.reason,
+                ]
+                for v in context["versions"]
+            ],
+        )
+
+    def requirements() -> Table:
+        rows = []
+        for c in context["competencies"]:
+            requirement = context["requirements"].get(c.id)
+            level = requirement.level if requirement else 0
+            importance = requirement.importance if requirement else ""
+            rows.append(
+                [
+                    localized(c, "name"),
+                    level,
+                    _(IMPORTANCE_LABELS[importance]) if importance else "",
+                ]
+            )
+        return Table(
+            title=title,
+            columns=[
+                _("Competency"),
+                _("Required level (version %(v)s)", v=context["shown_version"]),
+                _("Importance"),
+            ],
+            rows=rows,
+        )
+
+    return {"versions": versions, "requirements": requirements}
+
+
 @router.get("/profiles/{profile_id}", dependencies=[require(Permission.manage_role_profiles)])
-def profile_detail(request: Request, session: SessionDep, profile_id: int, version: int = 0):
+def profile_detail(
+    request: Request,
+    session: SessionDep,
+    profile_id: int,
+    version: int = 0,
+    table: str = "versions",
+    format: str = "",
+):
     profile = _profile_or_404(session, profile_id)
     if version and version not in {v.version for v in service.profile_versions(session, profile)}:
         raise HTTPException(status_code=404, detail=_("This version does not exist."))
-    return render(
-        request, "competency/profile.html", _profile_context(session, profile, version or None)
-    )
+    context = _profile_context(session, profile, version or None)
+    if format:
+        tables = profile_tables(context, request.app.state.settings.time_zone)
+        if table not in tables:
+            raise HTTPException(status_code=404, detail=_("This table does not exist."))
+        name = f"profile-{profile.key.replace(':', '-')}-{table}"
+        return export_or_none(tables[table], format, name)
+    context["export_query"] = query_without(request, "format", "table")
+    return render(request, "competency/profile.html", context)
 
 
 @router.post("/profiles/{profile_id}", dependencies=[require(Permission.manage_role_profiles)])
@@ -248,12 +309,39 @@ def _campaigns_context(session: Session) -> dict[str, Any]:
         "roles": service.role_choices(session, get_locale()),
         "values": {"name": "", "deadline": "", "units": [], "roles": [], "subunits": True},
         "errors": {},
+        "export_query": "",
     }
 
 
+def campaigns_table(campaigns: list[AssessmentCampaign], zone: str) -> Table:
+    """Return the list of campaigns as on its page (with when each closed)."""
+    return Table(
+        title=_("Assessment campaigns"),
+        columns=[_("Name"), _("Deadline"), _("Opened"), _("Closed"), _("Status")],
+        rows=[
+            [
+                c.name,
+                c.deadline,
+                local_time(c.opened_at, zone),
+                local_time(c.closed_at, zone),
+                _("Closed") if c.closed_at else _("Open"),
+            ]
+            for c in campaigns
+        ],
+    )
+
+
 @router.get("/campaigns", dependencies=[require(Permission.manage_campaigns)])
-def campaigns(request: Request, session: SessionDep):
-    return render(request, "competency/campaigns.html", _campaigns_context(session))
+def campaigns(request: Request, session: SessionDep, format: str = ""):
+    context = _campaigns_context(session)
+    zone = request.app.state.settings.time_zone
+    exported = export_or_none(
+        lambda: campaigns_table(context["campaigns"], zone), format, "campaigns"
+    )
+    if exported is not None:
+        return exported
+    context["export_query"] = query_without(request, "format")
+    return render(request, "competency/campaigns.html", context)
 
 
 @router.post("/campaigns", dependencies=[require(Permission.manage_campaigns)])
@@ -486,10 +574,8 @@ def workforce_page(
     )
 
 
-@router.get("/workforce/units/{unit_id}", dependencies=[require(Permission.plan_workforce)])
-def workforce_unit(
-    request: Request, session: SessionDep, unit_id: int, years: int = 0, format: str = ""
-):
+def _unit_plan(session: Session, unit_id: int, years: int):
+    """Return (unit, its plan, history years, rules, horizon), or 404."""
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise HTTPException(status_code=404, detail=_("This unit does not exist."))
@@ -497,6 +583,14 @@ def workforce_unit(
     plan = next((p for p in plans if p.unit_id == unit.id), None)
     if plan is None:
         raise HTTPException(status_code=404, detail=_("This unit has no posts or people."))
+    return unit, plan, history, rules, horizon
+
+
+@router.get("/workforce/units/{unit_id}", dependencies=[require(Permission.plan_workforce)])
+def workforce_unit(
+    request: Request, session: SessionDep, unit_id: int, years: int = 0, format: str = ""
+):
+    unit, plan, history, rules, horizon = _unit_plan(session, unit_id, years)
     table = Table(
         title=unit.name,
         columns=[
@@ -740,6 +834,54 @@ class WorkforceOut(BaseModel):
     units: list[UnitPlanOut]
 
 
+class PositionPlanOut(BaseModel):
+    position_id: int
+    code: str
+    title: str
+    role_code: str
+    planned: int
+    actual: int
+    open_posts: int
+
+
+class UnitWorkforceOut(UnitPlanOut):
+    """One unit's plan with the breakdown by position (the unit's workforce page)."""
+
+    retirement_rule: dict[str, int]
+    horizon_years: int
+    positions: list[PositionPlanOut]
+
+
+def _retirement_rule(rules: workforce.WorkforceRules) -> dict[str, int]:
+    return {
+        "age": rules.retirement_age,
+        "early_age": rules.retirement_early_age,
+        "early_service_years": rules.retirement_early_service_years,
+    }
+
+
+def _unit_plan_fields(p: workforce.UnitPlan) -> dict:
+    return {
+        "unit_id": p.unit_id,
+        "code": p.code,
+        "name": p.name,
+        "region": p.region,
+        "central": p.is_central,
+        "planned": p.planned,
+        "actual": p.actual,
+        "open_posts": p.open_posts,
+        "leavers_by_year": p.leavers_by_year,
+        "turnover_12m": p.turnover,
+        "eligible_to_retire": p.retiring,
+        "procurement_staff": p.procurement_staff,
+        "procurement_qualified_share": p.qualified_share,
+        "competency_coverage": p.coverage,
+        "critical_gaps": p.critical_n,
+        "single_points_of_failure": p.spof,
+        "shortfall": p.shortfall,
+    }
+
+
 @api_router.get(
     "/workforce", response_model=WorkforceOut, dependencies=[require(Permission.plan_workforce)]
 )
@@ -747,32 +889,40 @@ def workforce_json(session: SessionDep, region: str = "", unit_type: str = "", y
     """Per unit: posts vs people, turnover, retirements, qualifications and competency gaps."""
     plans, _history, rules, horizon = _plans(session, region, unit_type, years)
     return WorkforceOut(
-        retirement_rule={
-            "age": rules.retirement_age,
-            "early_age": rules.retirement_early_age,
-            "early_service_years": rules.retirement_early_service_years,
-        },
+        retirement_rule=_retirement_rule(rules),
         horizon_years=horizon,
-        units=[
-            UnitPlanOut(
-                unit_id=p.unit_id,
+        units=[UnitPlanOut(**_unit_plan_fields(p)) for p in plans],
+    )
+
+
+@api_router.get(
+    "/workforce/units/{unit_id}",
+    response_model=UnitWorkforceOut,
+    dependencies=[require(Permission.plan_workforce)],
+    # The errors every API answer shares (backend/org/api.py defines their shape).
+    responses=org_api.ERRORS | org_api.NOT_FOUND,
+)
+def workforce_unit_json(session: SessionDep, unit_id: int, years: int = 0):
+    """One unit: planned against actual headcount by position, and the unit's figures.
+
+    `years` is the retirement horizon (default MERITO_RETIREMENT_HORIZON_YEARS). 404 for an
+    unknown unit or one with neither posts nor people.
+    """
+    _unit, plan, _history, rules, horizon = _unit_plan(session, unit_id, years)
+    return UnitWorkforceOut(
+        **_unit_plan_fields(plan),
+        retirement_rule=_retirement_rule(rules),
+        horizon_years=horizon,
+        positions=[
+            PositionPlanOut(
+                position_id=p.position_id,
                 code=p.code,
-                name=p.name,
-                region=p.region,
-                central=p.is_central,
+                title=p.title,
+                role_code=p.role_code,
                 planned=p.planned,
                 actual=p.actual,
                 open_posts=p.open_posts,
-                leavers_by_year=p.leavers_by_year,
-                turnover_12m=p.turnover,
-                eligible_to_retire=p.retiring,
-                procurement_staff=p.procurement_staff,
-                procurement_qualified_share=p.qualified_share,
-                competency_coverage=p.coverage,
-                critical_gaps=p.critical_n,
-                single_points_of_failure=p.spof,
-                shortfall=p.shortfall,
             )
-            for p in plans
+            for p in plan.positions
         ],
     )

@@ -17,7 +17,7 @@ from backend.org.models import Employee
 from backend.web import flash, redirect, render
 from competency_framework import campaigns as campaign_service
 from competency_framework import service
-from competency_framework.exports import ImportRejected, Table, template_xlsx
+from competency_framework.exports import ImportRejected, Table, local_time, template_xlsx
 from competency_framework.http import (
     api_error,
     employee_or_404,
@@ -324,13 +324,47 @@ def record_rating(
 # --- validation -----------------------------------------------------------------------------------
 
 
+def validation_queue_table(items: list[service.ValidationQueueItem], zone: str) -> Table:
+    """Return the validation queue as on its page (with employee numbers)."""
+    return Table(
+        title=_("Self-assessments awaiting validation"),
+        columns=[
+            _("Employee number"),
+            _("Name"),
+            _("Ratings awaiting validation"),
+            _("Waiting since"),
+        ],
+        rows=[
+            [
+                item.employee.number,
+                item.employee.full_name,
+                item.pending,
+                local_time(item.oldest, zone),
+            ]
+            for item in items
+        ],
+    )
+
+
 @router.get("/validation", dependencies=[require(Permission.validate_ratings)])
-def validation_queue(request: Request, session: SessionDep, principal: CurrentPrincipal):
+def validation_queue(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, format: str = ""
+):
     items = service.validation_queue(session, actor=principal)
+    zone = request.app.state.settings.time_zone
+    exported = export_or_none(
+        lambda: validation_queue_table(items, zone), format, "validation-queue"
+    )
+    if exported is not None:
+        return exported
     return render(
         request,
         "competency/validation_queue.html",
-        {"items": items, "is_hr": service.is_hr(principal)},
+        {
+            "items": items,
+            "is_hr": service.is_hr(principal),
+            "export_query": query_without(request, "format"),
+        },
     )
 
 

@@ -175,8 +175,11 @@ def is_hr(actor: Actor) -> bool:
 _TOUCHED = "competency_touched_current_ratings"
 
 
-def _bump(session: Session, *, ratings: int = 0, profiles: int = 0) -> None:
-    """Advance the counters that cached reports are keyed on (same transaction as the change)."""
+def _bump(session: Session, *, ratings: int = 0, profiles: int = 0) -> int:
+    """Advance the counters that cached reports are keyed on (same transaction as the change).
+
+    Returns the new ratings revision.
+    """
     revision_table = CompetencyRevision.__table__
     bumped = session.execute(
         update(revision_table)
@@ -199,6 +202,17 @@ def _bump(session: Session, *, ratings: int = 0, profiles: int = 0) -> None:
     for current in session.info.pop(_TOUCHED, []):
         current.revision = new_ratings
         session.add(current)
+    return new_ratings
+
+
+def advance_ratings_revision(session: Session) -> int:
+    """Advance the ratings revision for ratings written in bulk; return its new value.
+
+    For writers that insert the log and `current_rating` rows themselves (the demo's history):
+    they stamp the rows they wrote with the value returned, exactly as the service's own
+    writes are stamped, so cached reports see them as new.
+    """
+    return _bump(session, ratings=1)
 
 
 def revision(session: Session) -> CompetencyRevision:

@@ -218,6 +218,9 @@ def unit_plans(
             .where(
                 change.c.status == EmployeeStatus.left,
                 change.c.effective_on >= date(first_year, 1, 1),
+                # A departure dated after today (a resignation taking effect next month) has
+                # not happened yet: it is not a leaver of this year or the last 12 months.
+                change.c.effective_on <= today,
             )
         )
         .all(),

@@ -56,7 +56,23 @@ def test_hr_opens_the_heatmap_drills_down_to_a_person_and_downloads_xlsx(
 ):
     from openpyxl import load_workbook
 
+    def download_rows(link) -> list[tuple]:
+        with page.expect_download() as download_info:
+            link.click()
+        download = download_info.value
+        path = tmp_path / download.suggested_filename
+        download.save_as(path)
+        return list(load_workbook(path).active.iter_rows(values_only=True))
+
+    # Ratings, so the sheets carry levels and gaps, not only blanks.
     planner = make_user("hr_planner")
+    hr = principal_for(session, planner)
+    legal = service.get_competency(session, "legal")
+    service.record_rating(
+        session, employee=org.officer_a, competency=legal, level=1, source="hr", actor=hr
+    )
+    session.commit()
+
     sign_in(page, live_server.url, planner.email)
     page.click("nav.main-nav a[href='/competencies/gaps']")
     heatmap = page.locator("#heatmap")
@@ -68,15 +84,24 @@ def test_hr_opens_the_heatmap_drills_down_to_a_person_and_downloads_xlsx(
     page.wait_for_url("**/competencies/gaps?group=unit&region=Centro")
     page.click(f"#heatmap a:text('{org.central.name}')")
     page.wait_for_url(f"**/competencies/gaps/units/{org.central.id}")
-    with page.expect_download() as download_info:
-        page.locator("#results a:text('Excel (XLSX)')").first.click()
-    download = download_info.value
-    path = tmp_path / download.suggested_filename
-    download.save_as(path)
-    rows = list(load_workbook(path).active.iter_rows(values_only=True))
+
+    # The unit's heatmap (by position) downloads from its own link…
+    rows = download_rows(page.locator("#results > p.exports a:text('Excel (XLSX)')"))
+    assert rows[0][:2] == ("Position", "People")
+    assert {r[0] for r in rows[2:]} == {"Head of procurement unit", "Procurement officer"}
+    # …and the people table from the people table's.
+    people = page.locator("section[aria-labelledby='people-title']")
+    rows = download_rows(people.locator("a:text('Excel (XLSX)')"))
     assert rows[0][0] == "Employee number"
     assert {r[0] for r in rows[1:]} == {"E001", "E002", "E003"}
+
+    # Down to the person: their gap chart, and their gap profile as XLSX.
     page.click(f"#people a:text('{org.officer_a.full_name}')")
     page.wait_for_url(f"**/competencies/people/{org.officer_a.id}")
     assert page.locator("svg.gap-chart").count() == 1
     assert org.officer_a.full_name in page.locator("h1").inner_text()
+    rows = download_rows(page.locator("a:text('Excel (XLSX)')").first)
+    assert rows[0][:4] == ("Competency", "Required level", "Importance", "Current level")
+    by_name = {r[0]: r for r in rows[1:]}
+    assert len(by_name) == 13
+    assert by_name["Legal"][1:4] == (3, "Essential", 1)

@@ -1,6 +1,9 @@
 """Pages and JSON: authorization, rendering, errors, exports."""
 
+import html
 import io
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -178,10 +181,40 @@ def test_heatmap_exports_csv_and_xlsx_with_formula_cells_escaped(client, session
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     names = [row[0] for row in sheet.iter_rows(values_only=True)]
     assert '\'=HYPERLINK("x")' in names
-    people = client.get(f"/competencies/gaps/units/{org.central.id}?format=xlsx")
-    rows = list(load_workbook(io.BytesIO(people.content)).active.iter_rows(values_only=True))
-    assert rows[0][0] == "Employee number" and len(rows) == 4
     assert client.get("/competencies/gaps?format=pdf").status_code == 422
+
+
+def sheet_rows(response) -> list[tuple]:
+    assert response.status_code == 200, response.text
+    return list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+
+
+def test_each_table_on_a_unit_page_exports_itself(client, session, org, accounts):
+    unit_url = f"/competencies/gaps/units/{org.central.id}"
+    sign_in(client, accounts["hr"])
+    page = html.unescape(client.get(unit_url).text)
+    # The heatmap's links export the heatmap; the people table's, the people table.
+    assert 'href="?format=xlsx"' in page and 'href="?table=people&format=xlsx"' in page
+    heatmap = sheet_rows(client.get(f"{unit_url}?format=xlsx"))
+    assert heatmap[0][:2] == ("Position", "People")
+    assert {r[0] for r in heatmap[2:]} == {"Head of procurement unit", "Procurement officer"}
+    assert sheet_rows(client.get(f"{unit_url}?table=heatmap&format=xlsx")) == heatmap
+    people = sheet_rows(client.get(f"{unit_url}?table=people&format=xlsx"))
+    assert people[0][0] == "Employee number"
+    assert {r[0] for r in people[1:]} == {"E001", "E002", "E003"}
+    csv = client.get(f"{unit_url}?table=people&format=csv")
+    assert csv.headers["content-type"].startswith("text/csv") and "E002" in csv.text
+    # Links keep the page's filters but never a table the link is not for.
+    filtered = html.unescape(client.get(f"{unit_url}?role=procurement_officer&table=people").text)
+    assert 'href="?role=procurement_officer&format=csv"' in filtered
+    assert 'href="?role=procurement_officer&table=people&format=csv"' in filtered
+    assert client.get(f"{unit_url}?table=nonsense&format=csv").status_code == 404
+
+    # A supervisor sees the (suppressed) heatmap and can export it, but there is no people table.
+    sign_in(client, accounts["head"])
+    assert "table=people" not in client.get(unit_url).text
+    assert sheet_rows(client.get(f"{unit_url}?format=xlsx"))[0][0] == "Position"
+    assert client.get(f"{unit_url}?table=people&format=xlsx").status_code == 404
 
 
 def test_trend_and_attention_pages_render_and_export(client, session, org, accounts):
@@ -339,3 +372,158 @@ def test_workforce_planning_page_and_json(client, session, org, accounts):
     assert data["retirement_rule"] == {"age": 65, "early_age": 60, "early_service_years": 25}
     assert client.get(f"/competencies/workforce/units/{org.central.id}").status_code == 200
     assert client.get("/competencies/workforce?format=xlsx").status_code == 200
+
+
+def test_a_units_workforce_plan_by_position_is_also_json(client, session, org, accounts):
+    sign_in(client, accounts["hr"])
+    url = f"/api/v1/competencies/workforce/units/{org.central.id}"
+    data = client.get(url).json()
+    # The same figures as the unit's page and the organisation's JSON, plus the positions.
+    whole = client.get("/api/v1/competencies/workforce").json()
+    unit = next(u for u in whole["units"] if u["unit_id"] == org.central.id)
+    assert {k: data[k] for k in unit} == unit
+    assert data["horizon_years"] == whole["horizon_years"]
+    positions = {p["code"]: p for p in data["positions"]}
+    assert positions["P-OFF"] == {
+        "position_id": org.officer_position.id,
+        "code": "P-OFF",
+        "title": "Oficial de compras",
+        "role_code": "procurement_officer",
+        "planned": 3,
+        "actual": 2,
+        "open_posts": 1,
+    }
+    assert positions["P-HEAD"]["planned"] == positions["P-HEAD"]["actual"] == 1
+    page = client.get(f"/competencies/workforce/units/{org.central.id}").text
+    assert "P-OFF" in page and "Oficial de compras" in page
+    assert client.get(f"{url}?years=10").json()["horizon_years"] == 10
+
+    missing = client.get("/api/v1/competencies/workforce/units/999999")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    # The delegation has a person but no posts: still a plan; a unit with neither is a 404.
+    empty = org_service.create_unit(
+        session, code="EMPTY", name="Unidad vacía", kind="directorate", region="Centro"
+    )
+    session.commit()
+    units = "/api/v1/competencies/workforce/units"
+    assert client.get(f"{units}/{org.delegation.id}").status_code == 200
+    assert client.get(f"{units}/{empty.id}").status_code == 404
+
+    # Same permission as the page: an employee or an auditor gets 403, nobody signed in 401.
+    for who in ("a", "auditor"):
+        sign_in(client, accounts[who])
+        assert client.get(url).status_code == 403
+        assert client.get(f"/competencies/workforce/units/{org.central.id}").status_code == 403
+    client.cookies.clear()
+    assert client.get(url).status_code == 401
+
+
+def test_the_openapi_page_documents_the_units_workforce_json(client):
+    spec = client.get("/api/openapi.json").json()
+    operation = spec["paths"]["/api/v1/competencies/workforce/units/{unit_id}"]["get"]
+    assert {"200", "401", "403", "404"} <= set(operation["responses"])
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["$ref"].endswith("/UnitWorkforceOut")
+    fields = spec["components"]["schemas"]["UnitWorkforceOut"]["properties"]
+    assert {"positions", "planned", "actual", "open_posts", "shortfall"} <= set(fields)
+
+
+def test_the_validation_queue_exports_what_each_validator_sees(client, session, org, accounts):
+    self_assess(session, org.officer_a, principal_for(session, accounts["a"]), 2)
+    outsider = principal_for(session, accounts["outsider"])
+    self_assess(session, org.outsider, outsider, {"legal": 1})
+    oldest = service.pending_self_entries(session, employee_id=org.officer_a.id)
+    oldest = min(e.recorded_at for e in oldest.values())
+
+    sign_in(client, accounts["hr"])
+    page = html.unescape(client.get("/competencies/validation").text)
+    assert 'href="?format=xlsx"' in page
+    rows = sheet_rows(client.get("/competencies/validation?format=xlsx"))
+    assert rows[0] == ("Employee number", "Name", "Ratings awaiting validation", "Waiting since")
+    by_number = {r[0]: r for r in rows[1:]}
+    assert by_number.keys() == {"E002", "E004"}
+    assert by_number["E002"][1:3] == ("Mario Ruiz", 13) and by_number["E004"][2] == 1
+    # The time as the page shows it: Mexico City's wall clock, to the second.
+    local = oldest.astimezone(ZoneInfo("America/Mexico_City")).replace(tzinfo=None)
+    assert by_number["E002"][3] == local.replace(microsecond=0)
+    csv = client.get("/competencies/validation?format=csv")
+    assert csv.status_code == 200 and "Mario Ruiz" in csv.text
+
+    # A supervisor's export holds their own team only.
+    sign_in(client, accounts["head"])
+    rows = sheet_rows(client.get("/competencies/validation?format=xlsx"))
+    assert [r[0] for r in rows[1:]] == ["E002"]
+    assert client.get("/competencies/validation?format=pdf").status_code == 422
+    sign_in(client, accounts["a"])
+    assert client.get("/competencies/validation?format=csv").status_code == 403
+
+
+def test_the_campaign_list_exports(client, session, org, accounts):
+    from competency_framework import campaigns as campaign_service
+
+    hr = accounts["hr"]
+    for name in ("Ronda 2025", "Ronda 2026"):
+        campaign_service.create_campaign(
+            session,
+            name=name,
+            deadline=date(2099, 1, 31),
+            unit_ids=[],
+            role_codes=[],
+            include_subunits=True,
+            actor=hr,
+        )
+    session.commit()
+    first = campaign_service.list_campaigns(session)[-1]
+    campaign_service.close_campaign(session, campaign=first, actor=hr)
+    session.commit()
+
+    sign_in(client, hr)
+    page = html.unescape(client.get("/competencies/campaigns").text)
+    assert 'href="?format=csv"' in page
+    rows = sheet_rows(client.get("/competencies/campaigns?format=xlsx"))
+    assert rows[0] == ("Name", "Deadline", "Opened", "Closed", "Status")
+    by_name = {r[0]: r for r in rows[1:]}
+    assert by_name.keys() == {"Ronda 2025", "Ronda 2026"}
+    assert by_name[first.name][4] == "Closed" and by_name[first.name][3] is not None
+    other = next(n for n in by_name if n != first.name)
+    assert by_name[other][3:] == (None, "Open")
+    assert by_name[other][1].date() == date(2099, 1, 31)
+    sign_in(client, accounts["head"])
+    assert client.get("/competencies/campaigns?format=csv").status_code == 403
+
+
+def test_a_profiles_versions_and_requirements_export(client, session, org, accounts):
+    profile = next(p for p in service.list_profiles(session) if p.role_code == "head_of_unit")
+    hr = accounts["hr"]
+    service.save_profile(
+        session,
+        profile=profile,
+        requirements={"legal": (2, "desirable")},
+        reason="Revisión 2026",
+        actor=hr,
+    )
+    session.commit()
+    url = f"/competencies/profiles/{profile.id}"
+
+    sign_in(client, hr)
+    page = html.unescape(client.get(url).text)
+    assert 'href="?table=versions&format=xlsx"' in page
+    assert 'href="?table=requirements&format=xlsx"' in page
+    versions = sheet_rows(client.get(f"{url}?table=versions&format=xlsx"))
+    assert versions[0] == ("Version", "When", "Who", "Source", "Reason")
+    assert [(r[0], r[2], r[4]) for r in versions[1:]] == [
+        (2, hr.full_name, "Revisión 2026"),
+        (1, "system", None),
+    ]
+    # The requirements of the version shown: the current one, or an earlier one asked for.
+    current = {r[0]: r for r in sheet_rows(client.get(f"{url}?table=requirements&format=xlsx"))}
+    assert current["Competency"][1] == "Required level (version 2)"
+    assert current["Legal"][1:] == (2, "Desirable")
+    first = sheet_rows(client.get(f"{url}?version=1&table=requirements&format=xlsx"))
+    assert first[0][1] == "Required level (version 1)"
+    assert {r[0]: r for r in first}["Legal"][1:] == (4, "Essential")
+    assert len(first) == 14
+    assert client.get(f"{url}?table=nonsense&format=csv").status_code == 404
+    assert client.get(f"{url}?version=9&table=versions&format=csv").status_code == 404
+    sign_in(client, accounts["head"])
+    assert client.get(f"{url}?table=versions&format=csv").status_code == 403

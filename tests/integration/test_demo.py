@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from datetime import UTC, datetime, time, timedelta
 
+import pandas as pd
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, inspect
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
@@ -26,6 +28,10 @@ from backend.org.models import (
     Unit,
     UnitKind,
 )
+from competency_framework import campaigns as campaigns_service
+from competency_framework import gaps
+from competency_framework import service as competency_service
+from competency_framework.models import AssessmentCampaign, CurrentRating, RatingEntry
 from tests.conftest import login
 
 MEXICAN_STATES = {state for _code, state, _region, _size in demo.STATES} | {demo.CDMX}
@@ -286,6 +292,10 @@ def test_generation_writes_one_audit_entry_naming_the_seed(engine, session):
     generated = [e for e in entries if e.action == "demo.generated"]
     assert len(generated) == 1
     assert generated[0].after["seed"] == 9 and generated[0].after["employees"] == 150
+    assert (
+        generated[0].after["rating_entries"]
+        == session.exec(select(func.count()).select_from(RatingEntry)).one()
+    )
     assert audit.verify(session).ok
 
 
@@ -331,6 +341,198 @@ def test_demo_accounts_are_refused_in_production(session, settings):
     with pytest.raises(demo.DemoError):
         demo.create_demo_accounts(session, production)
     assert session.exec(select(func.count()).select_from(User)).one() == 0
+
+
+# --- the rating history ---------------------------------------------------------------------
+
+
+def _rating_log(engine) -> list[tuple]:
+    """Return every rating entry as comparable values (no database ids), in log order."""
+    with Session(engine) as session:
+        numbers = dict(session.exec(select(Employee.id, Employee.number)).all())
+        competencies = {c.id: c.code for c in competency_service.list_competencies(session)}
+        campaigns = dict(session.exec(select(AssessmentCampaign.id, AssessmentCampaign.name)).all())
+        entries = session.exec(select(RatingEntry).order_by(col(RatingEntry.id))).all()
+        position = {e.id: i for i, e in enumerate(entries)}
+        return [
+            (
+                numbers[e.employee_id],
+                competencies[e.competency_id],
+                e.level,
+                e.source,
+                e.validated,
+                position.get(e.review_of_id),
+                campaigns.get(e.campaign_id),
+                e.recorded_at,
+                e.note,
+            )
+            for e in entries
+        ]
+
+
+def test_the_demo_has_eighteen_months_of_ratings_in_the_log(engine, session):
+    summary = demo.generate(engine, employees=1500, seed=5)
+    entries = session.exec(select(RatingEntry).order_by(col(RatingEntry.id))).all()
+    assert summary.rating_entries == len(entries) > 1500
+    by_id = {e.id: e for e in entries}
+
+    # Self-assessments, supervisors' and HR's validations and imported assessments, spread
+    # over the eighteen months before the demo's "today", and ids in time order as the service
+    # gives them.
+    sources = Counter(e.source for e in entries)
+    assert {"self", "supervisor", "hr", "assessment"} <= set(sources)
+    assert sources["supervisor"] > sources["hr"]
+    stamps = [e.recorded_at for e in entries]
+    assert stamps == sorted(stamps)
+    as_of = datetime.combine(demo.AS_OF, time(), tzinfo=UTC)
+    assert as_of - timedelta(days=500) < stamps[0] < as_of - timedelta(days=420)
+    assert as_of - timedelta(days=20) < stamps[-1] < as_of
+    months = {(s.year, s.month) for s in stamps}
+    assert len(months) >= 8
+
+    # A validation is a new entry pointing at the self-assessment it decides, written later,
+    # with a reason whenever it sets another level.
+    reviews = [e for e in entries if e.review_of_id is not None]
+    assert reviews
+    for review in reviews:
+        reviewed = by_id[review.review_of_id]
+        assert review.validated and review.source in ("supervisor", "hr")
+        assert reviewed.source == "self" and not reviewed.validated
+        assert (reviewed.employee_id, reviewed.competency_id) == (
+            review.employee_id,
+            review.competency_id,
+        )
+        assert reviewed.recorded_at < review.recorded_at
+        assert review.note or review.level == reviewed.level
+    assert any(r.level != by_id[r.review_of_id].level for r in reviews)
+    assert all(not e.validated for e in entries if e.source == "self")
+    assert all(e.validated for e in entries if e.source != "self")
+
+    # Most procurement staff in post have been rated; some have not been assessed yet.
+    in_post = session.exec(
+        select(Employee.id, Position.job_family)
+        .join(Position, col(Position.id) == Employee.position_id)
+        .where(Employee.status != EmployeeStatus.left)
+    ).all()
+    rated = set(session.exec(select(CurrentRating.employee_id)).all())
+    procurement = [eid for eid, family in in_post if family == "procurement"]
+    share = sum(eid in rated for eid in procurement) / len(procurement)
+    assert 0.6 < share < 0.95
+    assert summary.people_rated == len(rated)
+
+
+def test_current_levels_are_the_newest_validated_entries_of_the_log(engine, session):
+    demo.generate(engine, employees=800, seed=2)
+    newest: dict[tuple[int, int], RatingEntry] = {}
+    for entry in session.exec(
+        select(RatingEntry).where(col(RatingEntry.validated)).order_by(col(RatingEntry.id))
+    ):
+        newest[(entry.employee_id, entry.competency_id)] = entry
+    current = {
+        (c.employee_id, c.competency_id): c for c in session.exec(select(CurrentRating)).all()
+    }
+    assert current.keys() == newest.keys()
+    for key, row in current.items():
+        entry = newest[key]
+        assert (row.entry_id, row.level, row.source, row.rated_at) == (
+            entry.id,
+            entry.level,
+            entry.source,
+            entry.recorded_at,
+        )
+    # Stamped with the ratings revision of the transaction that wrote them, as the service does.
+    revision = competency_service.revision(session)
+    assert revision.ratings >= 1
+    assert {row.revision for row in current.values()} == {revision.ratings}
+    # And the log's index is back after the bulk load.
+    indexes = {ix["name"] for ix in inspect(engine).get_indexes("rating_entry")}
+    assert "ix_rating_entry_employee_competency" in indexes
+
+    # The service carries on from the demo's history: a new self-assessment gets a later id.
+    employee = session.get(Employee, next(iter(current))[0])
+    entry = competency_service.record_training_result(
+        session,
+        employee=employee,
+        competency=competency_service.list_competencies(session)[0],
+        level=2,
+    )
+    session.flush()
+    assert entry.id > max(e.entry_id for e in current.values())
+    session.rollback()
+
+
+def test_the_heatmap_is_not_flat_and_decentralised_units_are_weaker(engine, session):
+    demo.generate(engine, employees=2500, seed=1)
+    org = competency_service.load_org_frames(session)
+    cells = competency_service.organisation_cells(session, org).cells
+
+    by_type = gaps.totals_by_group(gaps.rollup(cells, org.units, group_by="unit_type"))
+    coverage = dict(zip(by_type["group"], by_type["coverage"], strict=True))
+    assert 0.5 < coverage["central"] < 0.95
+    assert 0.2 < coverage["decentralised"] < coverage["central"] - 0.1
+
+    by_unit = gaps.rollup(cells, org.units, group_by="unit")
+    per_unit = gaps.totals_by_group(by_unit)
+    staffed = per_unit[per_unit["required_n"] >= 20]
+    assert staffed["coverage"].std() > 0.1
+    assert staffed["coverage"].max() > 0.7 and staffed["coverage"].min() < 0.3
+    assert by_unit["mean_gap"].nunique() > 20
+
+    # The attention list names some units, not all of them.
+    lists = gaps.attention(by_unit, limit=20)
+    assert len(lists["critical"]) == 20
+    spof_units = set(lists["spof"]["group"])
+    assert spof_units and len(spof_units) < len(set(by_unit["group"]))
+
+    # The trend moves: coverage a year before the demo's "today" was well below today's.
+    inputs, _employees = competency_service.gap_inputs(session, org)
+    log = pd.DataFrame(
+        session.exec(
+            select(
+                RatingEntry.employee_id,
+                RatingEntry.competency_id,
+                RatingEntry.level,
+                RatingEntry.recorded_at,
+            ).where(col(RatingEntry.validated))
+        ).all(),
+        columns=["employee_id", "competency_id", "level", "recorded_at"],
+    )
+    trend = gaps.trend(log, inputs, gaps.month_ends(pd.Timestamp(demo.AS_OF), 13))
+    assert trend["coverage"].iloc[-1] > trend["coverage"].iloc[0] + 0.1
+    assert trend["coverage"].is_monotonic_increasing
+
+
+def test_the_demo_has_a_closed_campaign_and_an_open_one_part_way_through(engine, session):
+    demo.generate(engine, employees=1500, seed=4)
+    campaigns = campaigns_service.list_campaigns(session)
+    assert [c.closed_at is None for c in campaigns] == [True, False]
+    open_campaign, closed = campaigns
+    assert open_campaign.deadline > demo.AS_OF
+    _rows, total = campaigns_service.progress(session, open_campaign)
+    assert total.people > 20
+    assert total.not_started > total.validated > 0
+    assert total.in_progress > 0 and total.awaiting_validation > 0
+    _rows, total = campaigns_service.progress(session, closed)
+    assert total.validated > total.people / 2
+    assert total.not_started > 0
+    # Self-ratings still wait in supervisors' queues.
+    waiting = session.exec(
+        select(RatingEntry.employee_id).where(RatingEntry.source == "self").distinct()
+    ).all()
+    assert any(competency_service.pending_self_entries(session, employee_id=eid) for eid in waiting)
+
+
+def test_same_seed_gives_the_same_rating_history_and_another_seed_another(engine, fresh_sqlite):
+    demo.generate(engine, employees=300, seed=42)
+    again = fresh_sqlite("again")
+    demo.generate(again, employees=300, seed=42)
+    other = fresh_sqlite("other")
+    demo.generate(other, employees=300, seed=43)
+
+    first = _rating_log(engine)
+    assert len(first) > 300
+    assert _rating_log(again) == first  # on SQLite too when `engine` is PostgreSQL
+    assert _rating_log(other) != first
 
 
 # --- the command line -------------------------------------------------------------------------

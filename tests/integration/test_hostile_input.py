@@ -91,6 +91,7 @@ class HostileWorld:
     campaign: object
     planner: object
     auditor: object
+    profile: object
 
 
 @pytest.fixture
@@ -174,6 +175,22 @@ def hostile_world(session, settings, org, make_user) -> HostileWorld:
         include_subunits=True,
         actor=planner,
     )
+    # A self-assessment in the validation queue, from someone whose name is a formula.
+    rater = principal_for(session, make_user(employee=people[1]))
+    competency_service.submit_self_assessment(
+        session,
+        employee=people[1],
+        ratings={"legal": competency_service.SelfRating(level=2, note=AT)},
+        actor=rater,
+    )
+    # A role profile version whose reason is one.
+    profile = next(
+        p for p in competency_service.list_profiles(session) if p.role_code == "procurement_officer"
+    )
+    competency_service.save_profile(
+        session, profile=profile, requirements={"legal": (4, "essential")}, reason=HYPERLINK,
+        actor=planner,
+    )  # fmt: skip
     session.commit()
     ready = ready_channel(session, settings, make_user)
     ready.channel.name_en = HYPERLINK
@@ -182,7 +199,7 @@ def hostile_world(session, settings, org, make_user) -> HostileWorld:
     session.commit()
     for _ in range(5):
         file_report(session, settings, ready.channel.id)
-    return HostileWorld(unit, campaign, planner, make_user("auditor"))
+    return HostileWorld(unit, campaign, planner, make_user("auditor"), profile)
 
 
 @dataclass(frozen=True)
@@ -207,7 +224,8 @@ EXPORTS: dict[str, list[Export]] = {
         Export("planner", "/competencies/gaps?group=unit&format={fmt}", shows=(HYPERLINK,)),
     ],
     "/competencies/gaps/units/{unit_id}": [
-        Export("planner", "/competencies/gaps/units/{unit}?format={fmt}", shows=ALL)
+        Export("planner", "/competencies/gaps/units/{unit}?format={fmt}"),
+        Export("planner", "/competencies/gaps/units/{unit}?table=people&format={fmt}", shows=ALL),
     ],
     "/competencies/gaps/trend": [Export("planner", "/competencies/gaps/trend?format={fmt}")],
     "/competencies/attention": [
@@ -219,6 +237,20 @@ EXPORTS: dict[str, list[Export]] = {
         Export("planner", "/competencies/attention?table=spof&format={fmt}", shows=(HYPERLINK,)),
     ],
     "/competencies/profiles": [Export("planner", "/competencies/profiles?format={fmt}")],
+    "/competencies/profiles/{profile_id}": [
+        Export(
+            "planner",
+            "/competencies/profiles/{profile}?table=versions&format={fmt}",
+            shows=(HYPERLINK,),
+        ),
+        Export("planner", "/competencies/profiles/{profile}?table=requirements&format={fmt}"),
+    ],
+    "/competencies/campaigns": [
+        Export("planner", "/competencies/campaigns?format={fmt}", shows=(HYPERLINK,))
+    ],
+    "/competencies/validation": [
+        Export("planner", "/competencies/validation?format={fmt}", shows=(HYPERLINK, MINUS))
+    ],
     "/competencies/campaigns/{campaign_id}": [
         Export("planner", "/competencies/campaigns/{campaign}?format={fmt}", shows=(HYPERLINK,))
     ],
@@ -295,6 +327,7 @@ def test_no_export_lets_a_cell_run_as_a_formula(client, session, org, hostile_wo
                     unit=hostile_world.unit.id,
                     employee=org.officer_a.id,
                     campaign=hostile_world.campaign.id,
+                    profile=hostile_world.profile.id,
                 )
                 response = client.get(url)
                 fetched += 1
