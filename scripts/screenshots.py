@@ -2,7 +2,8 @@
 
     python scripts/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
 
-Builds the demo organisation on a throwaway SQLite database (`merito migrate`, `merito demo`),
+Builds the demo organisation on a throwaway SQLite database (`merito migrate`, `merito demo`,
+`merito recovery init`),
 serves it with `merito serve` on a free loopback port, and drives headless Chromium (Playwright)
 through a few pages in Spanish: the HR planner's dashboard, the organisation's gap heatmap, and
 the reporting channel's public page. Everything runs on 127.0.0.1 and stops by itself.
@@ -72,6 +73,7 @@ def main() -> None:
         }
         _merito("migrate", env=env)
         _merito("demo", env=env)
+        _merito("recovery", "init", env=env)  # the reporting channel opens once this exists
         server = subprocess.Popen(  # noqa: S603 - fixed argument list
             [shutil.which("merito") or "merito", "serve", "--port", str(port)],
             env=env,
@@ -99,7 +101,7 @@ def main() -> None:
                 for name, path, role in SHOTS:
                     if role not in signed_in:
                         context = browser.new_context(
-                            locale="es-MX", viewport={"width": 1280, "height": 900}
+                            locale="es-MX", viewport={"width": 1280, "height": 1000}
                         )
                         page = context.new_page()
                         if role is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from backend.auth.permissions import Permission
+from backend.auth.permissions import Permission, Role
 from backend.auth.service import Principal
 from backend.dashboard import Panel, panel
 from backend.i18n import N_
@@ -18,8 +18,12 @@ def my_applications(session: Session, principal: Principal) -> Panel | None:
     if not principal.can(Permission.apply_to_vacancies):
         return None
     rows = applications.my_applications(session, principal.user)
-    if not rows and principal.user.employee_id is not None:
-        return None  # employees who never applied see the board from the navigation
+    if not rows and (
+        principal.user.employee_id is not None or not principal.has_role(Role.candidate)
+    ):
+        # Staff who never applied see the board from the navigation; only candidates are
+        # reminded here to confirm their email.
+        return None
     return Panel(
         N_("My applications"),
         "vacancies/panel_my_applications.html",

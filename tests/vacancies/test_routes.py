@@ -304,12 +304,19 @@ def test_dashboard_panels_for_candidates_panel_and_hr(client, session, settings,
     _candidates(session, settings, published, org)
     user, _application = published.candidates["x"]
     sign_in(client, user.email, helpers.TEST_PASSWORD + "x")
-    assert "My applications" in client.get("/").text
+    assert ">My applications</h2>" in client.get("/").text
     sign_in(client, published.panel.members[0].email)
     home = client.get("/").text
     assert "Competitions awaiting me" in home and "declarations to make" in home
     sign_in(client, published.hr.email)
-    assert "Competitions by stage" in client.get("/").text
+    home = client.get("/").text
+    assert "Competitions by stage" in home
+    # A staff account without an employee record (an HR planner) that never applied is not
+    # asked to confirm an email to apply: that is for external candidates.
+    planner = helpers.staff_user(session, settings, "hr_planner")
+    sign_in(client, planner.email)
+    home = client.get("/").text
+    assert ">My applications</h2>" not in home and "Confirm your email" not in home
 
 
 def test_hr_cancels_through_the_form_and_each_applicants_outcome_is_announced(
