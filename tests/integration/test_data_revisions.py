@@ -74,3 +74,30 @@ def test_the_cached_needs_report_follows_budget_changes(session: Session, org, m
     after = needs.needs_report(session, year=year)
     assert after is not first
     assert after.budget_total == first.budget_total + 125000
+
+
+def test_many_statements_in_one_transaction_advance_the_counter_and_savepoints_undo_it(
+    session: Session, org
+):
+    before = revisions.value_of(session, "org")
+    for i in range(3):  # three INSERT statements, one transaction
+        session.execute(
+            text(
+                "INSERT INTO unit (code, name, kind, region, state, is_central) "
+                "VALUES (:code, 'Tmp', 'delegation', 'Sur', 'Oax', false)"
+            ),
+            {"code": f"TMP{i}"},
+        )
+    session.commit()
+    after = revisions.value_of(session, "org")
+    assert after > before
+    if session.get_bind().dialect.name == "postgresql":
+        assert after == before + 1  # one bump per transaction, not per statement
+
+    # A bump inside a rolled-back savepoint is undone with it, and the next change still bumps.
+    savepoint = session.begin_nested()
+    session.execute(text("UPDATE unit SET name = 'Nunca' WHERE code = 'TMP0'"))
+    savepoint.rollback()
+    session.execute(text("UPDATE unit SET name = 'Sí' WHERE code = 'TMP1'"))
+    session.commit()
+    assert revisions.value_of(session, "org") > after
