@@ -50,9 +50,11 @@ _MEMO = "data_revisions"
 def current(session: Session) -> dict[str, int]:
     """Return every counter's current value (one small query, at most once per transaction).
 
-    A page that builds several reports reads the counters once. The copy is dropped when the
-    transaction ends and whenever the session flushes its own changes, which may have advanced
-    a counter: a key is never older than the data read after it.
+    A page that builds several reports reads the counters once. Data read later in the same
+    transaction may be newer than this copy, never older, as when the counters were read
+    afresh before each report. The copy is dropped when the transaction ends, when the session
+    flushes and before any statement that is not a SELECT: a transaction's own writes, which
+    may advance a counter, never sit under a key read before them.
     """
     memo = session.info.get(_MEMO)
     if memo is None:
