@@ -8,18 +8,7 @@ import pytest
 
 from competency_framework import campaigns
 from competency_framework.service import CompetencyError
-from tests.competency.helpers import agree_all, codes, principal_for, self_assess
-
-
-@pytest.fixture
-def people(session, org, make_user):
-    return {
-        "head": principal_for(session, make_user(employee=org.head)),
-        "a": principal_for(session, make_user(employee=org.officer_a)),
-        "b": principal_for(session, make_user(employee=org.officer_b)),
-        "outsider": principal_for(session, make_user(employee=org.outsider)),
-        "hr": principal_for(session, make_user("hr_planner")),
-    }
+from tests.competency.helpers import agree_all, codes, self_assess
 
 
 def _campaign(session, people, unit_ids, **kwargs):

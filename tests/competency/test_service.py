@@ -20,18 +20,6 @@ from competency_framework.service import CompetencyError, SelfRating, Validation
 from tests.competency.helpers import agree_all, codes, principal_for, self_assess
 
 
-@pytest.fixture
-def people(session, org, make_user):
-    """Principals for the org fixture: head supervises officers a and b; HR; the outsider."""
-    return {
-        "head": principal_for(session, make_user(employee=org.head)),
-        "a": principal_for(session, make_user(employee=org.officer_a)),
-        "b": principal_for(session, make_user(employee=org.officer_b)),
-        "outsider": principal_for(session, make_user(employee=org.outsider)),
-        "hr": principal_for(session, make_user("hr_planner")),
-    }
-
-
 def officer_profile(session):
     return next(p for p in service.list_profiles(session) if p.role_code == "procurement_officer")
 

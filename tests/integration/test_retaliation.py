@@ -740,22 +740,7 @@ def test_the_burden_of_proof_pack_is_signed_and_lists_decisions_after_the_report
         ),
     )
     session.commit()
-    private = holder_private(session, officer)
-    access = retaliation.open_complaint(
-        session,
-        officer=officer,
-        holder_private=private,
-        reference=complaint.reference,
-        audit_read=False,
-    )
-    pack = retaliation.burden_of_proof_pack(
-        session,
-        settings,
-        access=access,
-        officer=officer,
-        holder_private=private,
-        today=_today(settings),
-    )
+    pack = _pack(session, settings, officer, complaint)
     session.commit()
     assert pack["protected_report"] == {
         "reference": result.report.reference,
@@ -775,6 +760,26 @@ def test_the_burden_of_proof_pack_is_signed_and_lists_decisions_after_the_report
     assert session.exec(
         select(audit.AuditEntry).where(audit.AuditEntry.action == "retaliation.pack_generated")
     ).one()
+
+
+def _pack(session, settings, officer, complaint) -> dict:
+    """The burden-of-proof pack of `complaint`, as the protection officer generates it."""
+    private = holder_private(session, officer)
+    access = retaliation.open_complaint(
+        session,
+        officer=officer,
+        holder_private=private,
+        reference=complaint.reference,
+        audit_read=False,
+    )
+    return retaliation.burden_of_proof_pack(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        holder_private=private,
+        today=_today(settings),
+    )
 
 
 def _move(session, employee, *, unit=None, position=None):
@@ -863,22 +868,7 @@ def test_the_pack_lists_what_merito_recorded_since_the_report_even_before_anyone
     # Once protected, a change of position is both an HR watch alert and a record: listed once.
     _move(session, org.officer_a, position=org.head_position)
     session.commit()
-    private = holder_private(session, officer)
-    access = retaliation.open_complaint(
-        session,
-        officer=officer,
-        holder_private=private,
-        reference=complaint.reference,
-        audit_read=False,
-    )
-    pack = retaliation.burden_of_proof_pack(
-        session,
-        settings,
-        access=access,
-        officer=officer,
-        holder_private=private,
-        today=_today(settings),
-    )
+    pack = _pack(session, settings, officer, complaint)
     session.commit()
     recorded = {
         d["kind"]: d for d in pack["adverse_decisions"] if d["source"] == "recorded by Mérito"
@@ -927,22 +917,7 @@ def test_a_pack_for_an_unidentified_complainant_searches_no_records(
     mine = reporter_of(session, settings, result.receipt)
     complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
     reporting.commit(session, settings)
-    private = holder_private(session, officer)
-    access = retaliation.open_complaint(
-        session,
-        officer=officer,
-        holder_private=private,
-        reference=complaint.reference,
-        audit_read=False,
-    )
-    pack = retaliation.burden_of_proof_pack(
-        session,
-        settings,
-        access=access,
-        officer=officer,
-        holder_private=private,
-        today=_today(settings),
-    )
+    pack = _pack(session, settings, officer, complaint)
     assert pack["protected_person"] is None and pack["records_searched"] is None
 
 
