@@ -110,6 +110,8 @@ async def create_user(
                 roles=[Role(r) for r in values["roles"]],
                 employee_id=employee_id,
                 actor=principal.user,
+                # The administrator knows this password: the person must replace it first.
+                must_change_password=True,
             )
         except auth_service.AuthError as err:
             errors[err.field or "email"] = str(err)

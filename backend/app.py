@@ -23,19 +23,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import i18n
+from backend import http_edges, i18n
 from backend.config import Settings, get_settings
 from backend.db import make_engine
 from backend.deps import (
     LANG_COOKIE,
     UNSAFE_METHODS,
+    cookie_name,
     csrf_protect,
     read_form,
     reload_principal,
 )
 from backend.migrate import ensure_migrated
 from backend.request_limits import RequestSizeLimitMiddleware
-from backend.web import STATIC_DIR, is_htmx, render
+from backend.web import STATIC_DIR, is_htmx, redirect, render
 
 log = logging.getLogger("merito")
 
@@ -90,7 +91,10 @@ class LocaleAndHeadersMiddleware:
                 extra = {
                     b"content-security-policy": CSP.encode(),
                     b"x-content-type-options": b"nosniff",
-                    b"referrer-policy": b"no-referrer",
+                    # Never a referrer to another site; to ourselves the browser then states
+                    # its origin on form posts, which csrf_protect checks (under no-referrer
+                    # it sends `Origin: null`, indistinguishable from a sandboxed attacker).
+                    b"referrer-policy": b"same-origin",
                     b"x-frame-options": b"DENY",
                     b"cross-origin-opener-policy": b"same-origin",
                     b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
@@ -123,8 +127,9 @@ class LocaleAndHeadersMiddleware:
                 cookie.load(headers["cookie"])
             except Exception:  # noqa: BLE001 - a malformed cookie header is just ignored
                 cookie = SimpleCookie()
-            if LANG_COOKIE in cookie and cookie[LANG_COOKIE].value in i18n.LOCALES:
-                return cookie[LANG_COOKIE].value
+            name = cookie_name(self.settings, LANG_COOKIE)
+            if name in cookie and cookie[name].value in i18n.LOCALES:
+                return cookie[name].value
         negotiated = i18n.negotiate(headers.get("accept-language"))
         return negotiated or self.settings.default_locale
 
@@ -154,23 +159,35 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         await run_in_threadpool(reload_principal, request)
-        detail = exc.detail
-        if exc.status_code == 404 and detail == "Not Found":
+        status, detail = exc.status_code, exc.detail
+        headers = dict(getattr(exc, "headers", None) or {})
+        if status == 404 and detail == "Not Found":
             detail = i18n._("This page does not exist, or the record was not found.")
-        elif exc.status_code == 405 and detail == "Method Not Allowed":
-            detail = i18n._("This action is not available here.")
+        elif status == 405:
+            if detail == "Method Not Allowed":
+                detail = i18n._("This action is not available here.")
+            # Every method of the address, not only those of the route that matched first.
+            headers["Allow"] = ", ".join(http_edges.allowed_methods(request)) or headers.get(
+                "Allow", ""
+            )
+        elif (found := http_edges.body_error(exc, api=_wants_json(request))) is not None:
+            status, detail = found
         if _wants_json(request):
             return JSONResponse(
                 {
                     "error": {
-                        "status": exc.status_code,
-                        "code": _error_code(exc.status_code),
+                        "status": status,
+                        "code": _error_code(status),
                         "message": detail,
                     }
                 },
-                status_code=exc.status_code,
-                headers=getattr(exc, "headers", None),
+                status_code=status,
+                headers=headers or None,
             )
+        location = getattr(exc, "location", None)
+        if location:
+            # A refusal that says where to go instead (an account on hold: backend/deps.py).
+            return redirect(request, location)
         if exc.status_code == 401:
             next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             if is_htmx(request):
@@ -188,9 +205,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return render(
             request,
             "error.html",
-            {"status": exc.status_code, "message": detail},
-            status_code=exc.status_code,
+            {"status": status, "message": detail},
+            status_code=status,
             block="content",
+            headers=headers or None,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -201,7 +219,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 "field": ".".join(
                     str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")
                 ),
-                "message": err.get("msg", ""),
+                "message": http_edges.validation_message(err),
                 "type": err.get("type", ""),
             }
             for err in exc.errors()
@@ -342,9 +360,11 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         version="0.1.0",
         description="Merit, competencies and a protected reporting channel for a public "
         "procurement workforce.",
-        docs_url="/api/docs",
+        # No interactive docs (they need a CDN and inline script) and no anonymous schema:
+        # signed-in users read the API's schema at /api/v1/openapi.json (backend/http_edges.py).
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
         dependencies=[Depends(csrf_protect)],
     )
     app.state.settings = settings
@@ -352,14 +372,17 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     # Added first, so it runs inside the locale middleware: its 413 is translated.
     app.add_middleware(RequestSizeLimitMiddleware, settings=settings)
     app.add_middleware(LocaleAndHeadersMiddleware, settings=settings)
+    app.add_middleware(http_edges.HeadAsGetMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module_name in ROUTER_MODULES:
         module = import_module(module_name)
         _keep_blocking_work_off_the_loop(module.router)
-        app.include_router(module.router)
+        # Pages are not part of the API's schema: it describes /api/v1 only.
+        app.include_router(module.router, include_in_schema=False)
         api_router = getattr(module, "api_router", None)
         if api_router is not None:
             _keep_blocking_work_off_the_loop(api_router)
             app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(http_edges.schema_router, prefix=API_PREFIX)
     _install_error_handlers(app)
     return app

@@ -7,8 +7,11 @@ An archive is a .tar.gz holding:
 - `data/`: the data directory (secret key, encrypted attachment store).
 
 Restore checks every checksum before touching anything, then replaces the database and the
-data directory. Nothing in an archive is readable report content: reports and attachments are
-encrypted and their keys are wrapped for people, not stored in the clear.
+data directory. It ends every session the archive holds (staff sign-ins and reporters'
+receipt sessions: their rows are not restored), so a cookie kept from before the backup opens
+nothing on the restored server; people sign in again. Nothing in an archive is readable report
+content: reports and attachments are encrypted and their keys are wrapped for people, not
+stored in the clear.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -31,6 +35,9 @@ from backend.db import make_engine, utcnow
 from backend.migrate import database_heads
 
 FORMAT = 1
+# Tables of signed-in browsers (backend.auth's and the reporting channel's), by name: the core
+# imports no domain's models. A restore leaves them empty.
+SESSION_TABLES = ("auth_session", "reporter_session")
 
 
 class BackupError(RuntimeError):
@@ -147,6 +154,39 @@ def _safe_members(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
     return members
 
 
+def _end_sessions_in_sqlite(path: Path) -> None:
+    """Delete every session row from a staged SQLite copy, before it takes the live name."""
+    connection = sqlite3.connect(str(path))
+    try:
+        present = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        with connection:
+            for table in SESSION_TABLES:
+                if table in present:
+                    connection.execute(f'DELETE FROM "{table}"')  # noqa: S608 - fixed names
+    finally:
+        connection.close()
+
+
+def _without_sessions(dump: Path, listing: Path) -> Path:
+    """Write pg_restore's table of contents of `dump` without the session tables' rows.
+
+    The tables themselves are restored, empty, in the same single transaction as the rest.
+    """
+    run = subprocess.run(  # noqa: S603 - fixed argument list, no shell
+        [_pg_tool("pg_restore"), "--list", str(dump)], capture_output=True, text=True
+    )
+    if run.returncode != 0:
+        raise BackupError(f"pg_restore could not read the dump: {run.stderr.strip()}")
+    # Entries read "<id>; <oid> <oid> TABLE DATA <schema> <table> <owner>".
+    session_rows = re.compile(r"^\d+; \d+ \d+ TABLE DATA \S+ (" + "|".join(SESSION_TABLES) + r") ")
+    kept = [line for line in run.stdout.splitlines() if not session_rows.match(line)]
+    listing.write_text("\n".join(kept) + "\n")
+    return listing
+
+
 def restore(settings: Settings, source: Path) -> dict:
     """Replace the database and data directory with an archive's; return its manifest."""
     if not source.exists():
@@ -179,11 +219,13 @@ def restore(settings: Settings, source: Path) -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             incoming = target.with_name(target.name + ".restoring")
             shutil.copyfile(staging / "database.sqlite", incoming)
+            _end_sessions_in_sqlite(incoming)
             for suffix in ("-wal", "-shm"):
                 Path(f"{target}{suffix}").unlink(missing_ok=True)
             incoming.replace(target)
         else:
             url, env = _libpq(settings.database_url)
+            contents = _without_sessions(staging / "database.pgdump", staging / "restore.list")
             run = subprocess.run(  # noqa: S603 - fixed argument list, no shell
                 [
                     _pg_tool("pg_restore"),
@@ -191,6 +233,7 @@ def restore(settings: Settings, source: Path) -> dict:
                     "--if-exists",
                     "--no-owner",
                     "--single-transaction",
+                    f"--use-list={contents}",
                     f"--dbname={url}",
                     str(staging / "database.pgdump"),
                 ],

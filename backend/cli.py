@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Annotated
@@ -63,6 +64,13 @@ def serve(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
+    # The app reads its own settings: an address given here must be the one it puts in mail
+    # links (Settings.public_base_url) when MERITO_PUBLIC_URL is not set.
+    if host:
+        os.environ["MERITO_HOST"] = host
+    if port:
+        os.environ["MERITO_PORT"] = str(port)
+    get_settings.cache_clear()
     uvicorn.run(
         "backend.asgi:app",
         host=host or settings.host,
@@ -413,7 +421,8 @@ def recovery_restore(
         session.commit()
     typer.echo(
         f"Restored {summary.reports} report(s) and {summary.identities} identity key(s) to "
-        f"{email}; {summary.already} already accessible."
+        f"{email}; {summary.already} already accessible; {summary.withheld} withheld (this "
+        "person may not hold them: restore them to someone else)."
     )
 
 
@@ -424,68 +433,43 @@ def verify_certificate(
         str,
         typer.Option(help="The signing key fingerprint the reporting channel publishes."),
     ] = "",
+    lang: Annotated[
+        str | None,
+        typer.Option(help="Language of the answer: es or en (default: MERITO_DEFAULT_LOCALE)."),
+    ] = None,
 ) -> None:
     """Check a certificate of reporting or a burden-of-proof pack offline (no database or
-    network needed)."""
-    import json as json_module
+    network needed), in Spanish or English: reporters are sent here by the Spanish pages."""
+    from backend import i18n
+    from whistleblowing import verification
 
-    from whistleblowing import retaliation
-    from whistleblowing import service as reporting
+    locale = lang or _default_locale()
+    if locale not in i18n.LOCALES:
+        typer.echo(f"--lang must be one of: {', '.join(i18n.LOCALES)}.", err=True)
+        raise typer.Exit(2)
+    with i18n.use_locale(locale):
+        check = verification.check_signed_file(file.read(), expected_fingerprint=fingerprint)
+        if not check.valid:
+            typer.echo(check.headline, err=True)
+            raise typer.Exit(1)
+        typer.echo(check.headline)
+        for label, value in check.facts:
+            typer.echo(f"  {label}: {value}")
+        if not fingerprint:
+            typer.echo(verification.compare_fingerprint_advice())
 
-    raw = file.read()
+
+def _default_locale() -> str:
+    """Return the configured default locale, or Spanish where no settings can be read (the
+    check needs no database, so it must not need a complete configuration either)."""
+    from pydantic import ValidationError
+
+    from backend.i18n import DEFAULT_LOCALE
+
     try:
-        kind = json_module.loads(raw).get("type")
-    except (ValueError, AttributeError):
-        kind = None
-    if kind == retaliation.PACK_TYPE:
-        _verify_pack(raw, fingerprint)
-        return
-    check = reporting.verify_certificate(raw, expected_fingerprint=fingerprint)
-    if not check.valid:
-        typer.echo(f"INVALID certificate: {check.problem}.", err=True)
-        raise typer.Exit(1)
-    typer.echo(
-        f"Valid certificate of reporting.\n  Reference:     {check.reference}\n"
-        f"  Submitted on:  {check.submitted_on}\n  Content hash:  {check.content_sha256}\n"
-        f"  Signed by key: {check.fingerprint}"
-    )
-    if not fingerprint:
-        typer.echo(
-            "Compare the key fingerprint with the one shown on the reporting channel's first "
-            "page (or pass it with --fingerprint)."
-        )
-
-
-def _verify_pack(raw: bytes, fingerprint: str) -> None:
-    from whistleblowing import retaliation
-    from whistleblowing import service as reporting
-
-    check = reporting.verify_signed_document(
-        raw, expected_type=retaliation.PACK_TYPE, expected_fingerprint=fingerprint
-    )
-    if not check.valid:
-        typer.echo(f"INVALID burden-of-proof pack: {check.problem}.", err=True)
-        raise typer.Exit(1)
-    pack = check.document
-    report = pack.get("protected_report") or {}
-    searched = pack.get("records_searched")
-    records = (
-        f"employee {searched.get('employee')}, {searched.get('from')} to {searched.get('to')}"
-        if searched
-        else "none (the protected person is not identified)"
-    )
-    typer.echo(
-        f"Valid burden-of-proof pack.\n  Complaint:        {pack.get('complaint')}\n"
-        f"  Protected report: {report.get('reference') or '-'} made on {report.get('made_on')}\n"
-        f"  Adverse decisions after it: {len(pack.get('adverse_decisions', []))}\n"
-        f"  Records searched: {records}\n"
-        f"  Signed by key:    {check.fingerprint}"
-    )
-    if not fingerprint:
-        typer.echo(
-            "Compare the key fingerprint with the one shown on the reporting channel's first "
-            "page (or pass it with --fingerprint)."
-        )
+        return get_settings().default_locale
+    except ValidationError:
+        return DEFAULT_LOCALE
 
 
 @audit_app.command("verify")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEAK_SECRETS = {"", "changeme", "change-me", "secret", "development", "merito", "password"}
@@ -32,6 +34,9 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    # Failed sign-ins from unknown browsers, all accounts together, per lockout window: what
+    # password spraying may try before only browsers that signed in before are let through.
+    login_global_max_failures: int = Field(default=200, ge=1)
     # Lower Argon2 costs make the test-suite fast; never use outside tests.
     fast_password_hashing: bool = False
     # Each worker runs due periodic jobs (one worker wins each run; see backend/jobs.py).
@@ -57,9 +62,14 @@ class Settings(BaseSettings):
     smtp_from: str = "Mérito <no-reply@localhost>"
     smtp_starttls: bool = True
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
-    # The address people open Mérito at (e.g. https://merito.example.org), for links in mail
-    # sent by jobs, which have no request to take it from. Without it, such mail has no link.
+    # The address people open Mérito at (e.g. https://merito.example.org). Every link in mail
+    # is built on it, never on the request's Host header, which the sender controls. Without
+    # it, development and test use http://MERITO_HOST:MERITO_PORT (http://127.0.0.1:8000 by
+    # default); production refuses to send mail with a link (backend/mail.py `link`).
     public_url: str = ""
+    # The organisation's staff mail domain(s), comma-separated (e.g. "institute.gob.mx"):
+    # addresses there, and at their subdomains, cannot register as external candidates.
+    staff_email_domain: str = ""
     # Vacancy competitions (assessments/vacancies), in working days (weekends and Mexican
     # federal rest days skipped).
     vacancy_min_posting_days: int = Field(default=10, ge=1)
@@ -79,6 +89,75 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'merito.db').as_posix()}"
         return self
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _check_sender(cls, value: str) -> str:
+        from backend.emails import InvalidEmail, normalise_email
+
+        name, address = parseaddr(value)
+        if any(ch in value for ch in "\r\n\x00"):
+            raise ValueError("the sender must be on one line, e.g. Mérito <no-reply@example.org>")
+        try:
+            normalise_email(address, local_domains=True)
+        except InvalidEmail:
+            raise ValueError(
+                "give the sender as an address, e.g. Mérito <no-reply@example.org>"
+            ) from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or any(ch.isspace() or not ch.isprintable() for ch in value)
+        ):
+            raise ValueError(
+                "give the address Mérito is opened at, e.g. https://merito.example.org"
+            )
+        return value.rstrip("/")
+
+    @field_validator("staff_email_domain")
+    @classmethod
+    def _check_staff_domains(cls, value: str) -> str:
+        from backend.emails import InvalidEmail, normalise_email
+
+        domains = [d.strip() for d in value.split(",") if d.strip()]
+        for domain in domains:
+            try:
+                normalise_email(f"staff@{domain}")
+            except InvalidEmail:
+                raise ValueError(
+                    f"{domain!r} is not a mail domain (e.g. institute.gob.mx)"
+                ) from None
+        return ",".join(d.lower() for d in domains)
+
+    @property
+    def staff_domains(self) -> tuple[str, ...]:
+        """The staff mail domains, lower case (empty when the settings name none)."""
+        return tuple(d.strip().lower() for d in self.staff_email_domain.split(",") if d.strip())
+
+    def is_staff_address(self, address: str) -> bool:
+        """Return whether `address` is at a staff mail domain or one of its subdomains."""
+        domain = address.rpartition("@")[2].lower()
+        return any(domain == d or domain.endswith("." + d) for d in self.staff_domains)
+
+    def public_base_url(self) -> str | None:
+        """Return the base of links in mail, or None in production without MERITO_PUBLIC_URL."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        if self.environment == "production":
+            return None
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
 
     @property
     def is_sqlite(self) -> bool:

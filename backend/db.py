@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Table, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -172,14 +174,19 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     quoted = ", ".join(f'"{name}"' for name in columns)
     statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
     driver = connection.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(value) if name in as_json and value is not None else value
-                    for name, value in ((name, row[name]) for name in columns)
-                ]
-            )
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        json.dumps(value) if name in as_json and value is not None else value
+                        for name, value in ((name, row[name]) for name in columns)
+                    ]
+                )
+    except psycopg.Error as error:
+        # The driver's own cursor: wrap its error as SQLAlchemy does for every other statement,
+        # so callers catch the same exceptions (IntegrityError) on both databases.
+        raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
 
 
 def _covers_defaults(table: Table, row: dict[str, Any]) -> bool:

@@ -1162,30 +1162,35 @@ def generate(engine: Engine, *, employees: int = DEFAULT_EMPLOYEES, seed: int = 
 
 # --- demo accounts ----------------------------------------------------------------------------
 
-# (role, account name for unlinked accounts). Passwords are fixed and published in the docs:
-# these accounts exist to try Mérito out and must never exist in production.
-DEMO_ROLES: list[tuple[str, str]] = [
-    (Role.admin, "Administración del sistema (demo)"),
-    (Role.hr_planner, "Planeación de recursos humanos (demo)"),
-    (Role.supervisor, ""),
-    (Role.employee, ""),
-    (Role.panel_member, "Integrante de comité de selección (demo)"),
-    (Role.candidate, "Persona candidata externa (demo)"),
-    (Role.investigator, "Investigación de denuncias (demo)"),
-    (Role.protection_officer, "Protección a personas denunciantes (demo)"),
-    (Role.auditor, "Auditoría (demo)"),
-    (Role.supplier, "Representante de proveedor (demo)"),
+# (account, role, account name for unlinked accounts). Passwords are fixed and published in the
+# docs: these accounts exist to try Mérito out and must never exist in production. The account
+# names the email and the password; it is the role's, except for the second investigator (the
+# demo channels' deputy, so a report whose reporter excludes the first still has a reader).
+DEMO_ROLES: list[tuple[str, str, str]] = [
+    ("admin", Role.admin, "Administración del sistema (demo)"),
+    ("hr_planner", Role.hr_planner, "Planeación de recursos humanos (demo)"),
+    ("supervisor", Role.supervisor, ""),
+    ("employee", Role.employee, ""),
+    ("panel_member", Role.panel_member, "Integrante de comité de selección (demo)"),
+    ("panel_member2", Role.panel_member, "Integrante de comité de selección (demo 2)"),
+    ("panel_member3", Role.panel_member, "Integrante de comité de selección (demo 3)"),
+    ("candidate", Role.candidate, "Persona candidata externa (demo)"),
+    ("investigator", Role.investigator, "Investigación de denuncias (demo)"),
+    ("investigator2", Role.investigator, "Investigación de denuncias, suplencia (demo)"),
+    ("protection_officer", Role.protection_officer, "Protección a personas denunciantes (demo)"),
+    ("auditor", Role.auditor, "Auditoría (demo)"),
+    ("supplier", Role.supplier, "Representante de proveedor (demo)"),
 ]
 
 
-def demo_email(role: str) -> str:
-    """Return the sign-in email of the demo account for `role`."""
-    return f"{role.replace('_', '-')}@{EMAIL_DOMAIN}"
+def demo_email(account: str) -> str:
+    """Return the sign-in email of the demo account (`DEMO_ROLES`' first column, or a role)."""
+    return f"{account.replace('_', '-')}@{EMAIL_DOMAIN}"
 
 
-def demo_password(role: str) -> str:
-    """Return the fixed, development-only password of the demo account for `role`."""
-    return f"demo-{role.replace('_', '-')}-2026"
+def demo_password(account: str) -> str:
+    """Return the fixed, development-only password of the demo account."""
+    return f"demo-{account.replace('_', '-')}-2026"
 
 
 def _demo_supervisor(session: Session) -> Employee | None:
@@ -1244,7 +1249,9 @@ def create_demo_accounts(session: Session, settings: Settings) -> list[DemoAccou
 
     Idempotent: existing demo accounts are returned as they are. The supervisor account is
     linked to an employee who has direct reports, and the employee account to one of them, so
-    both journeys can be walked. Refuses in production.
+    both journeys can be walked. The demo investigators and protection officer get their key
+    pairs and the reporting channels their readers (`whistleblowing.demo.prepare`), so a report
+    can be made and read on the first `merito up`. Refuses in production.
     """
     from backend.auth import service as auth_service
 
@@ -1252,8 +1259,8 @@ def create_demo_accounts(session: Session, settings: Settings) -> list[DemoAccou
         raise DemoError("Demo accounts are never created in production.")
     accounts: list[DemoAccount] = []
     supervisor: Employee | None = None
-    for role, label in DEMO_ROLES:
-        email, password = demo_email(role), demo_password(role)
+    for account, role, label in DEMO_ROLES:
+        email, password = demo_email(account), demo_password(account)
         user = session.execute(select(User).where(User.email == email)).scalars().first()
         if user is not None:
             if role == Role.supervisor and user.employee_id is not None:
@@ -1284,4 +1291,20 @@ def create_demo_accounts(session: Session, settings: Settings) -> list[DemoAccou
         )
         session.flush()
         accounts.append(DemoAccount(role, email, password, user.full_name, user.employee_id))
+    # The reporting channel is a domain of its own (the core imports it only here, for the demo).
+    from whistleblowing import demo as reporting_demo
+
+    reporting_demo.prepare(session, settings, accounts)
+    # An open appraisal cycle with plan priorities and trained supervisors, and the demo
+    # supervisor and employee inside the open competency campaign: both journeys work at once.
+    from assessments.appraisals import demo as appraisal_demo
+
+    appraisal_demo.prepare(session, settings, accounts)
+    competency_demo.include_demo_accounts(
+        session, [a.employee_id for a in accounts if a.employee_id is not None]
+    )
+    # Competitions at every stage, the question bank and the confirmed demo candidate.
+    from assessments.vacancies import demo as vacancies_demo
+
+    vacancies_demo.prepare(session, settings, accounts)
     return accounts

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, time
 from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
@@ -103,16 +104,20 @@ def gettext(message: str, **params: object) -> str:
 _ = gettext
 
 
-def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
-    """Return the singular or plural form of a message for `n`, translated."""
+def plural_form(singular: str, plural: str, n: int) -> str:
+    """Return the translated singular or plural form of a message for `n`, unformatted (Jinja's
+    `ngettext` formats it with the template's variables)."""
     entry = _catalogue(get_locale()).get(singular)
     if isinstance(entry, tuple):
         # Both our locales have two plural forms: n == 1 and the rest.
-        text = entry[0] if n == 1 else entry[min(1, len(entry) - 1)]
-    else:
-        text = singular if n == 1 else plural
+        return entry[0] if n == 1 else entry[min(1, len(entry) - 1)]
+    return singular if n == 1 else plural
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    """Return the singular or plural form of a message for `n`, translated."""
     params.setdefault("num", n)
-    return text % params
+    return plural_form(singular, plural, n) % params
 
 
 def negotiate(accept_language: str | None) -> str | None:
@@ -164,3 +169,50 @@ def pick(texts: dict[str, str] | None) -> str:
     if not texts:
         return ""
     return texts.get(get_locale()) or texts.get("es") or texts.get("en") or ""
+
+
+# One date style per context (issue #13): tables, lists and facts show the medium date ("7 dic
+# 2026", "Dec 7, 2026"), sentences the long one ("7 de diciembre de 2026"). Times show hours and
+# minutes, in Spanish on the 24-hour clock: "a.m." ended in a full stop, so a sentence ending
+# with a time read "12:51:54 a.m..".
+DATE_STYLES = {
+    "table": "medium",
+    "sentence": "long",
+    "medium": "medium",
+    "short": "medium",  # "07/12/26" was a third style beside ISO dates; tables use one
+    "long": "long",
+    "full": "full",
+}
+TIME_PATTERNS = {"es": "HH:mm", "en": "h:mm a"}
+
+
+def date_text(value: date, style: str = "table") -> str:
+    """Return a calendar day in the current locale: `table` (medium) or `sentence` (long)."""
+    return fmt().date(value, DATE_STYLES.get(style, "medium"))
+
+
+def time_text(value: datetime | time) -> str:
+    """Return a time of day in the current locale, to the minute, with no trailing period."""
+    return fmt().time(value, TIME_PATTERNS.get(get_locale(), "HH:mm"))
+
+
+def datetime_text(value: datetime, style: str = "table") -> str:
+    """Return a local moment as its day in `style` and its time: "7 dic 2026, 00:51"."""
+    return f"{date_text(value.date(), style)}, {time_text(value)}"
+
+
+_SIZE_UNITS = ("KB", "MB", "GB", "TB")
+
+
+def file_size_text(size: int | None) -> str:
+    """Return a file size for people: "80 bytes", "1 byte", "1.2 KB", "3 MB" (1 KB = 1,024
+    bytes), with the locale's number formatting. An 80-byte file used to read "(0 KB)"."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return ngettext("%(num)s byte", "%(num)s bytes", size, num=fmt().number(size))
+    value, unit = size / 1024, 0
+    while value >= 1024 and unit < len(_SIZE_UNITS) - 1:
+        value, unit = value / 1024, unit + 1
+    digits = "#,##0" if value >= 100 else "#,##0.#"
+    return f"{fmt().decimal(value, format=digits)} {_SIZE_UNITS[unit]}"

@@ -3,12 +3,15 @@
 Each package owns `<package>/locale/es.po` and `en.po` covering the messages of its Python code
 and of its template folders (CATALOGUE_SOURCES). `update` extracts every message, adds new ones
 to both catalogues (English filled with the source text, Spanish left empty for a translator)
-and drops messages no longer used. `check` lists messages without a translation; the test-suite
-runs it and fails on any.
+and drops messages no longer used. `check` lists messages without a translation, and English
+sentences in the Python code that were never marked for translation (`unmarked`); the test-suite
+runs both and fails on any.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 import sys
 from collections.abc import Iterator
 from importlib import import_module
@@ -136,6 +139,112 @@ def update(package: str) -> None:
             )
 
 
+# --- strings never marked for translation -----------------------------------------------------
+#
+# A message that nobody wrapped in _() or N_() is never extracted, so `missing` cannot see it, and
+# it reaches a Spanish page in English (the SLA board's section titles did). Python code is
+# scanned for string literals that read like a sentence or a title (a capitalised word and at
+# least one more) where user-facing text is kept: the values of module-level tables (dicts,
+# lists, tuples), arguments to a class (a dataclass row, a domain error), keyword arguments named
+# like display text, and return values. Docstrings, comments, log and CLI output (not in those
+# places) and anything inside a marking call are not flagged.
+
+_SENTENCE = re.compile(r"^[A-Z][a-z]*(?:[ ,]\S+)+$")
+_MARKERS = frozenset({"_", "N_", "gettext", "ngettext", "lazy_gettext"})
+_DISPLAY_KEYWORDS = frozenset({"title", "label", "message", "heading", "hint", "text"})
+# Modules whose literals are data, not messages: the demo's generators (`demo.py`, `demo_*.py`)
+# write names, units, posts, questions and comments in Spanish (or into bilingual columns), as
+# an organisation's own records would be.
+
+
+def _is_demo_data(path: Path) -> bool:
+    return path.name == "demo.py" or path.name.startswith("demo_")
+
+
+# Errors raised to an operator at a terminal (in English, like the rest of the CLI), never shown
+# on a page: the built-in ones and those the CLI prints.
+_OPERATOR_ERRORS = frozenset(
+    {"RuntimeError", "ValueError", "TypeError", "KeyError", "NotMigratedError", "DemoError"}
+)
+# OpenAPI documentation (`description=` of a field, a response's "description") is written for
+# developers, in English, like the rest of the API reference.
+_DOCUMENTATION_KEYS = frozenset({"description"})
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
+def _display_place(node: ast.Constant, parents: dict[ast.AST, ast.AST]) -> str:
+    """Return where a string literal is kept for display ("" when it is not such a place)."""
+    above = parents.get(node)
+    if isinstance(above, ast.Dict | ast.List | ast.Tuple | ast.Set):
+        if isinstance(above, ast.Dict):
+            if node in above.keys:
+                return ""
+            key = above.keys[above.values.index(node)]
+            if isinstance(key, ast.Constant) and key.value in _DOCUMENTATION_KEYS:
+                return ""
+        top = above
+        while isinstance(parents.get(top), ast.Dict | ast.List | ast.Tuple | ast.Set):
+            top = parents[top]
+        statement = parents.get(top)
+        if isinstance(statement, ast.Assign | ast.AnnAssign) and isinstance(
+            parents.get(statement), ast.Module
+        ):
+            return "table"
+        return ""
+    if isinstance(above, ast.keyword) and above.arg in _DISPLAY_KEYWORDS:
+        return f"{above.arg}="
+    if isinstance(above, ast.Call) and node in above.args:
+        name = _callee(above)
+        if name[:1].isupper() and name not in _OPERATOR_ERRORS:
+            return f"{name}(…)"
+    if isinstance(above, ast.Return):
+        return "return"
+    return ""
+
+
+def _inside_marker(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    above = parents.get(node)
+    while above is not None:
+        if isinstance(above, ast.Call) and _callee(above) in _MARKERS:
+            return True
+        above = parents.get(above)
+    return False
+
+
+def unmarked_in_source(source: str, filename: str = "<source>") -> list[str]:
+    """Return `file:line: place: 'text'` for each user-facing string not marked for translation."""
+    tree = ast.parse(source, filename=filename)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+            continue
+        text = node.value
+        if "\n" in text or not _SENTENCE.match(text.strip()):
+            continue
+        place = _display_place(node, parents)
+        if place and not _inside_marker(node, parents):
+            found.append(f"{filename}:{node.lineno}: {place}: {text!r}")
+    return found
+
+
+def unmarked(package: str) -> list[str]:
+    """Return the user-facing strings in `package`'s Python code that are not marked."""
+    package_dir = _package_dir(package)
+    if package_dir is None:
+        return []
+    found = []
+    for path in _python_files(package_dir):
+        if not _is_demo_data(path):
+            name = path.relative_to(ROOT).as_posix()
+            found += unmarked_in_source(path.read_text(encoding="utf-8"), name)
+    return found
+
+
 def main(argv: list[str]) -> int:
     action = argv[1] if len(argv) > 1 else "check"
     packages = argv[2:] or list(CATALOGUE_SOURCES)
@@ -149,8 +258,11 @@ def main(argv: list[str]) -> int:
             for message_id in missing(package, locale):
                 failures += 1
                 print(f"{package} [{locale}] untranslated: {message_id!r}")
+        for problem in unmarked(package):
+            failures += 1
+            print(f"{package} not marked for translation: {problem}")
     if failures:
-        print(f"{failures} untranslated message(s).")
+        print(f"{failures} untranslated or unmarked message(s).")
         return 1
     print("All catalogues complete.")
     return 0

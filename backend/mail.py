@@ -4,6 +4,10 @@ With `MERITO_SMTP_HOST` set, messages go through that server (STARTTLS and login
 configured). Without it, development and test installations write each message as an `.eml` file
 under `<data_dir>/outbox`, where a developer can open it; production refuses, because a message
 silently written to disk would never reach the person waiting for it.
+
+Links in mail are built by `link`, on `MERITO_PUBLIC_URL` only: never on the request's Host
+header, which whoever sends the request chooses (a forged one would point a confirmation link
+at another site). Production without it refuses, as it refuses without an SMTP host.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from backend.config import Settings
+from backend.emails import InvalidEmail, normalise_email
 from backend.i18n import _
 
 
@@ -46,10 +51,25 @@ def build_message(settings: Settings, *, to: str, subject: str, body: str) -> Em
     return message
 
 
+def link(settings: Settings, path: str) -> str:
+    """Return the absolute link to `path` for a message; MailError without a public address."""
+    base = settings.public_base_url()
+    if base is None:
+        raise MailError(
+            _(
+                "Mail with links cannot be sent: the public address of this installation is "
+                "not configured. Tell the administrator."
+            )
+        )
+    return base + "/" + path.lstrip("/")
+
+
 def send(settings: Settings, *, to: str, subject: str, body: str) -> SentMail:
     """Send a plain-text message to `to` and return what was sent; MailError on failure."""
-    if not to or "@" not in to or "\n" in to or "\r" in to:
-        raise MailError(_("The email address is not valid."))
+    try:
+        to = normalise_email(to)
+    except InvalidEmail:
+        raise MailError(_("The email address is not valid.")) from None
     message = build_message(settings, to=to, subject=subject, body=body)
     if settings.smtp_host:
         _send_smtp(settings, message)

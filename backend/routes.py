@@ -17,14 +17,21 @@ from backend.auth.permissions import Permission
 from backend.auth.service import Principal
 from backend.db import SessionDep
 from backend.deps import (
+    DEVICE_COOKIE,
     LANG_COOKIE,
     SESSION_COOKIE,
     OptionalPrincipal,
     SettingsDep,
+    delete_cookie,
+    explain_hold,
+    held_principal,
+    on_account_hold,
     public,
+    read_cookie,
     require,
+    set_cookie,
 )
-from backend.i18n import LOCALES, _, set_locale
+from backend.i18n import LOCALES, N_, _, set_locale
 from backend.org.models import Employee, Position, Unit
 from backend.web import flash, redirect, render, safe_next
 
@@ -33,15 +40,13 @@ router = APIRouter()
 
 def _set_session_cookie(response: Response, request: Request, token: str) -> None:
     settings = request.app.state.settings
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        secure=settings.https,
-        samesite="lax",
-        max_age=settings.session_absolute_hours * 3600,
-        path="/",
+    set_cookie(
+        response, settings, SESSION_COOKIE, token, max_age=settings.session_absolute_hours * 3600
     )
+
+
+def _set_language_cookie(response: Response, settings, lang: str) -> None:
+    set_cookie(response, settings, LANG_COOKIE, lang, max_age=365 * 86400)
 
 
 @router.get("/login", dependencies=[public])
@@ -61,7 +66,13 @@ def login(
     next: Annotated[str, Form()] = "/",
 ):
     try:
-        user = auth_service.authenticate(session, settings, email=email, password=password)
+        user = auth_service.authenticate(
+            session,
+            settings,
+            email=email,
+            password=password,
+            device=read_cookie(request, DEVICE_COOKIE),
+        )
     except auth_service.AuthError as err:
         return render(
             request,
@@ -76,8 +87,15 @@ def login(
         target = f"/login/second-factor?next={quote(target, safe='')}"
     response = redirect(request, target)
     _set_session_cookie(response, request, token)
-    response.set_cookie(
-        LANG_COOKIE, user.locale, samesite="lax", secure=settings.https, max_age=365 * 86400
+    _set_language_cookie(response, settings, user.locale)
+    # This browser now has its own budget of failed sign-ins for this account: someone
+    # guessing elsewhere cannot lock its holder out of it.
+    set_cookie(
+        response,
+        settings,
+        DEVICE_COOKIE,
+        auth_service.device_token(settings, user),
+        max_age=auth_service.DEVICE_COOKIE_DAYS * 86400,
     )
     return response
 
@@ -161,7 +179,7 @@ def second_factor(
                 {"error": str(err), "email": pending.user.email, "next": safe_next(next)},
                 status_code=429,
             )
-            response.delete_cookie(SESSION_COOKIE, path="/")
+            delete_cookie(response, settings, SESSION_COOKIE)
             return response
         return _second_factor_page(
             request, session, pending, next=next, error=str(err), status=err.status_code
@@ -177,7 +195,7 @@ def second_factor_cancel(request: Request, session: SessionDep, principal: Optio
         auth_service.end_session(session, pending.session)
         session.commit()
     response = redirect(request, "/login")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(response, request.app.state.settings, SESSION_COOKIE)
     return response
 
 
@@ -187,7 +205,7 @@ def logout(request: Request, session: SessionDep, principal: OptionalPrincipal):
         auth_service.end_session(session, principal.session)
         session.commit()
     response = redirect(request, "/login")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(response, request.app.state.settings, SESSION_COOKIE)
     return response
 
 
@@ -214,9 +232,7 @@ def switch_language(
         session.commit()
     set_locale(lang)
     response = redirect(request, safe_next(next))
-    response.set_cookie(
-        LANG_COOKIE, lang, samesite="lax", secure=settings.https, max_age=365 * 86400
-    )
+    _set_language_cookie(response, settings, lang)
     return response
 
 
@@ -257,6 +273,7 @@ def change_password(
                 user=principal.user,
                 current=current_password,
                 new=new_password,
+                keep=principal.session,
             )
         except auth_service.AuthError as err:
             errors["new_password"] = str(err)
@@ -269,9 +286,93 @@ def change_password(
             status_code=422,
             block="password_form",
         )
-    flash(request, _("Your password was changed."))
+    flash(request, _("Your password was changed. You were signed out everywhere else."))
     session.commit()
     return redirect(request, "/account")
+
+
+# --- the first password ------------------------------------------------------------------------
+# An account an administrator created has a password someone else knows: until its holder
+# chooses their own, every route treats the session as held (backend/deps.py) and pages lead
+# here, the one page it may use.
+
+FIRST_PASSWORD_PAGE = "/account/first-password"  # noqa: S105 - a path, not a password
+
+
+@on_account_hold
+def _first_password(session, user) -> str | None:
+    """Send an account whose password an administrator chose to FIRST_PASSWORD_PAGE."""
+    return FIRST_PASSWORD_PAGE if auth_service.must_change_password(user) else None
+
+
+explain_hold(
+    FIRST_PASSWORD_PAGE,
+    N_("Choose your own password first: change the password you were given."),
+)
+
+
+def _first_password_page(request: Request, errors: dict[str, str], status_code: int = 200):
+    return render(request, "auth/first_password.html", {"errors": errors}, status_code=status_code)
+
+
+@router.get(FIRST_PASSWORD_PAGE, dependencies=[public])
+def first_password_form(request: Request, principal: OptionalPrincipal):
+    if held_principal(request) is None or request.state.account_hold != FIRST_PASSWORD_PAGE:
+        return redirect(request, "/" if principal is not None else "/login")
+    return _first_password_page(request, {})
+
+
+@router.post(FIRST_PASSWORD_PAGE, dependencies=[public])
+def first_password(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: OptionalPrincipal,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    confirm_password: Annotated[str, Form()] = "",
+):
+    held = held_principal(request)
+    if held is None or request.state.account_hold != FIRST_PASSWORD_PAGE:
+        return redirect(request, "/" if principal is not None else "/login")
+    errors: dict[str, str] = {}
+    if new_password != confirm_password:
+        errors["confirm_password"] = _("The two new passwords do not match.")
+    else:
+        try:
+            auth_service.change_password(
+                session,
+                settings,
+                user=held.user,
+                current=current_password,
+                new=new_password,
+                keep=held.session,
+            )
+        except auth_service.AuthError as err:
+            errors["new_password"] = str(err)
+    if errors:
+        session.rollback()
+        return _first_password_page(request, errors, status_code=422)
+    session.commit()
+    # The session was held when this request began: the message goes on it for the next page.
+    held.session.flash = [
+        *held.session.flash,
+        {"level": "success", "message": _("Your password was changed. Welcome to Mérito.")},
+    ]
+    session.add(held.session)
+    session.commit()
+    return redirect(request, "/")
+
+
+@router.post(FIRST_PASSWORD_PAGE + "/sign-out", dependencies=[public])
+def first_password_sign_out(request: Request, session: SessionDep, principal: OptionalPrincipal):
+    held = held_principal(request)
+    response = redirect(request, "/login")
+    if held is not None:
+        auth_service.end_session(session, held.session)
+        session.commit()
+        delete_cookie(response, request.app.state.settings, SESSION_COOKIE)
+    return response
 
 
 @router.get("/healthz", dependencies=[public])

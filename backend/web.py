@@ -16,9 +16,9 @@ from jinja2 import Environment, FileSystemLoader, nodes, select_autoescape
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from backend import i18n
+from backend import audit_display, i18n
 from backend.auth.permissions import ROLE_LABELS, Permission
-from backend.deps import csrf_token_for
+from backend.deps import csrf_token_for, give_presession_cookie
 from backend.org.models import EMPLOYEE_STATUS_LABELS, JOB_FAMILY_LABELS, UNIT_KIND_LABELS
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
@@ -48,24 +48,101 @@ def register_nav(item: NavItem) -> None:
         NAV.sort(key=lambda n: n.order)
 
 
+@dataclass(frozen=True)
+class NavGroup:
+    """A top-level entry of the main navigation: one task, and the pages under it."""
+
+    label: str  # an N_() message id, translated when shown
+    prefixes: tuple[str, ...]  # a page belongs here when its path is or starts with one
+
+    def holds(self, href: str) -> bool:
+        return any(href == p or href.startswith(p + "/") for p in self.prefixes)
+
+
+# The main navigation by task, in the order shown. Every page registered with `register_nav`
+# falls in one group, so nobody sees more than seven top-level entries however many roles they
+# hold (tests/unit/test_navigation.py); a new page needs a group here.
+NAV_GROUPS: tuple[NavGroup, ...] = (
+    NavGroup(i18n.N_("Competencies"), ("/framework", "/competencies")),
+    NavGroup(i18n.N_("Training"), ("/training",)),
+    NavGroup(i18n.N_("Performance"), ("/appraisals",)),
+    NavGroup(
+        i18n.N_("Recruitment"),
+        ("/vacancies", "/applications", "/competitions", "/panel", "/integrity"),
+    ),
+    NavGroup(i18n.N_("Organisation"), ("/org",)),
+    NavGroup(i18n.N_("Reporting channel"), ("/cases", "/retaliation")),
+    NavGroup(i18n.N_("Administration"), ("/admin",)),
+)
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A top-level entry as shown to one person: a menu of pages, or a plain link to its one."""
+
+    label: str
+    items: tuple[NavItem, ...]
+    current: str | None  # the href of the entry's page being shown, if any
+
+    @property
+    def is_menu(self) -> bool:
+        return len(self.items) > 1
+
+
 def _org_tz() -> ZoneInfo:
     return ZoneInfo(getattr(_env.globals.get("settings"), "time_zone", "America/Mexico_City"))
 
 
-def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
-    """Return a timestamp shown in the organisation's time zone and the current locale."""
+def format_datetime(value: datetime | None, fmt: str = "table") -> str:
+    """Return a timestamp in the organisation's time zone and the current locale, to the
+    minute: `table` ("7 dic 2026, 00:51") or `sentence` ("7 de diciembre de 2026, 00:51");
+    see `i18n.DATE_STYLES`."""
     if value is None:
         return ""
-    local = value.astimezone(_org_tz())
-    return i18n.fmt().datetime(local, fmt)
+    return i18n.datetime_text(value.astimezone(_org_tz()), fmt)
 
 
-def format_date(value: date | datetime | None, fmt: str = "medium") -> str:
+def format_date(value: date | datetime | None, fmt: str = "table") -> str:
+    """Return a day (a timestamp's day in the organisation): `table` or `sentence` style."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(_org_tz()).date()
-    return i18n.fmt().date(value, fmt)
+    return i18n.date_text(value, fmt)
+
+
+def format_time(value: datetime | None) -> str:
+    """Return a timestamp's time of day in the organisation, to the minute."""
+    if value is None:
+        return ""
+    return i18n.time_text(value.astimezone(_org_tz()))
+
+
+format_file_size = i18n.file_size_text
+
+
+def role_title(code: str | None) -> str:
+    """Return the name of a position's role profile ("Jefe(a) de unidad de adquisiciones") for
+    its code (`head_of_unit`), or the code itself when the profiles file does not list it."""
+    if not code:
+        return ""
+    from backend.org.service import role_profile_options
+
+    for option in role_profile_options():
+        if option.code == code:
+            return option.title
+    return code
+
+
+def profile_title(key: str | None) -> str:
+    """Return the name of the competency profile a key names: `role:<code>` by the role's
+    name, `position:<id>` as the position's own profile."""
+    kind, _sep, rest = (key or "").partition(":")
+    if kind == "role":
+        return role_title(rest)
+    if kind == "position":
+        return i18n.gettext("the position's own profile")
+    return key or ""
 
 
 def format_number(value: float | int | None, digits: int = 0) -> str:
@@ -95,7 +172,7 @@ def _make_env() -> Environment:
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda message, **kw: i18n.gettext(message, **kw),
-        lambda s, p, n, **kw: i18n.ngettext(s, p, n, **kw),
+        lambda s, p, n: i18n.plural_form(s, p, n),
         newstyle=True,
     )
     env.globals.update(
@@ -103,6 +180,14 @@ def _make_env() -> Environment:
         pick=i18n.pick,
         format_datetime=format_datetime,
         format_date=format_date,
+        format_time=format_time,
+        format_file_size=format_file_size,
+        audit_action=audit_display.action_label,
+        audit_entity=audit_display.entity_label,
+        audit_changes=audit_display.changes,
+        ACTION_GROUPS=audit_display.ACTION_GROUPS,
+        role_title=role_title,
+        profile_title=profile_title,
         format_number=format_number,
         format_percent=format_percent,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
@@ -137,6 +222,31 @@ def _top_level_imports(template: str) -> list[tuple[str, str, list[tuple[str, st
     return found
 
 
+@lru_cache(maxsize=512)
+def _top_level_sets(template: str) -> tuple[Any, tuple[str, ...]]:
+    """Return a template of the `{% set %}` statements at a template's top level and the names
+    they set (None and () when there are none).
+
+    A block rendered alone skips the template's top-level code: a name set there (`{% set p =
+    profile %}`) would be undefined in the block. The returned template runs those statements
+    (and the imports they may use) so `render` can give the block the same names.
+    """
+    source, _filename, _uptodate = _env.loader.get_source(_env, template)
+    kept, names = [], []
+    for node in _env.parse(source).body:
+        if isinstance(node, (nodes.Import, nodes.FromImport)):
+            kept.append(node)
+        elif isinstance(node, (nodes.Assign, nodes.AssignBlock)):
+            kept.append(node)
+            targets = [node.target, *node.target.find_all(nodes.Name)]
+            names += [t.name for t in targets if isinstance(t, nodes.Name)]
+    if not names:
+        return None, ()
+    tree = nodes.Template(kept, lineno=1).set_environment(_env)
+    code = _env.compile(tree, name=template, filename=template)
+    return _env.template_class.from_code(_env, code, _env.make_globals(None)), tuple(names)
+
+
 def is_htmx(request: Request) -> bool:
     """True for an htmx request that wants a fragment (not a history restore)."""
     return (
@@ -154,11 +264,45 @@ def flash(request: Request, message: str, level: str = "success") -> None:
     row.flash = [*row.flash, {"level": level, "message": message}]
 
 
+def keep_form(
+    request: Request, *, page: str, form: str, errors: dict[Any, str], values: dict[str, Any]
+) -> None:
+    """Keep a refused form (its errors and what was typed) for `page`, which the caller then
+    redirects to: a reload of the page shows it again, it never posts the form a second time.
+
+    The page takes it with `kept_form`; any other page drops it. The caller commits.
+    """
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        return
+    kept = {"form": form, "page": page, "errors": {str(k): v for k, v in errors.items()}}
+    row = principal.session
+    row.flash = [*row.flash, {**kept, "values": values}]
+
+
+def kept_form(request: Request, page: str) -> dict[str, Any]:
+    """Return (and forget) the form kept for `page` by `keep_form`: `form`, `errors`, `values`
+    as keyword arguments for the page's context; empty when there is none."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None or not principal.session.flash:
+        return {}
+    found = [m for m in principal.session.flash if m.get("form") and m.get("page") == page]
+    if not found:
+        return {}
+    principal.session.flash = [m for m in principal.session.flash if m not in found]
+    db: Session | None = getattr(request.state, "db", None)
+    if db is not None:
+        db.add(principal.session)
+        db.commit()
+    return {k: found[-1][k] for k in ("form", "errors", "values")}
+
+
 def _take_flashes(request: Request) -> list[dict[str, str]]:
     principal = getattr(request.state, "principal", None)
     if principal is None or not principal.session.flash:
         return []
-    messages = list(principal.session.flash)
+    # Forms kept for another page (`keep_form`) are dropped: they are not messages.
+    messages = [m for m in principal.session.flash if not m.get("form")]
     principal.session.flash = []
     db: Session | None = getattr(request.state, "db", None)
     if db is not None:
@@ -175,6 +319,25 @@ def nav_for(principal: Any) -> list[NavItem]:
         for item in NAV
         if (item.permission is None or principal.can(item.permission))
         and (not item.roles or any(r in principal.roles for r in item.roles))
+    ]
+
+
+def nav_menu(principal: Any, path: str) -> list[NavEntry]:
+    """Return the main navigation `principal` sees, grouped by task, with the page at `path`
+    marked (the longest matching entry, so a cycle's page is not also "my appraisals")."""
+    items = nav_for(principal)
+    current = max(
+        (i.href for i in items if path == i.href or path.startswith(i.href.rstrip("/") + "/")),
+        key=len,
+        default=None,
+    )
+    groups = [(g.label, tuple(i for i in items if g.holds(i.href))) for g in NAV_GROUPS]
+    # A page in no group still shows (on its own) rather than vanish; the test refuses it.
+    groups += [(i.label, (i,)) for i in items if not any(g.holds(i.href) for g in NAV_GROUPS)]
+    return [
+        NavEntry(label, mine, current if current in {i.href for i in mine} else None)
+        for label, mine in groups
+        if mine
     ]
 
 
@@ -195,7 +358,7 @@ def render(
         "user": principal.user if principal else None,
         "csrf_token": csrf_token_for(request),
         "locale": i18n.get_locale(),
-        "nav": nav_for(principal),
+        "nav": nav_menu(principal, request.url.path),
         "settings": request.app.state.settings,
         **(context or {}),
     }
@@ -209,12 +372,18 @@ def render(
                 ctx[alias] = module
             for imported, as_name in names:
                 ctx[as_name] = getattr(module, imported)
+        sets, set_names = _top_level_sets(template)
+        if sets is not None:
+            module = sets.make_module(ctx)
+            ctx.update({name: getattr(module, name) for name in set_names if hasattr(module, name)})
         body = "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
     else:
-        ctx["flashes"] = _take_flashes(request)
+        # A HEAD (answered as a GET, backend/http_edges.py) shows nothing: flashes stay queued.
+        ctx["flashes"] = [] if request.scope.get("merito.head_request") else _take_flashes(request)
         body = tmpl.render(ctx)
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     response.headers["Vary"] = "HX-Request, Cookie, Accept-Language"
+    give_presession_cookie(request, response)
     return response
 
 

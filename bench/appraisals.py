@@ -168,7 +168,9 @@ def run_backend(name: str, url: str, *, employees: int, data_dir: Path) -> dict:
 
     app = create_app(settings)
     with TestClient(app, headers={"Accept-Language": "en"}) as client:
-        token = anonymous_csrf_token(settings.resolved_secret_key())
+        # The sign-in token is bound to the browser's pre-session cookie.
+        client.cookies.set("merito_presession", "bench" * 8)
+        token = anonymous_csrf_token(settings.resolved_secret_key(), binding="bench" * 8)
         response = client.post(
             "/login",
             data={"email": "bench.hr@example.org", "password": PASSWORD, "csrf_token": token},

@@ -259,7 +259,11 @@ def _http_pages(engine, database_url: str, unit_id: int) -> None:
             session.commit()
         app = create_app(settings)
         with TestClient(app) as client:
-            token = auth_service.anonymous_csrf_token(settings.resolved_secret_key())
+            # The sign-in token is bound to the browser's pre-session cookie.
+            client.cookies.set("merito_presession", "bench" * 8)
+            token = auth_service.anonymous_csrf_token(
+                settings.resolved_secret_key(), binding="bench" * 8
+            )
             client.post(
                 "/login",
                 data={

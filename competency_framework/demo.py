@@ -52,6 +52,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from backend.db import insert_rows
+from backend.org.models import Employee
 from competency_framework import service
 from competency_framework.models import (
     AssessmentCampaign,
@@ -746,3 +747,39 @@ def _derive_current_ratings(session: Session, *, first_id: int) -> int:
         )
     )
     return written.rowcount
+
+
+def include_demo_accounts(session: Session, employee_ids: list[int]) -> int:
+    """Put the demo accounts' employees in the newest open campaign; return how many joined.
+
+    The open campaign covers the central procurement staff; the demo supervisor and employee
+    may work elsewhere, and then could not take part. They join it as HR would have included
+    them (with their current unit), so both can self-assess and the supervisor validate on the
+    first `merito up`. Idempotent; nothing happens without an open campaign.
+    """
+    campaign_id = session.execute(
+        select(AssessmentCampaign.id)
+        .where(AssessmentCampaign.closed_at.is_(None))
+        .order_by(AssessmentCampaign.opened_at.desc())
+        .limit(1)
+    ).scalar()
+    if campaign_id is None or not employee_ids:
+        return 0
+    inside = set(
+        session.execute(
+            select(CampaignParticipant.employee_id).where(
+                CampaignParticipant.campaign_id == campaign_id,
+                CampaignParticipant.employee_id.in_(employee_ids),
+            )
+        ).scalars()
+    )
+    joining = [
+        {"campaign_id": campaign_id, "employee_id": employee_id, "unit_id": unit_id}
+        for employee_id, unit_id in session.execute(
+            select(Employee.id, Employee.unit_id).where(Employee.id.in_(employee_ids))
+        )
+        if employee_id not in inside
+    ]
+    if joining:
+        session.execute(insert(CampaignParticipant), joining)
+    return len(joining)

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
 from backend.files import content_disposition
 from backend.i18n import _
-from backend.spreadsheets import csv_cell, xlsx_cell
+from backend.spreadsheets import (
+    WorkbookTooLarge,
+    WorkbookUnreadable,
+    csv_cell,
+    xlsx_cell,
+    xlsx_rows,
+)
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
@@ -144,13 +151,19 @@ def read_sheet(
     if len(content) > MAX_IMPORT_BYTES:
         raise ImportRejected([ImportProblem(0, "", _("The file is larger than 5 MB."))])
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - any parsing failure means "not a workbook we can read"
+        with closing(xlsx_rows(content)) as rows:
+            return _sheet_rows(rows, required=required, optional=optional)
+    except WorkbookUnreadable:
         raise ImportRejected(
             [ImportProblem(0, "", _("The file is not an Excel workbook (.xlsx)."))]
-        )
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
+        ) from None
+    except WorkbookTooLarge as err:
+        raise ImportRejected([ImportProblem(0, "", str(err))]) from None
+
+
+def _sheet_rows(
+    rows: Iterator[tuple[Any, ...]], *, required: Iterable[str], optional: Iterable[str]
+) -> list[SheetRow]:
     header = next(rows, None)
     if header is None:
         raise ImportRejected([ImportProblem(0, "", _("The sheet is empty."))])
@@ -172,7 +185,6 @@ def read_sheet(
             raise ImportRejected([ImportProblem(number, "", _("Too many rows (at most 50,000)."))])
         values = {name: (raw[i] if i < len(raw) else None) for name, i in positions.items()}
         result.append(SheetRow(number, values, letters))
-    workbook.close()
     return result
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.db import SessionDep, today_utc
-from backend.deps import CurrentPrincipal, require
+from backend.deps import CurrentPrincipal, form_id, form_ids, require
 from backend.i18n import _, get_locale, localized
 from backend.org import api as org_api
 from backend.org.models import Position, Unit
@@ -347,7 +347,7 @@ def campaigns(request: Request, session: SessionDep, format: str = ""):
 @router.post("/campaigns", dependencies=[require(Permission.manage_campaigns)])
 async def create_campaign(request: Request, session: SessionDep, principal: CurrentPrincipal):
     form = await request.form()
-    unit_ids = [int(u) for u in form.getlist("units") if str(u).isdigit()]
+    unit_ids = form_ids(form.getlist("units"), field="units")
     roles = [str(r) for r in form.getlist("roles") if r]
     values = {
         "name": str(form.get("name", "")),
@@ -442,7 +442,7 @@ def campaign_remind(
             session,
             campaign=campaign,
             actor=principal.user,
-            unit_id=int(unit_id) if unit_id.isdigit() else None,
+            unit_id=form_id(unit_id, field="unit_id"),
         )
     except CompetencyError as err:
         session.rollback()

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from backend.auth.permissions import Permission
 from backend.db import SessionDep
-from backend.deps import CurrentPrincipal, require
+from backend.deps import CurrentPrincipal, id_or_none, require
 from backend.i18n import _, get_locale, localized
 from backend.org.models import Employee
 from backend.web import flash, redirect, render
@@ -126,7 +126,8 @@ def my_competencies(
 
 
 def _assessment_context(session: Session, employee: Employee) -> dict[str, Any]:
-    # The form starts from the person's own pending answers (not from training results).
+    # The form starts from the person's own pending answers (not from training results), else
+    # from their current validated levels: a campaign asks them all again, and most stay put.
     pending = {
         cid: e
         for cid, e in service.pending_self_entries(session, employee_id=employee.id).items()
@@ -137,8 +138,9 @@ def _assessment_context(session: Session, employee: Employee) -> dict[str, Any]:
     values = {}
     for c in service.list_competencies(session):
         entry = pending.get(c.id)
+        validated = current.get(c.id)
         values[c.code] = {
-            "level": entry.level if entry else "",
+            "level": entry.level if entry else (validated.level if validated else ""),
             "note": entry.note if entry else "",
             "evidence_url": entry.evidence_url if entry else "",
         }
@@ -411,7 +413,7 @@ async def validate(
         if not key.startswith("decision_"):
             continue
         entry_id = key.removeprefix("decision_")
-        if not entry_id.isdigit():
+        if id_or_none(entry_id) is None:
             continue
         choice = str(form.get(key, "agree"))
         self_level = str(form.get(f"self_{entry_id}", ""))

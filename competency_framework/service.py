@@ -869,6 +869,11 @@ def submit_self_assessment(
             errors[err.field] = str(err)
             continue
         checked.append((competency, level, note, url))
+    if not errors and not checked:
+        # An empty form is not "nothing changed": the person has not answered yet.
+        first = next(iter(ratings), "")
+        message = _("Choose your level for at least one competency.")
+        raise CompetencyError(message, errors={f"level_{first}": message}, field=f"level_{first}")
     if errors:
         raise CompetencyError(
             _("Some answers are not valid."), errors=errors, field=next(iter(errors))

@@ -6,7 +6,9 @@ when running as root, since PostgreSQL refuses to run as root). Each test gets a
 copied from a migrated template, so tests never see each other's rows.
 
 With MERITO_REQUIRE_ALL=1 (set by .ci/run) a missing PostgreSQL or Chromium fails the run
-instead of skipping.
+instead of skipping, and so does any test skipped, xfailed or deselected by any means (checked
+once for the whole session, on the xdist controller). Every run ends with one line saying what
+ran: tests per database backend, browser tests, load runs.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +44,135 @@ def missing(reason: str) -> None:
     if REQUIRE_ALL:
         pytest.fail(f"{reason} (MERITO_REQUIRE_ALL=1 forbids skipping)")
     pytest.skip(reason)
+
+
+# --- what ran ---------------------------------------------------------------------------------
+
+# Modules whose tests are load runs (bench.load as a separate process), counted apart.
+LOAD_TEST_MODULES = frozenset({"test_load.py"})
+BACKENDS = ("sqlite", "postgresql")
+
+
+@dataclass
+class RunTally:
+    """What the session ran, from the reports every worker sent to this process."""
+
+    ran: Counter = field(default_factory=Counter)  # by backend: sqlite / postgresql / neither
+    browser: int = 0
+    load: int = 0
+    not_run: list[str] = field(default_factory=list)  # "skipped: nodeid (reason)" and the like
+    deselected: int = 0
+    worker_deselected: int = 0
+
+    def summary(self) -> str:
+        total = sum(self.ran.values())
+        backends = ", ".join(f"{name} {self.ran[name]}" for name in (*BACKENDS, "neither"))
+        return (
+            f"merito: {total} tests ran ({backends}); browser tests {self.browser}; "
+            f"load runs {self.load}; not run {len(self.not_run) + self.deselected_count}"
+        )
+
+    @property
+    def deselected_count(self) -> int:
+        # Each xdist worker collects and deselects the same items: the largest count is the one.
+        return max(self.deselected, self.worker_deselected)
+
+
+_TALLY = pytest.StashKey[RunTally]()
+# The session's tally, for the report hook, which is not given the config.
+_tallies: list[RunTally] = []
+
+
+def pytest_configure(config) -> None:
+    config.stash[_TALLY] = RunTally()
+    _tallies.append(config.stash[_TALLY])
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    # Labels ride on each report (xdist sends user_properties to the controller).
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        backend = params.get("db_backend") or params.get("database")
+        item.user_properties.append(
+            ("merito_backend", backend if backend in BACKENDS else "neither")
+        )
+        if item.get_closest_marker("browser"):
+            item.user_properties.append(("merito_kind", "browser"))
+        elif item.path.name in LOAD_TEST_MODULES:
+            item.user_properties.append(("merito_kind", "load"))
+
+
+def pytest_deselected(items) -> None:
+    if items:
+        items[0].config.stash[_TALLY].deselected += len(items)
+
+
+def pytest_runtest_logreport(report) -> None:
+    if not _tallies:
+        return
+    tally = _tallies[-1]
+    labels = {name: value for name, value in report.user_properties}
+    xfail = hasattr(report, "wasxfail")
+    if report.skipped:
+        what = "xfailed" if xfail else "skipped"
+        reason = report.wasxfail if xfail else _skip_reason(report)
+        tally.not_run.append(f"{what}: {report.nodeid} ({reason})")
+    elif report.when == "call":
+        if xfail:  # passed although marked xfail: an expected failure proves nothing either
+            tally.not_run.append(f"xpassed: {report.nodeid} ({report.wasxfail})")
+        tally.ran[labels.get("merito_backend", "neither")] += 1
+        kind = labels.get("merito_kind")
+        if kind == "browser":
+            tally.browser += 1
+        elif kind == "load":
+            tally.load += 1
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """On the xdist controller: take the deselection count a worker sent back."""
+    count = getattr(node, "workeroutput", {}).get("merito_deselected", 0)
+    tally = node.config.stash[_TALLY]
+    tally.worker_deselected = max(tally.worker_deselected, count)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus) -> None:
+    config = session.config
+    tally = config.stash[_TALLY]
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller decides
+        config.workeroutput["merito_deselected"] = tally.deselected
+        return
+    everything_ran = not (tally.not_run or tally.deselected_count)
+    if REQUIRE_ALL and not everything_ran and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    tally = config.stash[_TALLY]
+    if REQUIRE_ALL and (tally.not_run or tally.deselected_count):
+        terminalreporter.write_sep(
+            "=", "MERITO_REQUIRE_ALL=1: every test must run; these did not", red=True
+        )
+        for line in tally.not_run[:50]:
+            terminalreporter.write_line(line)
+        if len(tally.not_run) > 50:
+            terminalreporter.write_line(f"... and {len(tally.not_run) - 50} more")
+        if tally.deselected_count:
+            terminalreporter.write_line(f"deselected: {tally.deselected_count} tests")
+    line = tally.summary()
+    terminalreporter.write_line(line, bold=True)
+    artifacts = os.environ.get("MERITO_TEST_ARTIFACTS")
+    if artifacts:
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        (Path(artifacts) / "test-summary.txt").write_text(line + "\n")
 
 
 def free_port() -> int:
@@ -367,11 +499,29 @@ def make_user(session: Session, settings: Settings):
     return build
 
 
+def sign_in_form_token(client) -> str:
+    """Return the CSRF token of a form shown without a session (sign-in, registration...).
+
+    Such a token is bound to the browser's pre-session cookie: the client is given one first
+    when it has none, as the server gives it with the first page it shows without a session.
+    """
+    import secrets
+
+    from backend.auth.service import anonymous_csrf_token
+    from backend.deps import PRESESSION_COOKIE, cookie_name
+
+    settings = client.app.state.settings
+    name = cookie_name(settings, PRESESSION_COOKIE)
+    value = client.cookies.get(name)
+    if not value:
+        value = secrets.token_urlsafe(32)
+        client.cookies.set(name, value)
+    return anonymous_csrf_token(settings.resolved_secret_key(), binding=value)
+
+
 def login(client, email: str, password: str = TEST_PASSWORD) -> str:
     """Sign in through the form; return the session's CSRF token."""
-    from backend.auth.service import anonymous_csrf_token
-
-    token = anonymous_csrf_token(client.app.state.settings.resolved_secret_key())
+    token = sign_in_form_token(client)
     response = client.post(
         "/login",
         data={"email": email, "password": password, "csrf_token": token, "next": "/"},

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from backend.auth.models import User
 from backend.auth.service import anonymous_csrf_token, totp_secret_of
-from tests.conftest import TEST_PASSWORD, csrf_of
+from tests.conftest import TEST_PASSWORD, csrf_of, sign_in_form_token
 from whistleblowing import service as reporting
 from whistleblowing.models import ReportChannel
 
@@ -62,7 +62,12 @@ def staff_login(client, email: str, password: str = TEST_PASSWORD) -> str:
     """Sign in with password and TOTP (enrolling on first use); return the CSRF token."""
     response = client.post(
         "/login",
-        data={"email": email, "password": password, "csrf_token": anon_token(client), "next": "/"},
+        data={
+            "email": email,
+            "password": password,
+            "csrf_token": sign_in_form_token(client),
+            "next": "/",
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text

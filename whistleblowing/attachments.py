@@ -4,9 +4,10 @@ A file is accepted only if its content (magic bytes), not its name, is one of a 
 types, and its name agrees with that content: an executable renamed ``invoice.pdf`` is refused
 as a disguised file. Identifying metadata is removed before encryption: images are re-encoded
 from their pixels (EXIF, GPS, XMP, comments and colour-profile blocks dropped, orientation
-applied first), PDFs lose their document information dictionary and XMP streams. Office
-documents are refused, because names in their comments and tracked changes cannot be removed
-reliably; the reporter is asked to export them to PDF.
+applied first); PDFs are written anew from the objects their catalog reaches, each cleaned of
+metadata, private data, scripts and embedded files, and their JPEG pictures of metadata
+segments (`strip_pdf`). Office documents are refused, because names in their comments and
+tracked changes cannot be removed reliably; the reporter is asked to export them to PDF.
 
 Everything happens in memory: the upload is parsed into memory (backend.deps.read_form), cleaned
 in memory and encrypted in chunks straight into the store. Only ciphertext touches the disk, and
@@ -18,10 +19,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from backend.files import safe_filename
 from backend.i18n import _
@@ -184,13 +187,16 @@ def strip_image(data: bytes, *, file_type: FileType, name: str = "") -> bytes:
 
 
 def strip_pdf(data: bytes, *, name: str = "") -> bytes:
-    """Return the PDF without its information dictionary and XMP metadata streams.
+    """Return the PDF rewritten from what it shows, without metadata, scripts or embedded files.
 
-    Password-protected PDFs are refused: their metadata cannot be inspected or removed.
+    The file is written anew from the objects its catalog reaches once cleaned, so nothing else
+    survives: not the XMP streams a deleted reference leaves behind, not an older revision kept
+    by an incremental update, not the information dictionary, not the file identifier. See
+    `_clean_pdf_object` for what is removed from each object. Password-protected PDFs are
+    refused: their metadata cannot be inspected or removed.
     """
     from pypdf import PdfReader, PdfWriter
-    from pypdf.errors import PdfReadError
-    from pypdf.generic import NameObject
+    from pypdf.errors import PdfReadError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -201,25 +207,257 @@ def strip_pdf(data: bytes, *, name: str = "") -> bytes:
                     name=name,
                 )
             )
-        writer = PdfWriter(clone_from=reader)
-        writer.metadata = None
-        root = writer.root_object
-        for key in ("/Metadata", "/PieceInfo"):
-            if NameObject(key) in root:
-                del root[NameObject(key)]
-        for page in writer.pages:
-            for key in ("/Metadata", "/PieceInfo"):
-                if NameObject(key) in page:
-                    del page[NameObject(key)]
+        _clean_pdf_graph(reader.root_object)
+        writer = PdfWriter()
+        # Copies the catalog and what it reaches only; no information dictionary, no /ID.
+        writer.clone_reader_document_root(reader)
+        if re.fullmatch(r"%PDF-[12]\.\d", reader.pdf_header):
+            writer.pdf_header = reader.pdf_header
+        writer.generate_file_identifiers()  # random, unlike the original's
+        _drop_unreachable(writer)
         out = io.BytesIO()
         writer.write(out)
     except AttachmentRefused:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError):
+    except (
+        PdfReadError,
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OSError,
+        RecursionError,
+    ):
         raise AttachmentRefused(
             _("%(name)s could not be read as a PDF document.", name=name)
         ) from None
     return out.getvalue()
+
+
+# Keys removed from every dictionary and stream of a PDF, wherever they appear.
+_PDF_DROPPED_KEYS = frozenset(
+    {
+        "/Metadata",  # XMP: catalog, pages, images, forms, fonts, colour profiles, anything
+        "/PieceInfo",  # private data of the program that wrote the file (Acrobat, Illustrator)
+        "/LastModified",  # when the page or form was last edited
+        "/Author",  # the information dictionary's keys, where a program copies them elsewhere
+        "/Creator",
+        "/Producer",
+        "/CreationDate",
+        "/ModDate",
+        "/Subject",
+        "/Keywords",
+        "/CreatorInfo",
+        "/AF",  # associated files (PDF 2.0): whole files inside
+        "/EF",  # the embedded file of a file specification
+        "/OPI",  # paths of the original images on the author's disk
+        "/AA",  # actions run when a page, a field or the document is opened, closed, printed
+    }
+)
+# Names of vendors' private keys ("/ADBE_…", "/PTEX.InfoDict", which holds the information
+# dictionary of each PDF figure pdfTeX included): a prefix, then "_" or ".".
+_PDF_PRIVATE_KEY = re.compile(r"^/[A-Za-z0-9]+[_.]")
+# Keys of the catalog removed: scripts and the first action, web-capture data (addresses and
+# times), signature permissions, portfolios.
+_PDF_DROPPED_CATALOG_KEYS = ("/OpenAction", "/SpiderInfo", "/Perms", "/Collection")
+_PDF_DROPPED_NAME_TREES = ("/JavaScript", "/EmbeddedFiles", "/AlternatePresentations")
+# Annotations that carry a whole file or media, removed from their pages.
+_PDF_DROPPED_ANNOTATIONS = frozenset(
+    {"/FileAttachment", "/Sound", "/Movie", "/Screen", "/RichMedia", "/3D"}
+)
+# Of annotations other than form fields: the author's name, times and the annotation's id.
+_PDF_ANNOTATION_AUTHOR_KEYS = ("/T", "/M", "/NM")
+# Actions kept on links and bookmarks: moving within the document and opening a web address.
+_PDF_HARMLESS_ACTIONS = frozenset({"/GoTo", "/URI", "/Named"})
+_PDF_IMAGE_FILTERS = frozenset(
+    {"/FlateDecode", "/ASCII85Decode", "/ASCIIHexDecode", "/LZWDecode", "/RunLengthDecode"}
+)
+
+
+def _resolved(value: Any) -> Any:
+    return value.get_object() if hasattr(value, "get_object") else value
+
+
+def _is_metadata_or_file(value: Any) -> bool:
+    """Return whether a PDF object is an XMP stream or an embedded file, under any key."""
+    from pypdf.generic import DictionaryObject
+
+    target = _resolved(value)
+    return isinstance(target, DictionaryObject) and (
+        target.get("/Type") in ("/Metadata", "/EmbeddedFile") or target.get("/Subtype") == "/XML"
+    )
+
+
+def _is_dropped_annotation(value: Any) -> bool:
+    from pypdf.generic import DictionaryObject
+
+    target = _resolved(value)
+    return isinstance(target, DictionaryObject) and (
+        target.get("/Subtype") in _PDF_DROPPED_ANNOTATIONS and "/Rect" in target
+    )
+
+
+def _is_harmless_action(value: Any) -> bool:
+    from pypdf.generic import DictionaryObject
+
+    target = _resolved(value)
+    return not isinstance(target, DictionaryObject) or target.get("/S") in _PDF_HARMLESS_ACTIONS
+
+
+def _clean_pdf_graph(catalog: Any) -> None:
+    """Clean, in place, the catalog and every object it reaches (see `_clean_pdf_object`)."""
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    for key in _PDF_DROPPED_CATALOG_KEYS:
+        catalog.pop(key, None)
+    names = _resolved(catalog.get("/Names"))
+    if isinstance(names, DictionaryObject):
+        for key in _PDF_DROPPED_NAME_TREES:
+            names.pop(key, None)
+    form = _resolved(catalog.get("/AcroForm"))
+    if isinstance(form, DictionaryObject):
+        form.pop("/XFA", None)  # an XML form: scripts and its own metadata
+    seen: set[int] = set()
+    pending = [catalog]
+    while pending:
+        item = _resolved(pending.pop())
+        if id(item) in seen or not isinstance(item, (DictionaryObject, ArrayObject)):
+            continue
+        seen.add(id(item))
+        if isinstance(item, DictionaryObject):
+            _clean_pdf_object(item)
+            pending.extend(item.raw_get(key) for key in item)
+        else:
+            item[:] = [
+                v for v in item if not _is_metadata_or_file(v) and not _is_dropped_annotation(v)
+            ]
+            pending.extend(item)
+
+
+def _clean_pdf_object(obj: Any) -> None:
+    """Remove from one dictionary or stream what identifies its author or runs by itself.
+
+    Everywhere: XMP, application private data, edit times, the information keys, embedded and
+    associated files, original-image paths, automatic actions. Comments (markup annotations)
+    lose the author's name, their times and ids but keep their text; annotations carrying a
+    file or media, file specifications, signature values and actions other than going to a
+    page or a web address are emptied. Pictures keep only the JPEG segments that draw them.
+    """
+    from pypdf.generic import DictionaryObject, NameObject, StreamObject
+
+    for key in list(obj):
+        if (
+            key in _PDF_DROPPED_KEYS
+            or _PDF_PRIVATE_KEY.search(key)
+            or _is_metadata_or_file(obj.raw_get(key))
+        ):
+            del obj[key]
+    kind = obj.get("/Type")
+    subtype = obj.get("/Subtype")
+    if kind == "/Filespec" or (subtype in _PDF_DROPPED_ANNOTATIONS and "/Rect" in obj):
+        # Left somewhere other than a page's list (a structure tree): kept, but empty.
+        for key in list(obj):
+            if key not in ("/Type", "/Subtype", "/Rect", "/P"):
+                del obj[key]
+        return
+    if kind == "/Annot" or ("/Rect" in obj and subtype is not None):
+        for key in _PDF_ANNOTATION_AUTHOR_KEYS:
+            if subtype != "/Widget" or key == "/M":  # a field's /T is its name, not a person
+                obj.pop(key, None)
+    if obj.get("/FT") == "/Sig" or "/ByteRange" in obj:
+        # A digital signature names and certifies its signer; rewriting the file voids it.
+        for key in ("/V", "/Contents", "/Name", "/Cert", "/Prop_Build", "/Location", "/Reason"):
+            obj.pop(key, None)
+    for key in ("/A", "/Next"):
+        if key in obj and (key == "/Next" or not _is_harmless_action(obj.raw_get(key))):
+            del obj[key]
+    if isinstance(obj, StreamObject) and subtype == "/Image":
+        filters = obj.get("/Filter")
+        chain = [filters] if isinstance(filters, str) else list(filters or [])
+        if chain and chain[-1] == "/DCTDecode" and set(chain[:-1]) <= _PDF_IMAGE_FILTERS:
+            jpeg = jpeg_without_metadata(obj.get_data())
+            StreamObject.set_data(obj, jpeg)  # the JPEG bytes as they are: no re-encoding
+            obj.decoded_self = None
+            obj[NameObject("/Filter")] = NameObject("/DCTDecode")
+            obj.pop("/DecodeParms", None)
+    if isinstance(obj, DictionaryObject) and obj.get("/S") is not None:
+        obj.pop("/JS", None)
+
+
+def _drop_unreachable(writer: Any) -> None:
+    """Forget the writer's objects that its catalog no longer reaches (left by cloning)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    reachable: set[int] = set()
+    pending: list[Any] = [writer.root_object.indirect_reference]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, IndirectObject):
+            if item.idnum in reachable:
+                continue
+            reachable.add(item.idnum)
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):
+            pending.extend(item.raw_get(key) for key in item)
+        elif isinstance(item, ArrayObject):
+            pending.extend(item)
+    for index in range(len(writer._objects)):
+        if index + 1 not in reachable:
+            writer._objects[index] = None
+
+
+# JPEG segments kept: APP0 "JFIF" (pixel density) and APP14 "Adobe" (how to read the colours).
+# Every other application segment (EXIF and GPS in APP1, XMP, ICC profiles, IPTC in APP13,
+# maker notes) and comments go, and so do bytes after the end of the image.
+_JPEG_KEPT_APPLICATION_SEGMENTS = {0xE0: b"JFIF\x00", 0xEE: b"Adobe"}
+
+
+def jpeg_without_metadata(data: bytes) -> bytes:
+    """Return a JPEG's bytes without metadata segments, its picture data untouched."""
+    if not data.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG")
+    out = bytearray(b"\xff\xd8")
+    size, at = len(data), 2
+    while at < size:
+        if data[at] != 0xFF:
+            raise ValueError("JPEG segment expected")
+        while at < size and data[at] == 0xFF:  # fill bytes
+            at += 1
+        if at >= size:
+            break
+        marker = data[at]
+        at += 1
+        if marker == 0xD9:
+            break
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            out += bytes((0xFF, marker))
+            continue
+        length = int.from_bytes(data[at : at + 2], "big")
+        end = at + length
+        if length < 2 or end > size:
+            raise ValueError("truncated JPEG segment")
+        kept_prefix = _JPEG_KEPT_APPLICATION_SEGMENTS.get(marker)
+        metadata = 0xE0 <= marker <= 0xEF or marker == 0xFE
+        if not metadata or (kept_prefix and data[at + 2 : end].startswith(kept_prefix)):
+            out += bytes((0xFF, marker)) + data[at:end]
+        at = end
+        if marker == 0xDA:  # start of scan: coded data runs to the next real marker
+            scan = at
+            while True:
+                at = data.find(b"\xff", at)
+                if at == -1 or at + 1 >= size:
+                    at = size
+                    break
+                following = data[at + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:  # stuffing, restarts
+                    at += 2
+                    continue
+                break
+            out += data[scan:at]
+    out += b"\xff\xd9"
+    return bytes(out)
 
 
 # --- the encrypted store ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ lead, deputy) and tags but cannot open any report.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Annotated
 from urllib.parse import urlencode
@@ -22,10 +23,32 @@ from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.auth.service import Principal
 from backend.db import SessionDep
-from backend.deps import CurrentPrincipal, SettingsDep, read_form, require
+from backend.deps import (
+    CurrentPrincipal,
+    FieldError,
+    SettingsDep,
+    form_id,
+    form_ids,
+    form_int,
+    id_or_none,
+    read_form,
+    require,
+    session_token,
+)
+from backend.files import content_disposition
 from backend.i18n import N_, _
-from backend.web import NavItem, Page, flash, format_date, redirect, register_nav, render
-from whistleblowing import attachments, cases, deadlines, retaliation
+from backend.web import (
+    NavItem,
+    Page,
+    flash,
+    format_date,
+    keep_form,
+    kept_form,
+    redirect,
+    register_nav,
+    render,
+)
+from whistleblowing import attachments, cases, crypto, deadlines, retaliation
 from whistleblowing import service as reporting
 from whistleblowing.http import Desk, DeskDep, http_error, parse_day, undo, uploads
 from whistleblowing.models import (
@@ -100,8 +123,9 @@ def _labels() -> dict:
 
 
 def _int_or_none(value: object) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
+    """Return the id a filter or form value names; None when empty or not an id (the caller
+    says the record was not found)."""
+    return id_or_none(value)
 
 
 # --- inbox ------------------------------------------------------------------------------------
@@ -210,12 +234,20 @@ async def intake(desk: DeskDep):
         "received_on": str(form.get("received_on", "") or ""),
         "red_flags": [v for v in form.getlist("red_flags") if isinstance(v, str)],
         "others_know": str(form.get("others_know", "unsure") or "unsure"),
-        "excluded": [int(v) for v in form.getlist("excluded") if str(v).isdigit()],
+        "excluded": [],
         "good_faith": form.get("good_faith") == "yes",
     }
+    # Ids beyond what the database holds are refused by name, with the rest of the form.
+    refused: dict[str, str] = {}
+    channel_id = None
+    try:
+        values["excluded"] = form_ids(form.getlist("excluded"), field="excluded")
+        channel_id = form_id(values["channel"], field="channel")
+    except FieldError as err:
+        refused[err.field] = err.message
     files = await uploads(form)
     submission = reporting.Submission(
-        channel_id=_int_or_none(values["channel"]),
+        channel_id=channel_id,
         what=text["what"],
         when=text["when"],
         where=text["where"],
@@ -232,7 +264,7 @@ async def intake(desk: DeskDep):
         received_on=parse_day(values["received_on"]),
         entered_by=desk.user,
     )
-    errors = reporting.validate_submission(session, submission)
+    errors = reporting.validate_submission(session, submission) | refused
     if values["received_on"] and submission.received_on is None:
         errors["received_on"] = _("Enter the day as YYYY-MM-DD.")
     if not errors:
@@ -269,12 +301,14 @@ def intake_certificate(certificate: Annotated[str, Form()] = ""):
     """Hand the certificate shown with an entered report's receipt back as a file."""
     check = reporting.verify_certificate(certificate)
     if not check.valid:
-        raise HTTPException(status_code=422, detail=_("This is not a valid certificate."))
+        # The receipt page that holds it is shown once, so the refusal is the validation page,
+        # naming the field.
+        raise FieldError("certificate", _("This is not a valid certificate."))
     return Response(
         certificate,
         media_type="application/json",
         headers={
-            "Content-Disposition": f'attachment; filename="certificate-{check.reference}.json"',
+            "Content-Disposition": content_disposition(f"certificate-{check.reference}.json"),
             "Content-Security-Policy": "sandbox",
         },
     )
@@ -409,6 +443,13 @@ def declare_interests(
 
 @router.get("/channels", dependencies=[require(Permission.manage_report_channels)])
 def channels(request: Request, session: SessionDep):
+    return _channels_page(request, session)
+
+
+def _channels_page(
+    request: Request, session: Session, *, errors=None, values=None, status_code=200
+):
+    """Return the channels page (and the tag form's errors and what was typed, when refused)."""
     listed = reporting.all_channels(session)
     recipients = {c.id: reporting.channel_recipients(session, c.id) for c in listed}
     keys = reporting.holder_keys(session, [u.id for us in recipients.values() for u in us])
@@ -424,7 +465,10 @@ def channels(request: Request, session: SessionDep):
             "ready": reporting.recovery_ready(session),
             "tags": cases.all_tags(session),
             "registers": cases.interest_registers(session, list(people.values())),
+            "errors": errors or {},
+            "values": values or {},
         },
+        status_code=status_code,
     )
 
 
@@ -501,8 +545,8 @@ async def _save_channel(request, session, principal, channel: ReportChannel | No
     }
     values["is_active"] = form.get("is_active") == "yes"
     order = str(form.get("order", "100") or "100")
-    values["order"] = int(order) if order.lstrip("-").isdigit() else 100
-    recipients = [int(v) for v in form.getlist("recipients") if isinstance(v, str) and v.isdigit()]
+    values["order"] = form_int(order, field="order")
+    recipients = form_ids(form.getlist("recipients"), field="recipients")
     lead, deputy = str(form.get("lead", "") or ""), str(form.get("deputy", "") or "")
     try:
         saved = reporting.save_channel(session, actor=principal.user, channel=channel, **values)
@@ -551,7 +595,8 @@ def save_tag(
     name_es: Annotated[str, Form()] = "",
     name_en: Annotated[str, Form()] = "",
 ):
-    tag = desk.session.get(CaseTag, int(tag_id)) if tag_id.isdigit() else None
+    chosen = form_id(tag_id, field="tag_id")
+    tag = desk.session.get(CaseTag, chosen) if chosen is not None else None
     if tag_id and tag is None:
         raise HTTPException(status_code=404, detail=_("This tag does not exist."))
     try:
@@ -560,7 +605,13 @@ def save_tag(
         )
     except reporting.ReportingError as err:
         desk.undo()
-        raise HTTPException(status_code=422, detail=str(err)) from None
+        return _channels_page(
+            desk.request,
+            desk.session,
+            errors={err.field or "code": str(err)},
+            values={"code": code, "name_es": name_es, "name_en": name_en},
+            status_code=422,
+        )
     flash(desk.request, _("The tag was saved."))
     desk.session.commit()
     return redirect(desk.request, "/cases/channels#tags")
@@ -570,8 +621,17 @@ def save_tag(
 
 
 def _evaluation(session: Session, year: str):
-    chosen = int(year) if year.isdigit() else None
+    try:
+        chosen = cases.statistics_year(year)
+    except reporting.ReportingError as err:
+        raise http_error(err) from None
     return cases.evaluation(session, year=chosen, threshold=reporting.STATISTICS_THRESHOLD)
+
+
+def _statistics_download(result: cases.Evaluation, *, extension: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": content_disposition(f"reporting-{result.year or 'all'}.{extension}")
+    }
 
 
 @router.get("/statistics", dependencies=[require(Permission.view_report_statistics)])
@@ -596,7 +656,7 @@ def statistics_csv(session: SessionDep, year: str = ""):
     return Response(
         cases.evaluation_csv(result),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="reporting-{year or "all"}.csv"'},
+        headers=_statistics_download(result, extension="csv"),
     )
 
 
@@ -606,14 +666,14 @@ def statistics_xlsx(session: SessionDep, year: str = ""):
     return Response(
         cases.evaluation_xlsx(result),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="reporting-{year or "all"}.xlsx"'},
+        headers=_statistics_download(result, extension="xlsx"),
     )
 
 
 # --- identity requests (protection officers) --------------------------------------------------
 
 
-def _identity_page(desk: Desk, *, errors=None, status_code=200):
+def _identity_page(desk: Desk, *, errors=None, values=None, status_code=200):
     try:
         views = reporting.identity_requests(
             desk.session, officer=desk.user, holder_private=desk.holder_private()
@@ -627,6 +687,7 @@ def _identity_page(desk: Desk, *, errors=None, status_code=200):
             "views": views,
             "waiting": reporting.identity_notices_waiting(desk.session, officer=desk.user),
             "errors": errors or {},
+            "values": values or {},
         },
         status_code=status_code,
     )
@@ -673,7 +734,20 @@ def decide_identity_request(
         desk.undo()
         if err.status_code in (404, 409) or err.status_code == 403:
             raise http_error(err) from None
-        return _identity_page(desk, errors={request_id: str(err)}, status_code=err.status_code)
+        # By the request's form: its field's name ("employee" is the service's for the number).
+        field = {"employee": "employee_number"}.get(err.field, err.field or "note")
+        return _identity_page(
+            desk,
+            errors={request_id: {field: str(err)}},
+            values={
+                request_id: {
+                    "note": note,
+                    "defer_notice": defer_notice,
+                    "employee_number": employee_number,
+                }
+            },
+            status_code=err.status_code,
+        )
     flash(desk.request, _("Your decision was recorded."))
     desk.session.commit()
     return redirect(desk.request, "/cases/identity-requests")
@@ -770,12 +844,52 @@ def _case_page(
     )
 
 
+# A refused form on the case page is shown again after a redirect (a reload must not post it
+# again), so what was typed waits in the session row meanwhile: sealed under a key only this
+# browser's cookie holds, like the session's key (docs/security.md), never in clear.
+_KEPT_CONTEXT = b"merito kept case form v1"
+
+
+def _kept_key(desk: Desk) -> bytes | None:
+    token = session_token(desk.request)
+    if not token or len(token) < 16:
+        return None
+    return crypto.derive_subkey(crypto.session_key_from_token(token), context=_KEPT_CONTEXT)
+
+
+def _keep_case_form(desk: Desk, page: str, errors: dict, values: dict) -> None:
+    key = _kept_key(desk)
+    if key is None:
+        return
+    sealed = crypto.encrypt(key, json.dumps(values).encode(), aad=page.encode())
+    keep_form(
+        desk.request,
+        page=page,
+        form="case",
+        errors=errors,
+        values={"sealed": base64.b64encode(sealed).decode()},
+    )
+
+
+def _kept_case_form(desk: Desk, page: str) -> dict:
+    kept = kept_form(desk.request, page)
+    key = _kept_key(desk)
+    if not kept or key is None:
+        return {}
+    try:
+        sealed = base64.b64decode(kept["values"]["sealed"])
+        values = json.loads(crypto.decrypt(key, sealed, aad=page.encode()))
+    except (crypto.DecryptionError, KeyError, TypeError, ValueError):
+        return {}
+    return {"errors": kept["errors"], "values": values}
+
+
 @router.get("/{reference}", dependencies=[require(Permission.handle_reports)])
 def case(desk: DeskDep, reference: str):
     access = _open(desk, reference, audit_read=True)
     # The read is audited in the same transaction as nothing else: commit it before showing.
     desk.session.commit()
-    return _case_page(desk, access)
+    return _case_page(desk, access, **_kept_case_form(desk, f"/cases/{access.report.reference}"))
 
 
 def _act(
@@ -861,10 +975,10 @@ def change_status(
     reason: Annotated[str, Form()] = "",
     feedback: Annotated[str, Form()] = "",
 ):
-    return _act(
-        desk,
-        reference,
-        lambda access: cases.change_status(
+    access = _open(desk, reference, audit_read=False)
+    page = f"/cases/{access.report.reference}"
+    try:
+        cases.change_status(
             desk.session,
             desk.settings,
             access=access,
@@ -873,23 +987,33 @@ def change_status(
             outcome=outcome or None,
             reason=reason,
             feedback=feedback,
-        ),
-        field="status",
-        done=_("The status was changed."),
-        values={
+        )
+        flash(desk.request, _("The status was changed."))
+        reporting.commit(desk.session, desk.settings)
+    except reporting.ReportingError as err:
+        # Back to the case page with the form as typed: shown at this POST-only URL, a reload
+        # would post the change again (issue #13).
+        desk.undo()
+        values = {
             "kind": "reply",
             "text": "",
+            "status": status,
             "close_reason": reason,
             "feedback": feedback,
             "outcome": outcome,
-        },
-    )
+        }
+        _keep_case_form(desk, page, {err.field or "status": str(err)}, values)
+        desk.session.commit()
+        return redirect(desk.request, page + "#status-form")
+    return redirect(desk.request, page)
 
 
 @router.post("/{reference}/assign", dependencies=[require(Permission.handle_reports)])
-def assign(desk: DeskDep, reference: str, user_id: Annotated[int, Form()] = 0):
+def assign(desk: DeskDep, reference: str, user_id: Annotated[str, Form()] = ""):
+    chosen = form_id(user_id, field="user_id")
+
     def action(access):
-        assignee = desk.session.get(User, user_id)
+        assignee = desk.session.get(User, chosen) if chosen is not None else None
         if assignee is None:
             raise reporting.ReportingError(_("Choose a person."), field="assignee")
         cases.assign(
@@ -961,7 +1085,7 @@ def unlink(desk: DeskDep, reference: str, other: str):
 @router.post("/{reference}/tags", dependencies=[require(Permission.handle_reports)])
 async def set_tags(desk: DeskDep, reference: str):
     form = await desk.request.form()
-    tag_ids = [int(v) for v in form.getlist("tags") if isinstance(v, str) and v.isdigit()]
+    tag_ids = form_ids(form.getlist("tags"), field="tags")
     return _act(
         desk,
         reference,
@@ -1020,8 +1144,9 @@ def delete_reminder(desk: DeskDep, reference: str, reminder_id: int):
 
 
 @router.post("/{reference}/grants", dependencies=[require(Permission.handle_reports)])
-def grant(desk: DeskDep, reference: str, user_id: Annotated[int, Form()] = 0):
-    grantee = desk.session.get(User, user_id)
+def grant(desk: DeskDep, reference: str, user_id: Annotated[str, Form()] = ""):
+    chosen = form_id(user_id, field="user_id")
+    grantee = desk.session.get(User, chosen) if chosen is not None else None
 
     def action(access):
         if grantee is None:

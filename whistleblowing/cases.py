@@ -30,7 +30,7 @@ from backend.auth import service as auth_service
 from backend.auth.models import User, UserRole
 from backend.auth.permissions import Role
 from backend.config import Settings
-from backend.i18n import _, localized
+from backend.i18n import N_, _, localized
 from backend.org import service as org_service
 from backend.org.models import Unit
 from backend.spreadsheets import csv_cell, xlsx_cell
@@ -124,7 +124,11 @@ def _seal_decision(
         author_id=actor.id,
         created_on=today,
         sealed=reporting._seal_item(
-            report, kind=ItemKind.decision, uid=uid, payload={"text": text, "files": []}
+            report,
+            kind=ItemKind.decision,
+            uid=uid,
+            payload={"text": text, "files": []},
+            position=reporting.item_position(session, report),
         ),
     )
     session.add(item)
@@ -325,7 +329,7 @@ def notifications_for(
             isouter=True,
         )
         .where(Notification.user_id == user.id)
-        .order_by(col(Notification.id).desc())
+        .order_by(col(Notification.created_on).desc(), col(Notification.id).desc())
         .limit(limit)
     )
     if unread_only:
@@ -396,6 +400,10 @@ def assign(
             _("Give %(name)s access to the report first.", name=assignee.full_name),
             field="assignee",
         )
+    # A holder the report names (a wrap given before names were re-checked) never handles it.
+    reporting.refuse_if_barred(
+        reporting.barred_from_case(session, access, people=[assignee]), assignee
+    )
     if report.assignee_id == assignee.id:
         raise ReportingError(
             _("%(name)s already handles this case.", name=assignee.full_name), status_code=409
@@ -500,6 +508,10 @@ def hand_over(
         to_user = candidates[0]
     if to_user.id not in holder_ids(session, report):
         reporting.grant_access(session, access=access, actor=actor, grantee=to_user)
+    else:
+        reporting.refuse_if_barred(
+            reporting.barred_from_case(session, access, people=[to_user]), to_user
+        )
     item = _seal_decision(session, access=access, actor=actor, text=reason, today=today)
     before = {"assignee_id": report.assignee_id}
     report.assignee_id = to_user.id
@@ -920,8 +932,10 @@ def save_tag(
 ) -> CaseTag:
     """Create or rename a tag of the administrators' list (audited)."""
     code = code.strip().lower().replace(" ", "_")
-    if not code or not name_es.strip() or not name_en.strip():
-        raise ReportingError(_("Enter a code and the name in both languages."), field="code")
+    given = {"code": code, "name_es": name_es, "name_en": name_en}
+    missing = [name for name, text in given.items() if not text.strip()]
+    if missing:
+        raise ReportingError(_("Enter a code and the name in both languages."), field=missing[0])
     clash = session.exec(select(CaseTag).where(CaseTag.code == code)).first()
     if clash is not None and (tag is None or clash.id != tag.id):
         raise ReportingError(_("Another tag already uses this code."), field="code")
@@ -1157,12 +1171,12 @@ def _sla_rules(today: date) -> dict[str, tuple[Any, str]]:
 
 
 SLA_TITLES = {
-    "ack_overdue": "Acknowledgement overdue",
-    "ack_due_soon": "Acknowledgement due within 2 days",
-    "feedback_overdue": "Feedback overdue",
-    "feedback_due_soon": "Feedback due within 14 days",
-    "unassigned": "Open cases nobody handles",
-    "awaiting_reply": "A message from the reporter waits for an answer",
+    "ack_overdue": N_("Acknowledgement overdue"),
+    "ack_due_soon": N_("Acknowledgement due within 2 days"),
+    "feedback_overdue": N_("Feedback overdue"),
+    "feedback_due_soon": N_("Feedback due within 14 days"),
+    "unassigned": N_("Open cases nobody handles"),
+    "awaiting_reply": N_("A message from the reporter waits for an answer"),
 }
 
 
@@ -1453,8 +1467,11 @@ def case_deadlines_job(session: Session, settings: Settings) -> str:
 
 @jobs.register("reporter_sessions", every=timedelta(minutes=10))
 def reporter_sessions_job(session: Session, settings: Settings) -> str:
-    """Delete expired reporter sessions (also done at each receipt login)."""
-    return f"{reporting.purge_reporter_sessions(session)} expired reporter sessions removed"
+    """Delete the reporter sessions of past days, and set a whole receipt budget back to 0, so
+    neither keeps a trace of when a reporter was active (docs/security.md)."""
+    removed = reporting.purge_reporter_sessions(session)
+    reporting.forget_receipt_attempts(session)
+    return f"{removed} expired reporter sessions removed"
 
 
 # --- statistics for the periodic evaluation ---------------------------------------------------
@@ -1533,6 +1550,32 @@ def _figures(label: str, rows: list[Any], threshold: int) -> ChannelFigures:
         feedback_on_time=sum(r.feedback_given_on <= r.feedback_due_on for r in fed) / len(fed)
         if len(fed) >= threshold
         else None,
+    )
+
+
+# The years a statistics request may ask for: anything else is refused before it reaches a
+# query or a download's file name.
+FIRST_STATISTICS_YEAR = 2000
+LAST_STATISTICS_YEAR = 2100
+
+
+def statistics_year(text: str) -> int | None:
+    """Return the year asked for (None for every year); ReportingError (422) unless it is
+    written in ASCII digits and lies between FIRST_ and LAST_STATISTICS_YEAR."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if text.isascii() and text.isdigit() and len(text) == 4:
+        year = int(text)
+        if FIRST_STATISTICS_YEAR <= year <= LAST_STATISTICS_YEAR:
+            return year
+    raise ReportingError(
+        _(
+            "Choose a year between %(first)s and %(last)s.",
+            first=FIRST_STATISTICS_YEAR,
+            last=LAST_STATISTICS_YEAR,
+        ),
+        field="year",
     )
 
 

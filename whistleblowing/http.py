@@ -18,7 +18,7 @@ from backend.auth.models import User
 from backend.auth.service import Principal
 from backend.config import Settings
 from backend.db import SessionDep
-from backend.deps import SESSION_COOKIE, CurrentPrincipal, SettingsDep
+from backend.deps import CurrentPrincipal, SettingsDep, session_token
 from backend.web import flash, redirect
 from whistleblowing import service as reporting
 from whistleblowing.public_routes import attachment_response
@@ -79,7 +79,7 @@ class Desk:
         """Return the handler's private key, unsealed with their session cookie (else 401)."""
         try:
             return reporting.session_private_key(
-                self.principal.session, self.request.cookies.get(SESSION_COOKIE)
+                self.principal.session, session_token(self.request)
             )
         except reporting.ReportingError as err:
             raise http_error(err) from None

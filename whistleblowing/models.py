@@ -8,14 +8,38 @@ separate identity key) by ``whistleblowing.service``; see docs/security.md.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import secrets
+from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.db import UTCDateTime, today_utc, utcnow
+from backend.db import today_utc
 from backend.i18n import N_
+
+
+def random_row_id() -> int:
+    """Return a random positive 63-bit row id."""
+    return secrets.randbelow(2**63 - 1) + 1
+
+
+def random_id_column() -> Column:
+    """Return a primary key filled with random ids, never from a sequence.
+
+    For the tables where what reporters and complainants write (their messages, files, key
+    wraps, sessions, the notices their filing sends) sits next to what staff do at times the
+    audit log records: ids from one running sequence would order a reporter's message between
+    two timed staff actions, and so tell roughly when it was written (docs/security.md). Every
+    row of such a table, staff or reporter, takes a random id, so ids order nothing. Order that
+    people need (a conversation) is sealed inside the items instead.
+    """
+    return Column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+        default=random_row_id,
+    )
 
 
 class ReportStatus(StrEnum):
@@ -289,7 +313,7 @@ class ReportKeyWrap(SQLModel, table=True):
         Index("ix_report_key_wrap_user_id_key_kind", "user_id", "key_kind"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=random_id_column())
     report_id: int = Field(foreign_key="report.id", index=True, ondelete="CASCADE")
     key_kind: str = Field(max_length=10)
     holder_kind: str = Field(max_length=10)
@@ -304,7 +328,7 @@ class ReportItem(SQLModel, table=True):
 
     __tablename__ = "report_item"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=random_id_column())
     uid: str = Field(max_length=32, unique=True)
     report_id: int = Field(foreign_key="report.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=20)
@@ -320,7 +344,7 @@ class ReportAttachment(SQLModel, table=True):
 
     __tablename__ = "report_attachment"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=random_id_column())
     uid: str = Field(max_length=32, unique=True)
     report_id: int = Field(foreign_key="report.id", index=True, ondelete="CASCADE")
     item_uid: str = Field(max_length=32, index=True)
@@ -360,27 +384,36 @@ class ReporterSession(SQLModel, table=True):
     """A reporter signed in with their receipt.
 
     The cookie holds a random token; the row keeps SHA-256 of it and the receipt key encrypted
-    under a key derived from the token, so nothing usable is at rest. Absolute expiry only, so
-    no activity times are recorded.
+    under a key derived from the token, so nothing usable is at rest. The exact expiry (30
+    minutes after sign-in) is encrypted with the key, so only the cookie reveals it; in clear
+    the row keeps only the day it expires, for the periodic purge (`reporter_sessions` job).
+    No time of day is stored, and the id is random.
     """
 
     __tablename__ = "reporter_session"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=random_id_column())
     token_sha256: str = Field(max_length=64, unique=True)
     report_id: int = Field(foreign_key="report.id", index=True, ondelete="CASCADE")
     sealed_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # The UTC day the session ends: coarse on purpose (a sign-in's day is no secret, the
+    # report's last activity day says as much); the job deletes rows of past days.
+    expires_on: date = Field(index=True)
 
 
 class ReceiptThrottle(SQLModel, table=True):
-    """A global token bucket for failed receipt logins (one row). No client data is kept."""
+    """The global budget of receipt attempts (one row, created by the migration). No client
+    data is kept.
+
+    `full_at` is when the budget will be whole again (seconds since the epoch; any moment in
+    the past means whole: 0 once the periodic job or a refund finds it so). Each attempt moves
+    it one refill interval later, in one conditional UPDATE (whistleblowing.service).
+    """
 
     __tablename__ = "receipt_throttle"
 
     id: int = Field(default=1, primary_key=True)
-    tokens: float
-    refilled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    full_at: float = Field(default=0.0)
 
 
 # --- case tracking (whistleblowing.cases) -----------------------------------------------------
@@ -516,7 +549,7 @@ class Notification(SQLModel, table=True):
     __tablename__ = "notification"
     __table_args__ = (UniqueConstraint("user_id", "dedupe"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=random_id_column())
     user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=30)
     report_id: int | None = Field(
@@ -715,7 +748,7 @@ class ComplaintKeyWrap(SQLModel, table=True):
     __tablename__ = "complaint_key_wrap"
     __table_args__ = (UniqueConstraint("complaint_id", "holder_kind", "user_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=random_id_column())
     complaint_id: int = Field(
         foreign_key="retaliation_complaint.id", index=True, ondelete="CASCADE"
     )
@@ -730,7 +763,7 @@ class ComplaintKeyWrap(SQLModel, table=True):
 class ComplaintItem(SQLModel, table=True):
     __tablename__ = "complaint_item"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=random_id_column())
     uid: str = Field(max_length=32, unique=True)
     complaint_id: int = Field(
         foreign_key="retaliation_complaint.id", index=True, ondelete="CASCADE"
@@ -744,7 +777,7 @@ class ComplaintItem(SQLModel, table=True):
 class ComplaintAttachment(SQLModel, table=True):
     __tablename__ = "complaint_attachment"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=random_id_column())
     uid: str = Field(max_length=32, unique=True)
     complaint_id: int = Field(
         foreign_key="retaliation_complaint.id", index=True, ondelete="CASCADE"

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 
 from backend.auth.permissions import Permission
 from backend.db import SessionDep
-from backend.deps import CurrentPrincipal, SettingsDep, require
+from backend.deps import CurrentPrincipal, SettingsDep, form_id, require
 from backend.i18n import _
 from backend.web import flash, redirect, render, safe_next
 from whistleblowing import cases
@@ -47,7 +47,7 @@ def mark_read(
     cases.mark_read(
         session,
         user=principal.user,
-        notification_id=int(notification_id) if notification_id.isdigit() else None,
+        notification_id=form_id(notification_id, field="notification_id"),
         today=reporting.local_today(settings),
     )
     flash(request, _("Marked as read."))

@@ -16,7 +16,14 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from backend.db import SessionDep
-from backend.deps import SettingsDep, public, read_form, reporter_session
+from backend.deps import (
+    SESSION_COOKIE,
+    SettingsDep,
+    id_or_none,
+    public,
+    read_form,
+    reporter_session,
+)
 from backend.files import content_disposition
 from backend.i18n import _, get_locale
 from backend.web import redirect, render
@@ -59,9 +66,21 @@ def _common(session, settings) -> dict:
     }
 
 
+def _staff_cookie_sent(request: Request) -> bool:
+    """Return whether the browser sent a staff session cookie along.
+
+    Only the cookie's name is looked at: its value is never read or resolved, so these pages
+    still never learn whose session it is (backend.deps.ANONYMOUS_PATH_PREFIXES). Its presence
+    is enough to warn the visitor that the site could have known them.
+    """
+    names = (SESSION_COOKIE, f"__Host-{SESSION_COOKIE}")
+    return any(name in request.cookies for name in names)
+
+
 @router.get("", dependencies=[public])
 def landing(request: Request, session: SessionDep, settings: SettingsDep):
     context = _common(session, settings)
+    context["staff_cookie_sent"] = _staff_cookie_sent(request)
     context["channels"] = reporting.active_channels(session)
     context["fingerprint"] = reporting.signing_fingerprint(session, settings)
     session.commit()
@@ -101,7 +120,9 @@ def _form_context(session, settings, values: dict | None = None, errors: dict | 
 
 @router.get("/new", dependencies=[public])
 def report_form(request: Request, session: SessionDep, settings: SettingsDep):
-    return render(request, "report/form.html", _form_context(session, settings))
+    context = _form_context(session, settings)
+    context["staff_cookie_sent"] = _staff_cookie_sent(request)
+    return render(request, "report/form.html", context)
 
 
 async def _uploads(form, name: str = "files") -> list[reporting.Upload]:
@@ -113,7 +134,8 @@ async def _uploads(form, name: str = "files") -> list[reporting.Upload]:
 
 
 def _int_list(values) -> list[int]:
-    return [int(v) for v in values if isinstance(v, str) and v.isdigit()]
+    # Values that name no record (not a number, beyond any id) are dropped, as unknown ones are.
+    return [i for i in map(id_or_none, values) if i is not None]
 
 
 @router.post("/new", dependencies=[public])
@@ -133,7 +155,7 @@ async def submit(request: Request, session: SessionDep, settings: SettingsDep):
         "good_faith": form.get("good_faith") == "yes",
     }
     submission = reporting.Submission(
-        channel_id=int(values["channel"]) if values["channel"].isdigit() else None,
+        channel_id=id_or_none(values["channel"]),
         what=text["what"],
         when=text["when"],
         where=text["where"],
@@ -189,7 +211,7 @@ def _certificate_download(certificate: str, reference: str) -> Response:
         certificate,
         media_type="application/json",
         headers={
-            "Content-Disposition": f'attachment; filename="certificate-{reference}.json"',
+            "Content-Disposition": content_disposition(f"certificate-{reference}.json"),
             "Content-Security-Policy": "sandbox",
         },
     )
@@ -202,6 +224,46 @@ def download_certificate(certificate: Annotated[str, Form()] = ""):
     if not check.valid:
         return Response(_("This is not a valid certificate."), status_code=422)
     return _certificate_download(certificate, check.reference)
+
+
+# A certificate is a few hundred bytes and a burden-of-proof pack a few kilobytes.
+MAX_SIGNED_FILE_BYTES = 1024 * 1024
+
+
+def _verify_page(request, session, settings, *, check=None, error="", status_code=200):
+    context = {
+        **_common(session, settings),
+        "fingerprint": reporting.signing_fingerprint(session, settings),
+        "check": check,
+        "error": error,
+    }
+    session.commit()
+    return render(request, "report/verify.html", context, status_code=status_code)
+
+
+@router.get("/verify", dependencies=[public])
+def verify_form(request: Request, session: SessionDep, settings: SettingsDep):
+    return _verify_page(request, session, settings)
+
+
+@router.post("/verify", dependencies=[public])
+async def verify_signed_file(request: Request, session: SessionDep, settings: SettingsDep):
+    """Check an uploaded certificate or pack against this installation's key. The file is read
+    in memory, never stored, logged or audited: checking says nothing to anyone."""
+    from whistleblowing import verification
+
+    form = await read_form(request)
+    upload = form.get("certificate")
+    raw = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not raw or len(raw) > MAX_SIGNED_FILE_BYTES:
+        error = _("Choose the certificate file (.json) to check.")
+        return _verify_page(request, session, settings, error=error, status_code=422)
+    check = verification.check_signed_file(
+        raw, expected_fingerprint=reporting.signing_fingerprint(session, settings)
+    )
+    return _verify_page(
+        request, session, settings, check=check, status_code=200 if check.valid else 422
+    )
 
 
 @router.get("/follow-up", dependencies=[public])
@@ -263,6 +325,7 @@ def _case_context(session, settings, access: reporting.CaseAccess) -> dict:
         ],
         "errors": {},
         "message": "",
+        "reply_to": None,
     }
 
 
@@ -489,7 +552,10 @@ async def retaliation_message(
         except reporting.ReportingError as err:
             reporting.rollback(session, settings)
             context = _complaints_context(session, settings, access)
-            context["errors"] = {found.complaint.reference: str(err)}
+            # The message's form is the complaint's own: its fields' errors under its reference.
+            field = {"evidence": "files", None: "form", "": "form"}.get(err.field, err.field)
+            context["errors"] = {found.complaint.reference: {field: str(err)}}
+            context["typed"] = {found.complaint.reference: text}
             return render(
                 request, "retaliation/reporter.html", context, status_code=err.status_code
             )

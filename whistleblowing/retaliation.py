@@ -33,7 +33,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from backend import audit, events, jobs
@@ -42,6 +42,7 @@ from backend.auth.permissions import Role
 from backend.config import Settings, get_settings
 from backend.i18n import N_, _
 from backend.org import service as org_service
+from backend.web import format_date
 from whistleblowing import attachments, crypto, deadlines
 from whistleblowing import service as reporting
 from whistleblowing.models import (
@@ -616,6 +617,9 @@ class ComplaintInput:
     reported_on: date | None = None
     # Receipt complaints: optional name or contact details, sealed like everything else.
     identity: str = ""
+    # The complainant confirmed acts dated before the protected report (they are questioned
+    # once: such an act is usually not retaliation for it, but may be part of a longer story).
+    keep_early_acts: bool = False
 
 
 @dataclass
@@ -736,7 +740,16 @@ def _add_complaint_item(
                 complaint,
                 kind=kind,
                 uid=uid,
-                payload={**payload, "files": [e.summary for e in stored]},
+                # Item ids are random (models.random_id_column): the place is sealed.
+                payload={
+                    **payload,
+                    "files": [e.summary for e in stored],
+                    "position": session.exec(
+                        select(func.count())
+                        .select_from(ComplaintItem)
+                        .where(ComplaintItem.complaint_id == complaint.id)
+                    ).one(),
+                },
             ),
         )
         session.add(item)
@@ -762,6 +775,29 @@ def _report_holders(session: Session, report: Report | None) -> set[int]:
     )
 
 
+def _question_early_acts(data: ComplaintInput, *, made_on: date | None) -> None:
+    """Refuse, once, acts dated before the protected report unless the complainant kept them.
+
+    Retaliation answers a report, so an act before it is usually something else (the prima
+    facie assessment looks for timing that links the two). It may still belong to the story
+    (harassment that began earlier and grew worse), so the complainant decides, knowingly.
+    """
+    if made_on is None or data.keep_early_acts:
+        return
+    early = sorted(a.on for a in data.acts if a.kind and a.on is not None and a.on < made_on)
+    if early:
+        raise ReportingError(
+            _(
+                "An act is dated %(day)s, before your report of %(reported)s. Retaliation "
+                "comes after a report, so an earlier act is usually not retaliation for it. "
+                "Check the day, or keep it if it belongs to what happened to you.",
+                day=format_date(early[0], "long"),
+                reported=format_date(made_on, "long"),
+            ),
+            field="early_acts",
+        )
+
+
 def _file(
     session: Session,
     settings: Settings,
@@ -776,6 +812,7 @@ def _file(
     errors = validate_complaint(data, today=today)
     if errors:
         raise ReportingError(next(iter(errors.values())), field=next(iter(errors)))
+    _question_early_acts(data, made_on=report.submitted_on if report else reported_on)
     # Never the investigators of the original report: they may be the ones retaliating, or
     # learn from the complaint who reported.
     officers = _officer_keys(session, exclude=_report_holders(session, report))
@@ -1145,10 +1182,12 @@ def complaint_timeline(session: Session, *, access: ComplaintAccess) -> list[Com
     if access.by_complainant:
         items = [i for i in items if ComplaintItemKind(i.kind) in COMPLAINANT_VISIBLE_ITEMS]
     files: dict[str, list[reporting.AttachmentView]] = {}
+    file_order: dict[str, tuple[int, int]] = {}
     for row in session.exec(
         select(ComplaintAttachment).where(ComplaintAttachment.complaint_id == complaint.id)
     ).all():
         meta = _open_attachment_meta(access, row)
+        file_order[row.uid] = reporting.sealed_order(meta, row.id)
         files.setdefault(row.item_uid, []).append(
             reporting.AttachmentView(
                 row.uid, meta["name"], meta["type"], meta["size"], meta["sha256"]
@@ -1173,17 +1212,17 @@ def complaint_timeline(session: Session, *, access: ComplaintAccess) -> list[Com
             )
         except crypto.DecryptionError:
             raise TamperedCase from None
-        entries.append(
-            ComplaintEntry(
-                item.uid,
-                kind,
-                item.created_on,
-                None if access.by_complainant else authors.get(item.author_id),
-                content,
-                files.get(item.uid, []),
-            )
+        entry = ComplaintEntry(
+            item.uid,
+            kind,
+            item.created_on,
+            None if access.by_complainant else authors.get(item.author_id),
+            content,
+            sorted(files.get(item.uid, []), key=lambda a: file_order[a.uid]),
         )
-    return entries
+        place = (item.created_on, *reporting.sealed_order(content, item.id), item.uid)
+        entries.append((place, entry))
+    return [entry for _place, entry in sorted(entries, key=lambda pair: pair[0])]
 
 
 def _open_attachment_meta(access: ComplaintAccess, row: ComplaintAttachment) -> dict[str, Any]:
@@ -1334,6 +1373,20 @@ def _prima_facie(session: Session, access: ComplaintAccess) -> bool | None:
     return None
 
 
+def check_measure_allowed(session: Session, access: ComplaintAccess) -> None:
+    """Refuse (409) an interim measure where the complaint stands: before its assessment, with
+    no prima facie case, or once it is decided."""
+    _require(
+        access,
+        ComplaintStatus.assessment,
+        ComplaintStatus.interim_measures,
+        ComplaintStatus.investigation,
+        ComplaintStatus.determination,
+    )
+    if access.complaint.status == ComplaintStatus.assessment and not _prima_facie(session, access):
+        raise ReportingError(_("Interim measures need a prima facie case."), status_code=409)
+
+
 def order_measure(
     session: Session,
     settings: Settings,
@@ -1342,29 +1395,24 @@ def order_measure(
     officer: User,
     kind: str,
     details: str,
-    starts_on: date,
+    starts_on: date | None,
     ends_on: date | None,
     today: date,
 ) -> ComplaintItem:
     """Order an interim protective measure (e.g. suspend a transfer) while the complaint is
-    assessed or investigated. Moves an assessed complaint to interim measures."""
-    _require(
-        access,
-        ComplaintStatus.assessment,
-        ComplaintStatus.interim_measures,
-        ComplaintStatus.investigation,
-        ComplaintStatus.determination,
-    )
+    assessed or investigated. Moves an assessed complaint to interim measures.
+
+    Where the complaint stands is checked before the fields (a refusal names the form's field),
+    so a field is only refused while the measure's form is on the complaint's page."""
+    check_measure_allowed(session, access)
     if kind not in ProtectiveMeasureKind.__members__:
-        raise ReportingError(_("Choose a kind of measure."), field="measure")
+        raise ReportingError(_("Choose a kind of measure."), field="kind")
     if len(details.strip()) < MIN_REASON:
-        raise ReportingError(_("Describe the measure and whom it binds."), field="measure")
+        raise ReportingError(_("Describe the measure and whom it binds."), field="details")
+    if starts_on is None:
+        raise ReportingError(_("Enter the first day as YYYY-MM-DD."), field="starts_on")
     if ends_on is not None and ends_on < starts_on:
-        raise ReportingError(_("The measure must end after it starts."), field="measure")
-    if access.complaint.status == ComplaintStatus.assessment and not _prima_facie(session, access):
-        raise ReportingError(
-            _("Interim measures need a prima facie case."), status_code=409, field="measure"
-        )
+        raise ReportingError(_("The measure must end after it starts."), field="ends_on")
     item = _add_complaint_item(
         session,
         settings,

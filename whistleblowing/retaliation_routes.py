@@ -15,7 +15,8 @@ from sqlmodel import Session
 from backend import dashboard
 from backend.auth.permissions import Permission
 from backend.auth.service import Principal
-from backend.deps import read_form, require
+from backend.deps import form_int, read_form, require
+from backend.files import content_disposition
 from backend.i18n import N_, _
 from backend.web import NavItem, flash, redirect, register_nav, render
 from whistleblowing import attachments, cases, retaliation
@@ -107,6 +108,7 @@ async def complaint_input(form) -> tuple[retaliation.ComplaintInput, dict, dict]
         report_reference=values["report_reference"],
         reported_on=reported_on,
         identity=values["identity"],
+        keep_early_acts=form.get("keep_early_acts") == "yes",
     )
     return data, values, errors
 
@@ -466,10 +468,12 @@ def measure(
     starts_on: Annotated[str, Form()] = "",
     ends_on: Annotated[str, Form()] = "",
 ):
+    end = parse_day(ends_on)
+
     def action(access):
-        start = parse_day(starts_on)
-        if start is None:
-            raise reporting.ReportingError(_("Enter the first day as YYYY-MM-DD."), field="measure")
+        retaliation.check_measure_allowed(desk.session, access)
+        if ends_on.strip() and end is None:
+            raise reporting.ReportingError(_("Enter the last day as YYYY-MM-DD."), field="ends_on")
         retaliation.order_measure(
             desk.session,
             desk.settings,
@@ -477,18 +481,25 @@ def measure(
             officer=desk.user,
             kind=kind,
             details=details,
-            starts_on=start,
-            ends_on=parse_day(ends_on),
+            starts_on=parse_day(starts_on),
+            ends_on=end,
             today=desk.today,
         )
 
+    # A refusal of where the complaint stands (no field) is shown above the steps ("workflow").
     return _act(
         desk,
         reference,
         action,
-        field="measure",
+        field="workflow",
         done=_("The interim measure was recorded."),
-        values={"details": details},
+        values={
+            "form": "measure",
+            "kind": kind,
+            "details": details,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+        },
     )
 
 
@@ -547,9 +558,9 @@ def close(
     withdrawn: Annotated[str, Form()] = "",
     monitoring_months: Annotated[str, Form()] = "",
 ):
-    months = (
-        int(monitoring_months) if monitoring_months.isdigit() else retaliation.MONITORING_MONTHS
-    )
+    months = form_int(monitoring_months, field="monitoring_months")
+    if months is None:
+        months = retaliation.MONITORING_MONTHS
     return _act(
         desk,
         reference,
@@ -560,9 +571,9 @@ def close(
             withdrawn=withdrawn == "yes",
             monitoring_months=months,
         ),
-        field="close",
+        field="workflow",
         done=_("The complaint was closed."),
-        values={"close_reason": reason},
+        values={"form": "close", "close_reason": reason, "monitoring_months": monitoring_months},
     )
 
 
@@ -620,7 +631,7 @@ def pack(desk: DeskDep, reference: str):
         json.dumps(signed, indent=2, sort_keys=True, ensure_ascii=False),
         media_type="application/json",
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": content_disposition(filename),
             "Content-Security-Policy": "sandbox",
         },
     )

@@ -20,13 +20,14 @@ import hashlib
 import json
 import re
 import secrets
+import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func
+from sqlalchemy import case, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -35,8 +36,8 @@ from backend.auth import service as auth_service
 from backend.auth.models import AuthSession, User, UserRole
 from backend.auth.permissions import Role
 from backend.config import Settings
-from backend.db import today_utc, utcnow
-from backend.i18n import _
+from backend.db import today_utc
+from backend.i18n import N_, _
 from backend.org import service as org_service
 from whistleblowing import attachments, crypto, deadlines
 from whistleblowing.deadlines import ACK_DAYS, FEEDBACK_MONTHS, add_months  # noqa: F401
@@ -578,6 +579,15 @@ def validate_submission(session: Session, submission: Submission) -> dict[str, s
                 "Nobody would receive your report: keep at least one of the channel's "
                 "investigators, or choose another channel."
             )
+        elif not _someone_reads(session, channel, submission):
+            # Told before the receipt, never filed for the recovery key alone: the reporter
+            # changes whom they exclude or name, or chooses another channel. The message does
+            # not say whose declared interest the text touched.
+            errors["excluded"] = _(
+                "Nobody could read your report: everyone who receives reports about this is "
+                "excluded by you, named in your report, or cannot receive it for another "
+                "reason. Nothing has been sent. Exclude fewer people, or choose another channel."
+            )
     if not submission.form_token:
         errors["form"] = _("This form has expired. Reload the page and try again.")
     if submission.received_via not in IntakeChannel.__members__:
@@ -585,6 +595,34 @@ def validate_submission(session: Session, submission: Submission) -> dict[str, s
     elif (submission.received_via == IntakeChannel.web) != (submission.entered_by is None):
         errors["received_via"] = _("Only an investigator can enter a report made another way.")
     return errors
+
+
+def _kept_out(
+    session: Session, channel: ReportChannel, submission: Submission
+) -> tuple[set[int], set[int]]:
+    """Return the channel's people the report names, and those whose declared interests it
+    touches (checked on the plain text, in memory, before anything is sealed)."""
+    texts = [
+        submission.what,
+        submission.when,
+        submission.where,
+        submission.who,
+        submission.how_known,
+    ]
+    people = channel_people(session, channel)
+    return named_in(texts, people), set(interests_touched(session, texts, people))
+
+
+def _someone_reads(session: Session, channel: ReportChannel, submission: Submission) -> bool:
+    """Return whether someone but the recovery key could read the report if it were filed."""
+    named, interested = _kept_out(session, channel, submission)
+    barred = set(submission.excluded_user_ids) | named | interested
+    entered = submission.entered_by
+    if entered is not None and entered.id not in barred and session.get(HolderKey, entered.id):
+        return True
+    return bool(
+        _report_recipients(session, channel.id, submission.excluded_user_ids, named | interested)
+    )
 
 
 def _report_recipients(
@@ -741,12 +779,28 @@ def _seal_item(
     uid: str,
     payload: dict[str, Any],
     public_key: bytes | None = None,
+    position: int | None = None,
 ) -> bytes:
+    """Seal an item's payload; `position` (its place in the case) is sealed with it."""
+    if position is not None:
+        payload = {**payload, "position": position}
     return crypto.seal(
         public_key or report.public_key,
         canonical_json(payload),
         aad=_aad("item", report.reference, kind.value, uid),
     )
+
+
+def item_position(session: Session, report: Report) -> int:
+    """Return the place of the next item in the case's conversation (sealed into it).
+
+    Item ids are random (models.random_id_column): a plain order would tell when a reporter
+    wrote between two timed staff actions. Two items written at the same moment may share a
+    place; the timeline then orders them by their random uid.
+    """
+    return session.exec(
+        select(func.count()).select_from(ReportItem).where(ReportItem.report_id == report.id)
+    ).one()
 
 
 def _wrap_for(
@@ -804,7 +858,7 @@ def store_sealed_files(
     ("attachment" for reports) and is bound into the associated data. Stored uids are added
     to `written` so a failed transaction can remove them."""
     stored = []
-    for clean in files:
+    for position, clean in enumerate(files):
         uid = attachments.new_uid()
         file_key = crypto.new_session_key()
         attachments.store(
@@ -821,6 +875,8 @@ def store_sealed_files(
             "size": len(clean.data),
             "sha256": clean.sha256,
             "key": base64.b64encode(file_key).decode(),
+            # Rows have random ids: the order the files were given in is sealed here.
+            "position": position,
         }
         stored.append(
             StoredFile(
@@ -958,16 +1014,7 @@ def submit_report(
         # Investigators the report names, or whose declared interests it touches, never
         # receive it; kept sealed (who is named is itself confidential) and re-checked on
         # every grant. Both checks run on the plain text here, in memory, before sealing.
-        texts = [
-            submission.what,
-            submission.when,
-            submission.where,
-            submission.who,
-            submission.how_known,
-        ]
-        people = channel_people(session, channel)
-        named = named_in(texts, people)
-        interested = set(interests_touched(session, texts, people))
+        named, interested = _kept_out(session, channel, submission)
         answers = {
             "channel": channel.code,
             "what": submission.what.strip(),
@@ -1012,6 +1059,7 @@ def submit_report(
                         uid=uid,
                         payload={"text": submission.identity.strip()},
                         public_key=identity_pair.public,
+                        position=1,
                     ),
                 )
             )
@@ -1171,15 +1219,15 @@ def verify_signed_document(
         public = base64.b64decode(data["public_key"], validate=True)
         signature = base64.b64decode(data["signature"], validate=True)
     except (ValueError, KeyError, TypeError, AttributeError):
-        return DocumentCheck(False, "not a signed document")
+        return DocumentCheck(False, N_("not a signed document"))
     if body.get("type") != expected_type:
-        return DocumentCheck(False, "not a document of the expected type")
+        return DocumentCheck(False, N_("not a document of the expected type"))
     check = DocumentCheck(False, document=body, fingerprint=crypto.fingerprint(public))
     if not crypto.verify(public, canonical_json(body), signature):
-        check.problem = "signature does not match"
+        check.problem = N_("signature does not match")
         return check
     if expected_fingerprint and _compact(expected_fingerprint) != _compact(check.fingerprint):
-        check.problem = "signed by a different key than expected"
+        check.problem = N_("signed by a different key than expected")
         return check
     check.valid = True
     return check
@@ -1210,9 +1258,9 @@ def verify_certificate(raw: bytes | str, *, expected_fingerprint: str = "") -> C
         public = base64.b64decode(data["public_key"], validate=True)
         signature = base64.b64decode(data["signature"], validate=True)
     except (ValueError, KeyError, TypeError):
-        return CertificateCheck(False, "not a certificate of reporting")
+        return CertificateCheck(False, N_("not a certificate of reporting"))
     if body["type"] != CERTIFICATE_TYPE or body["version"] != 1:
-        return CertificateCheck(False, "not a certificate of reporting")
+        return CertificateCheck(False, N_("not a certificate of reporting"))
     check = CertificateCheck(
         False,
         reference=str(body["reference"]),
@@ -1221,13 +1269,13 @@ def verify_certificate(raw: bytes | str, *, expected_fingerprint: str = "") -> C
         fingerprint=crypto.fingerprint(public),
     )
     if set(data) - {*body, "signature"}:
-        check.problem = "unexpected fields"
+        check.problem = N_("unexpected fields")
         return check
     if not crypto.verify(public, canonical_json(body), signature):
-        check.problem = "signature does not match"
+        check.problem = N_("signature does not match")
         return check
     if expected_fingerprint and _compact(expected_fingerprint) != _compact(check.fingerprint):
-        check.problem = "signed by a different key than expected"
+        check.problem = N_("signed by a different key than expected")
         return check
     check.valid = True
     return check
@@ -1240,37 +1288,80 @@ def _compact(text: str) -> str:
 # --- receipt login and the reporter's session -------------------------------------------------
 
 
-def _take_receipt_budget(session: Session, *, now=None) -> bool:
-    """Return whether a receipt attempt may run now (the global bucket is not empty)."""
-    now = now or utcnow()
-    bucket = session.get(ReceiptThrottle, 1)
-    if bucket is None:
-        return True
-    elapsed = max(0.0, (now - bucket.refilled_at).total_seconds())
-    return bucket.tokens + elapsed * RECEIPT_BUCKET_REFILL_PER_SECOND >= 1.0
+# The budget as a "generic cell rate": one attempt costs RECEIPT_ATTEMPT_SECONDS of budget time,
+# and the budget holds RECEIPT_BUCKET_CAPACITY attempts, so an attempt is allowed while the
+# moment the budget is whole again lies at most RECEIPT_BURST_SECONDS ahead.
+RECEIPT_ATTEMPT_SECONDS = 1.0 / RECEIPT_BUCKET_REFILL_PER_SECOND
+RECEIPT_BURST_SECONDS = (RECEIPT_BUCKET_CAPACITY - 1) * RECEIPT_ATTEMPT_SECONDS
 
 
-def _spend_receipt_budget(session: Session, *, now=None) -> None:
-    now = now or utcnow()
-    bucket = session.get(ReceiptThrottle, 1)
-    if bucket is None:
-        bucket = ReceiptThrottle(id=1, tokens=RECEIPT_BUCKET_CAPACITY, refilled_at=now)
-    elapsed = max(0.0, (now - bucket.refilled_at).total_seconds())
-    tokens = min(
-        RECEIPT_BUCKET_CAPACITY, bucket.tokens + elapsed * RECEIPT_BUCKET_REFILL_PER_SECOND
+def _clock() -> float:
+    return time.time()
+
+
+def _charge_receipt_budget(session: Session) -> bool:
+    """Take one attempt from the installation-wide budget and commit; return False (nothing
+    taken) when it is spent.
+
+    One conditional UPDATE: on PostgreSQL concurrent attempts queue on the row's lock and each
+    re-checks the condition against the row as the previous one left it; on SQLite writers are
+    serialised. So however many attempts arrive at once, exactly the budget passes. It commits
+    at once, before any key derivation, so nothing holds the row (or SQLite's writer lock)
+    while Argon2id runs.
+    """
+    now = _clock()
+    later = case((col(ReceiptThrottle.full_at) > now, col(ReceiptThrottle.full_at)), else_=now)
+    charge = (
+        update(ReceiptThrottle)
+        .where(col(ReceiptThrottle.id) == 1)
+        .where(col(ReceiptThrottle.full_at) <= now + RECEIPT_BURST_SECONDS)
+        .values(full_at=later + RECEIPT_ATTEMPT_SECONDS)
     )
-    bucket.tokens, bucket.refilled_at = max(0.0, tokens - 1.0), now
-    session.add(bucket)
+    taken = session.execute(charge).rowcount == 1
+    if not taken and session.get(ReceiptThrottle, 1) is None:
+        # The migration creates the row; a database emptied by hand gets it back.
+        session.add(ReceiptThrottle(id=1, full_at=0.0))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+        taken = session.execute(charge).rowcount == 1
+    session.commit()
+    return taken
+
+
+def _refund_receipt_budget(session: Session) -> None:
+    """Give back the attempt a right receipt took (the budget counts failures). Once the
+    budget is whole again the row goes back to 0, so a reporter's sign-in leaves no time."""
+    now = _clock()
+    earlier = col(ReceiptThrottle.full_at) - RECEIPT_ATTEMPT_SECONDS
+    session.execute(
+        update(ReceiptThrottle)
+        .where(col(ReceiptThrottle.id) == 1)
+        .values(full_at=case((earlier <= now, 0.0), else_=earlier))
+    )
+
+
+def forget_receipt_attempts(session: Session) -> int:
+    """Set a whole budget's row back to 0 (the periodic job), so the moment of the last
+    failed attempt does not stay in the database; return how many rows changed (0 or 1)."""
+    result = session.execute(
+        update(ReceiptThrottle)
+        .where(col(ReceiptThrottle.full_at) > 0, col(ReceiptThrottle.full_at) <= _clock())
+        .values(full_at=0.0)
+    )
+    return result.rowcount or 0
 
 
 def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tuple[str, Report]:
     """Open a reporter session for a receipt; return (cookie token, report).
 
-    Every failure (malformed, unknown, not opening) gets the same message. Failed attempts
-    draw on one installation-wide budget; when it is empty, attempts are refused before any
-    key derivation runs. The caller commits.
+    Every failure (malformed, unknown, not opening) gets the same message. Every attempt is
+    charged to one installation-wide budget (committed) before any key derivation runs, and
+    given back when the receipt is right; when the budget is spent, attempts are refused
+    without deriving anything. The caller commits the session.
     """
-    if not _take_receipt_budget(session):
+    if not _charge_receipt_budget(session):
         raise ReportingError(
             _("Too many receipts were tried just now. Wait a minute and try again."),
             status_code=429,
@@ -1283,6 +1374,8 @@ def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tupl
         report = session.exec(select(Report).where(Report.receipt_lookup == lookup)).first()
         if report is not None and report.reporter_access_ended_on is not None:
             # The lookup matched, so this is the real receipt: say why it opens nothing.
+            _refund_receipt_budget(session)
+            session.commit()
             raise ReportingError(
                 _(
                     "Access to this report with its receipt ended on %(day)s, after a long "
@@ -1298,8 +1391,6 @@ def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tupl
     except (ValueError, crypto.DecryptionError):
         report = None
     if report is None or key is None:
-        _spend_receipt_budget(session)
-        session.commit()
         raise ReportingError(
             _("This receipt was not recognised. Check it and try again."),
             status_code=401,
@@ -1307,17 +1398,21 @@ def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tupl
         )
     # Written only now, after the two key derivations: on SQLite the first write takes the
     # writer queue, which other requests would otherwise wait on while the receipt is derived.
-    purge_reporter_sessions(session)
+    _refund_receipt_budget(session)
     token = secrets.token_urlsafe(32)
     token_sha = hashlib.sha256(token.encode()).hexdigest()
+    ends = int(_clock()) + REPORTER_SESSION_MINUTES * 60
     session.add(
         ReporterSession(
             token_sha256=token_sha,
             report_id=report.id,
+            # The exact end travels with the key, sealed: only the cookie can tell it.
             sealed_key=crypto.encrypt(
-                crypto.session_key_from_token(token), key, aad=_aad("reporter-session", token_sha)
+                crypto.session_key_from_token(token),
+                key + ends.to_bytes(8, "big"),
+                aad=_aad("reporter-session", token_sha),
             ),
-            expires_at=utcnow() + timedelta(minutes=REPORTER_SESSION_MINUTES),
+            expires_on=datetime.fromtimestamp(ends, UTC).date(),
         )
     )
     # Day precision, like every report date: the inactivity clock of retention.
@@ -1341,8 +1436,11 @@ def _open_reporter_wrap(report: Report, receipt_key: bytes) -> bytes:
 
 
 def purge_reporter_sessions(session: Session) -> int:
-    """Delete expired reporter sessions; return how many."""
-    result = session.exec(delete(ReporterSession).where(ReporterSession.expires_at <= utcnow()))
+    """Delete the reporter sessions of past days (each is refused from its exact end on, which
+    only its cookie can read); return how many."""
+    result = session.exec(
+        delete(ReporterSession).where(col(ReporterSession.expires_on) < today_utc())
+    )
     return result.rowcount or 0
 
 
@@ -1368,17 +1466,21 @@ def reporter_access(session: Session, *, token: str | None) -> CaseAccess:
     ).first()
     if row is None:
         raise ReporterSessionExpired
-    if row.expires_at <= utcnow():
+    try:
+        sealed = crypto.decrypt(
+            crypto.session_key_from_token(token),
+            row.sealed_key,
+            aad=_aad("reporter-session", token_sha),
+        )
+    except (crypto.DecryptionError, ValueError):
+        raise ReporterSessionExpired from None
+    key, ends = sealed[:-8], int.from_bytes(sealed[-8:], "big")
+    if len(sealed) != 40 or ends <= _clock():
         session.delete(row)
         session.commit()
         raise ReporterSessionExpired
     report = session.get(Report, row.report_id)
     try:
-        key = crypto.decrypt(
-            crypto.session_key_from_token(token),
-            row.sealed_key,
-            aad=_aad("reporter-session", token_sha),
-        )
         private = _open_reporter_wrap(report, key)
         identity = (
             crypto.decrypt(
@@ -1478,13 +1580,13 @@ def timeline(session: Session, *, access: CaseAccess) -> list[TimelineEntry]:
         .order_by(col(ReportAttachment.id))
     ).all()
     by_item: dict[str, list[AttachmentView]] = {}
+    file_order: dict[str, tuple[int, int]] = {}
     authors = {
         u.id: u
         for u in session.exec(
             select(User).where(col(User.id).in_({i.author_id for i in items if i.author_id}))
         )
     }
-    entries = []
     visible_items = [
         i for i in items if not access.by_reporter or ItemKind(i.kind) in REPORTER_VISIBLE_KINDS
     ]
@@ -1493,24 +1595,39 @@ def timeline(session: Session, *, access: CaseAccess) -> list[TimelineEntry]:
         if row.item_uid not in visible_uids:
             continue
         meta = _open_attachment_meta(access, row)
+        file_order[row.uid] = sealed_order(meta, row.id)
         by_item.setdefault(row.item_uid, []).append(
             AttachmentView(row.uid, meta["name"], meta["type"], meta["size"], meta["sha256"])
         )
+    ordered = []
     for item in visible_items:
         kind = ItemKind(item.kind)
-        entries.append(
-            TimelineEntry(
-                uid=item.uid,
-                kind=kind,
-                created_on=item.created_on,
-                by_reporter=kind in REPORTER_KINDS,
-                author=None if access.by_reporter else authors.get(item.author_id),
-                content=_open_item(access, item),
-                reply_to_uid=item.reply_to_uid,
-                attachments=by_item.get(item.uid, []),
-            )
+        content = _open_item(access, item)
+        if kind is ItemKind.submission:
+            place = (1, 0)
+        elif kind is ItemKind.identity:
+            place = (1, 1)  # filed with the submission (sealed to a key not every reader has)
+        else:
+            place = sealed_order(content or {}, item.id)
+        entry = TimelineEntry(
+            uid=item.uid,
+            kind=kind,
+            created_on=item.created_on,
+            by_reporter=kind in REPORTER_KINDS,
+            author=None if access.by_reporter else authors.get(item.author_id),
+            content=content,
+            reply_to_uid=item.reply_to_uid,
+            attachments=sorted(by_item.get(item.uid, []), key=lambda a: file_order[a.uid]),
         )
-    return entries
+        ordered.append(((item.created_on, *place, item.uid), entry))
+    return [entry for _key, entry in sorted(ordered, key=lambda pair: pair[0])]
+
+
+def sealed_order(content: dict[str, Any], row_id: int) -> tuple[int, int]:
+    """Return the sort key of an item or file: its sealed position, after those written
+    before positions were sealed (ordered by their then sequential ids)."""
+    position = content.get("position")
+    return (1, position) if isinstance(position, int) else (0, row_id)
 
 
 def read_attachment(
@@ -1628,7 +1745,11 @@ def add_item(
             reply_to_uid=reply_to_uid,
             created_on=today,
             sealed=_seal_item(
-                report, kind=kind, uid=uid, payload={"text": text, "files": summaries}
+                report,
+                kind=kind,
+                uid=uid,
+                payload={"text": text, "files": summaries},
+                position=item_position(session, report),
             ),
         )
         session.add(item)
@@ -1882,7 +2003,7 @@ def holders(session: Session, report: Report) -> list[tuple[ReportKeyWrap, User 
         select(ReportKeyWrap, User)
         .join(User, col(User.id) == ReportKeyWrap.user_id, isouter=True)
         .where(ReportKeyWrap.report_id == report.id, ReportKeyWrap.key_kind == KeyKind.report.value)
-        .order_by(col(ReportKeyWrap.id))
+        .order_by(col(ReportKeyWrap.granted_on), col(User.full_name), col(ReportKeyWrap.id))
     ).all()
     return list(rows)
 
@@ -1912,12 +2033,16 @@ class Barred:
         return set(self.excluded | self.named | self.conflicted | self.interested)
 
 
-def barred_from_case(session: Session, access: CaseAccess) -> Barred:
+def barred_from_case(
+    session: Session, access: CaseAccess, *, people: Iterable[User] | None = None
+) -> Barred:
     """Return the people who may not hold this report; needs the report key (sealed lists).
 
-    Declared interests are those matched at submission (sealed in the report) and those the
-    investigators' registers hold now, matched against the decrypted text: an interest
-    declared after the report came in still keeps its holder out of it.
+    Names and declared interests are those matched at submission (sealed in the report, for
+    the channel's own people then) and, matched again now against the decrypted text, those of
+    `people` (by default every active investigator): a report that names an investigator of
+    another channel, or touches an interest declared after it came in, still keeps them out.
+    Both checks use the submission's rules (`names_person`, `interests_touched`).
     """
     item = session.exec(
         select(ReportItem).where(
@@ -1930,45 +2055,54 @@ def barred_from_case(session: Session, access: CaseAccess) -> Barred:
         select(ReportConflict.user_id).where(ReportConflict.report_id == access.report.id)
     ).all()
     texts = [str(content.get(k, "")) for k in ("what", "when", "where", "who", "how_known")]
+    named = set(content.get("named_user_ids", []))
     interested = set(content.get("interest_user_ids", []))
     if any(texts):
-        interested |= set(interests_touched(session, texts, investigators(session)))
+        people = list(investigators(session) if people is None else people)
+        named |= named_in(texts, people)
+        interested |= set(interests_touched(session, texts, people))
     return Barred(
         frozenset(content.get("excluded_user_ids", [])),
-        frozenset(content.get("named_user_ids", [])),
+        frozenset(named),
         frozenset(conflicted),
         frozenset(interested),
     )
+
+
+def refuse_if_barred(barred: Barred, user: User) -> None:
+    """Raise ReportingError (409) if `user` may not hold the report. The message is for the
+    colleague who tried; the barred person is never told anything."""
+    if user.id in barred.excluded:
+        raise ReportingError(
+            _("The reporter asked that this person not receive the report."), status_code=409
+        )
+    if user.id in barred.named:
+        raise ReportingError(
+            _("The report names this person: they cannot receive it."), status_code=409
+        )
+    if user.id in barred.conflicted:
+        raise ReportingError(
+            _("This person declared a conflict of interest in this case."), status_code=409
+        )
+    if user.id in barred.interested:
+        raise ReportingError(
+            _("The report touches an interest this person declared: they cannot receive it."),
+            status_code=409,
+        )
 
 
 def grant_access(session: Session, *, access: CaseAccess, actor: User, grantee: User) -> None:
     """Re-wrap the report key for another investigator (audited); the caller commits.
 
     Refused for people the reporter excluded, people the report names, people who declared a
-    conflict in the case or an interest the report touches, people without the investigator
-    role or a key pair, and people who already have access.
+    conflict in the case or an interest the report touches (names and interests matched again
+    on the decrypted text: `barred_from_case`), people without the investigator role or a key
+    pair, and people who already have access.
     """
     report = access.report
     if Role.investigator not in auth_service.roles_of(session, grantee) or not grantee.is_active:
         raise ReportingError(_("Only active investigators can be given a report."))
-    barred = barred_from_case(session, access)
-    if grantee.id in barred.excluded:
-        raise ReportingError(
-            _("The reporter asked that this person not receive the report."), status_code=409
-        )
-    if grantee.id in barred.named:
-        raise ReportingError(
-            _("The report names this person: they cannot receive it."), status_code=409
-        )
-    if grantee.id in barred.conflicted:
-        raise ReportingError(
-            _("This person declared a conflict of interest in this case."), status_code=409
-        )
-    if grantee.id in barred.interested:
-        raise ReportingError(
-            _("The report touches an interest this person declared: they cannot receive it."),
-            status_code=409,
-        )
+    refuse_if_barred(barred_from_case(session, access, people=[grantee]), grantee)
     key = session.get(HolderKey, grantee.id)
     if key is None:
         raise ReportingError(
@@ -2244,6 +2378,7 @@ def _tell_reporter_about_identity(
                 "reason": note,
                 "text": note,
             },
+            position=item_position(session, report),
         ),
     )
     session.add(item)
@@ -2316,6 +2451,9 @@ class RestoreSummary:
     reports: int = 0
     identities: int = 0
     already: int = 0
+    # Reports the person may not hold (excluded, named, conflicted, interest touched): not
+    # restored to them, and not said which or why.
+    withheld: int = 0
 
 
 def restore_access(
@@ -2330,6 +2468,7 @@ def restore_access(
 
     For when every holder lost their password. `to_user` must be an active investigator (or,
     for identities, a protection officer) who has signed in once, so they have a key pair.
+    Reports `to_user` may not hold (`barred_from_case`) are skipped and only counted.
     """
     recovery_private = unlock_recovery(session, passphrase=passphrase)
     roles = auth_service.roles_of(session, to_user)
@@ -2355,6 +2494,13 @@ def restore_access(
     if not kinds:
         raise ReportingError(_("Identities can only be restored to a protection officer."))
     for report in session.exec(statement).all():
+        report_wrap = _wrap_of(session, report, user_id=None, key_kind=KeyKind.report)
+        if report_wrap is not None:
+            # The same rules as a grant, on the decrypted submission.
+            access = CaseAccess(report, _unwrap(report, report_wrap, recovery_private))
+            if to_user.id in barred_from_case(session, access, people=[to_user]).everyone:
+                summary.withheld += 1
+                continue
         for kind in kinds:
             recovery_wrap = _wrap_of(session, report, user_id=None, key_kind=kind)
             if recovery_wrap is None:

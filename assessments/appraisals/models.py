@@ -72,6 +72,9 @@ STAGE_LABELS = {
     Stage.escalated: N_("With the second-level manager"),
     Stage.completed: N_("Completed"),
 }
+# An appraisal's own badge at Stage.objectives once its objectives are proposed: the stage
+# still counts it as "no objectives yet" (none agreed), but the person has a set to agree to.
+PROPOSED_LABEL = N_("Objectives awaiting agreement")
 
 
 class Side(StrEnum):

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from assessments.appraisals import panels, service
 from assessments.appraisals.models import (
+    PROPOSED_LABEL,
     RATING_DESCRIPTORS,
     RATING_LABELS,
     RATINGS,
@@ -34,12 +35,16 @@ from assessments.appraisals.service import (
 from backend.auth.permissions import Permission
 from backend.auth.service import Principal
 from backend.db import SessionDep, today_utc
-from backend.deps import CurrentPrincipal, require
+from backend.deps import CurrentPrincipal, FieldError, form_ids, form_int, id_or_none, require
 from backend.i18n import LOCALES, N_, _, use_locale
 from backend.org.models import Employee, Position, Unit
 from backend.web import (
     NavItem,
     commit_and_redirect,
+    flash,
+    keep_form,
+    kept_form,
+    redirect,
     register_nav,
     render,
     render_form_errors,
@@ -60,6 +65,7 @@ register_nav(
 assert panels  # registers the dashboard panels
 templates().globals.update(
     APPRAISAL_STAGE_LABELS=STAGE_LABELS,
+    APPRAISAL_PROPOSED_LABEL=PROPOSED_LABEL,
     APPRAISAL_RATING_LABELS=RATING_LABELS,
     APPRAISAL_RATING_DESCRIPTORS=RATING_DESCRIPTORS,
     APPRAISAL_RATINGS=RATINGS,
@@ -130,18 +136,23 @@ class AppraisalAction:
     appraisal: Appraisal
 
     def refused(self, err: AppraisalError, *, form: str, values: dict[str, Any]) -> Response:
-        """Return the appraisal page again with `form`'s errors (422), or raise 403/404/409."""
+        """Return to the appraisal page, which shows `form` again with its errors and what was
+        typed (422 refusals), or raise 403/404/409.
+
+        A redirect, not the page itself: a page shown at the form's POST-only URL would post
+        the form again on reload (issue #13).
+        """
         _refused_form(self.session, self.principal, err)
-        self.session.refresh(self.appraisal)
-        context = _detail_context(
-            self.session,
-            self.principal,
-            self.appraisal,
-            form=form,
-            errors=err.errors,
-            values=values,
-        )
-        return render(self.request, "appraisals/appraisal.html", context, status_code=422)
+        page = f"/appraisals/{self.appraisal.id}"
+        if err.errors:
+            keep_form(self.request, page=page, form=form, errors=err.errors, values=values)
+            self.session.commit()
+        else:
+            keep_form(self.request, page=page, form=form, errors={}, values=values)
+            self.session.commit()
+            flash(self.request, str(err), "error")
+            self.session.commit()
+        return redirect(self.request, page + FORM_ANCHORS.get(form, ""))
 
     def saved(
         self, message: str, *, anchor: str = "", target: str = "", level: str = "success"
@@ -149,6 +160,18 @@ class AppraisalAction:
         """Return to the appraisal page (or `target`) once the step is committed."""
         url = target or f"/appraisals/{self.appraisal.id}{anchor}"
         return commit_and_redirect(self.request, self.session, message, url, level=level)
+
+
+# Where on the appraisal page each form is, to return to it after a refusal.
+FORM_ANCHORS = {
+    "objectives": "#objectives",
+    "progress": "#objectives",
+    "assessment": "#assessment",
+    "dialogue": "#dialogue",
+    "sign": "#sign",
+    "review": "#review",
+    "send_back": "#calibration",
+}
 
 
 def _appraisal_action(
@@ -342,7 +365,7 @@ def _plan_form_refused(
 ):
     """Return the plan page's `form` block again with its errors (422), or raise 403/404/409."""
     _refused_form(session, principal, err)
-    shown = int(year) if year.strip().isdigit() else today_utc().year
+    shown = id_or_none(year) or today_utc().year
     return render_form_errors(
         request,
         "appraisals/plan.html",
@@ -416,7 +439,8 @@ def add_team_objective(
     measure: Annotated[str, Form()] = "",
     weight: Annotated[str, Form()] = "",
 ):
-    cycle = _cycle_or_404(session, int(cycle_id)) if cycle_id.isdigit() else None
+    chosen = id_or_none(cycle_id)
+    cycle = _cycle_or_404(session, chosen) if chosen is not None else None
     if cycle is None:
         raise HTTPException(status_code=404, detail=_("This appraisal cycle does not exist."))
     try:
@@ -435,9 +459,7 @@ def add_team_objective(
         return render_form_errors(
             request,
             "appraisals/team.html",
-            _team_context(
-                session, principal, cycle.id, int(unit_id) if unit_id.isdigit() else None
-            ),
+            _team_context(session, principal, cycle.id, id_or_none(unit_id)),
             errors=err.errors,
             values={"link": link, "title": title, "measure": measure, "weight": weight},
             block="add",
@@ -534,11 +556,24 @@ async def open_cycle(request: Request, session: SessionDep, principal: CurrentPr
         "period_start": str(form.get("period_start", "")),
         "period_end": str(form.get("period_end", "")),
         "plan_year": str(form.get("plan_year", "")),
-        "units": [int(u) for u in form.getlist("units") if str(u).isdigit()],
+        "units": [],
         "roles": [str(r) for r in form.getlist("roles") if r],
         "subunits": form.get("subunits") == "1",
         "trained": form.get("trained") == "1",
     }
+    try:
+        values["units"] = form_ids(form.getlist("units"), field="units")
+        # The service reads the year; one beyond any plan's never reaches the database.
+        form_int(values["plan_year"], field="plan_year", low=1, high=9999)
+    except FieldError as err:
+        return render_form_errors(
+            request,
+            "appraisals/cycles.html",
+            _cycles_context(session),
+            errors={err.field: err.message},
+            values=values,
+            block="form",
+        )
     try:
         cycle = service.open_cycle(
             session,
@@ -605,7 +640,7 @@ def cycle_remind(
             session,
             cycle=cycle,
             actor=principal,
-            unit_id=int(unit_id) if unit_id.isdigit() else None,
+            unit_id=id_or_none(unit_id),
         )
     except AppraisalError as err:
         raise _refused(session, principal, err) from None
@@ -778,7 +813,7 @@ def record_training(
             "appraisals/training.html",
             {
                 **_training_context(session),
-                "failed_for": int(employee_id) if employee_id.isdigit() else None,
+                "failed_for": id_or_none(employee_id),
             },
             errors=err.errors,
             values={"completed_on": completed_on, "evidence": evidence},
@@ -935,8 +970,11 @@ def _detail_context(
 def appraisal_page(
     request: Request, session: SessionDep, principal: CurrentPrincipal, appraisal: AppraisalDep
 ):
+    kept = kept_form(request, f"/appraisals/{appraisal.id}")
     return render(
-        request, "appraisals/appraisal.html", _detail_context(session, principal, appraisal)
+        request,
+        "appraisals/appraisal.html",
+        _detail_context(session, principal, appraisal, **kept),
     )
 
 
@@ -945,7 +983,7 @@ def appraisal_page(
 )
 async def save_objectives(act: OnAppraisal):
     form = await act.request.form()
-    count = int(form.get("rows", "0")) if str(form.get("rows", "0")).isdigit() else 0
+    count = id_or_none(form.get("rows")) or 0
     rows, shown = [], []
     for index in range(min(count, 50)):
         objective_id = str(form.get(f"id_{index}", ""))
@@ -955,8 +993,8 @@ async def save_objectives(act: OnAppraisal):
             measure=str(form.get(f"measure_{index}", "")),
             link=str(form.get(f"link_{index}", "")),
             weight=str(form.get(f"weight_{index}", "")),
-            objective_id=int(objective_id) if objective_id.isdigit() else None,
-            team_objective_id=int(team) if team.isdigit() else None,
+            objective_id=id_or_none(objective_id),
+            team_objective_id=id_or_none(team),
         )
         rows.append(row)
         shown.append(
@@ -1066,7 +1104,7 @@ async def save_dialogue(act: OnAppraisal):
         "reasons",
     )
     values: dict[str, Any] = {name: str(form.get(name, "")) for name in fields}
-    count = int(form.get("action_rows", "0")) if str(form.get("action_rows", "0")).isdigit() else 0
+    count = id_or_none(form.get("action_rows")) or 0
     actions, shown = [], []
     for index in range(min(count, 30)):
         action = ActionInput(

@@ -254,9 +254,15 @@ def request_review(
 
 
 def decide_review(
-    session: Session, *, application: Application, reinstate: bool, reason: str, actor: User
+    session: Session,
+    *,
+    application: Application,
+    reinstate: bool | None,
+    reason: str,
+    actor: User,
 ) -> Application:
-    """HR decides a screening review: reinstate the candidate or confirm the screening."""
+    """HR decides a screening review: reinstate the candidate or confirm the screening
+    (`reinstate` None: no decision chosen, refused once the review is known to be waiting)."""
     if application.review_requested_at is None or application.review_decided_at is not None:
         raise VacancyError(_("There is no review waiting for a decision."), status_code=409)
     vacancy = session.get(Vacancy, application.vacancy_id)
@@ -264,6 +270,8 @@ def decide_review(
         raise VacancyError(
             _("Reviews are decided before the knowledge test opens."), status_code=409
         )
+    if reinstate is None:
+        raise VacancyError(_("Choose a decision."), field="decision")
     reason = require_reason(reason)
     application.review_decided_at = clock.now()
     application.review_decided_by_id = actor.id

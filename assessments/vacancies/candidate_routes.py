@@ -13,9 +13,9 @@ from sqlmodel import Session
 from backend.auth.permissions import Permission
 from backend.config import Settings
 from backend.db import SessionDep
-from backend.deps import CurrentPrincipal, SettingsDep, require
+from backend.deps import CurrentPrincipal, FieldError, SettingsDep, form_id, form_int, require
 from backend.i18n import _
-from backend.web import flash, is_htmx, redirect, render
+from backend.web import flash, is_htmx, keep_form, kept_form, redirect, render
 
 from . import accounts, applications, merit, service, testing
 from .applications import ApplicationInput
@@ -125,7 +125,14 @@ async def apply(
 
 
 def _application_context(
-    session: Session, settings: Settings, application: Application, error: str = ""
+    session: Session,
+    settings: Settings,
+    application: Application,
+    error: str = "",
+    *,
+    form: str = "",
+    errors: dict | None = None,
+    values: dict | None = None,
 ) -> dict[str, Any]:
     vacancy = service.get_vacancy(session, application.vacancy_id)
     attempt = testing.attempt_of(session, application)
@@ -144,6 +151,9 @@ def _application_context(
             and service.now_or(None) <= vacancy.appeal_closes_at,
             "error": error,
             "open": service.window_open(vacancy),
+            "form": form,
+            "errors": errors or {},
+            "values": values or {},
         }
     )
     return context
@@ -158,19 +168,30 @@ def application_page(
     application_id: int,
 ):
     application = _own(session, application_id, principal)
-    return render(
-        request, "vacancies/application.html", _application_context(session, settings, application)
-    )
-
-
-def _action_failed(request, session, settings, application, err: VacancyError):
-    session.rollback()
+    kept = kept_form(request, f"/applications/{application.id}")
     return render(
         request,
         "vacancies/application.html",
-        _application_context(session, settings, application, str(err)),
-        status_code=err.status_code,
+        _application_context(session, settings, application, **kept),
     )
+
+
+def _action_failed(
+    request, session, application, err: VacancyError, *, form: str = "", values=None
+):
+    """Return to the application page, which says why and shows `form` again as typed.
+
+    A redirect, not the page itself: a page shown at the action's POST-only URL would post it
+    again on reload (issue #13).
+    """
+    session.rollback()
+    page = f"/applications/{application.id}"
+    if form:
+        keep_form(request, page=page, form=form, errors=err.errors, values=values or {})
+        session.commit()
+    flash(request, str(err), "error")
+    session.commit()
+    return redirect(request, page)
 
 
 @router.post("/applications/{application_id:int}/withdraw", dependencies=APPLY)
@@ -185,7 +206,7 @@ def withdraw(
     try:
         applications.withdraw(session, application=application, user=principal.user)
     except VacancyError as err:
-        return _action_failed(request, session, settings, application, err)
+        return _action_failed(request, session, application, err)
     session.commit()
     flash(request, _("Your application was withdrawn."))
     session.commit()
@@ -207,7 +228,9 @@ def request_review(
             session, settings, application=application, user=principal.user, grounds=grounds
         )
     except VacancyError as err:
-        return _action_failed(request, session, settings, application, err)
+        return _action_failed(
+            request, session, application, err, form="review", values={"grounds": grounds}
+        )
     session.commit()
     flash(request, _("Your request for a review was sent to HR."))
     session.commit()
@@ -227,7 +250,9 @@ def appeal(
     try:
         merit.submit_appeal(session, application=application, user=principal.user, grounds=grounds)
     except VacancyError as err:
-        return _action_failed(request, session, settings, application, err)
+        return _action_failed(
+            request, session, application, err, form="appeal", values={"grounds": grounds}
+        )
     session.commit()
     flash(request, _("Your appeal was submitted. You will see the decision and its reasons here."))
     session.commit()
@@ -249,7 +274,7 @@ def start_test(
     try:
         testing.start_test(session, application=application, user=principal.user)
     except VacancyError as err:
-        return _action_failed(request, session, settings, application, err)
+        return _action_failed(request, session, application, err)
     session.commit()
     return redirect(request, f"/applications/{application.id}/test")
 
@@ -280,7 +305,8 @@ def test_page(
 
 def _int(value: Any) -> int | None:
     text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
+    # ASCII only: str.isdigit() takes "²", which int() refuses.
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 @router.post("/applications/{application_id:int}/test/answer", dependencies=APPLY)
@@ -294,21 +320,31 @@ def answer(
 ):
     application = _own(session, application_id, principal)
     attempt = testing.attempt_of(session, application)
-    question, option = _int(question_id), _int(chosen)
-    if attempt is None or question is None or option is None:
-        raise HTTPException(status_code=422, detail=_("Choose one of the options."))
+    if attempt is None:
+        raise HTTPException(status_code=409, detail=_("Start the test first."))
+    question = None
     try:
+        question = form_id(question_id, field="question_id", required=True)
+        option = form_int(
+            chosen, field="chosen", low=0, required=True, message=_("Choose one of the options.")
+        )
         testing.answer(session, attempt=attempt, question_id=question, chosen=option)
-    except VacancyError as err:
+    except (FieldError, VacancyError) as err:
         session.rollback()
+        # A refusal without a field (the time is up) refuses the answer chosen.
+        field = err.field or "chosen"
+        message = err.message if isinstance(err, FieldError) else str(err)
+        status_code = 422 if isinstance(err, FieldError) else err.status_code
         if is_htmx(request):
             return render(
                 request,
                 "vacancies/test.html",
-                {"saved": False, "message": str(err), "question_id": question},
+                {"saved": False, "message": message, "question_id": question, "field": field},
                 block="saved",
-                status_code=422 if err.status_code == 409 else err.status_code,
+                status_code=422 if status_code == 409 else status_code,
             )
+        if status_code == 422:
+            raise FieldError(field, message) from None
         raise_http(err)
     session.commit()
     if is_htmx(request):
@@ -338,14 +374,12 @@ async def submit_test(
     try:
         testing.submit(session, attempt=attempt, user=principal.user, answers=answers)
     except VacancyError as err:
+        # Back to the test page, which says why (a page at this POST-only URL would hand the
+        # test in again on reload).
         session.rollback()
-        attempt = testing.attempt_of(session, application)
-        return render(
-            request,
-            "vacancies/test.html",
-            _test_context(session, application, attempt, str(err)),
-            status_code=err.status_code,
-        )
+        flash(request, str(err), "error")
+        session.commit()
+        return redirect(request, f"/applications/{application.id}/test")
     session.commit()
     flash(request, _("Your test was handed in. It is marked when the test closes for everyone."))
     session.commit()

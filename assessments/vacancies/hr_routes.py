@@ -21,10 +21,18 @@ from backend.auth.permissions import Permission
 from backend.auth.service import Principal
 from backend.config import Settings
 from backend.db import SessionDep
-from backend.deps import CurrentPrincipal, SettingsDep, require
+from backend.deps import CurrentPrincipal, SettingsDep, id_or_none, require
 from backend.i18n import _
 from backend.org.models import Position, Unit
-from backend.web import commit_and_redirect, redirect, render, render_form_errors
+from backend.web import (
+    commit_and_redirect,
+    flash,
+    keep_form,
+    kept_form,
+    redirect,
+    render,
+    render_form_errors,
+)
 
 from . import applications, merit, scoring, service, testing
 from .http import (
@@ -48,6 +56,7 @@ from .models import (
 )
 from .public_routes import notice_context
 from .service import NoticeInput, VacancyError
+from .steps import Step, allowed_steps
 from .testing import QuestionInput
 
 router = APIRouter()
@@ -72,7 +81,19 @@ def _positions(session: Session) -> list[tuple[Position, Unit]]:
 
 
 @router.get("/competitions", dependencies=MANAGE)
-def competitions(request: Request, session: SessionDep, error: str = "", status: str = ""):
+def competitions(request: Request, session: SessionDep):
+    return _competitions_page(request, session)
+
+
+def _competitions_page(
+    request: Request,
+    session: Session,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+):
+    """Return the competitions page (and the new vacancy form's errors, when refused)."""
     vacancies = service.list_vacancies(session)
     by_status: dict[str, list] = {}
     for vacancy in vacancies:
@@ -85,9 +106,10 @@ def competitions(request: Request, session: SessionDep, error: str = "", status:
             "order": list(VacancyStatus),
             "positions": _positions(session),
             "units": {u.id: u for u in session.exec(select(Unit))},
-            "error": error,
+            "errors": errors or {},
+            "values": values or {},
         },
-        status_code=int(status) if status.isdigit() else 200,
+        status_code=status_code,
     )
 
 
@@ -99,14 +121,22 @@ def create(
     principal: CurrentPrincipal,
     position_id: Annotated[str, Form()] = "",
 ):
-    position = session.get(Position, int(position_id)) if position_id.isdigit() else None
+    chosen = id_or_none(position_id)
+    position = session.get(Position, chosen) if chosen is not None else None
     try:
         if position is None:
             raise VacancyError(_("Choose a position."), field="position_id")
         vacancy = service.create_vacancy(session, settings, position=position, actor=principal.user)
     except VacancyError as err:
         session.rollback()
-        return competitions(request, session, error=str(err), status=str(err.status_code))
+        # The form's one field: every refusal is about the position chosen.
+        return _competitions_page(
+            request,
+            session,
+            errors={"position_id": str(err)},
+            values={"position_id": position_id},
+            status_code=422,
+        )
     return commit_and_redirect(
         request,
         session,
@@ -206,9 +236,18 @@ def retire_question(
 
 
 def competition_context(
-    session: Session, settings: Settings, vacancy, principal, error: str = ""
+    session: Session,
+    settings: Settings,
+    vacancy,
+    principal,
+    error: str = "",
+    *,
+    form: str = "",
+    errors: dict | None = None,
+    values: dict | None = None,
 ) -> dict[str, Any]:
-    """Return everything the competition page shows at the vacancy's stage."""
+    """Return everything the competition page shows at the vacancy's stage (and a refused
+    form's errors and what was typed, kept across the redirect: `form`, `errors`, `values`)."""
     context = notice_context(session, vacancy)
     seats = service.panel_of(session, vacancy)
     members = {s.user_id: session.get(User, s.user_id) for s in seats}
@@ -275,6 +314,10 @@ def competition_context(
             "now": service.now_or(None),
             "can_approve": principal.can(Permission.approve_vacancies)
             and principal.user.id not in (vacancy.created_by_id, vacancy.submitted_by_id),
+            "steps": allowed_steps(session, settings, vacancy, principal.user),
+            "form": form,
+            "errors": errors or {},
+            "values": values or {},
         }
     )
     return context
@@ -295,10 +338,11 @@ def competition(
     principal: CurrentPrincipal,
     vacancy: VacancyDep,
 ):
+    kept = kept_form(request, f"/competitions/{vacancy.id}")
     return render(
         request,
         "vacancies/competition.html",
-        competition_context(session, settings, vacancy, principal),
+        competition_context(session, settings, vacancy, principal, **kept),
     )
 
 
@@ -324,19 +368,33 @@ class CompetitionAction:
         action: Callable[[Vacancy], Any],
         done: str | Callable[[Any], str],
         *,
+        step: Step | None = None,
         target: str | None = None,
         refused: Callable[[Vacancy, VacancyError], Response] | None = None,
+        form: str = "",
+        values: dict[str, Any] | None = None,
     ) -> Response:
         """Return a redirect after `action(vacancy)` is committed, with `done` (or `done(what
-        the action returned)`) flashed; when a rule refuses it, roll back and return
-        `refused(vacancy, error)` — by default the competition page saying why."""
+        the action returned)`) flashed.
+
+        A `step` the actor may not take now (`allowed_steps`) is refused before the action
+        runs. When a rule refuses it, roll back and return `refused(vacancy, error)`; by
+        default a redirect back to the competition page, which says why and shows `form` again
+        with `values` as typed (never a page at the POST-only URL, which a reload would post
+        again)."""
         vacancy_id = self.vacancy.id
         try:
+            if step is not None:
+                steps = allowed_steps(self.session, self.settings, self.vacancy, self.actor)
+                if step not in steps:
+                    raise VacancyError(steps.why_not(step), status_code=409)
             result = action(self.vacancy)
         except VacancyError as err:
             self.session.rollback()
             vacancy = vacancy_or_404(self.session, vacancy_id)
-            return (refused or self.competition_page)(vacancy, err)
+            if refused is not None:
+                return refused(vacancy, err)
+            return self.back_to(f"/competitions/{vacancy_id}", err, form=form, values=values)
         return commit_and_redirect(
             self.request,
             self.session,
@@ -344,32 +402,36 @@ class CompetitionAction:
             target or f"/competitions/{vacancy_id}",
         )
 
-    def run_on_merit_list(self, action: Callable[[Vacancy], Any], done: str) -> Response:
+    def run_on_merit_list(
+        self,
+        action: Callable[[Vacancy], Any],
+        done: str,
+        *,
+        step: Step | None = None,
+        form: str = "",
+        values: dict[str, Any] | None = None,
+    ) -> Response:
         """Return `run`'s answer for an action of the merit list page, which shows it again."""
+        page = f"/competitions/{self.vacancy.id}/merit"
         return self.run(
             action,
             done,
-            target=f"/competitions/{self.vacancy.id}/merit",
-            refused=self.merit_page,
+            step=step,
+            target=page,
+            refused=lambda vacancy, err: self.back_to(page, err, form=form, values=values),
         )
 
-    def competition_page(self, vacancy: Vacancy, err: VacancyError) -> Response:
-        """Return the competition page saying why an action was refused."""
-        return render(
-            self.request,
-            "vacancies/competition.html",
-            competition_context(self.session, self.settings, vacancy, self.principal, str(err)),
-            status_code=err.status_code,
-        )
-
-    def merit_page(self, vacancy: Vacancy, err: VacancyError) -> Response:
-        """Return the merit list page saying why an action was refused."""
-        return render(
-            self.request,
-            "vacancies/merit.html",
-            merit_context(self.session, self.settings, vacancy, self.principal, str(err)),
-            status_code=err.status_code,
-        )
+    def back_to(
+        self, page: str, err: VacancyError, *, form: str = "", values: dict[str, Any] | None = None
+    ) -> Response:
+        """Return a redirect to `page`, which says why the action was refused and shows `form`
+        again with its errors and `values` as typed."""
+        if form:
+            keep_form(self.request, page=page, form=form, errors=err.errors, values=values or {})
+            self.session.commit()
+        flash(self.request, str(err), "error")
+        self.session.commit()
+        return redirect(self.request, page)
 
 
 def _competition_action(
@@ -539,6 +601,7 @@ def submit(hr: OnCompetition):
     return hr.run(
         lambda v: service.submit_for_approval(hr.session, hr.settings, vacancy=v, actor=hr.actor),
         _("Sent for approval to a second person."),
+        step=Step.submit,
     )
 
 
@@ -547,6 +610,7 @@ def approve(hr: OnCompetition):
     return hr.run(
         lambda v: service.approve(hr.session, hr.settings, vacancy=v, actor=hr.actor),
         _("Vacancy approved. It can now be published."),
+        step=Step.approve,
     )
 
 
@@ -555,6 +619,9 @@ def return_to_draft(hr: OnCompetition, reason: Annotated[str, Form()] = ""):
     return hr.run(
         lambda v: service.return_to_draft(hr.session, vacancy=v, reason=reason, actor=hr.actor),
         _("The vacancy went back to its author as a draft."),
+        step=Step.return_to_draft,
+        form="return",
+        values={"reason": reason},
     )
 
 
@@ -563,6 +630,7 @@ def publish(hr: OnCompetition):
     return hr.run(
         lambda v: service.publish(hr.session, hr.settings, vacancy=v, actor=hr.actor),
         _("Published. The notice is locked; its SHA-256 is on the public page."),
+        step=Step.publish,
     )
 
 
@@ -571,18 +639,28 @@ def cancel(hr: OnCompetition, reason: Annotated[str, Form()] = ""):
     return hr.run(
         lambda v: service.cancel(hr.session, vacancy=v, reason=reason, actor=hr.actor),
         _("The competition was cancelled; the reason is published."),
+        step=Step.cancel,
+        form="cancel",
+        values={"reason": reason},
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/panel", dependencies=MANAGE)
 def appoint_member(hr: OnCompetition, user_id: Annotated[str, Form()] = ""):
     def action(vacancy):
-        user = hr.session.get(User, int(user_id)) if user_id.isdigit() else None
+        chosen = id_or_none(user_id)
+        user = hr.session.get(User, chosen) if chosen is not None else None
         if user is None:
             raise VacancyError(_("Choose a person."), field="user_id")
         service.appoint_panel_member(hr.session, vacancy=vacancy, user=user, actor=hr.actor)
 
-    return hr.run(action, _("Panel member appointed."))
+    return hr.run(
+        action,
+        _("Panel member appointed."),
+        step=Step.change_panel,
+        form="panel",
+        values={"user_id": user_id},
+    )
 
 
 @router.post("/competitions/{vacancy_id:int}/panel/{member_id:int}/remove", dependencies=MANAGE)
@@ -593,7 +671,7 @@ def remove_member(hr: OnCompetition, member_id: int):
             raise VacancyError(_("This panel member does not exist."), status_code=404)
         service.remove_panel_member(hr.session, vacancy=vacancy, seat=seat, actor=hr.actor)
 
-    return hr.run(action, _("Removed from the panel."))
+    return hr.run(action, _("Removed from the panel."), step=Step.change_panel)
 
 
 @router.post("/competitions/{vacancy_id:int}/interview-questions", dependencies=MANAGE)
@@ -607,6 +685,9 @@ def add_interview_question(
             hr.session, vacancy=v, competency_code=competency, text=text, actor=hr.actor
         ),
         _("Interview question added."),
+        step=Step.change_interview_questions,
+        form="interview_question",
+        values={"competency": competency, "text": text},
     )
 
 
@@ -623,7 +704,7 @@ def remove_interview_question(hr: OnCompetition, question_id: int):
             hr.session, vacancy=vacancy, question=question, actor=hr.actor
         )
 
-    return hr.run(action, _("Interview question removed."))
+    return hr.run(action, _("Interview question removed."), step=Step.change_interview_questions)
 
 
 # --- applications -------------------------------------------------------------------------------
@@ -698,12 +779,10 @@ def decide_review(
     application = application_in(hr.session, hr.vacancy, application_id)
 
     def action(vacancy):
-        if decision not in ("reinstate", "confirm"):
-            raise VacancyError(_("Choose a decision."), field="decision")
         applications.decide_review(
             hr.session,
             application=application,
-            reinstate=decision == "reinstate",
+            reinstate={"reinstate": True, "confirm": False}.get(decision),
             reason=reason,
             actor=hr.actor,
         )
@@ -732,11 +811,7 @@ def declined(hr: OnCompetition, application_id: int, reason: Annotated[str, Form
         application = application_in(hr.session, vacancy, application_id)
         merit.record_declined(hr.session, application=application, reason=reason, actor=hr.actor)
 
-    return hr.run(
-        action,
-        _("Recorded that the candidate declined."),
-        target=f"/competitions/{hr.vacancy.id}/merit",
-    )
+    return hr.run_on_merit_list(action, _("Recorded that the candidate declined."))
 
 
 # --- stages -------------------------------------------------------------------------------------
@@ -747,6 +822,7 @@ def open_test(hr: OnCompetition):
     return hr.run(
         lambda v: testing.open_test(hr.session, hr.settings, vacancy=v, actor=hr.actor),
         _("The knowledge test is open for the eligible candidates."),
+        step=Step.open_test,
     )
 
 
@@ -755,6 +831,7 @@ def close_test(hr: OnCompetition):
     return hr.run(
         lambda v: testing.close_test(hr.session, vacancy=v, actor=hr.actor),
         _("The test is closed and marked; the evidence sift is open."),
+        step=Step.close_test,
     )
 
 
@@ -765,17 +842,24 @@ def neutralise(
     reason: Annotated[str, Form()] = "",
 ):
     def action(vacancy):
-        if not question_id.isdigit():
+        chosen = id_or_none(question_id)
+        if chosen is None:
             raise VacancyError(_("Choose a question."), field="question_id")
         testing.neutralise(
             hr.session,
             vacancy=vacancy,
-            question_id=int(question_id),
+            question_id=chosen,
             reason=reason,
             actor=hr.actor,
         )
 
-    return hr.run(action, _("The question was neutralised for every candidate."))
+    return hr.run(
+        action,
+        _("The question was neutralised for every candidate."),
+        step=Step.neutralise,
+        form="neutralise",
+        values={"question_id": question_id, "reason": reason},
+    )
 
 
 @router.post("/competitions/{vacancy_id:int}/sift/lock", dependencies=MANAGE)
@@ -783,13 +867,24 @@ def lock_sift(hr: OnCompetition):
     return hr.run(
         lambda v: scoring.lock_sift(hr.session, vacancy=v, actor=hr.actor),
         _("Sift scores locked and names revealed to the panel; interviews can begin."),
+        step=Step.lock_sift,
     )
 
 
 # --- merit list, appeals, appointment -----------------------------------------------------------
 
 
-def merit_context(session, settings, vacancy, principal, error: str = "") -> dict[str, Any]:
+def merit_context(
+    session,
+    settings,
+    vacancy,
+    principal,
+    error: str = "",
+    *,
+    form: str = "",
+    errors: dict | None = None,
+    values: dict | None = None,
+) -> dict[str, Any]:
     context = notice_context(session, vacancy)
     apps = {a.id: a for a in service.all_applications(session, vacancy)}
     appeals = merit.appeals_of(session, vacancy)
@@ -817,6 +912,10 @@ def merit_context(session, settings, vacancy, principal, error: str = "") -> dic
             "error": error,
             "principal": principal,
             "is_member": service.membership(session, vacancy, principal.user) is not None,
+            "steps": allowed_steps(session, settings, vacancy, principal.user),
+            "form": form,
+            "errors": errors or {},
+            "values": values or {},
         }
     )
     return context
@@ -830,8 +929,11 @@ def merit_page(
     principal: CurrentPrincipal,
     vacancy: VacancyDep,
 ):
+    kept = kept_form(request, f"/competitions/{vacancy.id}/merit")
     return render(
-        request, "vacancies/merit.html", merit_context(session, settings, vacancy, principal)
+        request,
+        "vacancies/merit.html",
+        merit_context(session, settings, vacancy, principal, **kept),
     )
 
 
@@ -840,6 +942,7 @@ def publish_results(hr: OnCompetition):
     return hr.run_on_merit_list(
         lambda v: merit.publish_results(hr.session, hr.settings, vacancy=v, actor=hr.actor),
         _("Merit list published; the appeal window is open."),
+        step=Step.publish_results,
     )
 
 
@@ -896,9 +999,10 @@ def appoint(
     justification: Annotated[str, Form()] = "",
 ):
     def action(vacancy):
-        if not application_id.isdigit():
+        chosen = id_or_none(application_id)
+        if chosen is None:
             raise VacancyError(_("Choose a candidate."), field="application_id")
-        application = application_in(hr.session, vacancy, int(application_id))
+        application = application_in(hr.session, vacancy, chosen)
         merit.propose_appointment(
             hr.session,
             vacancy=vacancy,
@@ -910,6 +1014,8 @@ def appoint(
     return hr.run_on_merit_list(
         action,
         _("Appointment recorded (or sent for second-level approval when out of merit order)."),
+        form="appointment",
+        values={"application_id": application_id, "justification": justification},
     )
 
 

@@ -354,6 +354,18 @@ def announce_cancellation(session: Session, *, vacancy: Vacancy, status_before: 
     return announced
 
 
+def publish_results_blocker(session: Session, vacancy: Vacancy) -> str:
+    """Return why the merit list cannot be published now (translated), or "" when it can."""
+    from .scoring import incomplete
+
+    if vacancy.status != VacancyStatus.interview:
+        return _("Interviews are not open.")
+    missing = incomplete(session, vacancy, Stage.interview)
+    if missing:
+        return _("%(n)s candidate(s) still have no consensus interview score.", n=len(missing))
+    return ""
+
+
 def publish_results(
     session: Session,
     settings: Settings,
@@ -367,16 +379,11 @@ def publish_results(
     Every candidate who did not make the list is told through a `vacancy.candidate_rejected`
     event (the reporting channel's HR watch listens).
     """
-    from .scoring import incomplete, stage_scores
+    from .scoring import stage_scores
 
-    if vacancy.status != VacancyStatus.interview:
-        raise VacancyError(_("Interviews are not open."), status_code=409)
-    missing = incomplete(session, vacancy, Stage.interview)
-    if missing:
-        raise VacancyError(
-            _("%(n)s candidate(s) still have no consensus interview score.", n=len(missing)),
-            status_code=409,
-        )
+    blocker = publish_results_blocker(session, vacancy)
+    if blocker:
+        raise VacancyError(blocker, status_code=409)
     moment = now_or(now)
     scores = stage_scores(session, vacancy, Stage.interview)
     leave_competition_many(

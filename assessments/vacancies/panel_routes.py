@@ -16,7 +16,7 @@ from backend.auth.permissions import Permission
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, require
 from backend.i18n import _
-from backend.web import flash, redirect, render
+from backend.web import flash, keep_form, kept_form, redirect, render
 from competency_framework import service as competency_service
 
 from . import applications, scoring, service
@@ -209,6 +209,21 @@ def _load(session, vacancy_id, stage, application_id, principal):
     return vacancy, stage, application
 
 
+def _refused(request, session, vacancy, stage, application, err, form: str, values: dict):
+    """Return to the scoring page, which says why and shows the form again as typed.
+
+    A redirect, not the page itself: a page shown at the form's POST-only URL would post it
+    again on reload (issue #13).
+    """
+    session.rollback()
+    page = f"/panel/{vacancy.id}/{stage}/{application.id}"
+    keep_form(request, page=page, form=form, errors=err.errors, values=values)
+    session.commit()
+    flash(request, str(err), "error")
+    session.commit()
+    return redirect(request, page)
+
+
 @router.get("/panel/{vacancy_id:int}/{stage}/{application_id:int}", dependencies=SCORE)
 def score_page(
     request: Request,
@@ -219,7 +234,10 @@ def score_page(
     application_id: int,
 ):
     vacancy, stage, application = _load(session, vacancy_id, stage, application_id, principal)
-    context = _score_context(session, vacancy, application, stage, principal)
+    kept = kept_form(request, f"/panel/{vacancy.id}/{stage}/{application.id}")
+    context = _score_context(
+        session, vacancy, application, stage, principal, kept.get("errors"), kept.get("values")
+    )
     applications.record_read(
         session,
         application=application,
@@ -256,18 +274,10 @@ async def record_scores(
             rater=principal.user,
         )
     except VacancyError as err:
-        session.rollback()
         values = {f"score_{c}": v for c, (v, _n) in scores.items()} | {
             f"note_{c}": n for c, (_v, n) in scores.items()
         }
-        return render(
-            request,
-            "vacancies/score.html",
-            _score_context(
-                session, vacancy, application, stage, principal, err.errors, values, str(err)
-            ),
-            status_code=err.status_code,
-        )
+        return _refused(request, session, vacancy, stage, application, err, "scores", values)
     session.commit()
     flash(
         request,
@@ -308,16 +318,8 @@ def record_consensus(
                 actor=principal.user,
             )
     except VacancyError as err:
-        session.rollback()
         values = {f"consensus_{competency}": score, f"reason_{competency}": reason}
-        return render(
-            request,
-            "vacancies/score.html",
-            _score_context(
-                session, vacancy, application, stage, principal, err.errors, values, str(err)
-            ),
-            status_code=err.status_code,
-        )
+        return _refused(request, session, vacancy, stage, application, err, "consensus", values)
     session.commit()
     flash(request, _("Consensus recorded."))
     session.commit()

@@ -9,11 +9,20 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from backend.auth import service as auth_service
 from backend.db import SessionDep
-from backend.deps import OptionalPrincipal, SettingsDep, public
+from backend.deps import (
+    SESSION_COOKIE,
+    OptionalPrincipal,
+    SettingsDep,
+    delete_cookie,
+    held_principal,
+    on_account_hold,
+    public,
+)
 from backend.i18n import _, get_locale
 from backend.mail import MailError
-from backend.web import render
+from backend.web import redirect, render
 from competency_framework import service as competency_service
 
 from . import accounts, merit, service, testing
@@ -23,6 +32,10 @@ from .service import VacancyError
 
 router = APIRouter()
 api_router = APIRouter(tags=["vacancies"])
+
+# The one page a signed-in candidate who has not confirmed their address may open (besides the
+# public ones): it offers a new link and signing out.
+CONFIRM_PAGE = "/candidates/confirm-email"
 
 
 def notice_context(session, vacancy) -> dict[str, Any]:
@@ -128,7 +141,7 @@ def register(
             status_code=422,
         )
     try:
-        user, token = accounts.register(
+        registration = accounts.register(
             session,
             settings,
             email=email,
@@ -146,12 +159,20 @@ def register(
             status_code=err.status_code,
         )
     session.commit()
+    # A taken address gets the same page as a new one; its owner is told by mail instead.
     sent = True
     try:
-        accounts.send_verification(settings, user=user, token=token, base_url=str(request.base_url))
+        if registration.user is not None:
+            accounts.send_verification(settings, user=registration.user, token=registration.token)
+        else:
+            accounts.send_taken_notice(
+                settings, email=registration.email, locale=registration.locale
+            )
     except MailError:
         sent = False
-    return render(request, "vacancies/register_done.html", {"email": user.email, "sent": sent})
+    return render(
+        request, "vacancies/register_done.html", {"email": registration.email, "sent": sent}
+    )
 
 
 @router.post("/candidates/resend", dependencies=[public])
@@ -168,10 +189,33 @@ def resend(
         user, token = found
         # The answer is the same either way: it must not reveal who has an account.
         with contextlib.suppress(MailError):
-            accounts.send_verification(
-                settings, user=user, token=token, base_url=str(request.base_url)
-            )
+            accounts.send_verification(settings, user=user, token=token)
     return render(request, "vacancies/register_done.html", {"email": email, "sent": True})
+
+
+@on_account_hold
+def _confirm_first(session, user) -> str | None:
+    """Send a signed-in candidate who has not confirmed their address to CONFIRM_PAGE."""
+    return CONFIRM_PAGE if accounts.awaiting_confirmation(session, user) else None
+
+
+@router.get(CONFIRM_PAGE, dependencies=[public])
+def confirm_email_page(request: Request, principal: OptionalPrincipal):
+    held = held_principal(request)
+    if held is None:
+        return redirect(request, "/" if principal is not None else "/login")
+    return render(request, "vacancies/confirm_email.html", {"email": held.user.email})
+
+
+@router.post(CONFIRM_PAGE + "/sign-out", dependencies=[public])
+def confirm_email_sign_out(request: Request, session: SessionDep, principal: OptionalPrincipal):
+    held = held_principal(request)
+    response = redirect(request, "/login")
+    if held is not None:
+        auth_service.end_session(session, held.session)
+        session.commit()
+        delete_cookie(response, request.app.state.settings, SESSION_COOKIE)
+    return response
 
 
 @router.get("/candidates/verify/{token}", dependencies=[public])

@@ -694,25 +694,27 @@ def incomplete(session: Session, vacancy: Vacancy, stage: str) -> list[Applicati
     return [a for a in active_applications(session, vacancy) if a.id not in done]
 
 
+def lock_sift_blocker(session: Session, vacancy: Vacancy) -> str:
+    """Return why the sift cannot be locked now (translated), or "" when it can."""
+    if vacancy.status != VacancyStatus.sift:
+        return _("The evidence sift is not open.")
+    missing = incomplete(session, vacancy, Stage.sift)
+    if missing:
+        return _("%(n)s candidate(s) still have no consensus sift score.", n=len(missing))
+    if missing_interview_questions(session, vacancy):
+        return _("Write at least one interview question for every competency first.")
+    return ""
+
+
 def lock_sift(
     session: Session, *, vacancy: Vacancy, actor: User, now: datetime | None = None
 ) -> Vacancy:
     """Lock the sift scores: apply its pass mark, reveal identities, open the interviews."""
     from .merit import leave_competition_many
 
-    if vacancy.status != VacancyStatus.sift:
-        raise VacancyError(_("The evidence sift is not open."), status_code=409)
-    missing = incomplete(session, vacancy, Stage.sift)
-    if missing:
-        raise VacancyError(
-            _("%(n)s candidate(s) still have no consensus sift score.", n=len(missing)),
-            status_code=409,
-        )
-    if missing_interview_questions(session, vacancy):
-        raise VacancyError(
-            _("Write at least one interview question for every competency first."),
-            status_code=409,
-        )
+    blocker = lock_sift_blocker(session, vacancy)
+    if blocker:
+        raise VacancyError(blocker, status_code=409)
     scores = stage_scores(session, vacancy, Stage.sift)
     leave_competition_many(
         session,

@@ -223,6 +223,33 @@ def draw(row_pools: list[list[int]], counts: list[int], seed: str) -> list[int]:
 # --- the test window ----------------------------------------------------------------------------
 
 
+def open_test_blocker(
+    session: Session, settings: Settings, vacancy: Vacancy, now: datetime | None = None
+) -> str:
+    """Return why the knowledge test cannot open now (translated), or "" when it can."""
+    moment = now_or(now)
+    if vacancy.status != VacancyStatus.published:
+        return _("The test can only open after publication.")
+    if vacancy.closes_at is None or moment <= vacancy.closes_at:
+        return _("Applications are still open: the test opens after the closing date.")
+    review_closes = review_window_closes(settings, vacancy)
+    if review_closes is not None and moment <= review_closes:
+        return _(
+            "Screened-out candidates can still ask for a review: wait until the review "
+            "window closes."
+        )
+    if pending_reviews(session, vacancy):
+        return _("Decide every screening review first.")
+    problems = panel_problems(session, vacancy)
+    if problems:
+        return " ".join(problems)
+    if not active_applications(session, vacancy):
+        return _("No eligible candidate is left; cancel the competition instead.")
+    if bank_shortfalls(session, vacancy):
+        return _("The question bank cannot fill the test blueprint any more.")
+    return ""
+
+
 def open_test(
     session: Session,
     settings: Settings,
@@ -233,35 +260,9 @@ def open_test(
 ) -> Vacancy:
     """Open the knowledge test for the eligible candidates once applications and reviews end."""
     moment = now_or(now)
-    if vacancy.status != VacancyStatus.published:
-        raise VacancyError(_("The test can only open after publication."), status_code=409)
-    if vacancy.closes_at is None or moment <= vacancy.closes_at:
-        raise VacancyError(
-            _("Applications are still open: the test opens after the closing date."),
-            status_code=409,
-        )
-    review_closes = review_window_closes(settings, vacancy)
-    if review_closes is not None and moment <= review_closes:
-        raise VacancyError(
-            _(
-                "Screened-out candidates can still ask for a review: wait until the review "
-                "window closes."
-            ),
-            status_code=409,
-        )
-    if pending_reviews(session, vacancy):
-        raise VacancyError(_("Decide every screening review first."), status_code=409)
-    problems = panel_problems(session, vacancy)
-    if problems:
-        raise VacancyError(" ".join(problems), status_code=409)
-    if not active_applications(session, vacancy):
-        raise VacancyError(
-            _("No eligible candidate is left; cancel the competition instead."), status_code=409
-        )
-    if bank_shortfalls(session, vacancy):
-        raise VacancyError(
-            _("The question bank cannot fill the test blueprint any more."), status_code=409
-        )
+    blocker = open_test_blocker(session, settings, vacancy, moment)
+    if blocker:
+        raise VacancyError(blocker, status_code=409)
     vacancy.test_opened_at = moment
     set_status(session, vacancy=vacancy, status=VacancyStatus.testing, actor=actor)
     return vacancy
@@ -337,10 +338,10 @@ def answer(
     """Record (or change) one answer, refused after the time limit."""
     _check_open(attempt, now_or(now))
     if question_id not in attempt.question_ids:
-        raise VacancyError(_("This question is not part of your test."), status_code=422)
+        raise VacancyError(_("This question is not part of your test."), field="question_id")
     question = session.get(BankQuestion, question_id)
     if not 0 <= chosen < len(question.options):
-        raise VacancyError(_("Choose one of the options."), status_code=422)
+        raise VacancyError(_("Choose one of the options."), field="chosen")
     row = session.get(TestAnswer, (attempt.id, question_id))
     if row is None:
         row = TestAnswer(attempt_id=attempt.id, question_id=question_id, chosen=chosen)
@@ -523,13 +524,11 @@ def _apply_cut(session: Session, *, vacancy: Vacancy, actor: object) -> None:
     )
 
 
-def close_test(
-    session: Session, *, vacancy: Vacancy, actor: User, now: datetime | None = None
-) -> Vacancy:
-    """Close the test: mark every attempt, apply the cut score, open the evidence sift."""
+def close_test_blocker(session: Session, vacancy: Vacancy, now: datetime | None = None) -> str:
+    """Return why the knowledge test cannot close now (translated), or "" when it can."""
     moment = now_or(now)
     if vacancy.status != VacancyStatus.testing:
-        raise VacancyError(_("The knowledge test is not open."), status_code=409)
+        return _("The knowledge test is not open.")
     running = session.exec(
         select(func.count())
         .select_from(TestAttempt)
@@ -540,9 +539,18 @@ def close_test(
         )
     ).one()
     if running:
-        raise VacancyError(
-            _("%(n)s candidate(s) are still taking the test.", n=running), status_code=409
-        )
+        return _("%(n)s candidate(s) are still taking the test.", n=running)
+    return ""
+
+
+def close_test(
+    session: Session, *, vacancy: Vacancy, actor: User, now: datetime | None = None
+) -> Vacancy:
+    """Close the test: mark every attempt, apply the cut score, open the evidence sift."""
+    moment = now_or(now)
+    blocker = close_test_blocker(session, vacancy, moment)
+    if blocker:
+        raise VacancyError(blocker, status_code=409)
     mark_all(session, vacancy=vacancy, actor=actor, now=moment)
     _apply_cut(session, vacancy=vacancy, actor=actor)
     vacancy.test_closed_at = moment

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -31,6 +32,11 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     password_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The password was chosen for the person (an administrator's initial password): until they
+    # choose their own, they can do nothing else (backend.routes, FIRST_PASSWORD_PAGE).
+    must_change_password: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
 
 
 class UserRole(SQLModel, table=True):
@@ -63,7 +69,13 @@ class AuthSession(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed sign-ins per account name (known or not); no IP address is ever kept."""
+    """Sign-in attempts counted per key within a window; no IP address is ever kept.
+
+    A key is an account name from unknown browsers, one browser's device cookie, one person's
+    second factor (each a keyed hash, see `auth.service.throttle_key`) or the global budget.
+    An attempt is counted before it is checked, and a success gives its count back, so the
+    count is the failures, plus the attempts being checked right now.
+    """
 
     __tablename__ = "login_throttle"
     __table_args__ = (UniqueConstraint("account_key"),)
@@ -71,5 +83,5 @@ class LoginThrottle(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     account_key: str = Field(max_length=64)
     failures: int = 0
+    # When the window began; attempts made `login_lockout_minutes` after it start a new one.
     first_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import pyotp
@@ -18,7 +19,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from passlib.context import CryptContext
-from sqlalchemy import bindparam, delete, exists
+from sqlalchemy import bindparam, case, delete, exists, literal, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from zxcvbn import zxcvbn
 
@@ -26,9 +28,12 @@ from backend import audit
 from backend.auth.models import AuthSession, LoginThrottle, User, UserRole
 from backend.auth.permissions import ASSIGNABLE_ROLES, Permission, Role, permissions_for
 from backend.config import Settings
-from backend.db import utcnow
+from backend.db import UTCDateTime, utcnow
+from backend.emails import InvalidEmail, normalise_email
 from backend.i18n import _
 from backend.org.models import Employee, EmployeeStatus
+
+log = logging.getLogger("merito.auth")
 
 MIN_PASSWORD_LENGTH = 12
 # Words a password must not be built from, besides zxcvbn's lists of common passwords.
@@ -182,11 +187,17 @@ def create_user(
     locale: str = "es",
     actor: object = None,
     check_password: bool = True,
+    must_change_password: bool = False,
 ) -> User:
-    """Create an account (caller commits); AuthError on a taken email or a weak password."""
-    email = email.strip().lower()
-    if not email or "@" not in email:
-        raise AuthError(_("Enter a valid email address."), status_code=422, field="email")
+    """Create an account (caller commits); AuthError on a taken email or a weak password.
+
+    `must_change_password`: the password was chosen for the person (by an administrator), who
+    can do nothing but change it once signed in (`must_change_password`).
+    """
+    try:
+        email = normalise_email(email)
+    except InvalidEmail as err:
+        raise AuthError(str(err), status_code=422, field="email") from None
     if session.exec(select(User).where(User.email == email)).first() is not None:
         raise AuthError(
             _("An account with this email already exists."), status_code=409, field="email"
@@ -202,6 +213,7 @@ def create_user(
         employee_id=employee_id,
         locale=locale,
     )
+    user.must_change_password = must_change_password
     session.add(user)
     session.flush()
     for role in roles or []:
@@ -213,9 +225,18 @@ def create_user(
         actor=actor,
         entity_type="user",
         entity_id=user.id,
-        after={"email": email, "roles": sorted(Role(r).value for r in roles or [])},
+        after={
+            "email": email,
+            "roles": sorted(Role(r).value for r in roles or []),
+            "must_change_password": must_change_password,
+        },
     )
     return user
+
+
+def must_change_password(user: User) -> bool:
+    """True while the account still has the password someone else chose for it."""
+    return user.must_change_password
 
 
 def set_roles(session: Session, *, user: User, roles: set[Role], actor: User) -> None:
@@ -285,11 +306,25 @@ def reset_second_factor(session: Session, *, user: User, actor: User) -> None:
 
 
 def change_password(
-    session: Session, settings: Settings, *, user: User, current: str, new: str
+    session: Session,
+    settings: Settings,
+    *,
+    user: User,
+    current: str,
+    new: str,
+    keep: AuthSession | None = None,
 ) -> None:
-    """Change the user's own password after checking the current one."""
+    """Change the user's own password after checking the current one.
+
+    Every session of the account ends but `keep` (the browser making the change): whoever
+    was signed in with the old password elsewhere is signed out.
+    """
     if not password_context(settings).verify(current, user.password_hash):
         raise AuthError(_("The current password is not correct."), status_code=422)
+    if must_change_password(user) and new == current:
+        raise AuthError(
+            _("Choose a password different from the one you were given."), status_code=422
+        )
     problems = password_problems(new, user_inputs=[user.email, user.full_name])
     if problems:
         raise AuthError(" ".join(problems), status_code=422)
@@ -297,37 +332,166 @@ def change_password(
         hook(session, settings, user=user, current=current, new=new)
     user.password_hash = hash_password(settings, new)
     user.password_changed_at = utcnow()
+    user.must_change_password = False
     session.add(user)
+    others = delete(AuthSession).where(col(AuthSession.user_id) == user.id)
+    if keep is not None:
+        others = others.where(col(AuthSession.id) != keep.id)
+    session.exec(others)
     audit.record(
         session, action="user.password_changed", actor=user, entity_type="user", entity_id=user.id
     )
 
 
 # --- sign-in ----------------------------------------------------------------------------------
+#
+# Every attempt is counted *before* the password (or code) is checked, by one conditional
+# upsert, so attempts arriving together are counted one after another by the database and
+# exactly the limit is ever checked; a success gives its count back. Three kinds of counter:
+# an account name tried from unknown browsers, one browser holding the account's device cookie
+# (given at an earlier sign-in), and all failures from unknown browsers together (the global
+# budget, against password spraying). Someone guessing locks an account name for unknown
+# browsers only: its holder still signs in from the browser they used before.
+
+GLOBAL_THROTTLE_KEY = "global"
+DEVICE_COOKIE_DAYS = 180
 
 
-def _account_key(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+@lru_cache(maxsize=16)
+def _derived_key(secret: str, purpose: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"merito/" + purpose + b"/v1"
+    ).derive(secret.encode())
 
 
-def _throttle(session: Session, email: str) -> LoginThrottle:
-    key = _account_key(email)
-    row = session.exec(select(LoginThrottle).where(LoginThrottle.account_key == key)).first()
-    return row or LoginThrottle(account_key=key)
+def throttle_key(settings: Settings, kind: str, name: str) -> str:
+    """Return the `login_throttle` key of an account name, a device or a person's TOTP.
+
+    A keyed hash (HMAC with a key derived from the installation secret): a copy of the table
+    does not tell which addresses were tried to someone hashing a list of them.
+    """
+    if kind == "account":
+        name = name.strip().lower()
+    key = _derived_key(settings.resolved_secret_key(), b"login-throttle")
+    return hmac.new(key, f"{kind}|{name}".encode(), hashlib.sha256).hexdigest()
 
 
-def authenticate(session: Session, settings: Settings, *, email: str, password: str) -> User:
+def _count_attempt(
+    session: Session, key: str, *, limit: int, window: timedelta, now: datetime
+) -> int | None:
+    """Count one attempt against `key`; return its number in the window, or None when full.
+
+    One statement on both databases: insert the counter, or, when it exists, start a new
+    window if the old one is over, else add one only while fewer than `limit` are counted.
+    Concurrent attempts wait for each other on the row (PostgreSQL's row lock, SQLite's write
+    lock), so none reads a stale count and no first failure collides with another's insert.
+    """
+    table = LoginThrottle.__table__
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stale = table.c.first_failure_at.is_(None) | (
+        table.c.first_failure_at <= literal(now - window, UTCDateTime())
+    )
+    statement = (
+        insert(table)
+        .values(account_key=key, failures=1, first_failure_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.account_key],
+            set_={
+                "failures": case((stale, 1), else_=table.c.failures + 1),
+                "first_failure_at": case(
+                    (stale, literal(now, UTCDateTime())), else_=table.c.first_failure_at
+                ),
+            },
+            where=stale | (table.c.failures < limit),
+        )
+        .returning(table.c.failures)
+    )
+    return session.exec(statement).scalar()
+
+
+def _give_back(session: Session, key: str, *, counted_at: datetime) -> None:
+    """Take back one attempt counted at `counted_at` (it succeeded, or was never checked)."""
+    session.exec(
+        update(LoginThrottle)
+        .where(
+            col(LoginThrottle.account_key) == key,
+            col(LoginThrottle.failures) > 0,
+            col(LoginThrottle.first_failure_at) <= counted_at,
+        )
+        .values(failures=col(LoginThrottle.failures) - 1)
+    )
+
+
+def _forget(session: Session, key: str) -> None:
+    session.exec(delete(LoginThrottle).where(col(LoginThrottle.account_key) == key))
+
+
+def device_token(settings: Settings, user: User) -> str:
+    """Return a device cookie for the browser `user` has just signed in from."""
+    nonce = secrets.token_urlsafe(16)
+    return f"d1.{user.id}.{nonce}.{_device_mac(settings, user.id, nonce)}"
+
+
+def _device_mac(settings: Settings, user_id: int | None, nonce: str) -> str:
+    key = _derived_key(settings.resolved_secret_key(), b"device-cookie")
+    return hmac.new(key, f"{user_id}|{nonce}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def _device_of(settings: Settings, token: str | None, user: User | None) -> str | None:
+    """Return the device named by `token` if it was given to `user`, else None."""
+    if not token or user is None:
+        return None
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != "d1" or parts[1] != str(user.id):
+        return None
+    if not hmac.compare_digest(_device_mac(settings, user.id, parts[2]), parts[3]):
+        return None
+    return parts[2]
+
+
+def _too_many() -> AuthError:
+    return AuthError(_("Too many failed attempts. Try again in a few minutes."), status_code=429)
+
+
+def authenticate(
+    session: Session, settings: Settings, *, email: str, password: str, device: str | None = None
+) -> User:
     """Return the user for valid credentials, or raise AuthError (generic, throttled).
 
-    Unknown accounts cost the same hash verification as known ones, and are throttled the
-    same way, so neither timing nor lockout tells whether an account exists. The read
-    transaction ends (a commit, with nothing to write) before the hash is verified.
+    `device` is the browser's device cookie, if any (see the section's comment). The attempt
+    is counted, and committed, before the hash is verified; the connection goes back to the
+    pool meanwhile. Unknown accounts cost the same hash verification as known ones, and are
+    counted the same way, so neither timing nor lockout tells whether an account exists.
+    Nothing logged names the account: failures are logged as a count.
     """
     now = utcnow()
-    throttle = _throttle(session, email)
-    if throttle.locked_until is not None and throttle.locked_until > now:
-        raise AuthError(_("Too many failed attempts. Try again in a few minutes."), status_code=429)
+    window = timedelta(minutes=settings.login_lockout_minutes)
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    device_id = _device_of(settings, device, user)
+    if device_id is not None:
+        key = throttle_key(settings, "device", device_id)
+    else:
+        key = throttle_key(settings, "account", email)
+    counted = _count_attempt(
+        session, key, limit=settings.login_max_failures, window=window, now=now
+    )
+    if counted is None:
+        session.commit()
+        raise _too_many()
+    spent = None
+    if device_id is None:
+        spent = _count_attempt(
+            session,
+            GLOBAL_THROTTLE_KEY,
+            limit=settings.login_global_max_failures,
+            window=window,
+            now=now,
+        )
+        if spent is None:
+            _give_back(session, key, counted_at=now)
+            session.commit()
+            raise _too_many()
     # Verifying takes a good part of a second of CPU, much more in a burst of sign-ins: give
     # the connection back to the pool meanwhile, or a burst holds every connection and the
     # other pages wait for one (found by the load test, docs/load-testing.md).
@@ -339,23 +503,43 @@ def authenticate(session: Session, settings: Settings, *, email: str, password: 
         context.verify(password, _dummy_hash(settings.fast_password_hashing))
         valid = False
     if not valid or user is None or not user.is_active:
-        window = timedelta(minutes=settings.login_lockout_minutes)
-        if throttle.first_failure_at is None or now - throttle.first_failure_at > window:
-            throttle.failures, throttle.first_failure_at = 0, now
-        throttle.failures += 1
-        if throttle.failures >= settings.login_max_failures:
-            throttle.locked_until = now + window
-            throttle.failures, throttle.first_failure_at = 0, None
-        session.add(throttle)
-        session.commit()
+        _log_failure(settings, known_browser=device_id is not None, spent=spent, counted=counted)
         raise AuthError(_("Email or password is not correct."), status_code=401)
-    if throttle.id is not None:
-        session.delete(throttle)
+    _forget(session, key)
+    if device_id is None:
+        _give_back(session, GLOBAL_THROTTLE_KEY, counted_at=now)
+    # Committed at once: every sign-in from an unknown browser writes the global counter, and
+    # the caller's transaction goes on to run the sign-in hooks (key unwrapping takes a while).
+    session.commit()
     if context.needs_update(user.password_hash):
         user.password_hash = context.hash(password)
     user.last_login_at = now
     session.add(user)
     return user
+
+
+def _log_failure(
+    settings: Settings, *, known_browser: bool, spent: int | None, counted: int
+) -> None:
+    """Log a failed sign-in as counts only: nothing that tells whose account, or which browser."""
+    if known_browser:
+        log.info("sign-in failed from a browser that signed in before")
+        return
+    minutes = settings.login_lockout_minutes
+    log.info(
+        "sign-in failed: %s failed sign-ins from unknown browsers in this %s-minute window",
+        spent,
+        minutes,
+    )
+    if counted == settings.login_max_failures:
+        log.info("an account name reached its limit of failed sign-ins (which is not logged)")
+    if spent == settings.login_global_max_failures:
+        log.warning(
+            "the budget of %s failed sign-ins from unknown browsers is spent: they are refused "
+            "until the %s-minute window ends",
+            spent,
+            minutes,
+        )
 
 
 def new_session_token() -> str:
@@ -481,33 +665,37 @@ def verify_second_factor(
 ) -> None:
     """Complete a half-open session with a TOTP code, or raise AuthError (throttled).
 
-    A code is accepted once: replaying it (or an older one) fails. Too many wrong codes end
-    the session, so the password must be entered again. The first success confirms enrolment.
+    Codes are counted per person before they are checked (as passwords are, see above): at
+    most `login_max_failures` in a lockout window, however many arrive at once. The one that
+    fills the window, and any after it, end the session, so the password must be entered
+    again. A code is accepted once: replaying it (or an older one) fails, also when both
+    arrive together. The first success confirms enrolment.
     """
     code = "".join(ch for ch in code if ch.isdigit())
-    throttle = _throttle(session, f"totp:{user.email}")
+    key = throttle_key(settings, "totp", str(user.id))
+    limit = settings.login_max_failures
+    counted = _count_attempt(
+        session,
+        key,
+        limit=limit,
+        window=timedelta(minutes=settings.login_lockout_minutes),
+        now=utcnow(),
+    )
+    if counted is None:
+        end_session(session, session_row)
+        session.commit()
+        raise _too_many_codes()
+    session.commit()
     moment = time.time() if now is None else now
     secret = totp_secret_of(settings, user)
     step = _matching_step(secret, code, now=moment) if secret and len(code) == 6 else None
-    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
-        current = utcnow()
-        window = timedelta(minutes=settings.login_lockout_minutes)
-        if throttle.first_failure_at is None or current - throttle.first_failure_at > window:
-            throttle.failures, throttle.first_failure_at = 0, current
-        throttle.failures += 1
-        if throttle.failures >= settings.login_max_failures:
-            throttle.failures, throttle.first_failure_at = 0, None
-            session.add(throttle)
+    if step is None or not _claim_step(session, user, step):
+        if counted >= limit:
             end_session(session, session_row)
             session.commit()
-            raise AuthError(
-                _("Too many wrong codes. Sign in again with your password."), status_code=429
-            )
-        session.add(throttle)
-        session.commit()
+            raise _too_many_codes()
         raise AuthError(_("This code is not correct. Enter the current code."), status_code=422)
-    if throttle.id is not None:
-        session.delete(throttle)
+    _forget(session, key)
     enrolling = user.totp_confirmed_at is None
     if enrolling:
         user.totp_confirmed_at = utcnow()
@@ -522,6 +710,26 @@ def verify_second_factor(
         entity_type="user",
         entity_id=user.id,
     )
+
+
+def _too_many_codes() -> AuthError:
+    return AuthError(
+        _("Too many wrong codes. Wait a few minutes, then sign in again with your password."),
+        status_code=429,
+    )
+
+
+def _claim_step(session: Session, user: User, step: int) -> bool:
+    """Record `step` as the last code used, unless it (or a later one) already was."""
+    result = session.exec(
+        update(User)
+        .where(
+            col(User.id) == user.id,
+            col(User.totp_last_step).is_(None) | (col(User.totp_last_step) < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return result.rowcount == 1
 
 
 @dataclass
@@ -559,7 +767,10 @@ def end_session(session: Session, row: AuthSession) -> None:
 
 
 def purge_expired_sessions(session: Session, settings: Settings) -> int:
-    """Delete sessions past their absolute or idle expiry; return how many."""
+    """Delete sessions past their absolute or idle expiry (and spent sign-in counters).
+
+    Return how many sessions.
+    """
     now = utcnow()
     idle_cutoff = now - timedelta(minutes=settings.session_idle_minutes)
     result = session.exec(
@@ -567,30 +778,53 @@ def purge_expired_sessions(session: Session, settings: Settings) -> int:
             (col(AuthSession.expires_at) <= now) | (col(AuthSession.last_seen_at) < idle_cutoff)
         )
     )
+    # Sign-in counters whose window is over count nothing any more (unknown account names
+    # tried by someone spraying passwords would otherwise pile up).
+    window = timedelta(minutes=settings.login_lockout_minutes)
+    session.exec(delete(LoginThrottle).where(col(LoginThrottle.first_failure_at) <= now - window))
     return result.rowcount or 0
 
 
-# --- CSRF tokens for forms shown before sign-in (no cookie needed) ----------------------------
+# --- CSRF tokens for forms shown without a session -------------------------------------------
 
-ANON_CSRF_MAX_AGE = 8 * 3600
+# Sign-in and the other pages shown without a session: the token is bound to the browser's
+# pre-session cookie, which a cross-site page can neither read nor make the browser send
+# with its post (SameSite), so it cannot sign a victim's browser into its own account.
+SIGN_IN_CSRF_MAX_AGE = 2 * 3600
+# The reporting channel sets no cookie before a receipt login, so its tokens are bound to no
+# browser; they are refused everywhere else, and last long enough to write a report.
+REPORT_CSRF_MAX_AGE = 4 * 3600
 
 
-def anonymous_csrf_token(secret: str, *, now: float | None = None) -> str:
-    """Return a signed, time-limited form token for pages shown without a session."""
+def _anonymous_mac(secret: str, kind: str, issued: str, binding: str) -> str:
+    message = f"anon-csrf|{kind}|{issued}|{binding}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:40]
+
+
+def anonymous_csrf_token(secret: str, *, binding: str = "", now: float | None = None) -> str:
+    """Return a signed, time-limited form token for a page shown without a session.
+
+    With `binding` (the pre-session cookie's value) the token is good only with that cookie;
+    without, it is a reporting-channel token.
+    """
     issued = str(int(now if now is not None else time.time()))
-    mac = hmac.new(secret.encode(), f"anon-csrf|{issued}".encode(), hashlib.sha256).hexdigest()
-    return f"a.{issued}.{mac[:40]}"
+    kind = "b" if binding else "r"
+    return f"{kind}.{issued}.{_anonymous_mac(secret, kind, issued, binding)}"
 
 
-def check_anonymous_csrf_token(secret: str, token: str, *, now: float | None = None) -> bool:
-    """Return True if `token` was made by `anonymous_csrf_token` in the last few hours."""
+def check_anonymous_csrf_token(
+    secret: str, token: str, *, binding: str = "", now: float | None = None
+) -> bool:
+    """Return True if `anonymous_csrf_token` made `token`, for `binding`, recently enough."""
     try:
-        prefix, issued, mac = token.split(".")
+        kind, issued, mac = token.split(".")
         issued_at = int(issued)
     except ValueError:
         return False
-    current = now if now is not None else time.time()
-    if prefix != "a" or not (0 <= current - issued_at <= ANON_CSRF_MAX_AGE):
+    if kind != ("b" if binding else "r"):
         return False
-    expected = anonymous_csrf_token(secret, now=issued_at).split(".")[2]
-    return hmac.compare_digest(expected, mac)
+    max_age = SIGN_IN_CSRF_MAX_AGE if binding else REPORT_CSRF_MAX_AGE
+    current = now if now is not None else time.time()
+    if not (0 <= current - issued_at <= max_age):
+        return False
+    return hmac.compare_digest(_anonymous_mac(secret, kind, issued, binding), mac)

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from backend import audit
 from backend.auth.permissions import Permission
 from backend.db import SessionDep
-from backend.deps import CurrentPrincipal, require
+from backend.deps import CurrentPrincipal, FieldError, form_int, id_or_none, require
 from backend.i18n import N_, _
 from backend.org import roster, service, spreadsheet
 from backend.org.api import api_router
@@ -60,11 +60,10 @@ INDENT = "\u2003"  # an em space: indents sub-units in select boxes, where CSS c
 
 
 def _int(value: str | None) -> int | None:
-    """Return the integer in a query or form value, None when empty or not a number."""
-    try:
-        return int(str(value).strip()) if value not in (None, "") else None
-    except ValueError:
-        return None
+    """Return the record id in a query or form value; None when empty, not a number or beyond
+    any id (an id like 2**63 reached the database, which refused it naming no field): the
+    caller then says, by the field, that the record does not exist."""
+    return id_or_none(value)
 
 
 def _date(value: str, name: str, errors: dict[str, str], *, required: bool = False) -> date | None:
@@ -141,7 +140,7 @@ def _status_options() -> list[tuple[str, str]]:
 
 
 def _role_options() -> list[tuple[str, str]]:
-    return [(o.code, f"{o.title} ({o.code})") for o in service.role_profile_options()]
+    return [(o.code, o.title) for o in service.role_profile_options()]
 
 
 # --- units ------------------------------------------------------------------------------------
@@ -392,9 +391,9 @@ def _position_values(form: Any) -> dict[str, str]:
 
 def _headcount(value: str, errors: dict[str, str]) -> int:
     try:
-        return int(value)
-    except ValueError:
-        errors["planned_headcount"] = _("Enter a whole number.")
+        return form_int(value, field="planned_headcount", required=True) or 0
+    except FieldError as err:
+        errors[err.field] = err.message
         return 0
 
 
@@ -667,6 +666,7 @@ def _import_context(**extra: Any) -> dict[str, Any]:
         "max_rows": spreadsheet.MAX_ROWS,
         "max_mb": spreadsheet.MAX_BYTES // (1024 * 1024),
         "check": None,
+        "file_error": "",
         "shown": 1000,
         **extra,
     }
@@ -689,7 +689,7 @@ async def import_employees(
         return render(
             request,
             "org/import.html",
-            _import_context(error=_("Choose a CSV or XLSX file.")),
+            _import_context(file_error=_("Choose a CSV or XLSX file.")),
             status_code=422,
             block="result",
         )

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from backend import audit, events
 from backend.db import utcnow
+from backend.emails import email_problem
 from backend.events import DomainEvent, publish
 from backend.i18n import _, get_locale
 from backend.org.models import (
@@ -37,7 +38,6 @@ CENTRAL_KINDS = {UnitKind.directorate, UnitKind.sub_directorate}
 
 # Column sizes of the tables, checked here so both databases refuse the same values.
 NUMBER_MAX, FIRST_NAME_MAX, LAST_NAME_MAX, EMAIL_MAX = 20, 100, 150, 254
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # Events other domains may subscribe to (the reporting channel's HR watch does: a protected
 # person who is moved or whose status changes is a possible sign of retaliation).
@@ -553,8 +553,8 @@ def employee_field_problems(
     if email.strip():
         if len(email.strip()) > EMAIL_MAX:
             problems["email"] = _("Use at most %(n)s characters.", n=EMAIL_MAX)
-        elif not EMAIL_PATTERN.match(email.strip()):
-            problems["email"] = _("Enter a valid email address.")
+        elif problem := email_problem(email):
+            problems["email"] = problem
     if status not in EmployeeStatus.__members__:
         problems["status"] = _("Unknown status.")
     if hire_date is None:
@@ -864,6 +864,14 @@ def get_employee(session: Session, employee_id: int) -> Employee | None:
 def employee_by_number(session: Session, number: str) -> Employee | None:
     """Return the employee with exactly this employee number, or None."""
     return session.exec(select(Employee).where(Employee.number == number.strip())).first()
+
+
+def is_employee_address(session: Session, email: str) -> bool:
+    """Return whether an employee record (past or present) has this email address."""
+    address = email.strip().lower()
+    return bool(address) and (
+        session.exec(select(Employee.id).where(Employee.email == address)).first() is not None
+    )
 
 
 @dataclass

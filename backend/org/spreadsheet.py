@@ -12,13 +12,21 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
 
 from backend.i18n import _
 from backend.org.models import EmployeeStatus
-from backend.spreadsheets import csv_cell, unescape_formula, xlsx_cell
+from backend.spreadsheets import (
+    WorkbookTooLarge,
+    WorkbookUnreadable,
+    csv_cell,
+    unescape_formula,
+    xlsx_cell,
+    xlsx_rows,
+)
 
 # Canonical columns, in file order. The English names are what exports write by default.
 COLUMNS: tuple[str, ...] = (
@@ -292,33 +300,28 @@ def _xlsx_cell(value: Any) -> str | date:
 
 
 def _read_xlsx(raw: bytes, max_rows: int) -> Table:
-    from openpyxl import load_workbook
-
     table = Table(kind="xlsx")
     try:
-        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - a damaged workbook raises many kinds of errors
+        with closing(xlsx_rows(raw)) as rows:
+            for line, values in enumerate(rows, start=1):
+                if _blank(values):
+                    continue
+                cells = [_xlsx_cell(v) for v in values]
+                if not table.headers:
+                    table.headers = [str(c).strip() for c in cells]
+                    continue
+                if len(table.rows) >= max_rows:
+                    _too_many(table, line, max_rows)
+                    break
+                table.rows.append((line, cells))
+    except WorkbookUnreadable:
+        table.rows = []
         table.problems.append(
             RowProblem(0, "", "", _("This file cannot be read as an Excel workbook (.xlsx)."))
         )
-        return table
-    try:
-        if not workbook.worksheets:
-            return table
-        sheet = workbook.worksheets[0]
-        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if values is None or _blank(values):
-                continue
-            cells = [_xlsx_cell(v) for v in values]
-            if not table.headers:
-                table.headers = [str(c).strip() for c in cells]
-                continue
-            if len(table.rows) >= max_rows:
-                _too_many(table, line, max_rows)
-                break
-            table.rows.append((line, cells))
-    finally:
-        workbook.close()
+    except WorkbookTooLarge as err:
+        table.rows = []
+        table.problems.append(RowProblem(0, "", "", str(err)))
     return table
 
 

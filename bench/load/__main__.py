@@ -2,7 +2,8 @@
 
     python -m bench.load --database postgresql|sqlite [--users 100] [--duration 300]
                          [--workers N] [--spawn-rate 10] [--employees 600]
-                         [--host 127.0.0.1] [--output figures.json|figures.csv]
+                         [--p95-budget 40] [--host 127.0.0.1]
+                         [--output figures.json|figures.csv]
 
 In a fresh temporary directory: a throwaway PostgreSQL cluster (bench/pg.py, durable defaults)
 or a SQLite file; `merito migrate`'s upgrade; the demo organisation of `merito demo` and the
@@ -10,8 +11,10 @@ load's own fixtures (bench/load/fixtures.py), all through the services. Then uvi
 workers on 127.0.0.1 (a free port), the locust users of bench/load/locustfile.py for
 `--duration` seconds (bench/load/drive.py, in a process of its own), and everything is stopped
 and removed. Prints per request type the count, failures, 5xx, p50/p95/p99 and requests per
-second, and the totals; `--output` also writes them (JSON, or CSV for a .csv name). Exits 1 if
-any request failed or answered 5xx, or a simulated user hit an error of its own.
+second, each type's p95 as a multiple of /healthz's p95 in the same run, and the totals;
+`--output` also writes them (JSON, or CSV for a .csv name). Exits 1 if any request failed or
+answered 5xx, a simulated user hit an error of its own, or a request type's p95 exceeded its
+budget (`--p95-budget` times /healthz's p95; bench.load.P95_BUDGET by default).
 
 Workers default to 2 on PostgreSQL and 1 on SQLite: SQLite admits one writer at a time, and
 writers of different processes meet its busy handler instead of the in-process writer queue
@@ -37,7 +40,17 @@ from pathlib import Path
 
 import httpx
 
-from bench.load import PERSON, WEIGHTS, is_loopback
+from bench.load import (
+    BUDGET_MIN_COUNT,
+    HEALTH_PROBE,
+    P95_BUDGET,
+    PERSON,
+    WEIGHTS,
+    budget_of,
+    is_loopback,
+    over_budget,
+    p95_ratios,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_SECONDS = 90
@@ -172,18 +185,26 @@ def _server_errors(log: Path, limit: int = 120) -> str:
 def print_table(figures: dict) -> None:
     """Print the figures per request type, then the totals."""
     rows = figures["requests"]
+    ratios = figures.get("p95_ratio_to_healthz", {})
+    over = set(figures.get("over_budget", []))
     width = max([len("request type"), *(len(name) for name in rows)])
     header = (
         f"{'request type':<{width}} {'count':>7} {'fail':>5} {'5xx':>4} "
-        f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}"
+        f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'p95 ×hz':>8}"
     )
     print(header)
     print("-" * len(header))
 
     def line(name: str, row: dict) -> None:
+        ratio = f"{ratios[name]:.1f}" if name in ratios else ""
+        if name in over:
+            ratio += " !"  # over its budget
+        elif name in ratios and row["count"] < BUDGET_MIN_COUNT:
+            ratio += " ~"  # too few requests to judge
         print(
             f"{name:<{width}} {row['count']:>7} {row['failures']:>5} {row['server_errors']:>4} "
             f"{row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} {row['p99_ms']:>8.0f} {row['rps']:>7.2f}"
+            f" {ratio:>8}"
         )
 
     for name, row in rows.items():
@@ -198,11 +219,12 @@ def write_output(path: Path, figures: dict) -> None:
         path.write_text(json.dumps(figures, indent=1, ensure_ascii=False))
         return
     columns = ["count", "failures", "server_errors", "p50_ms", "p95_ms", "p99_ms", "rps"]
+    ratios = figures.get("p95_ratio_to_healthz", {})
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["request_type", *columns])
+        writer.writerow(["request_type", *columns, "p95_ratio_to_healthz"])
         for name, row in [*figures["requests"].items(), ("all requests", figures["total"])]:
-            writer.writerow([name, *(row[c] for c in columns)])
+            writer.writerow([name, *(row[c] for c in columns), ratios.get(name, "")])
 
 
 def run(args) -> dict:
@@ -286,6 +308,9 @@ def run(args) -> dict:
                 )
                 for person in PERSON.values()
             },
+            "p95_ratio_to_healthz": p95_ratios(figures["requests"]),
+            "p95_budget": args.p95_budget,
+            "over_budget": over_budget(figures["requests"], args.p95_budget),
             "database": args.database,
             "workers": args.workers,
             "employees": args.employees,
@@ -311,6 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--spawn-rate", type=float, default=10, help="people starting per second")
     parser.add_argument("--employees", type=int, default=600, help="demo organisation size")
+    parser.add_argument(
+        "--p95-budget",
+        type=float,
+        default=P95_BUDGET,
+        help=f"largest p95 of a request type, as a multiple of /healthz's p95 ({P95_BUDGET:g}; "
+        "twice that for the deliberately costly ones, bench.load.COSTLY)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to serve on")
     parser.add_argument("--output", type=Path, help="write the figures (JSON, or CSV for .csv)")
     args = parser.parse_args(argv)
@@ -344,6 +376,16 @@ def main(argv: list[str] | None = None) -> int:
     idle = [person for person, count in figures["requests_by_person"].items() if not count]
     if idle:
         print(f"  No requests at all from: {', '.join(idle)}")
+    if figures["over_budget"]:
+        print(
+            f"  OVER BUDGET (p95 as a multiple of /healthz's p95 of "
+            f"{figures['requests'].get(HEALTH_PROBE[0], {}).get('p95_ms', 0):.0f} ms): "
+            + ", ".join(
+                f"{name} ({figures['p95_ratio_to_healthz'].get(name, '?')}× > "
+                f"{budget_of(name, figures['p95_budget']):g}×)"
+                for name in figures["over_budget"]
+            )
+        )
     for failure in figures["failure_messages"][:20]:
         print(f"  FAILED {failure['count']}× {failure['name']}: {failure['message']}")
     for error in figures["task_errors"][:10]:
@@ -353,7 +395,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         write_output(args.output, figures)
         print(f"\nFigures written to {args.output} (server log: .server.log beside it)")
-    bad = total["failures"] or total["server_errors"] or figures["task_errors"] or idle
+    bad = (
+        total["failures"]
+        or total["server_errors"]
+        or figures["task_errors"]
+        or idle
+        or figures["over_budget"]
+    )
     return 1 if bad else 0
 
 

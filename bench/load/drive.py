@@ -22,10 +22,13 @@ import time
 from collections import Counter, defaultdict
 
 import gevent
+from gevent.pool import Group
 from locust import events
+from locust.clients import HttpSession
 from locust.env import Environment
+from requests.adapters import HTTPAdapter
 
-from bench.load import is_loopback, locustfile
+from bench.load import HEALTH_PROBE, PROBE_INTERVAL, is_loopback, locustfile
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
@@ -96,11 +99,32 @@ def run(host: str, users: int, spawn_rate: float, run_time: float) -> dict:
         spawned.update(runner.user_classes_count)
         runner.quit()
 
+    # The yardstick of the p95 budgets (bench.load.over_budget): /healthz, asked by no
+    # simulated person, through the same server queues in the same seconds. Probes leave on a
+    # fixed schedule whether or not the previous one has come back, so a slow server gets as
+    # many as a fast one (a probe waiting for the last would skip the worst moments).
+    health = HttpSession(base_url=host, request_event=environment.events.request, user=None)
+    health.mount("http://", HTTPAdapter(pool_maxsize=64))  # probes in flight at once
+    probes = Group()
+
+    def probe_once() -> None:
+        with health.get(HEALTH_PROBE[1], name=HEALTH_PROBE[0], catch_response=True) as answer:
+            if answer.status_code != 200:
+                answer.failure(f"HTTP {answer.status_code}, expected 200")
+
+    def probe() -> None:
+        while True:
+            probes.spawn(probe_once)
+            gevent.sleep(PROBE_INTERVAL)
+
     started = time.monotonic()
     runner.start(users, spawn_rate=spawn_rate)
     gevent.spawn_later(run_time, stop)
     reporter = gevent.spawn(progress)
+    prober = gevent.spawn(probe)
     runner.greenlet.join()
+    prober.kill()
+    probes.kill()
     reporter.kill()
     elapsed = time.monotonic() - started
 

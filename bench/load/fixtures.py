@@ -443,7 +443,7 @@ def _competitions(
         session.commit()
         emails = []
         for n in range(1, candidates + 1):
-            user, token = accounts.register(
+            registration = accounts.register(
                 session,
                 settings,
                 email=f"candidate{n}@{EMAIL_DOMAIN}",
@@ -451,7 +451,8 @@ def _competitions(
                 last_names="Carga Prueba",
                 password=password,
             )
-            accounts.verify(session, token=token)
+            user = registration.user
+            accounts.verify(session, token=registration.token)
             for vacancy in vacancies:
                 applications.apply(
                     session,

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from backend.auth.permissions import Permission
 from backend.db import SessionDep, utcnow
-from backend.deps import CurrentPrincipal, SettingsDep, require
+from backend.deps import CurrentPrincipal, FieldError, SettingsDep, form_id, require
 from backend.files import content_disposition
 from backend.i18n import _, localized
 from backend.org.models import Employee
@@ -449,8 +449,12 @@ def enrol_someone(
             enrolment = enrolments.enrol_employee(
                 session, training_session_id=row.id, employee=employee, actor=principal
             )
-        elif learner_id.strip().isdigit():
-            learner = session.get(ExternalLearner, int(learner_id))
+        elif learner_id.strip():
+            try:
+                chosen = form_id(learner_id, field="learner_id")
+            except FieldError as err:
+                raise TrainingError(err.message, field=err.field) from None
+            learner = session.get(ExternalLearner, chosen)
             if learner is None:
                 raise TrainingError(_("Choose a supplier learner."), field="learner_id")
             enrolment = enrolments.enrol_learner(

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from backend.db import SessionDep
-from backend.deps import CurrentPrincipal
+from backend.deps import CurrentPrincipal, form_int
 from backend.i18n import _, fmt
 from backend.org.models import Employee
 from competency_framework.exports import ImportRejected
@@ -97,10 +97,17 @@ def enrolment_or_404(session: Session, principal, enrolment_id: int) -> Training
 
 
 def year_of(request: Request, year: int | None) -> int:
-    settings = request.app.state.settings
-    current = service.plan_year(settings)
+    """Return the plan year a page or form asks for (this plan year when none), or refuse one
+    outside 2000–2100 by the field's name (`year`, from the query or the form: 422)."""
     if year is None:
-        return current
-    if not 2000 <= year <= 2100:
-        raise HTTPException(status_code=422, detail=_("Choose a year between 2000 and 2100."))
-    return year
+        return service.plan_year(request.app.state.settings)
+    chosen = form_int(
+        year,
+        field="year",
+        low=2000,
+        high=2100,
+        message=_("Choose a year between 2000 and 2100."),
+        location="query" if request.method in ("GET", "HEAD") else "body",
+    )
+    assert chosen is not None  # a number, never empty
+    return chosen

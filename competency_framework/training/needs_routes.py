@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from backend.auth.permissions import Permission
 from backend.db import SessionDep
-from backend.deps import SettingsDep, require
+from backend.deps import SettingsDep, form_int, require
 from backend.i18n import _, localized
 from backend.org.models import Unit
 from backend.web import render
@@ -27,13 +27,14 @@ api_router = APIRouter(prefix="/training", tags=["training"])
 
 def _budget(value: str) -> int | None:
     text = (value or "").replace(",", "").replace("$", "").strip()
-    if not text:
-        return None
-    if not text.isdigit():
-        raise HTTPException(
-            status_code=422, detail=_("Enter the budget as a whole number of pesos.")
-        )
-    return int(text)
+    return form_int(
+        text,
+        field="budget",
+        low=0,
+        high=10**12,
+        message=_("Enter the budget as a whole number of pesos."),
+        location="query",
+    )
 
 
 def _ranking_table(report: needs.NeedsReport) -> Table:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from backend.auth.permissions import Permission
 from backend.auth.service import Principal
 from backend.db import SessionDep, utcnow
-from backend.deps import CurrentPrincipal, SettingsDep, read_form, require
+from backend.deps import CurrentPrincipal, SettingsDep, form_id, read_form, require
 from backend.i18n import _, localized
 from backend.org.models import Employee, EmployeeStatus, Position
 from backend.web import commit_and_redirect, flash, redirect, render
@@ -323,10 +323,10 @@ def enrol_me(
     session: SessionDep,
     principal: CurrentPrincipal,
     session_id: int,
-    employee_id: Annotated[int | None, Form()] = None,
+    employee_id: Annotated[str, Form()] = "",
 ):
     own = principal.user.employee_id
-    target = employee_id or own
+    target = form_id(employee_id, field="employee_id") or own
     if target is None:
         raise HTTPException(
             status_code=409, detail=_("Your account is not linked to an employee record.")
@@ -615,11 +615,11 @@ def assign_mentor(
     session: SessionDep,
     principal: CurrentPrincipal,
     employee: ViewableEmployee,
-    mentor_id: Annotated[int, Form()],
+    mentor_id: Annotated[str, Form()],
     competency: Annotated[str, Form()] = "",
 ):
     found = competency_service.get_competency(session, competency)
-    mentor = session.get(Employee, mentor_id)
+    mentor = session.get(Employee, form_id(mentor_id, field="mentor_id", required=True))
     if found is None or mentor is None:
         raise HTTPException(status_code=404, detail=_("Choose a mentor and a competency."))
     try:

@@ -715,7 +715,8 @@ def propose_plans(
                     session, sa_select(emp_table.c.id).where(emp_table.c.unit_id.in_(unit_ids))
                 )
             }
-            replaceable &= year_items["employee_id"].isin(in_units).to_numpy()
+            # Not `&=`: pandas 3 hands out read-only views (copy-on-write).
+            replaceable = replaceable & year_items["employee_id"].isin(in_units).to_numpy()
     kept = year_items[~replaceable]
     live = kept["status"].isin([s.value for s in LIVE_ITEM_STATUSES])
     reserved = kept[live].groupby("unit_id")["cost"].sum().to_dict()

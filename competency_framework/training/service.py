@@ -32,6 +32,7 @@ from backend.org.models import Employee, Unit
 from competency_framework import service as competency_service
 from competency_framework.exports import ImportProblem, ImportRejected, Table, read_sheet
 from competency_framework.models import Competency
+from competency_framework.training.mexican_calendar import next_working_day
 from competency_framework.training.models import (
     ActivityTarget,
     Audience,
@@ -827,8 +828,12 @@ def load_catalogue(
             actor=None,
         )
         for spec in entry.get("sessions", []):
-            first = today + timedelta(days=int(spec["in_days"]))
+            # Relative days land anywhere: a session starts, and ends, on a working day, never
+            # on a weekend or a public holiday (25 December…).
+            first = next_working_day(today + timedelta(days=int(spec["in_days"])))
             last = first + timedelta(days=int(spec.get("days", 1)) - 1)
+            if last > first:
+                last = next_working_day(last)
             add_session(
                 session,
                 activity=activity,

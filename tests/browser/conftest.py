@@ -146,3 +146,13 @@ def sign_in(page, base_url: str, email: str, password: str = TEST_PASSWORD) -> N
     page.fill("#f-code", pyotp.TOTP(secret).at(step * 30))
     page.click("form[action='/login/second-factor'] button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+def follow_nav(page, href: str) -> None:
+    """Follow the main navigation's link to `href` as a person would: open its group's menu
+    first when the link sits in one (a closed <details> hides it)."""
+    link = page.locator(f"nav.main-nav a[href='{href}']")
+    group = page.locator("nav.main-nav details", has=page.locator(f"a[href='{href}']"))
+    if group.count() and group.get_attribute("open") is None:
+        group.locator("summary").click()
+    link.click()

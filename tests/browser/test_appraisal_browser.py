@@ -9,7 +9,7 @@ from sqlmodel import select
 from assessments.appraisals import service
 from assessments.appraisals.models import DevelopmentAction, Stage
 from tests.appraisals.helpers import add_director, appraisal_of, open_cycle, plan, train
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import follow_nav, sign_in
 from tests.competency.helpers import principal_for
 
 pytestmark = pytest.mark.browser
@@ -37,7 +37,7 @@ def test_a_whole_appraisal_dialogue_with_disagreement(live_server, page, session
     # 1. The supervisor proposes the objectives; a first try totals 90 and is refused.
     sign_in(page, live_server.url, head.email)
     assert "My team's appraisals" in page.content()
-    page.click("nav.main-nav a[href='/appraisals']")
+    follow_nav(page, "/appraisals")
     page.click(f"a[href='/appraisals/{appraisal.id}']")
     page.fill("#f-title_0", "Tenders within the legal terms")
     page.fill("#f-measure_0", "90 % of tenders awarded within the legal terms")
@@ -116,7 +116,7 @@ def test_a_whole_appraisal_dialogue_with_disagreement(live_server, page, session
 
     # 5. The director reviews and decides the final rating.
     sign_in(page, live_server.url, director_user.email)
-    page.click("nav.main-nav a[href='/appraisals']")
+    follow_nav(page, "/appraisals")
     assert "Escalated to me" in page.content()
     page.click(f"a[href='/appraisals/{appraisal.id}']")
     assert "The outage, not my planning" in page.locator("#disagreement").inner_text()

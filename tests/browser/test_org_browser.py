@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import follow_nav, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,7 @@ def test_an_hr_planner_sees_the_problems_then_imports_the_corrected_file(
 ):
     planner = make_user("hr_planner")
     sign_in(page, live_server.url, planner.email)
-    page.click("nav.main-nav a[href='/org/employees']")
+    follow_nav(page, "/org/employees")
     page.click("a[href='/org/employees/import']")
     assert page.locator("h1").inner_text() == "Import employees"
 

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from competency_framework import service as competency_service
 from competency_framework.training.models import TrainingEnrolment
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import follow_nav, sign_in
 from tests.training.helpers import principal_for, rate, session_of, small_catalogue
 from tests.training.test_service import OFFICER_LEVELS
 
@@ -33,11 +33,11 @@ def test_a_gap_becomes_training_and_a_confirmed_level(live_server, page, session
 
     # 1. The employee asks for a plan from their gaps.
     sign_in(page, live_server.url, employee.email)
-    page.click("nav.main-nav a[href='/training/me']")
+    follow_nav(page, "/training/me")
     page.click("#propose-plan")
     page.wait_for_url(f"{live_server.url}/training/me")
     items = page.locator("#plan-items").inner_text()
-    assert "Course legal_basics" in items and "level 1, aims at 2" in items
+    assert "Course legal_basics" in items and "level 1, required 3 (gap 2)" in items
     page.click("#submit-plan")
     page.wait_for_load_state("networkidle")
     assert "sent to your supervisor" in page.locator(".flashes").inner_text()

@@ -52,6 +52,7 @@ def _mail_to(settings, address: str) -> email.message.EmailMessage:
 
 def _register(page, base, settings, vid, first, last, address) -> None:
     """An external candidate registers from the notice and confirms by the mailed link."""
+    settings.public_url = base  # links in mail are built on MERITO_PUBLIC_URL
     page.context.clear_cookies()
     page.goto(f"{base}/vacancies/{vid}")
     _click(page, "a[href='/candidates/register']")

@@ -2,6 +2,7 @@
 
 import html
 import io
+import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from sqlmodel import select
 from backend.org import service as org_service
 from competency_framework import service
 from competency_framework.models import RatingEntry
-from tests.competency.helpers import codes, principal_for, self_assess
+from tests.competency.helpers import agree_all, codes, principal_for, self_assess
 from tests.conftest import login
 
 
@@ -129,12 +130,14 @@ def test_people_pages_are_for_self_supervisor_and_hr_only(client, session, org, 
     assert client.get(f"/competencies/people/{org.officer_a.id}").status_code == 404
     assert client.get(f"/api/v1/competencies/people/{org.officer_a.id}").status_code == 404
     sign_in(client, accounts["head"])
-    assert client.get(f"/competencies/people/{org.officer_a.id}").status_code == 200
+    person = client.get(f"/competencies/people/{org.officer_a.id}").text
+    assert "<h1>Mario Ruiz</h1>" in person
+    assert ["Legal", "3", "Essential", "—", "3 critical", "—", "Timeline"] in table_rows(person)
     sign_in(client, accounts["hr"])
     page = client.get(f"/competencies/people/{org.officer_a.id}")
-    assert page.status_code == 200 and "<svg" in page.text
+    assert page.status_code == 200 and 'class="gap-chart"' in page.text
     history = client.get(f"/competencies/people/{org.officer_a.id}/history/legal")
-    assert history.status_code == 200
+    assert history.status_code == 200 and "<h1>Legal</h1>" in history.text
     assert client.get(f"/competencies/people/{org.officer_a.id}/history/nope").status_code == 404
     assert client.get("/competencies/people/999999").status_code == 404
 
@@ -217,14 +220,56 @@ def test_each_table_on_a_unit_page_exports_itself(client, session, org, accounts
     assert client.get(f"{unit_url}?table=people&format=xlsx").status_code == 404
 
 
+def table_rows(page: str) -> list[list[str]]:
+    """Return the text of every table row's cells on the page, tags stripped."""
+    rows = []
+    for row in re.findall(r"<tr\b.*?</tr>", page, flags=re.S):
+        cells = re.findall(r"<t[hd]\b[^>]*>(.*?)</t[hd]>", row, flags=re.S)
+        rows.append([" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split()) for c in cells])
+    return rows
+
+
 def test_trend_and_attention_pages_render_and_export(client, session, org, accounts):
+    # Officer A now meets every requirement; the head and officer B are unrated.
+    self_assess(session, org.officer_a, principal_for(session, accounts["a"]), 4)
+    agree_all(session, org.officer_a, principal_for(session, accounts["head"]))
     sign_in(client, accounts["hr"])
-    assert client.get("/competencies/gaps/trend").status_code == 200
-    assert client.get("/competencies/gaps/trend?format=csv").status_code == 200
+    months = client.get("/api/v1/competencies/gaps/trend?months=12").json()
     assert len(client.get("/api/v1/competencies/gaps/trend?months=6").json()) == 6
-    assert client.get("/competencies/attention").status_code == 200
-    assert client.get("/competencies/attention?table=spof&format=xlsx").status_code == 200
-    assert "critical" in client.get("/api/v1/competencies/attention").json()
+    # 3 people x 13 competencies; this month one person's 13 are met, before it none were.
+    earlier, this_month = [m["month"] for m in months[:-1]], months[-1]["month"]
+    trend = table_rows(client.get("/competencies/gaps/trend").text)
+    assert trend[0] == ["Month", "Requirements", "Met", "Coverage", "Mean gap", "Critical gaps"]
+    assert trend[1:] == [[m, "39", "0", "0%", "2.79", "37"] for m in earlier] + [
+        [this_month, "39", "13", "33%", "2.00", "25"]
+    ]
+    csv = client.get("/competencies/gaps/trend?format=csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.lstrip("\ufeff").splitlines() == [
+        "Month,Requirements,Requirements met,Coverage (%),Mean gap,Critical gaps",
+        *(f"{m},39,0,0.0,2.79,37" for m in earlier),
+        f"{this_month},39,13,33.3,2.0,25",
+    ]
+
+    attention = client.get("/competencies/attention").text
+    assert "Largest critical gaps" in attention and "Single points of failure" in attention
+    rows = table_rows(attention)
+    # Critical gaps: the head and officer B are two or more levels short in 12 competencies.
+    assert ["Dirección de Administración", "Centro", "Legal", "2", "3", "33%"] in rows
+    critical = client.get("/api/v1/competencies/attention").json()["critical"]
+    assert len(critical) == 13 and {c["unit_id"] for c in critical} == {org.central.id}
+    # Leadership is essential for the head only, who does not meet it: nobody covers it.
+    spof = sheet_rows(client.get("/competencies/attention?table=spof&format=xlsx"))
+    assert spof[0] == (
+        "Unit",
+        "Region",
+        "Competency",
+        "People who need it (essential)",
+        "People who meet it",
+    )
+    assert spof[1] == ("Dirección de Administración", "Centro", "Leadership", 1, 0)
+    assert ("Dirección de Administración", "Centro", "Legal", 3, 1) in spof
+    assert len(spof) == 13
 
 
 def test_profile_edit_through_the_form(client, session, org, accounts):
@@ -243,7 +288,18 @@ def test_profile_edit_through_the_form(client, session, org, accounts):
     session.refresh(profile)
     assert profile.current_version == 2
     assert "Review 2026" in client.get(f"/competencies/profiles/{profile.id}").text
-    assert client.get(f"/competencies/profiles/{profile.id}?version=1").status_code == 200
+
+    def selected_level(page: str, code: str) -> str:
+        select = re.search(rf'<select[^>]*name="level_{code}".*?</select>', page, flags=re.S)
+        return re.search(r'<option value="(\d)" selected>', select.group()).group(1)
+
+    current = client.get(f"/competencies/profiles/{profile.id}").text
+    first = client.get(f"/competencies/profiles/{profile.id}?version=1").text
+    # Version 1 is the shipped profile (procurement process at 4), shown read-only.
+    assert selected_level(current, "procurement_process") == "3"
+    assert selected_level(first, "procurement_process") == "4"
+    assert 'name="level_procurement_process" disabled' in first
+    assert 'name="level_procurement_process" disabled' not in current
     assert client.get(f"/competencies/profiles/{profile.id}?version=9").status_code == 404
 
 
@@ -270,8 +326,13 @@ def test_profile_import_and_override_errors_on_the_page(client, session, org, ac
         headers={"X-CSRF-Token": csrf},
     )
     assert api.status_code == 404
-    export = client.get("/competencies/profiles?format=xlsx")
-    assert export.status_code == 200
+    export = sheet_rows(client.get("/competencies/profiles?format=xlsx"))
+    assert export[0] == ("profile", "competency", "level", "importance", "title", "version")
+    # 8 role profiles x 13 competencies; the import above changed nothing.
+    assert len(export) == 1 + 8 * 13
+    assert ("procurement_officer", "legal") in {row[:2] for row in export}
+    head_legal = next(r for r in export if r[:2] == ("head_of_unit", "legal"))
+    assert head_legal[2:] == (4, "essential", "Head of procurement unit", 1)
 
 
 def test_profile_pages_need_the_planner_role(client, session, org, accounts):
@@ -357,7 +418,14 @@ def test_campaign_counters_and_reminders(client, session, org, accounts):
     assert reminded.status_code == 303
     page = client.get(campaign_url).text
     assert "Lucia Mendez" in page and "Validate your team's self-assessments" in page
-    assert client.get(f"{campaign_url}?format=csv").status_code == 200
+    csv = client.get(f"{campaign_url}?format=csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.lstrip("\ufeff").splitlines() == [
+        "Unit,People,Not started,Self-assessment in progress,Self-assessment done,"
+        "Awaiting validation,Validated",
+        "All units,3,2,0,1,1,0",
+        "Dirección de Administración,3,2,0,1,1,0",
+    ]
     sign_in(client, accounts["a"])
     assert "Ronda 2026" in client.get("/").text
 
@@ -370,8 +438,18 @@ def test_workforce_planning_page_and_json(client, session, org, accounts):
     central = next(u for u in data["units"] if u["unit_id"] == org.central.id)
     assert central["planned"] == 4 and central["actual"] == 3 and central["open_posts"] == 1
     assert data["retirement_rule"] == {"age": 65, "early_age": 60, "early_service_years": 25}
-    assert client.get(f"/competencies/workforce/units/{org.central.id}").status_code == 200
-    assert client.get("/competencies/workforce?format=xlsx").status_code == 200
+    unit_page = client.get(f"/competencies/workforce/units/{org.central.id}").text
+    rows = table_rows(unit_page)
+    assert ["P-HEAD", "Jefe de unidad", "1", "1", "0"] in rows
+    assert ["P-OFF", "Oficial de compras", "3", "2", "1"] in rows
+    figures = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", unit_page)).split())
+    assert "Planned posts 4 People in post 3 Open posts 1" in figures
+    sheet = {row[0]: row for row in sheet_rows(client.get("/competencies/workforce?format=xlsx"))}
+    assert sheet["Unit"][:5] == ("Unit", "Region", "Planned posts", "People in post", "Open posts")
+    assert sheet["Dirección de Administración"][1:5] == ("Centro", 4, 3, 1)
+    assert sheet["Dirección de Administración"][-1] == "Short in numbers and competencies"
+    assert sheet["Delegación Jalisco"][1:5] == ("Occidente", 0, 1, 0)
+    assert len(sheet) == 3
 
 
 def test_a_units_workforce_plan_by_position_is_also_json(client, session, org, accounts):
@@ -406,7 +484,9 @@ def test_a_units_workforce_plan_by_position_is_also_json(client, session, org, a
     )
     session.commit()
     units = "/api/v1/competencies/workforce/units"
-    assert client.get(f"{units}/{org.delegation.id}").status_code == 200
+    delegation = client.get(f"{units}/{org.delegation.id}").json()
+    assert (delegation["code"], delegation["planned"], delegation["actual"]) == ("DEL-JAL", 0, 1)
+    assert delegation["positions"] == [] and delegation["shortfall"] == "none"
     assert client.get(f"{units}/{empty.id}").status_code == 404
 
     # Same permission as the page: an employee or an auditor gets 403, nobody signed in 401.
@@ -418,8 +498,9 @@ def test_a_units_workforce_plan_by_position_is_also_json(client, session, org, a
     assert client.get(url).status_code == 401
 
 
-def test_the_openapi_page_documents_the_units_workforce_json(client):
-    spec = client.get("/api/openapi.json").json()
+def test_the_openapi_page_documents_the_units_workforce_json(client, make_user):
+    login(client, make_user("employee").email)
+    spec = client.get("/api/v1/openapi.json").json()
     operation = spec["paths"]["/api/v1/competencies/workforce/units/{unit_id}"]["get"]
     assert {"200", "401", "403", "404"} <= set(operation["responses"])
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]

@@ -11,11 +11,11 @@ from backend.auth import service as auth_service
 from backend.auth.models import AuthSession, User
 from backend.auth.service import anonymous_csrf_token, check_anonymous_csrf_token
 from backend.db import utcnow
-from tests.conftest import TEST_PASSWORD, csrf_of, login
+from tests.conftest import TEST_PASSWORD, csrf_of, login, sign_in_form_token
 
 
 def anon_token(client) -> str:
-    return anonymous_csrf_token(client.app.state.settings.resolved_secret_key())
+    return sign_in_form_token(client)
 
 
 def post_login(client, email, password, **extra):
@@ -127,10 +127,19 @@ def test_anonymous_csrf_tokens_expire_and_cannot_be_forged():
     secret = "k" * 40
     token = anonymous_csrf_token(secret, now=1_000_000)
     assert check_anonymous_csrf_token(secret, token, now=1_000_100)
-    assert not check_anonymous_csrf_token(secret, token, now=1_000_000 + 9 * 3600)
+    assert not check_anonymous_csrf_token(secret, token, now=1_000_000 + 5 * 3600)
     assert not check_anonymous_csrf_token("other-secret" * 4, token, now=1_000_100)
     assert not check_anonymous_csrf_token(secret, token[:-1] + "0", now=1_000_100)
     assert not check_anonymous_csrf_token(secret, "garbage", now=1_000_100)
+    # Sign-in tokens: bound to one pre-session cookie, for two hours.
+    bound = anonymous_csrf_token(secret, binding="p" * 43, now=1_000_000)
+    assert check_anonymous_csrf_token(secret, bound, binding="p" * 43, now=1_000_100)
+    assert not check_anonymous_csrf_token(secret, bound, binding="q" * 43, now=1_000_100)
+    assert not check_anonymous_csrf_token(secret, bound, now=1_000_100)
+    assert not check_anonymous_csrf_token(secret, token, binding="p" * 43, now=1_000_100)
+    assert not check_anonymous_csrf_token(
+        secret, bound, binding="p" * 43, now=1_000_000 + 3 * 3600
+    )
 
 
 def test_role_without_permission_gets_403_and_api_errors_are_structured(client, make_user):
@@ -301,7 +310,7 @@ def test_security_headers(client):
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
 
 
 def test_healthz_reports_the_database(client):

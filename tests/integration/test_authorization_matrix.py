@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 
 from backend.auth.permissions import ROLE_PERMISSIONS, Role
 from backend.auth.service import anonymous_csrf_token
+from backend.deps import is_anonymous_path
 from tests.conftest import login
 
 # Sample values for path parameters; anything else gets "1" (a missing record → 404 is fine
@@ -89,7 +90,13 @@ def principals(client, make_user, org):
 def test_route_role_matrix(app, client, principals, org):
     cookies, tokens = principals
     samples = {**PATH_SAMPLES, "user_id": "1"}
-    anon_token = anonymous_csrf_token(app.state.settings.resolved_secret_key())
+    secret = app.state.settings.resolved_secret_key()
+    # The reporting channel's forms carry a token bound to no browser; every other page shown
+    # without a session, one bound to the browser's pre-session cookie.
+    report_token = anonymous_csrf_token(secret)
+    presession = "p" * 43
+    anon_cookie = {"merito_presession": presession}
+    sign_in_token = anonymous_csrf_token(secret, binding=presession)
     failures: list[str] = []
     checked = 0
     for route in api_routes(app):
@@ -100,9 +107,11 @@ def test_route_role_matrix(app, client, principals, org):
                 continue
             # Anonymous
             client.cookies.clear()
+            anon_token = report_token if is_anonymous_path(path) else sign_in_token
             if method == "GET":
                 response = client.get(path, follow_redirects=False)
             else:
+                client.cookies.update(anon_cookie)
                 response = client.request(
                     method, path, headers={"X-CSRF-Token": anon_token}, follow_redirects=False
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import date, timedelta
 
 from openpyxl import load_workbook
@@ -22,10 +23,11 @@ from tests.reporting_helpers import (
 from whistleblowing import cases
 from whistleblowing import service as reporting
 from whistleblowing.models import (
+    DETRIMENTAL_ACT_LABELS,
     DeclaredInterest,
+    DetrimentalAct,
     Notification,
     Report,
-    ReporterSession,
     RetaliationComplaint,
 )
 
@@ -49,7 +51,8 @@ def test_triage_over_http_in_order_with_translated_refusals(client, session, set
         f"/cases/{report.reference}/status?lang=es",
         data={"status": "investigating", "csrf_token": csrf},
     )
-    assert skipped.status_code == 409
+    # Shown on the case page (a GET, tests/integration/test_case_status_prg.py).
+    assert skipped.url.path == f"/cases/{report.reference}"
     assert "Un caso avanza un paso a la vez" in skipped.text
     assert _fresh(client, Report, id=report.id).status == "received"
     acknowledged = client.post(
@@ -69,7 +72,8 @@ def test_triage_over_http_in_order_with_translated_refusals(client, session, set
         f"/cases/{report.reference}/status",
         data={"status": "closed", "outcome": "substantiated", "reason": "", "csrf_token": csrf},
     )
-    assert closing.status_code == 422 and "Give the reason for closing the case." in closing.text
+    assert closing.url.path == f"/cases/{report.reference}"
+    assert "Give the reason for closing the case." in closing.text
     stored = _fresh(client, Report, id=report.id)
     assert (stored.status, stored.acknowledged_on, stored.triage_on) == (
         "investigating",
@@ -143,7 +147,12 @@ def test_declared_interests_keep_a_report_away_and_nothing_shows_the_declarer_it
     )
     session.commit()
     csrf = staff_login(client, declarer.email)
-    assert client.get("/cases/interests").status_code == 200
+    empty = client.get("/cases/interests")
+    assert empty.status_code == 200 and "<h1>My declared interests</h1>" in empty.text
+    # Nothing declared yet: an empty form, no date of change, no channel led.
+    assert re.search(r'<textarea id="f-terms" name="terms"[^>]*></textarea>', empty.text)
+    assert re.search(r'<input id="f-units" name="units" value=""', empty.text)
+    assert "Last changed on" not in empty.text and 'id="team-title"' not in empty.text
     wrong = client.post(
         "/cases/interests?lang=es",
         data={"terms": "Constructora del Norte", "units": "NOPE", "csrf_token": csrf},
@@ -160,6 +169,13 @@ def test_declared_interests_keep_a_report_away_and_nothing_shows_the_declarer_it
         },
     )
     assert saved.status_code == 200 and 'id="interests-saved"' in saved.text
+    shown = client.get("/cases/interests").text
+    assert re.search(
+        r'<textarea id="f-terms" name="terms"[^>]*>Constructora del Norte\nJuan Pérez</textarea>',
+        shown,
+    )
+    assert '<input id="f-units" name="units" value="DEL-JAL"' in shown
+    assert "Last changed on" in shown
     assert _fresh(client, DeclaredInterest, user_id=declarer.id).unit_ids == [org.delegation.id]
     client.cookies.clear()
     sent = submit_via_client(
@@ -247,6 +263,8 @@ def test_a_reporter_files_a_retaliation_complaint_with_the_receipt(
             "act_0_on": str(date.today() - timedelta(days=2)),
             "act_0_text": "Moved to the night shift",
             "narrative": "The week after my report I was moved.",
+            # The report was made today: an earlier day is questioned unless kept.
+            "keep_early_acts": "yes",
             "csrf_token": anon_token(client),
         },
         follow_redirects=False,
@@ -290,7 +308,7 @@ def test_a_reporter_files_a_retaliation_complaint_with_the_receipt(
 
 
 def test_a_complaint_through_an_expired_receipt_session_writes_nothing(
-    client, session, settings, make_user
+    client, session, settings, make_user, monkeypatch
 ):
     ready = ready_channel(session, settings, make_user)
     add_holder(session, settings, make_user, "protection_officer")
@@ -298,13 +316,8 @@ def test_a_complaint_through_an_expired_receipt_session_writes_nothing(
     client.post(
         "/report/follow-up", data={"receipt": result.receipt, "csrf_token": anon_token(client)}
     )
-    with Session(client.app.state.engine) as db:
-        for row in db.exec(select(ReporterSession)):
-            from backend.db import utcnow
-
-            row.expires_at = utcnow() - timedelta(minutes=1)
-            db.add(row)
-        db.commit()
+    later = time.time() + reporting.REPORTER_SESSION_MINUTES * 60 + 60
+    monkeypatch.setattr(reporting, "_clock", lambda: later)
     response = client.post(
         "/report/case/retaliation?lang=es",
         data={
@@ -327,7 +340,20 @@ def test_an_employee_files_an_identified_complaint_and_follows_it(
     report = file_report(session, settings, ready.channel.id).report
     employee = make_user("employee", employee=org.officer_b)
     csrf = login(client, employee.email)
-    assert client.get("/retaliation/file").status_code == 200
+    form = client.get("/retaliation/file")
+    assert form.status_code == 200
+    assert "<h1>Report retaliation</h1>" in form.text
+    assert '<form method="post" action="/retaliation/file"' in form.text
+    # Four act lines, each offering every detrimental act by its name; then the identified
+    # complaint's fields (the protected report), never the anonymous one's identity box.
+    acts = re.findall(r'<select id="f-act_(\d)" name="act_\1">(.*?)</select>', form.text, re.S)
+    assert [i for i, _options in acts] == ["0", "1", "2", "3"]
+    offered = re.findall(r'<option value="([a-z_]+)">([^<]+)</option>', acts[0][1])
+    assert offered == [(act.value, DETRIMENTAL_ACT_LABELS[act]) for act in DetrimentalAct]
+    assert all(options == acts[0][1] for _i, options in acts)
+    assert 'name="report_reference"' in form.text and 'name="reported_on"' in form.text
+    assert 'name="identity"' not in form.text and 'name="narrative"' in form.text
+    assert "Up to 5 files of at most 50 MB each." in form.text
     missing = client.post(
         "/retaliation/file",
         data={"act_0": "demotion", "narrative": "Demoted after my report.", "csrf_token": csrf},

@@ -3,11 +3,13 @@
 Runs `python -m bench.load` as a separate process, exactly as documented (docs/load-testing.md),
 with a small demo organisation: a fresh database, uvicorn (2 workers on PostgreSQL, 1 on
 SQLite), the locust users, and the runner's verdict. The full five-minute run is the same
-command with `--duration 300`; its figures are in bench/RESULTS.md. Nothing here is timed: the
-test proves that under concurrent mixed use every request is answered correctly (no failure, no
-5xx, no simulated person stuck on a page without what it needed) and that every kind of person
-was served. How far each gets in 30 s depends on the machine (the sign-in rush at production
-hashing cost comes first), so the later steps of the journeys are not counted here.
+command with `--duration 300`; its figures are in bench/RESULTS.md. The test proves that under
+concurrent mixed use every request is answered correctly (no failure, no 5xx, no simulated
+person stuck on a page without what it needed), that every kind of person was served, and that
+no request type's p95 exceeded its budget: a multiple of /healthz's p95 in the same run
+(bench.load.P95_BUDGET, docs/load-testing.md), a ratio, so the shared machine's speed cancels
+out. How far each gets in 30 s depends on the machine (the sign-in rush at production hashing
+cost comes first), so the later steps of the journeys are not counted here.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import PERSON
+from bench.load import HEALTH_PROBE, P95_BUDGET, PERSON, budget_of
 from tests.conftest import _pg_bin, missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +60,6 @@ def test_one_hundred_people_at_once_get_no_error_and_every_kind_is_served(databa
     assert figures["total"]["failures"] == 0, figures["failure_messages"]
     assert figures["total"]["server_errors"] == 0, figures["server_log_tail"]
     assert figures["task_errors"] == [], figures["task_errors"]
-    assert run.returncode == 0, report
     assert figures["users_by_class"] == {
         "Employee": 50,
         "HRPlanner": 10,
@@ -69,3 +70,12 @@ def test_one_hundred_people_at_once_get_no_error_and_every_kind_is_served(databa
     for person in PERSON.values():
         assert figures["requests_by_person"][person] > 0, f"no request from any {person}"
     assert all(row["count"] > 0 for row in figures["requests"].values())
+
+    # Response-time budgets: every type's p95 against /healthz's, asked all through the run.
+    assert figures["requests"][HEALTH_PROBE[0]]["count"] >= 20, "too few /healthz probes"
+    assert figures["p95_budget"] == P95_BUDGET
+    ratios = figures["p95_ratio_to_healthz"]
+    assert set(ratios) == set(figures["requests"]) - {HEALTH_PROBE[0]}
+    over = {name: f"{ratios[name]}× > {budget_of(name):g}×" for name in figures["over_budget"]}
+    assert not over, f"p95 over budget: {over}\n{report}"
+    assert run.returncode == 0, report

@@ -919,6 +919,7 @@ def test_cases_complaints_and_receipts_open_only_for_those_they_were_given_to(
         data=ComplaintInput(
             acts=[AllegedAct("transfer", today - timedelta(days=2), "Moved to the night shift")],
             narrative="The week after my report I was moved.",
+            keep_early_acts=True,  # the report was made today: an earlier act is kept knowingly
             evidence=[reporting.Upload("oficio.txt", b"Transfer order 77/2026")],
         ),
     )
@@ -931,6 +932,7 @@ def test_cases_complaints_and_receipts_open_only_for_those_they_were_given_to(
         data=ComplaintInput(
             acts=[AllegedAct("demotion", today - timedelta(days=5), "")],
             narrative="Demoted after my report.",
+            keep_early_acts=True,
             report_reference=report.reference,
         ),
     )

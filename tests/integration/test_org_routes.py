@@ -51,6 +51,35 @@ def urls(paths, org):
     ]
 
 
+# What each page must show of the `org` fixture's organisation.
+PAGE_CONTENT = {
+    "/org/units": ["<h1>Organisational units</h1>", "Dirección de Administración", "DEL-JAL"],
+    "/org/units/{central}": ["<code>DA</code> Dirección de Administración</h1>", "Mendez, Lucia"],
+    "/org/positions": ["<h1>Positions</h1>", "Jefe de unidad", "Oficial de compras"],
+    "/org/positions/{position}": ["<code>P-OFF</code> Oficial de compras</h1>", "Ruiz, Mario"],
+    "/org/employees": ["<h1>Employees</h1>", "E001", "Ruiz", "Torres", "Vega"],
+    "/org/employees/{employee}": ["Lucia Mendez <span", "E001", "Dirección de Administración"],
+    "/org/qualifications": ["<h1>Qualifications</h1>", "Public procurement certification"],
+    "/org/employees/export?format=csv": ["number,first_name", "E001,Lucia,Mendez", "E004,Jorge"],
+    "/org/units/new": ["<h1>New unit</h1>", 'name="code"'],
+    "/org/units/{central}/edit": ["<h1>Edit unit DA</h1>", 'value="Dirección de Administración"'],
+    "/org/positions/new": ["<h1>New position</h1>", 'name="title"'],
+    "/org/positions/{position}/edit": ["Edit position P-OFF</h1>", 'value="Oficial de compras"'],
+    "/org/employees/new": ["<h1>New employee</h1>", 'name="first_name"'],
+    "/org/employees/{employee}/edit": ["Edit the record of Lucia Mendez</h1>", 'value="E001"'],
+    "/org/employees/import": ["<h1>Import employees</h1>", 'type="file"'],
+}
+
+
+def assert_page_shows_its_content(client, org, paths) -> None:
+    for path in paths:
+        (url,) = urls([path], org)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        for needle in PAGE_CONTENT[path]:
+            assert needle in response.text, (url, needle)
+
+
 def test_anonymous_visitors_must_sign_in(client, org):
     for url in urls(READ_PAGES + EDIT_PAGES, org):
         assert client.get(url).status_code == 401, url
@@ -68,15 +97,12 @@ def test_employees_without_hr_roles_are_refused(client, signed_in, org):
 @pytest.mark.parametrize("role", ["hr_planner", "admin"])
 def test_hr_planners_and_admins_may_browse_and_edit(client, signed_in, org, role):
     signed_in(role)
-    for url in urls(READ_PAGES + EDIT_PAGES, org):
-        assert client.get(url).status_code == 200, url
+    assert_page_shows_its_content(client, org, READ_PAGES + EDIT_PAGES)
 
 
 def test_auditors_browse_read_only(client, signed_in, org):
     _user, csrf = signed_in("auditor")
-    for url in urls(READ_PAGES, org):
-        response = client.get(url)
-        assert response.status_code == 200, url
+    assert_page_shows_its_content(client, org, READ_PAGES)
     page = client.get(f"/org/employees/{org.head.id}").text
     assert "/edit" not in page
     assert "/org/employees/import" not in client.get("/org/employees").text
@@ -513,16 +539,45 @@ def test_the_export_follows_the_filters_of_the_list_and_is_audited(client, signe
 def test_a_clash_with_a_concurrent_change_is_reported_and_nothing_is_written(
     client, signed_in, session, org, monkeypatch
 ):
-    from sqlalchemy.exc import IntegrityError
+    from datetime import date
+
+    from sqlmodel import Session
 
     from backend.org import roster
 
-    def clash(*_args, **_kwargs):
-        raise IntegrityError("INSERT INTO employee …", {}, Exception("duplicate key"))
+    check_roster = roster.check_roster
 
-    monkeypatch.setattr(roster, "import_roster", clash)
+    def check_then_someone_else_saves_n3(db, *args, **kwargs):
+        check = check_roster(db, *args, **kwargs)
+        # Between the check and the write, someone else saves an employee numbered N3.
+        with Session(client.app.state.engine) as other:
+            service.create_employee(
+                other,
+                service.EmployeeInput(
+                    number="N3",
+                    first_name="Eva",
+                    last_name="Solis",
+                    email="eva.solis@example.org",
+                    unit_id=org.delegation.id,
+                    hire_date=date(2020, 1, 1),
+                ),
+            )
+            other.commit()
+        return check
+
+    monkeypatch.setattr(roster, "check_roster", check_then_someone_else_saves_n3)
+    # One row per batch, so the real importer writes N1 and N2 before it reaches N3.
+    monkeypatch.setattr(roster, "BATCH", 1)
     _user, csrf = signed_in("hr_planner")
-    response = upload(client, csrf, f"{HEADER}\nN1,Rosa,Díaz,DA,,2024-01-01\n".encode(), "import")
-    assert response.status_code == 422
+    rows = "".join(f"N{i},Rosa{i},Díaz,DA,,2024-01-01\n" for i in (1, 2, 3))
+    response = upload(client, csrf, f"{HEADER}\n{rows}".encode(), "import")
+    assert response.status_code == 422, response.text
     assert "nothing was written" in response.text
+    session.expire_all()
     assert service.employee_by_number(session, "N1") is None
+    assert service.employee_by_number(session, "N2") is None
+    assert service.employee_by_number(session, "N3").first_name == "Eva"
+    actions = session.exec(select(AuditEntry.action)).all()
+    assert "employee.imported" not in actions
+    # One creation entry per employee that exists: none for the rows that were rolled back.
+    assert actions.count("employee.created") == len(session.exec(select(Employee.id)).all())

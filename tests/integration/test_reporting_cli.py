@@ -94,18 +94,22 @@ def test_verify_certificate_checks_offline(cli_env, tmp_path, session, settings,
     fingerprint = reporting.signing_fingerprint(session, settings)
     path = tmp_path / "certificate.json"
     path.write_text(json.dumps(result.certificate))
-    ok = cli_env.invoke(cli, ["verify-certificate", str(path), "--fingerprint", fingerprint])
+    ok = cli_env.invoke(
+        cli, ["verify-certificate", "--lang", "en", str(path), "--fingerprint", fingerprint]
+    )
     assert ok.exit_code == 0, ok.output
     assert result.report.reference in ok.output
     forged = dict(result.certificate, submitted_on="2001-01-01")
     path.write_text(json.dumps(forged))
-    bad = cli_env.invoke(cli, ["verify-certificate", str(path)])
+    bad = cli_env.invoke(cli, ["verify-certificate", "--lang", "en", str(path)])
     assert bad.exit_code == 1 and "signature does not match" in bad.output
     path.write_text(json.dumps(result.certificate))
-    other = cli_env.invoke(cli, ["verify-certificate", str(path), "--fingerprint", "0000 " * 8])
+    other = cli_env.invoke(
+        cli, ["verify-certificate", "--lang", "en", str(path), "--fingerprint", "0000 " * 8]
+    )
     assert other.exit_code == 1 and "different key" in other.output
     path.write_text("not json")
-    assert cli_env.invoke(cli, ["verify-certificate", str(path)]).exit_code == 1
+    assert cli_env.invoke(cli, ["verify-certificate", "--lang", "en", str(path)]).exit_code == 1
 
 
 def test_verify_certificate_checks_a_burden_of_proof_pack_offline(
@@ -147,11 +151,13 @@ def test_verify_certificate_checks_a_burden_of_proof_pack_offline(
     path = tmp_path / "pack.json"
     path.write_text(json.dumps(pack))
     fingerprint = reporting.signing_fingerprint(session, settings)
-    ok = cli_env.invoke(cli, ["verify-certificate", str(path), "--fingerprint", fingerprint])
+    ok = cli_env.invoke(
+        cli, ["verify-certificate", "--lang", "en", str(path), "--fingerprint", fingerprint]
+    )
     assert ok.exit_code == 0, ok.output
     assert "burden-of-proof pack" in ok.output and complaint.reference in ok.output
     assert "Adverse decisions after it: 1" in ok.output
     assert "Records searched: none (the protected person is not identified)" in ok.output
     path.write_text(json.dumps(dict(pack, adverse_decisions=[])))
-    bad = cli_env.invoke(cli, ["verify-certificate", str(path)])
+    bad = cli_env.invoke(cli, ["verify-certificate", "--lang", "en", str(path)])
     assert bad.exit_code == 1 and "signature does not match" in bad.output

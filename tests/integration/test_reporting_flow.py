@@ -95,20 +95,27 @@ def test_report_reply_and_follow_up_full_flow(client, session, settings, make_us
     assert download.headers["content-disposition"].startswith("attachment")
 
 
-def test_expired_reporter_session_asks_for_the_receipt_again(client, session, settings, make_user):
-    from datetime import timedelta
+def test_expired_reporter_session_asks_for_the_receipt_again(
+    client, session, settings, make_user, monkeypatch
+):
+    import time
 
-    from backend.db import utcnow
-    from whistleblowing.models import ReporterSession
+    from whistleblowing import service as reporting
 
     ready = ready_channel(session, settings, make_user)
     receipt = receipt_from(submit_via_client(client, report_form_data(ready.channel.id)).text)
     client.post("/report/follow-up", data={"receipt": receipt, "csrf_token": anon_token(client)})
-    assert client.get("/report/case").status_code == 200
-    row = session.exec(select(ReporterSession)).one()
-    row.expires_at = utcnow() - timedelta(minutes=1)
-    session.add(row)
-    session.commit()
+    case = client.get("/report/case?lang=es")
+    assert case.status_code == 200
+    reference = session.exec(select(Report)).one().reference
+    assert f"<h1>Tu denuncia <code>{reference}</code></h1>" in case.text
+    assert '<dd id="report-status">Recibida</dd>' in case.text
+    assert (
+        '<dt>¿Qué pasó?</dt><dd class="message-text">Invoices for gloves paid twice</dd>'
+        in case.text
+    )
+    later = time.time() + reporting.REPORTER_SESSION_MINUTES * 60 + 60
+    monkeypatch.setattr(reporting, "_clock", lambda: later)
     page = client.get("/report/case?lang=en")
     assert page.status_code == 401
     assert "Your session has ended. Enter your receipt again to continue." in page.text
@@ -153,7 +160,10 @@ def test_revoked_investigator_sees_a_clear_refusal(client, session, settings, ma
     assert response.status_code == 303, response.text
     client.cookies.clear()
     staff_login(client, colleague.email)
-    assert client.get(f"/cases/{report.reference}").status_code == 200
+    granted = client.get(f"/cases/{report.reference}")
+    assert granted.status_code == 200 and report.reference in granted.text
+    assert "Invoices for gloves paid twice" in granted.text  # decrypted with the grant
+    assert "Central warehouse" in granted.text
     reporting.revoke_access(session, report=report, actor=ready.investigator, user_id=colleague.id)
     session.commit()
     page = client.get(f"/cases/{report.reference}")

@@ -277,20 +277,19 @@ def test_wrong_receipts_are_generic_and_throttled_globally(session, settings, ma
     assert throttled.value.status_code == 429
 
 
-def test_expired_reporter_session_is_refused_and_deleted(session, settings, make_user):
-    from datetime import timedelta
+def test_expired_reporter_session_is_refused_and_deleted(session, settings, make_user, monkeypatch):
+    import time
 
-    from backend.db import utcnow
     from whistleblowing.models import ReporterSession
 
     ready = ready_channel(session, settings, make_user)
     result = _file(session, settings, _submission(ready.channel.id))
     token, _ = reporting.receipt_login(session, settings, receipt=result.receipt)
     session.commit()
-    row = session.exec(select(ReporterSession)).one()
-    row.expires_at = utcnow() - timedelta(seconds=1)
-    session.add(row)
-    session.commit()
+    assert session.exec(select(ReporterSession)).one()
+    # The exact end is sealed in the row: only the clock moving on ends the session.
+    later = time.time() + reporting.REPORTER_SESSION_MINUTES * 60 + 1
+    monkeypatch.setattr(reporting, "_clock", lambda: later)
     with pytest.raises(reporting.ReporterSessionExpired):
         reporting.reporter_access(session, token=token)
     assert session.exec(select(ReporterSession)).all() == []

@@ -730,6 +730,7 @@ def test_the_burden_of_proof_pack_is_signed_and_lists_decisions_after_the_report
                 AllegedAct("negative_appraisal", made_on + timedelta(days=10), "Rated 1 of 4"),
                 AllegedAct("ostracism", made_on - timedelta(days=30), "Before the report"),
             ],
+            keep_early_acts=True,  # questioned once; the complainant keeps it
         ),
     )
     reporting.commit(session, settings)
@@ -862,6 +863,7 @@ def test_the_pack_lists_what_merito_recorded_since_the_report_even_before_anyone
                 AllegedAct("negative_appraisal", made_on + timedelta(days=10), "Rated 1 of 5"),
                 AllegedAct("ostracism", made_on - timedelta(days=30), "Before the report"),
             ],
+            keep_early_acts=True,  # questioned once; the complainant keeps it
         ),
     )
     reporting.commit(session, settings)

@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from backend.auth import service as auth_service
 from backend.auth.models import AuthSession, User
 from backend.auth.permissions import Role
-from tests.conftest import csrf_of, login
-from tests.reporting_helpers import anon_token, staff_login, totp_code
+from tests.conftest import csrf_of, login, sign_in_form_token
+from tests.reporting_helpers import staff_login, totp_code
 
 
 def _password_step(client, email):
@@ -21,7 +21,7 @@ def _password_step(client, email):
         data={
             "email": email,
             "password": "correct-horse-battery-staple-42",
-            "csrf_token": anon_token(client),
+            "csrf_token": sign_in_form_token(client),
             "next": "/cases",
         },
         follow_redirects=False,
@@ -110,10 +110,30 @@ def test_cancel_ends_the_half_session(client, make_user):
         assert db.exec(select(AuthSession).where(AuthSession.user_id == user.id)).first() is None
 
 
-def test_other_roles_sign_in_without_a_second_factor(client, make_user):
-    user = make_user("employee")
-    login(client, user.email)
-    assert client.get("/").status_code == 200
+ROLES_WITHOUT_SECOND_FACTOR = [
+    "employee",
+    "hr_planner",
+    "panel_member",
+    "candidate",
+    "admin",
+    "auditor",
+    "supplier",
+]
+
+
+@pytest.mark.parametrize("role", ROLES_WITHOUT_SECOND_FACTOR)
+def test_other_roles_sign_in_without_a_second_factor(client, make_user, role):
+    user = make_user(role)
+    # The password alone: straight to the page asked for, never to the second-factor step.
+    response = _password_step(client, user.email)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/cases"
+    home = client.get("/")
+    assert home.status_code == 200 and user.full_name in home.text
+    with Session(client.app.state.engine) as db:
+        row = db.exec(select(AuthSession).where(AuthSession.user_id == user.id)).one()
+        assert row.pending_second_factor is False
+        assert db.get(User, user.id).totp_secret is None  # nothing was enrolled on the way
 
 
 def test_granting_the_investigator_role_ends_open_sessions(client, session, make_user):

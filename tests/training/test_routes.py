@@ -3,13 +3,21 @@ nothing written), imports and exports, certificates, calendars, supplier learner
 
 from __future__ import annotations
 
+import html
 import io
+import re
+from datetime import date, datetime, timedelta
 
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlmodel import func, select
 
+from backend.db import utcnow
 from backend.events import subscribe, unsubscribe
+from backend.org import service as org_service
+from backend.org.service import EmployeeInput
+from competency_framework import service as competency_service
+from competency_framework.models import RatingEntry
 from competency_framework.training import enrolments, plans, service
 from competency_framework.training.models import (
     EnrolmentStatus,
@@ -18,6 +26,7 @@ from competency_framework.training.models import (
     TrainingEnrolment,
     TrainingPlanItem,
 )
+from tests.competency.test_routes import table_rows
 from tests.conftest import login
 from tests.training.helpers import activity, principal_for, rate, session_of, small_catalogue
 from tests.training.test_service import OFFICER_LEVELS, PDF
@@ -235,7 +244,12 @@ def test_a_certificate_is_kept_and_only_the_right_people_can_download_it(
     assert download.headers["content-disposition"].startswith("attachment")
     client.cookies.clear()
     login(client, setup["head"].email)  # the supervisor
-    assert client.get(f"/training/enrolments/{enrolment.id}/certificate").status_code == 200
+    seen = client.get(f"/training/enrolments/{enrolment.id}/certificate")
+    assert seen.status_code == 200 and seen.content == PDF
+    assert seen.headers["content-type"] == "application/pdf"
+    assert seen.headers["content-disposition"] == (
+        f'attachment; filename="certificate-{enrolment.id}.pdf"'
+    )
     assert "Levels to confirm after training" in client.get("/training/team").text
     client.cookies.clear()
     login(client, setup["outsider"].email)
@@ -400,6 +414,22 @@ def test_sessions_download_as_icalendar(client, session, setup):
     assert client.get("/training/sessions/99999.ics").status_code == 404
 
 
+def vevents(body: bytes) -> list[dict[str, str]]:
+    """Each VEVENT of an iCalendar body as {name with parameters: value}, lines unfolded."""
+    lines = body.decode("utf-8").replace("\r\n ", "").split("\r\n")
+    events, current = [], None
+    for line in lines:
+        if line == "BEGIN:VEVENT":
+            current = {}
+        elif line == "END:VEVENT":
+            events.append(current)
+            current = None
+        elif current is not None:
+            name, _colon, value = line.partition(":")
+            current[name] = value
+    return events
+
+
 # --- supplier learners ------------------------------------------------------------------------
 
 
@@ -446,9 +476,11 @@ def test_a_supplier_learner_sees_only_their_own_enrolments(client, session, sett
         actor=setup["hr_principal"],
     )
     session.commit()
-    for who in (learner, other):
+    others_seat = session_of(session, suppliers, days_from_now=12, place="Sala B")
+    session.commit()
+    for who, where in ((learner, seat), (other, others_seat)):
         response = client.post(
-            f"/training/manage/sessions/{seat.id}/enrol",
+            f"/training/manage/sessions/{where.id}/enrol",
             data={"csrf_token": csrf, "learner_id": str(who.id)},
             follow_redirects=False,
         )
@@ -459,7 +491,19 @@ def test_a_supplier_learner_sees_only_their_own_enrolments(client, session, sett
     assert mine.status_code == 200 and "Curso compranet_suppliers" in mine.text  # in Spanish
     assert "Otra S.A." not in mine.text
     assert client.get("/training/catalogue").status_code == 403
-    assert client.get("/training/me/calendar.ics").status_code == 200
+    calendar = client.get("/training/me/calendar.ics")
+    assert calendar.headers["content-type"].startswith("text/calendar")
+    zone = service.org_zone(settings)
+    local = "%Y%m%dT%H%M%S"
+    events = vevents(calendar.content)  # hers only, not the other supplier's session
+    assert [e["UID"] for e in events] == [f"training-session-{seat.id}@testserver"]
+    event = events[0]
+    assert event["SUMMARY"] == "Curso compranet_suppliers"
+    assert event["LOCATION"] == "Aula 1" and event["DESCRIPTION"] == "Proveedor: Proveedor"
+    assert event["DTSTART;TZID=America/Mexico_City"] == seat.starts_at.astimezone(zone).strftime(
+        local
+    )
+    assert event["DTEND;TZID=America/Mexico_City"] == seat.ends_at.astimezone(zone).strftime(local)
     others = session.exec(
         select(TrainingEnrolment).where(TrainingEnrolment.learner_id == other.id)
     ).one()
@@ -513,10 +557,108 @@ def test_the_needs_page_and_api_give_the_ranked_list(client, session, org, setup
     assert data["budget"] == 0 and data["critical"] >= 1
     assert all(a["cost"] == 0 for a in data["activities"] if a["funded"])
     assert client.get("/training/needs?budget=lots").status_code == 422
-    assert client.get("/training/effect").status_code == 200
     assert client.get("/training/effect?start=2026-12-01&end=2026-01-01").status_code == 422
     csv = client.get("/training/needs?format=csv")
     assert csv.headers["content-type"].startswith("text/csv")
+
+
+def _backdated_rating(session, employee, code: str, level: int, when) -> None:
+    """A validated HR rating as it was written to the log on `when` (the service stamps every
+    entry with the present, and the log refuses updates)."""
+    session.add(
+        RatingEntry(
+            employee_id=employee.id,
+            competency_id=competency_service.get_competency(session, code).id,
+            level=level,
+            source="hr",
+            validated=True,
+            recorded_at=when,
+        )
+    )
+
+
+def test_the_effect_page_compares_trained_people_with_their_colleagues(
+    client, session, settings, org, setup
+):
+    hr = setup["hr_principal"]
+    head = principal_for(session, setup["head"])
+    course = activity(session, "legal_course", {"legal": (0, 2)})
+    seat = session_of(session, course)
+    people = [
+        org_service.create_employee(
+            session,
+            EmployeeInput(
+                number=f"T{i:03d}",
+                first_name="Persona",
+                last_name=f"Prueba{i}",
+                email=f"p{i}@example.org",
+                unit_id=org.central.id,
+                position_id=org.officer_position.id,
+                supervisor_id=org.head.id,
+                hire_date=date(2010, 1, 1),
+            ),
+        )
+        for i in range(10)
+    ]
+    # Everyone stood at Legal 1 a month ago, before the period the page is asked about.
+    for person in people:
+        _backdated_rating(session, person, "legal", 1, utcnow() - timedelta(days=30))
+    session.commit()
+    # Five trained and reached 2; of the five who did not, two rose to 2 anyway.
+    for person in people[:5]:
+        plans.add_item(session, employee=person, activity=course, actor=hr, year=YEAR)
+        plans.approve_plan(session, employee=person, actor=head, year=YEAR)
+        enrolment = enrolments.enrol_employee(
+            session, training_session_id=seat.id, employee=person, actor=hr
+        )
+        result = enrolments.complete(session, settings, enrolment=enrolment, actor=hr)
+        competency_service.validate_ratings(
+            session,
+            employee=person,
+            decisions=[
+                competency_service.ValidationDecision(e.id, e.level) for e in result.rating_entries
+            ],
+            actor=head,
+        )
+    for person in people[5:7]:
+        competency_service.record_rating(
+            session,
+            employee=person,
+            competency=competency_service.get_competency(session, "legal"),
+            level=2,
+            source="supervisor",
+            actor=head,
+        )
+    session.commit()
+    today = datetime.now(service.org_zone(settings)).date()
+    period = f"start={today - timedelta(days=7)}&end={today}"
+    login(client, setup["hr"].email)
+    page = client.get(f"/training/effect?{period}")
+    assert page.status_code == 200
+    assert f'name="start" type="date" value="{today - timedelta(days=7)}"' in page.text
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.text)).split())
+    # Trained: 1 → 2 for all five (+1.00); the others: +0.40 on average, so +0.60 from training.
+    assert (
+        "Across competencies, trained people's levels changed by 0.60 levels more than "
+        "comparable colleagues'" in text
+    )
+    assert "5 people × competencies trained in the period; 0 left out" in text
+    rows = table_rows(page.text)
+    assert ["Legal", "5", "5", "0.60", "0"] in rows  # the summary per competency
+    assert ["Legal", "1", "5", "1.00", "100%", "5", "0.40", "40%", "0.60"] in rows
+    # The same page in Spanish, and a period before anyone trained.
+    spanish = table_rows(client.get(f"/training/effect?{period}&lang=es").text)
+    assert ["Marco jurídico", "1", "5", "1.00", "100%", "5", "0.40", "40%", "0.60"] in spanish
+    before = client.get(
+        f"/training/effect?start={today.replace(year=today.year - 2)}"
+        f"&end={today - timedelta(days=20)}"
+    )
+    assert "Nobody completed training in this period." in before.text
+    assert "Not enough people on both sides to compare yet." in before.text
+    # By default the last year: nobody had a validated level at its start, so all are left out.
+    default = client.get("/training/effect")
+    assert f'name="start" type="date" value="{today - timedelta(days=365)}"' in default.text
+    assert "5 people × competencies trained in the period; 5 left out" in default.text
 
 
 def test_dashboards_show_training_panels(client, session, org, setup):

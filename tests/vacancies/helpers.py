@@ -97,7 +97,7 @@ _emails = itertools.count(1)
 
 
 def external_candidate(session, settings, first="Rosa", last="Paredes Luna"):
-    user, token = accounts.register(
+    registration = accounts.register(
         session,
         settings,
         email=f"cand{next(_emails)}@mail.example",
@@ -107,9 +107,9 @@ def external_candidate(session, settings, first="Rosa", last="Paredes Luna"):
         locale="en",
     )
     session.commit()
-    accounts.verify(session, token=token)
+    accounts.verify(session, token=registration.token)
     session.commit()
-    return user
+    return registration.user
 
 
 def staff_user(session, settings, *roles, employee=None, name: str | None = None):

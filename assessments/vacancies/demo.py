@@ -1,0 +1,585 @@
+"""The competitions of the demo: one at every stage, ready on the first `merito up`.
+
+`prepare` (called by backend.demo.create_demo_accounts) gives the demo what a visitor needs to
+walk a competition from both sides without configuring anything:
+
+- a question bank with questions on each of the framework's 13 competencies (`demo_bank`);
+- the demo candidate as a confirmed external candidate (its candidate record, address
+  confirmed), so it can apply at once;
+- five competitions, each run through the same service functions HR, candidates and the panel
+  use, with the competition clock set back (`clock.running_at`) so their earlier stages happened
+  in the past weeks: one accepting applications; one whose knowledge test is open, where the
+  demo candidate has applied and can take it; one in interviews, where the other two members of
+  the panel have scored and the demo panel member has every candidate still to score; one with
+  a published merit list inside its appeal window, the demo candidate on it; one appointed.
+
+The panel of each competition is the three demo panel members. The other candidates are
+invented: three employees of the demo organisation and three external candidates, with accounts
+nobody can sign in to (random passwords). The content is fixed; only the dates follow the day
+the demo is created, so the windows are open when it is used.
+
+Idempotent: the bank skips questions it holds, and competitions are only created in a database
+that has none (a real organisation's competitions are never mixed with invented ones).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlmodel import Session, col, select
+
+from backend.auth import service as auth_service
+from backend.auth.models import User
+from backend.auth.permissions import Role
+from backend.config import Settings
+from backend.org.models import Employee, EmployeeStatus, Position, Unit, UnitKind
+
+from . import applications, clock, merit, scoring, service, testing, workdays
+from .applications import ApplicationInput
+from .demo_bank import DOMAINS, QUESTIONS, options_in_order
+from .models import Application, BankQuestion, CandidateAccount, Stage, Vacancy
+from .service import NoticeInput
+from .testing import QuestionInput
+
+PANEL = ("panel_member", "panel_member2", "panel_member3")
+# The demo candidate's names as a candidate record holds them (given names, surnames).
+CANDIDATE_NAMES = ("Persona candidata", "Externa Demo")
+# Invented external candidates: (given names, surnames, email).
+EXTERNALS = [
+    ("Mariana", "Ortega Salinas", "mariana.ortega@correo.example"),
+    ("Tomás", "Villanueva Reyes", "tomas.villanueva@correo.example"),
+    ("Daniela", "Cruz Ibarra", "daniela.cruz@correo.example"),
+]
+INTERNALS = 3
+BLUEPRINT = [
+    ("procurement_law", "", "3"),
+    ("markets_negotiation", "", "2"),
+    ("public_management", "", "3"),
+]
+CRITERIA_PER_VACANCY = 3
+ELIGIBILITY = [
+    ("¿Cuenta con título de licenciatura?", "yes"),
+    ("¿Tiene al menos dos años de experiencia en contrataciones públicas?", "yes"),
+]
+# One structured-interview question per competency (the same for every candidate).
+INTERVIEW_QUESTIONS = {
+    "procurement_process": "Describa un procedimiento de contratación que condujo de principio "
+    "a fin: ¿cómo eligió el procedimiento y el criterio de evaluación?",
+    "negotiation": "Cuente una negociación con un proveedor en la que obtuvo mejores condiciones "
+    "sin salirse del procedimiento.",
+    "strategy_market_analysis": "¿Cómo hizo la última investigación de mercado a su cargo y qué "
+    "decisión cambió gracias a ella?",
+    "financial": "Háblenos de una ocasión en que detectó un riesgo presupuestario en una compra. "
+    "¿Qué hizo?",
+    "legal": "Describa una situación en que la normativa le impidió hacer lo que le pedían. "
+    "¿Cómo lo resolvió?",
+    "results_focus": "¿Qué indicador de su trabajo mejoró en el último año y cómo lo logró?",
+    "systems_capability": "¿Qué sistemas de contratación o de abasto usa y qué problema resolvió "
+    "con ellos?",
+    "inventory_logistics_supply_chain": "Cuente cómo evitó o resolvió un desabasto de un insumo.",
+    "organisational_awareness": "¿Cómo se asegura de entender lo que necesita el área médica "
+    "antes de comprar?",
+    "self_management": "Describa una semana con varios plazos legales a la vez: ¿cómo se organizó?",
+    "leadership": "Cuente cómo desarrolló a una persona de su equipo.",
+    "communication": "Explique un fallo difícil que tuvo que comunicar y cómo lo hizo.",
+    "relationship_management": "¿Cómo mantiene una relación profesional e íntegra con los "
+    "proveedores?",
+}
+SUMMARIES = {
+    "open": "Conduce procedimientos de contratación de medicamentos e insumos médicos, integra "
+    "los expedientes y da seguimiento a los contratos. Convocatoria abierta a personal del "
+    "Instituto y a personas externas.",
+    "testing": "Realiza investigaciones de mercado y análisis de precios que sustentan la "
+    "elección del procedimiento y los precios de referencia.",
+    "interview": "Administra contratos de servicios y suministro: vigila entregas y niveles de "
+    "servicio, aplica penas convencionales y gestiona modificaciones.",
+    "results": "Conduce procedimientos complejos y de alto valor (licitaciones consolidadas e "
+    "internacionales) y asesora a sus colegas.",
+    "appointed": "Apoya los procedimientos de contratación: prepara documentos, revisa "
+    "proposiciones y registra la información en los sistemas.",
+}
+# The role each competition's position plays, in the order the competitions are built.
+ROLES = {
+    "open": "procurement_officer",
+    "testing": "market_research_analyst",
+    "interview": "contract_manager",
+    "results": "procurement_specialist",
+    "appointed": "technical_support",
+}
+FALLBACK_ROLES = ["procurement_officer", "technical_support", "administrative_support"]
+
+
+class DemoAccount(Protocol):
+    role: str
+    email: str
+    password: str
+
+
+def _by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == email)).first()
+
+
+def prepare(session: Session, settings: Settings, accounts: Sequence[DemoAccount]) -> None:
+    """Load the demo bank, confirm the demo candidate and build the demo competitions (the
+    caller commits)."""
+    from backend import demo
+
+    session.info.setdefault("settings", settings)
+    hr = _by_email(session, demo.demo_email("hr_planner"))
+    candidate = _by_email(session, demo.demo_email("candidate"))
+    if candidate is not None:
+        confirm_candidate(session, candidate)
+    if hr is None:
+        return
+    load_bank(session, hr, locale=settings.default_locale)
+    panel = [_by_email(session, demo.demo_email(account)) for account in PANEL]
+    if candidate is None or None in panel:
+        return
+    if session.exec(select(Vacancy.id)).first() is not None:
+        return
+    positions = _positions(session)
+    if len(positions) < len(ROLES):
+        return  # an organisation too small for the demo competitions
+    session.flush()
+    Builder(session, settings, hr, candidate, panel, positions).build()
+
+
+# --- the bank and the demo candidate ------------------------------------------------------------
+
+
+def load_bank(session: Session, actor: User, *, locale: str) -> int:
+    """Add the demo's knowledge domains and questions that are missing; return how many
+    questions were added."""
+    have = {d.code for d in service.domains(session)}
+    for code, name_es, name_en in DOMAINS:
+        if code not in have:
+            testing.create_domain(session, code=code, name_es=name_es, name_en=name_en, actor=actor)
+    stems = set(session.exec(select(BankQuestion.stem)).all())
+    added = 0
+    for index, question in enumerate(QUESTIONS):
+        stem, _options = question.text(locale)
+        if stem in stems:
+            continue
+        options, correct = options_in_order(question, index, locale)
+        testing.add_question(
+            session,
+            data=QuestionInput(
+                domain=question.domain,
+                competency=question.competency,
+                difficulty=str(question.difficulty),
+                stem=stem,
+                options=options,
+                correct=str(correct + 1),
+            ),
+            actor=actor,
+        )
+        added += 1
+    return added
+
+
+def confirm_candidate(session: Session, user: User) -> CandidateAccount:
+    """Give the demo candidate its candidate record, with its address confirmed."""
+    account = session.get(CandidateAccount, user.id)
+    if account is None:
+        first, last = CANDIDATE_NAMES
+        account = CandidateAccount(user_id=user.id, first_name=first, last_names=last)
+    if account.email_verified_at is None:
+        account.email_verified_at = clock.now()
+        account.token_hash = ""
+        account.token_expires_at = None
+        session.add(account)
+        session.flush()
+    return account
+
+
+# --- the competitions ---------------------------------------------------------------------------
+
+
+def _positions(session: Session) -> dict[str, Position]:
+    """Return a distinct position of a procurement unit for each demo competition."""
+    chosen: dict[str, Position] = {}
+    used: set[int] = {-1}
+    for stage, role in ROLES.items():
+        # The role's own post where the organisation has one (a small demo has few kinds of
+        # post), else another procurement post.
+        for roles in ([role], FALLBACK_ROLES):
+            position = session.exec(
+                select(Position)
+                .join(Unit, col(Unit.id) == Position.unit_id)
+                .where(
+                    col(Position.role_code).in_(roles),
+                    Unit.kind == UnitKind.procurement_unit,
+                    col(Position.id).not_in(used),
+                )
+                .order_by(col(Unit.is_central).desc(), col(Position.code))
+                .limit(1)
+            ).first()
+            if position is not None:
+                chosen[stage] = position
+                used.add(position.id)
+                break
+    return chosen
+
+
+def _random_password() -> str:
+    # Nobody signs in as the invented candidates or the approver: a password nobody knows.
+    return secrets.token_urlsafe(24)
+
+
+@dataclass
+class Person:
+    user: User
+    # How well they do: questions right of the 8, and the panel's scores per member.
+    right: int
+    sift: tuple[int, int, int]
+    interview: tuple[int, int, int]
+
+
+class Builder:
+    """Runs the demo competitions through the services, each step at its moment."""
+
+    def __init__(self, session, settings, hr, candidate, panel, positions) -> None:
+        self.session = session
+        self.settings = settings
+        self.hr = hr
+        self.candidate = candidate
+        self.panel: list[User] = panel
+        self.positions: dict[str, Position] = positions
+        self.today = clock.now()
+        # The invented people's passwords are random and never used, so their hashes need no
+        # cost: a costly hash each would add seconds to the first `merito up` for nothing.
+        self.quick = settings.model_copy(update={"fast_password_hashing": True})
+        self.approver = self._approver()
+        self.people = self._people()
+
+    # People --------------------------------------------------------------------------------
+
+    def _approver(self) -> User:
+        """A second HR person, who approves the notices HR drafts (an employee of the demo)."""
+        linked = select(User.employee_id).where(col(User.employee_id).is_not(None))
+        head = self.session.exec(
+            select(Employee)
+            .join(Position, col(Position.id) == Employee.position_id)
+            .where(
+                Position.role_code == "head_of_unit",
+                Employee.status == EmployeeStatus.active,
+                col(Employee.id).not_in(linked),
+            )
+            .order_by(col(Employee.number))
+            .limit(1)
+        ).first()
+        return auth_service.create_user(
+            self.session,
+            self.quick,
+            email=f"aprobacion-convocatorias@{_email_domain()}",
+            full_name=head.full_name if head else "Aprobación de convocatorias (demo)",
+            password=_random_password(),
+            roles=[Role.hr_planner],
+            employee_id=head.id if head else None,
+            locale="es",
+            actor="merito demo",
+            check_password=False,
+        )
+
+    def _people(self) -> list[User]:
+        """Three employees (procurement staff) and three external candidates."""
+        linked = select(User.employee_id).where(col(User.employee_id).is_not(None))
+        employees = self.session.exec(
+            select(Employee)
+            .join(Position, col(Position.id) == Employee.position_id)
+            .where(
+                col(Position.role_code).in_(
+                    ["procurement_officer", "technical_support", "contract_manager"]
+                ),
+                Employee.status == EmployeeStatus.active,
+                col(Employee.id).not_in(linked),
+                col(Employee.email).is_not(None),
+            )
+            .order_by(col(Employee.number))
+            .limit(INTERNALS)
+        ).all()
+        people = [
+            auth_service.create_user(
+                self.session,
+                self.quick,
+                email=employee.email,
+                full_name=employee.full_name,
+                password=_random_password(),
+                roles=[Role.employee],
+                employee_id=employee.id,
+                locale="es",
+                actor="merito demo",
+                check_password=False,
+            )
+            for employee in employees
+        ]
+        for first, last, email in EXTERNALS:
+            user = auth_service.create_user(
+                self.session,
+                self.quick,
+                email=email,
+                full_name=f"{first} {last}",
+                password=_random_password(),
+                roles=[Role.candidate],
+                locale="es",
+                actor="merito demo",
+                check_password=False,
+            )
+            self.session.add(
+                CandidateAccount(
+                    user_id=user.id,
+                    first_name=first,
+                    last_names=last,
+                    email_verified_at=self.today - timedelta(days=90),
+                )
+            )
+            people.append(user)
+        self.session.flush()
+        return people
+
+    # Moments -------------------------------------------------------------------------------
+
+    def _review_closes(self, published: datetime) -> datetime:
+        tz = self.settings.time_zone
+        closes = workdays.deadline_after(published, self.settings.vacancy_min_posting_days, tz)
+        return workdays.deadline_after(closes, self.settings.vacancy_review_days, tz)
+
+    def _published_for_test_at(self, opens: datetime) -> datetime:
+        """Return a publication moment whose windows (and reviews) are over by `opens`."""
+        published = opens - timedelta(days=20)
+        while self._review_closes(published) >= opens - timedelta(hours=1):
+            published -= timedelta(days=1)
+        return published
+
+    def _results_for_appointment_at(self, appointed: datetime) -> datetime:
+        tz = self.settings.time_zone
+        published = appointed - timedelta(days=7)
+        while workdays.deadline_after(
+            published, self.settings.vacancy_appeal_days, tz
+        ) >= appointed - timedelta(hours=1):
+            published -= timedelta(days=1)
+        return published
+
+    # Steps ---------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        day = timedelta(days=1)
+        today = self.today
+        a, b, c, d = self.people[:4]
+        e, f = self.people[4:6]
+        me = self.candidate
+
+        # Accepting applications: published two days ago; two people have applied.
+        vacancy = self.publish("open", today - 2 * day)
+        self.seat_panel(vacancy, today - 2 * day)
+        for person in (a, e):
+            self.apply(vacancy, person, today - day)
+
+        # The knowledge test opened yesterday: the demo candidate can take it now.
+        opens = today - day
+        vacancy = self.publish("testing", self._published_for_test_at(opens))
+        people = [Person(me, 0, (0, 0, 0), (0, 0, 0)), Person(b, 7, (3, 3, 3), (3, 3, 3))]
+        people += [Person(f, 6, (2, 3, 2), (3, 2, 3))]
+        self.run_to_test(vacancy, people, opens)
+        self.take_tests(vacancy, people[1:], opens + timedelta(hours=2))
+
+        # Interviews: the sift was locked two days ago; members 2 and 3 have interviewed.
+        locked = today - 2 * day
+        vacancy = self.publish("interview", self._published_for_test_at(locked - 6 * day))
+        people = [
+            Person(a, 7, (3, 3, 4), (3, 3, 3)),
+            Person(c, 6, (3, 2, 3), (3, 3, 2)),
+            Person(e, 8, (4, 3, 3), (4, 3, 4)),
+            Person(f, 4, (2, 2, 2), (2, 2, 2)),  # below the test's pass mark
+        ]
+        self.run_to_interview(vacancy, people, locked)
+        self.interview(vacancy, people, today - day, members=self.panel[1:])
+
+        # Merit list published yesterday: its appeal window is open; the demo candidate is on
+        # it (second of three).
+        published = today - day
+        vacancy = self.publish("results", self._published_for_test_at(published - 10 * day))
+        people = [
+            Person(me, 7, (3, 3, 3), (3, 3, 3)),
+            Person(b, 8, (4, 3, 4), (4, 4, 3)),
+            Person(d, 6, (3, 2, 2), (2, 3, 2)),
+            Person(e, 3, (2, 2, 2), (2, 2, 2)),  # below the test's pass mark
+        ]
+        self.run_to_interview(vacancy, people, published - 4 * day)
+        self.interview(vacancy, people, published - 2 * day, members=self.panel)
+        self.publish_results(vacancy, published)
+
+        # Appointed ten days ago, the top of the list; the rest is the reserve list.
+        appointed = today - 10 * day
+        published = self._results_for_appointment_at(appointed)
+        vacancy = self.publish("appointed", self._published_for_test_at(published - 10 * day))
+        people = [
+            Person(c, 8, (4, 4, 3), (4, 4, 4)),
+            Person(a, 6, (3, 3, 2), (3, 2, 3)),
+            Person(f, 7, (3, 3, 3), (3, 3, 3)),
+        ]
+        self.run_to_interview(vacancy, people, published - 4 * day)
+        self.interview(vacancy, people, published - 2 * day, members=self.panel)
+        self.publish_results(vacancy, published)
+        with clock.running_at(appointed):
+            top = merit.remaining_order(self.session, vacancy)[0][1]
+            merit.propose_appointment(
+                self.session, vacancy=vacancy, application=top, justification="", actor=self.hr
+            )
+
+    def publish(self, stage: str, moment: datetime) -> Vacancy:
+        """Draft, approve and publish the competition of `stage` at `moment`."""
+        position = self.positions[stage]
+        session, settings = self.session, self.settings
+        with clock.running_at(moment - timedelta(days=3)):
+            vacancy = service.create_vacancy(session, settings, position=position, actor=self.hr)
+            criteria = {
+                c["competency"]: str(c["required_level"])
+                for c in vacancy.criteria[:CRITERIA_PER_VACANCY]
+            }
+            data = NoticeInput(
+                title=position.title,
+                summary=SUMMARIES[stage],
+                criteria=criteria,
+                knowledge_domains=sorted({row[0] for row in BLUEPRINT}),
+                blueprint=list(BLUEPRINT),
+                test_minutes="30",
+                eligibility=list(ELIGIBILITY),
+                posting_days=str(settings.vacancy_min_posting_days),
+            )
+            service.update_draft(session, settings, vacancy=vacancy, data=data, actor=self.hr)
+            for code in criteria:
+                service.add_interview_question(
+                    session,
+                    vacancy=vacancy,
+                    competency_code=code,
+                    text=INTERVIEW_QUESTIONS.get(code, INTERVIEW_QUESTIONS["communication"]),
+                    actor=self.hr,
+                )
+            service.submit_for_approval(session, settings, vacancy=vacancy, actor=self.hr)
+        with clock.running_at(moment - timedelta(days=1)):
+            service.approve(session, settings, vacancy=vacancy, actor=self.approver)
+        with clock.running_at(moment):
+            service.publish(session, settings, vacancy=vacancy, actor=self.hr)
+        return vacancy
+
+    def seat_panel(self, vacancy: Vacancy, moment: datetime) -> None:
+        with clock.running_at(moment):
+            for member in self.panel:
+                service.appoint_panel_member(
+                    self.session, vacancy=vacancy, user=member, actor=self.hr
+                )
+
+    def apply(self, vacancy: Vacancy, user: User, moment: datetime) -> Application:
+        names = service.competency_names(self.session)
+        evidence = {
+            c["competency"]: (
+                f"En mi puesto actual apliqué «{names[c['competency']].name_es}» al conducir "
+                "tres procedimientos de compra de insumos médicos; documenté cada decisión en "
+                "el expediente y los contratos se firmaron en tiempo."
+            )
+            for c in vacancy.criteria
+        }
+        answers = {q["key"]: q["pass_answer"] for q in vacancy.eligibility}
+        with clock.running_at(moment):
+            return applications.apply(
+                self.session,
+                self.settings,
+                vacancy=vacancy,
+                user=user,
+                data=ApplicationInput(answers, evidence),
+            )
+
+    def run_to_test(self, vacancy: Vacancy, people: list[Person], opens: datetime) -> None:
+        """Seat the panel, take the applications and open the test at `opens`."""
+        published = vacancy.published_at
+        self.seat_panel(vacancy, published)
+        for index, person in enumerate(people):
+            self.apply(vacancy, person.user, published + timedelta(days=1, hours=index))
+        with clock.running_at(opens):
+            testing.open_test(self.session, self.settings, vacancy=vacancy, actor=self.hr)
+
+    def take_tests(self, vacancy: Vacancy, people: list[Person], moment: datetime) -> None:
+        for person in people:
+            application = applications.application_of(self.session, vacancy, person.user)
+            with clock.running_at(moment):
+                attempt = testing.start_test(
+                    self.session, application=application, user=person.user
+                )
+                answers = {}
+                for index, question in enumerate(testing.questions_of(self.session, attempt)):
+                    right = question.correct_option
+                    wrong = (right + 1) % len(question.options)
+                    answers[question.id] = right if index < person.right else wrong
+            with clock.running_at(moment + timedelta(minutes=20)):
+                testing.submit(self.session, attempt=attempt, user=person.user, answers=answers)
+
+    def run_to_interview(self, vacancy: Vacancy, people: list[Person], locked: datetime) -> None:
+        """Run the test, the declarations and the sift; lock the sift at `locked`."""
+        session, day = self.session, timedelta(days=1)
+        opens = locked - 5 * day
+        self.run_to_test(vacancy, people, opens)
+        self.take_tests(vacancy, people, opens + timedelta(hours=2))
+        with clock.running_at(opens + 2 * day):
+            testing.close_test(session, vacancy=vacancy, actor=self.hr)
+        with clock.running_at(opens + 3 * day):
+            for member in self.panel:
+                lines = scoring.declaration_sheet(session, vacancy=vacancy, user=member)
+                scoring.declare(
+                    session,
+                    vacancy=vacancy,
+                    user=member,
+                    decisions={
+                        line.application.id: (False, "Sin relación personal ni laboral.")
+                        for line in lines
+                        if line.declaration is None
+                    },
+                )
+        self._score(vacancy, people, Stage.sift, opens + 4 * day, self.panel)
+        with clock.running_at(locked):
+            scoring.lock_sift(session, vacancy=vacancy, actor=self.hr)
+
+    def interview(self, vacancy, people: list[Person], moment: datetime, *, members) -> None:
+        self._score(vacancy, people, Stage.interview, moment, members)
+
+    def _score(self, vacancy, people: list[Person], stage: Stage, moment, members) -> None:
+        session = self.session
+        active = {a.id for a in service.active_applications(session, vacancy)}
+        with clock.running_at(moment):
+            for person in people:
+                application = applications.application_of(session, vacancy, person.user)
+                if application.id not in active:
+                    continue
+                values = person.sift if stage == Stage.sift else person.interview
+                for member in members:
+                    value = values[self.panel.index(member)]
+                    scoring.record_scores(
+                        session,
+                        vacancy=vacancy,
+                        application=application,
+                        stage=stage,
+                        scores={c["competency"]: (str(value), "") for c in vacancy.criteria},
+                        rater=member,
+                    )
+                if len(members) == len(self.panel):
+                    scoring.accept_suggested(
+                        session,
+                        vacancy=vacancy,
+                        application=application,
+                        stage=stage,
+                        actor=members[0],
+                    )
+
+    def publish_results(self, vacancy: Vacancy, moment: datetime) -> None:
+        with clock.running_at(moment):
+            merit.publish_results(self.session, self.settings, vacancy=vacancy, actor=self.hr)
+
+
+def _email_domain() -> str:
+    from backend import demo
+
+    return demo.EMAIL_DOMAIN
