@@ -9,12 +9,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from backend import dashboard
 from backend.auth import service as auth_service
 from backend.auth.permissions import Permission
 from backend.auth.service import Principal
+from backend.config import Settings
 from backend.db import SessionDep
 from backend.deps import (
     DEVICE_COOKIE,
@@ -252,6 +253,32 @@ def account(request: Request, session: SessionDep, principal: OptionalPrincipal)
     )
 
 
+def _password_change_problems(
+    session: Session, settings: Settings, principal: Principal, current: str, new: str, again: str
+) -> dict[str, str]:
+    """Change the principal's password, keeping their session; return problems by field.
+
+    On a problem nothing is changed (the transaction is rolled back)."""
+    errors: dict[str, str] = {}
+    if new != again:
+        errors["confirm_password"] = _("The two new passwords do not match.")
+    else:
+        try:
+            auth_service.change_password(
+                session,
+                settings,
+                user=principal.user,
+                current=current,
+                new=new,
+                keep=principal.session,
+            )
+        except auth_service.AuthError as err:
+            errors["new_password"] = str(err)
+    if errors:
+        session.rollback()
+    return errors
+
+
 @router.post("/account/password", dependencies=[require(Permission.manage_own_account)])
 def change_password(
     request: Request,
@@ -262,23 +289,10 @@ def change_password(
     new_password: Annotated[str, Form()] = "",
     confirm_password: Annotated[str, Form()] = "",
 ):
-    errors: dict[str, str] = {}
-    if new_password != confirm_password:
-        errors["confirm_password"] = _("The two new passwords do not match.")
-    else:
-        try:
-            auth_service.change_password(
-                session,
-                settings,
-                user=principal.user,
-                current=current_password,
-                new=new_password,
-                keep=principal.session,
-            )
-        except auth_service.AuthError as err:
-            errors["new_password"] = str(err)
+    errors = _password_change_problems(
+        session, settings, principal, current_password, new_password, confirm_password
+    )
     if errors:
-        session.rollback()
         return render(
             request,
             "auth/account.html",
@@ -335,23 +349,10 @@ def first_password(
     held = held_principal(request)
     if held is None or request.state.account_hold != FIRST_PASSWORD_PAGE:
         return redirect(request, "/" if principal is not None else "/login")
-    errors: dict[str, str] = {}
-    if new_password != confirm_password:
-        errors["confirm_password"] = _("The two new passwords do not match.")
-    else:
-        try:
-            auth_service.change_password(
-                session,
-                settings,
-                user=held.user,
-                current=current_password,
-                new=new_password,
-                keep=held.session,
-            )
-        except auth_service.AuthError as err:
-            errors["new_password"] = str(err)
+    errors = _password_change_problems(
+        session, settings, held, current_password, new_password, confirm_password
+    )
     if errors:
-        session.rollback()
         return _first_password_page(request, errors, status_code=422)
     session.commit()
     # The session was held when this request began: the message goes on it for the next page.

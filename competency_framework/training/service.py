@@ -29,10 +29,10 @@ from backend.config import Settings
 from backend.db import utcnow
 from backend.i18n import _, get_locale
 from backend.org.models import Employee, Unit
+from backend.workdays import next_working_day
 from competency_framework import service as competency_service
 from competency_framework.exports import ImportProblem, ImportRejected, Table, read_sheet
 from competency_framework.models import Competency
-from competency_framework.training.mexican_calendar import next_working_day
 from competency_framework.training.models import (
     ActivityTarget,
     Audience,

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
-from competency_framework.training import mexican_calendar, plans, service
+from backend import workdays
+from competency_framework.training import plans, service
 from competency_framework.training.models import TrainingSession
 from tests.conftest import login
 from tests.training.helpers import activity, principal_for, session_of
@@ -16,7 +17,7 @@ YEAR = service.plan_year()
 
 
 def test_the_mexican_public_holidays_follow_the_law():
-    assert mexican_calendar.public_holidays(2026) == {
+    assert workdays.federal_rest_days(2026) == {
         date(2026, 1, 1),
         date(2026, 2, 2),  # first Monday of February
         date(2026, 3, 16),  # third Monday of March
@@ -25,9 +26,9 @@ def test_the_mexican_public_holidays_follow_the_law():
         date(2026, 11, 16),  # third Monday of November
         date(2026, 12, 25),
     }
-    assert date(2030, 10, 1) in mexican_calendar.public_holidays(2030)
-    assert date(2027, 10, 1) not in mexican_calendar.public_holidays(2027)
-    assert mexican_calendar.next_working_day(date(2026, 12, 25)) == date(2026, 12, 28)
+    assert date(2030, 10, 1) in workdays.federal_rest_days(2030)
+    assert date(2027, 10, 1) not in workdays.federal_rest_days(2027)
+    assert workdays.next_working_day(date(2026, 12, 25)) == date(2026, 12, 28)
 
 
 def test_seeded_sessions_never_start_on_a_holiday_or_a_weekend(session, settings):
@@ -39,7 +40,7 @@ def test_seeded_sessions_never_start_on_a_holiday_or_a_weekend(session, settings
     assert len(rows) > 15
     for row in rows:
         for moment in (row.starts_at, row.ends_at):
-            assert mexican_calendar.is_working_day(moment.astimezone(zone).date()), (
+            assert workdays.is_working_day(moment.astimezone(zone).date()), (
                 row.place,
                 moment,
             )
