@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from backend.db import utcnow
 from competency_framework import service as competency_service
-from competency_framework.training import service
+from competency_framework.training import enrolments, plans, service
 from competency_framework.training.service import ActivityInput, TargetInput
 from tests.competency.helpers import principal_for
 
@@ -106,3 +106,21 @@ def small_catalogue(session: Session) -> dict:
     }
     session.commit()
     return found
+
+
+def train_and_validate(session: Session, settings, *, person, course, seat, hr, head, year: int):
+    """Plan `course` for `person`, approve, enrol in `seat`, complete and validate the levels."""
+    plans.add_item(session, employee=person, activity=course, actor=hr, year=year)
+    plans.approve_plan(session, employee=person, actor=head, year=year)
+    enrolment = enrolments.enrol_employee(
+        session, training_session_id=seat.id, employee=person, actor=hr
+    )
+    result = enrolments.complete(session, settings, enrolment=enrolment, actor=hr)
+    competency_service.validate_ratings(
+        session,
+        employee=person,
+        decisions=[
+            competency_service.ValidationDecision(e.id, e.level) for e in result.rating_entries
+        ],
+        actor=head,
+    )

@@ -12,9 +12,16 @@ from backend.db import utcnow
 from backend.org import service as org_service
 from backend.org.service import EmployeeInput
 from competency_framework import service as competency_service
-from competency_framework.training import enrolments, needs, plans, service
+from competency_framework.training import needs, plans, service
 from competency_framework.training.models import TrainingActivity
-from tests.training.helpers import activity, principal_for, rate, session_of, small_catalogue
+from tests.training.helpers import (
+    activity,
+    principal_for,
+    rate,
+    session_of,
+    small_catalogue,
+    train_and_validate,
+)
 from tests.training.test_service import OFFICER_LEVELS, YEAR
 
 
@@ -187,19 +194,8 @@ def test_trained_people_are_compared_with_similar_untrained_colleagues(
         rate(session, person, hr, levels)
     start = utcnow()
     for person in people[:6]:
-        plans.add_item(session, employee=person, activity=course, actor=hr, year=YEAR)
-        plans.approve_plan(session, employee=person, actor=head, year=YEAR)
-        enrolment = enrolments.enrol_employee(
-            session, training_session_id=seat.id, employee=person, actor=hr
-        )
-        result = enrolments.complete(session, settings, enrolment=enrolment, actor=hr)
-        competency_service.validate_ratings(
-            session,
-            employee=person,
-            decisions=[
-                competency_service.ValidationDecision(e.id, e.level) for e in result.rating_entries
-            ],
-            actor=head,
+        train_and_validate(
+            session, settings, person=person, course=course, seat=seat, hr=hr, head=head, year=YEAR
         )
         session.commit()
     for person in people[6:8]:

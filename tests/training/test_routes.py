@@ -28,7 +28,14 @@ from competency_framework.training.models import (
 )
 from tests.competency.test_routes import table_rows
 from tests.conftest import login
-from tests.training.helpers import activity, principal_for, rate, session_of, small_catalogue
+from tests.training.helpers import (
+    activity,
+    principal_for,
+    rate,
+    session_of,
+    small_catalogue,
+    train_and_validate,
+)
 from tests.training.test_service import OFFICER_LEVELS, PDF
 
 YEAR = service.plan_year()
@@ -606,19 +613,8 @@ def test_the_effect_page_compares_trained_people_with_their_colleagues(
     session.commit()
     # Five trained and reached 2; of the five who did not, two rose to 2 anyway.
     for person in people[:5]:
-        plans.add_item(session, employee=person, activity=course, actor=hr, year=YEAR)
-        plans.approve_plan(session, employee=person, actor=head, year=YEAR)
-        enrolment = enrolments.enrol_employee(
-            session, training_session_id=seat.id, employee=person, actor=hr
-        )
-        result = enrolments.complete(session, settings, enrolment=enrolment, actor=hr)
-        competency_service.validate_ratings(
-            session,
-            employee=person,
-            decisions=[
-                competency_service.ValidationDecision(e.id, e.level) for e in result.rating_entries
-            ],
-            actor=head,
+        train_and_validate(
+            session, settings, person=person, course=course, seat=seat, hr=hr, head=head, year=YEAR
         )
     for person in people[5:7]:
         competency_service.record_rating(
