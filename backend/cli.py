@@ -357,7 +357,7 @@ def recovery_init() -> None:
 
 
 def _recovery_fingerprint(session) -> str:
-    from whistleblowing import crypto
+    from backend import crypto
     from whistleblowing.models import ReportingInstallation
 
     row = session.get(ReportingInstallation, 1)

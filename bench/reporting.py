@@ -24,10 +24,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlmodel import Session
 
+from backend import crypto
 from backend.config import Settings
 from backend.db import make_engine
 from backend.migrate import upgrade
-from whistleblowing import crypto
 
 PASSWORD = "benchmark-investigator-passphrase-2041"  # noqa: S105 - throwaway bench account
 

@@ -124,7 +124,7 @@ def receipt_from(page_text: str) -> str:
 
 def holder_private(session: Session, user: User) -> bytes:
     """Return a holder's private key, as their sign-in would unlock it."""
-    from whistleblowing import crypto
+    from backend import crypto
     from whistleblowing.models import HolderKey
 
     return crypto.unwrap_private_key(

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from backend import dashboard
+from backend import crypto, dashboard
 from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.auth.service import Principal
@@ -48,7 +48,7 @@ from backend.web import (
     register_nav,
     render,
 )
-from whistleblowing import attachments, cases, crypto, deadlines, retaliation
+from whistleblowing import attachments, cases, deadlines, retaliation
 from whistleblowing import service as reporting
 from whistleblowing.http import Desk, DeskDep, http_error, parse_day, undo, uploads
 from whistleblowing.models import (

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
-from backend import audit, jobs
+from backend import audit, crypto, jobs
 from backend.auth import service as auth_service
 from backend.auth.models import User, UserRole
 from backend.auth.permissions import Role
@@ -35,7 +35,7 @@ from backend.org import service as org_service
 from backend.org.models import Unit
 from backend.spreadsheets import csv_cell, xlsx_cell
 from backend.web import format_date
-from whistleblowing import attachments, crypto, deadlines
+from whistleblowing import attachments, deadlines
 from whistleblowing import service as reporting
 from whistleblowing.models import (
     INTAKE_CHANNEL_LABELS,

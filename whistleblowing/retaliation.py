@@ -36,14 +36,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from backend import audit, events, jobs
+from backend import audit, crypto, events, jobs
 from backend.auth.models import User, UserRole
 from backend.auth.permissions import Role
 from backend.config import Settings, get_settings
 from backend.i18n import N_, _
 from backend.org import service as org_service
 from backend.web import format_date
-from whistleblowing import attachments, crypto, deadlines
+from whistleblowing import attachments, deadlines
 from whistleblowing import service as reporting
 from whistleblowing.models import (
     COMPLAINANT_VISIBLE_ITEMS,

@@ -31,7 +31,7 @@ from sqlalchemy import case, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from backend import audit
+from backend import audit, crypto
 from backend.auth import service as auth_service
 from backend.auth.models import AuthSession, User, UserRole
 from backend.auth.permissions import Role
@@ -39,7 +39,7 @@ from backend.config import Settings
 from backend.db import today_utc
 from backend.i18n import N_, _
 from backend.org import service as org_service
-from whistleblowing import attachments, crypto, deadlines
+from whistleblowing import attachments, deadlines
 from whistleblowing.deadlines import ACK_DAYS, FEEDBACK_MONTHS, add_months  # noqa: F401
 from whistleblowing.models import (
     RED_FLAGS,

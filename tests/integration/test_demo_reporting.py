@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from backend import demo
-from whistleblowing import crypto, retaliation
+from backend import crypto, demo
+from whistleblowing import retaliation
 from whistleblowing import service as reporting
 from whistleblowing.models import HolderKey, ReportChannel, ReportKeyWrap
 

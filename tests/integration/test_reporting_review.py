@@ -296,9 +296,9 @@ def test_simultaneous_wrong_receipts_run_exactly_the_budgeted_lookups(
 
     import httpx
 
+    from backend import crypto
     from tests.browser.conftest import LiveServer
     from tests.reporting_helpers import anon_token
-    from whistleblowing import crypto
 
     ready_channel(session, settings, make_user)
     # The budget refills at one attempt every two seconds: the clock stands still here, so the
@@ -388,7 +388,7 @@ def test_a_failed_receipt_leaves_its_moment_only_until_the_budget_is_whole(
 ):
     import time
 
-    from whistleblowing import crypto
+    from backend import crypto
     from whistleblowing.models import ReceiptThrottle
 
     ready_channel(session, settings, make_user)

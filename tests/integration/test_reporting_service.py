@@ -10,11 +10,10 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from backend import audit
+from backend import audit, crypto
 from backend.auth import service as auth_service
 from tests.conftest import TEST_PASSWORD
 from tests.reporting_helpers import add_holder, ready_channel
-from whistleblowing import crypto
 from whistleblowing import service as reporting
 from whistleblowing.models import (
     HolderKey,

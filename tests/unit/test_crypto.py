@@ -1,4 +1,4 @@
-"""Property and tamper tests for ``whistleblowing.crypto``."""
+"""Property and tamper tests for ``backend.crypto``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from whistleblowing import crypto
-from whistleblowing.crypto import (
+from backend import crypto
+from backend.crypto import (
     PASSWORD_KDF,
     RECEIPT_ALPHABET,
     RECEIPT_KEY_KDF,

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from whistleblowing import attachments, crypto
+from backend import crypto
+from whistleblowing import attachments
 from whistleblowing import service as reporting
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,8 +1,11 @@
-"""Cryptographic primitives for the anonymous whistleblowing channel.
+"""Every cryptographic primitive Mérito uses, in one reviewed module.
 
-Everything confidential in the channel is built from a handful of well-known constructions
-provided by the ``cryptography`` package, and Argon2id from the reference implementation
-(libargon2, through ``argon2-cffi``):
+No other module imports ``secrets``, ``hmac``, ``hashlib``, ``cryptography`` or ``argon2``
+(``tests/unit/test_architecture.py`` checks it): sign-in tokens, CSRF and device MACs, TOTP
+secrets at rest, file digests, reference codes and the reporting channel's keys all come from
+here. Everything confidential is built from a handful of well-known constructions provided by
+the ``cryptography`` package, and Argon2id from the reference implementation (libargon2,
+through ``argon2-cffi``):
 
 * **Sealed boxes** (X25519 ephemeral-static ECDH + HKDF-SHA256 + AES-256-GCM) encrypt data to a
   holder's public key so that the server, which only stores public keys, cannot read it.
@@ -23,6 +26,7 @@ authenticated (via AAD or KDF info) so it cannot be swapped without detection.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import io
 import secrets
@@ -46,6 +50,17 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
+    "mac_hex",
+    "macs_equal",
+    "new_digest",
+    "new_hex",
+    "new_token",
+    "random_below",
+    "random_bits",
+    "random_code",
+    "sha256_hex",
+    "shuffle",
+    "token_digest",
     "MAX_STREAM_CHUNK_SIZE",
     "PASSWORD_KDF",
     "RECEIPT_ALPHABET",
@@ -729,3 +744,67 @@ def decrypt_stream_to_bytes(key: bytes, src: BinaryIO, *, aad: bytes) -> bytes:
     buffer = io.BytesIO()
     decrypt_stream(key, src, buffer, aad=aad)
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Tokens, digests, MACs and random codes
+# --------------------------------------------------------------------------------------------
+
+
+def new_token(nbytes: int = 32) -> str:
+    """Return a URL-safe random token of `nbytes` bytes (session, CSRF, mail links)."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def new_hex(nbytes: int = 16) -> str:
+    """Return `nbytes` random bytes as hex (file names, nonces in canonical records)."""
+    return secrets.token_hex(nbytes)
+
+
+def random_code(alphabet: str, length: int) -> str:
+    """Return `length` symbols drawn uniformly from `alphabet` (references, short codes)."""
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def random_below(n: int) -> int:
+    """Return a uniform random integer in [0, n)."""
+    return secrets.randbelow(n)
+
+
+def random_bits(k: int) -> int:
+    """Return a uniform random integer of `k` bits."""
+    return secrets.randbits(k)
+
+
+def shuffle(items: list) -> None:
+    """Shuffle `items` in place with the operating system's random source."""
+    secrets.SystemRandom().shuffle(items)
+
+
+def sha256_hex(data: bytes | str) -> str:
+    """Return the SHA-256 digest of `data` (text is UTF-8 encoded) as hex."""
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def new_digest():  # noqa: ANN201 - hashlib's object has no public type
+    """Return an incremental SHA-256 object (`update(bytes)`, `hexdigest()`)."""
+    return hashlib.sha256()
+
+
+def token_digest(token: str) -> str:
+    """Return what is stored for a bearer token: its SHA-256, never the token itself."""
+    return sha256_hex(token)
+
+
+def mac_hex(key: bytes | str, message: bytes | str, *, length: int = 64) -> str:
+    """Return HMAC-SHA256(key, message) as hex, cut to `length` characters."""
+    key_bytes = key.encode() if isinstance(key, str) else key
+    data = message.encode() if isinstance(message, str) else message
+    return hmac.new(key_bytes, data, hashlib.sha256).hexdigest()[:length]
+
+
+def macs_equal(a: str | bytes, b: str | bytes) -> bool:
+    """Compare two MACs or tokens in constant time."""
+    a_bytes = a.encode() if isinstance(a, str) else a
+    b_bytes = b.encode() if isinstance(b, str) else b
+    return hmac.compare_digest(a_bytes, b_bytes)
