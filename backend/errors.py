@@ -73,7 +73,8 @@ class DomainError(ValueError):
         self.message = message
         self.field = field
         self.status_code = status_code
-        self.errors: dict[str, str] = dict(errors or problems or ({field: message} if field else {}))
+        found = errors or problems or ({field: message} if field else {})
+        self.errors: dict[str, str] = dict(found)
 
     @property
     def problems(self) -> dict[str, str]:
