@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import http_edges, i18n
+from backend import http_edges, i18n, plugins
 from backend.config import Settings, get_settings
 from backend.db import make_engine
 from backend.deps import (
@@ -34,27 +34,22 @@ from backend.deps import (
     read_form,
     reload_principal,
 )
+from backend.errors import DomainError, error_code
 from backend.migrate import ensure_migrated
 from backend.request_limits import RequestSizeLimitMiddleware
 from backend.web import STATIC_DIR, is_htmx, redirect, render
 
 log = logging.getLogger("merito")
 
-# Every module that contributes routes. Each exposes `router` (pages) and may expose
-# `api_router` (JSON under /api/v1).
-ROUTER_MODULES = [
-    "backend.routes",
-    "backend.admin_routes",
-    "competency_framework.routes",
-    "assessments.appraisals.routes",
-    "competency_framework.training.routes",
-    "whistleblowing.public_routes",
-    "whistleblowing.case_routes",
-    "backend.org.routes",
-    "whistleblowing.retaliation_routes",
-    "whistleblowing.notification_routes",
-    "assessments.vacancies.routes",
-]
+# The core's own route modules; the domains' come from their plugins (backend/plugins.py).
+# Each exposes `router` (pages) and may expose `api_router` (JSON under /api/v1).
+CORE_ROUTER_MODULES = ("backend.routes", "backend.admin_routes", "backend.org.routes")
+
+
+def router_modules() -> list[str]:
+    """Every module that contributes routes: the core's, then each plugin's, in order."""
+    return [*CORE_ROUTER_MODULES, *plugins.modules("routers")]
+
 
 API_PREFIX = "/api/v1"
 
@@ -141,20 +136,6 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _error_code(status: int) -> str:
-    return {
-        400: "bad_request",
-        401: "not_authenticated",
-        403: "forbidden",
-        404: "not_found",
-        405: "method_not_allowed",
-        409: "conflict",
-        413: "too_large",
-        422: "invalid",
-        429: "too_many_requests",
-    }.get(status, "error")
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -177,7 +158,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 {
                     "error": {
                         "status": status,
-                        "code": _error_code(status),
+                        "code": error_code(status),
                         "message": detail,
                     }
                 },
@@ -210,6 +191,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             block="content",
             headers=headers or None,
         )
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        # A rule a service refused and no route caught (routes catch only to show a form
+        # again): the error page with its status, or the API's JSON problem with its fields.
+        if _wants_json(request):
+            await run_in_threadpool(reload_principal, request)
+            return JSONResponse(exc.as_problem(), status_code=exc.status_code)
+        return await http_error(request, StarletteHTTPException(exc.status_code, str(exc)))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -258,7 +248,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         if _wants_json(request):
             return JSONResponse(
-                {"error": {"status": status, "code": _error_code(status), "message": message}},
+                {"error": {"status": status, "code": error_code(status), "message": message}},
                 status_code=status,
             )
         return render(
@@ -374,7 +364,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     app.add_middleware(LocaleAndHeadersMiddleware, settings=settings)
     app.add_middleware(http_edges.HeadAsGetMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module_name in ROUTER_MODULES:
+    for module_name in router_modules():
         module = import_module(module_name)
         _keep_blocking_work_off_the_loop(module.router)
         # Pages are not part of the API's schema: it describes /api/v1 only.

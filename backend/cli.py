@@ -8,8 +8,9 @@ import time
 from typing import Annotated
 
 import typer
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from backend import plugins
 from backend.config import get_settings
 
 app = typer.Typer(
@@ -19,11 +20,6 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-recovery_app = typer.Typer(
-    help="The reporting channel's recovery key (kept offline by the integrity committee).",
-    no_args_is_help=True,
-)
-app.add_typer(recovery_app, name="recovery")
 
 
 def _engine():
@@ -40,6 +36,18 @@ def migrate() -> None:
     settings = get_settings()
     migrations.upgrade(_engine())
     typer.echo(f"Database is up to date: {settings.database_url.split('@')[-1]}")
+
+
+@app.command("new-migration")
+def new_migration(
+    message: Annotated[str, typer.Argument(help="What the migration does, in a few words.")],
+) -> None:
+    """Write a migration for what the models changed (against a database migrated to the
+    newest revision), named YYYYMMDD_NNNN_what_it_does.py. Review it before committing."""
+    from backend import migrate as migrations
+
+    path = migrations.new_migration(_engine(), message)
+    typer.echo(f"Wrote {path}")
 
 
 @app.command()
@@ -123,26 +131,22 @@ def demo(
     with Session(engine) as session:
         accounts = demo_data.create_demo_accounts(session, settings)
         session.commit()
-    training = _training_demo(engine, settings)
+    after = _after_demo(engine, settings)
     typer.echo(
         f"Created {summary.units} units ({summary.procurement_units} procurement units), "
         f"{summary.positions} positions and {summary.employees} employees "
         f"(seed {summary.seed}, as of {summary.as_of.isoformat()}) "
         f"in {time.perf_counter() - started:.1f} s."
     )
-    typer.echo(training)
+    for line in after:
+        typer.echo(line)
     _print_accounts(accounts)
 
 
-def _training_demo(engine, settings) -> str:
-    """Load the training catalogue, budgets, plans and inductions (idempotent)."""
-    from competency_framework.training import demo as training_demo
-
-    done = training_demo.seed(engine, settings)
-    return (
-        f"Training: {done.activities} catalogue activities added, {done.budgets} unit budgets, "
-        f"{done.plans} plans proposed ({done.items} activities), {done.inductions} inductions."
-    )
+def _after_demo(engine, settings) -> list[str]:
+    """Run the plugins' `demo.after` hooks (idempotent: the training catalogue, budgets, plans
+    and inductions…) and return what they report."""
+    return [line for line in plugins.call_hooks("demo.after", engine, settings) if line]
 
 
 def _print_accounts(accounts) -> None:
@@ -187,9 +191,14 @@ def up(
     with Session(engine) as session:
         accounts = demo_data.create_demo_accounts(session, settings)
         session.commit()
-    typer.echo(_training_demo(engine, settings))
+    for line in _after_demo(engine, settings):
+        typer.echo(line)
     _print_accounts(accounts)
-    _ensure_recovery_for_development()
+    # Development-only set-up the domains need before the first visit (the reporting
+    # channel's recovery key).
+    for line in plugins.call_hooks("up", engine, settings):
+        if line:
+            typer.echo(line)
     address = f"http://{host or settings.host}:{port or settings.port}/"
     typer.echo(f"\nMérito is running at {address}  (Ctrl+C to stop)\n")
     serve(host=host, port=port, workers=1)
@@ -314,164 +323,6 @@ def restore(
         raise typer.Exit(1)
 
 
-def _ensure_recovery_for_development() -> None:
-    """On a development `up`, create the recovery key if missing (a real install uses init)."""
-    from whistleblowing import service as reporting
-
-    settings = get_settings()
-    if settings.environment == "production":
-        return
-    with Session(_engine()) as session:
-        if reporting.recovery_ready(session):
-            return
-        passphrase = reporting.init_recovery(session, settings)
-        session.commit()
-    typer.echo(
-        "\nReporting channel recovery passphrase (development only; keep it to test recovery):"
-        f"\n  {passphrase}\n"
-    )
-
-
-@recovery_app.command("init")
-def recovery_init() -> None:
-    """Create the recovery key pair and print its passphrase ONCE."""
-    from whistleblowing import service as reporting
-
-    settings = get_settings()
-    with Session(_engine()) as session:
-        try:
-            passphrase = reporting.init_recovery(session, settings)
-        except reporting.ReportingError as err:
-            typer.echo(str(err), err=True)
-            raise typer.Exit(1)
-        fingerprint = _recovery_fingerprint(session)
-        session.commit()
-    typer.echo(
-        "The recovery key of the reporting channel was created.\n\n"
-        f"  Passphrase:  {passphrase}\n  Fingerprint: {fingerprint}\n\n"
-        "Write the passphrase on paper now and hand it to the integrity committee, to keep\n"
-        "offline (for example in a sealed envelope in a safe). It is not stored anywhere and\n"
-        "will never be shown again. Without it, reports whose investigators all lost their\n"
-        "passwords cannot be read by anyone."
-    )
-
-
-def _recovery_fingerprint(session) -> str:
-    from backend import crypto
-    from whistleblowing.models import ReportingInstallation
-
-    row = session.get(ReportingInstallation, 1)
-    return crypto.fingerprint(row.recovery_public) if row and row.recovery_public else ""
-
-
-@recovery_app.command("status")
-def recovery_status() -> None:
-    """Say whether the recovery key exists, and its fingerprint."""
-    from whistleblowing.models import ReportingInstallation
-
-    with Session(_engine()) as session:
-        row = session.get(ReportingInstallation, 1)
-        if row is None or row.recovery_public is None:
-            typer.echo("No recovery key. Create it with `merito recovery init`.", err=True)
-            raise typer.Exit(1)
-        typer.echo(
-            f"Recovery key created on {row.recovery_created_on}; "
-            f"fingerprint {_recovery_fingerprint(session)}."
-        )
-
-
-@recovery_app.command("restore")
-def recovery_restore(
-    to: Annotated[str, typer.Option("--to", help="Email of the investigator to restore to.")],
-    report: Annotated[
-        list[str], typer.Option(help="Only this report reference (repeatable).")
-    ] = [],  # noqa: B006
-    identities: Annotated[
-        bool, typer.Option(help="Also restore reporters' identities (protection officer).")
-    ] = False,
-    passphrase: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, help="The recovery passphrase.")
-    ] = "",
-) -> None:
-    """Give an investigator access to reports through the recovery key (audited).
-
-    For when every holder of a report lost their password. The investigator must have signed
-    in once (with two-step verification), so that they have a key pair.
-    """
-    from backend.auth.models import User
-    from whistleblowing import service as reporting
-
-    with Session(_engine()) as session:
-        user = session.exec(select(User).where(User.email == to.strip().lower())).first()
-        if user is None:
-            typer.echo(f"No account with the email {to}.", err=True)
-            raise typer.Exit(1)
-        try:
-            summary = reporting.restore_access(
-                session,
-                passphrase=passphrase,
-                to_user=user,
-                references=report,
-                include_identities=identities,
-            )
-        except reporting.ReportingError as err:
-            typer.echo(str(err), err=True)
-            raise typer.Exit(1)
-        email = user.email
-        session.commit()
-    typer.echo(
-        f"Restored {summary.reports} report(s) and {summary.identities} identity key(s) to "
-        f"{email}; {summary.already} already accessible; {summary.withheld} withheld (this "
-        "person may not hold them: restore them to someone else)."
-    )
-
-
-@app.command("verify-certificate")
-def verify_certificate(
-    file: Annotated[typer.FileBinaryRead, typer.Argument(help="The certificate (JSON) file.")],
-    fingerprint: Annotated[
-        str,
-        typer.Option(help="The signing key fingerprint the reporting channel publishes."),
-    ] = "",
-    lang: Annotated[
-        str | None,
-        typer.Option(help="Language of the answer: es or en (default: MERITO_DEFAULT_LOCALE)."),
-    ] = None,
-) -> None:
-    """Check a certificate of reporting or a burden-of-proof pack offline (no database or
-    network needed), in Spanish or English: reporters are sent here by the Spanish pages."""
-    from backend import i18n
-    from whistleblowing import verification
-
-    locale = lang or _default_locale()
-    if locale not in i18n.LOCALES:
-        typer.echo(f"--lang must be one of: {', '.join(i18n.LOCALES)}.", err=True)
-        raise typer.Exit(2)
-    with i18n.use_locale(locale):
-        check = verification.check_signed_file(file.read(), expected_fingerprint=fingerprint)
-        if not check.valid:
-            typer.echo(check.headline, err=True)
-            raise typer.Exit(1)
-        typer.echo(check.headline)
-        for label, value in check.facts:
-            typer.echo(f"  {label}: {value}")
-        if not fingerprint:
-            typer.echo(verification.compare_fingerprint_advice())
-
-
-def _default_locale() -> str:
-    """Return the configured default locale, or Spanish where no settings can be read (the
-    check needs no database, so it must not need a complete configuration either)."""
-    from pydantic import ValidationError
-
-    from backend.i18n import DEFAULT_LOCALE
-
-    try:
-        return get_settings().default_locale
-    except ValidationError:
-        return DEFAULT_LOCALE
-
-
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute the audit chain; exit 1 if any entry was altered, removed or reordered."""
@@ -488,6 +339,12 @@ def audit_verify() -> None:
         err=True,
     )
     raise typer.Exit(1)
+
+
+# Each domain's own commands (`Plugin.cli`: `register(app)`), after the core's.
+for _plugin in plugins.installed():
+    if _plugin.cli:
+        plugins.load_object(_plugin.cli)(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from backend.db import utcnow
+from backend import clock, plugins
 
 
 @dataclass(frozen=True)
@@ -28,28 +28,23 @@ class DomainEvent:
     name: str
     payload: dict[str, Any] = field(default_factory=dict)
     subject_employee_id: int | None = None
-    occurred_at: datetime = field(default_factory=utcnow)
+    occurred_at: datetime = field(default_factory=clock.now)
 
 
 Handler = Callable[[Session, DomainEvent], None]
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 ANY = "*"
-# Modules whose handlers must be registered before any event is delivered, wherever it is
-# published from (the web app, a CLI command, a test): imported on the first publish, so no
-# event can slip past a subscriber that was simply never imported.
-SUBSCRIBER_MODULES = [
-    "whistleblowing.retaliation",
-    "assessments.appraisals.service",
-    "competency_framework.training.flows",
-]
 _loaded = False
 
 
 def _load_subscribers() -> None:
+    """Import every plugin's subscriber modules (`Plugin.subscribers`) before the first event
+    is delivered, wherever it is published from (the web app, a CLI command, a test), so no
+    event can slip past a subscriber that was simply never imported."""
     global _loaded
     if not _loaded:
-        for module_name in SUBSCRIBER_MODULES:
+        for module_name in plugins.modules("subscribers"):
             import_module(module_name)
         _loaded = True
 

@@ -18,11 +18,12 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from babel.support import Format
 
+from backend import plugins
+
 LOCALES = ("es", "en")
 LOCALE_NAMES = {"es": "Español", "en": "English"}
 DEFAULT_LOCALE = "es"
 # Packages that ship a locale/ folder. A new domain package adds itself here.
-CATALOGUE_PACKAGES = ("backend", "competency_framework", "assessments", "whistleblowing")
 
 _current_locale: contextvars.ContextVar[str] = contextvars.ContextVar(
     "merito_locale", default=DEFAULT_LOCALE
@@ -34,6 +35,15 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
     return message
 
 
+def catalogue_packages() -> tuple[str, ...]:
+    """The packages holding message catalogues: the core, then each plugin's (`catalogue`)."""
+    found = ["backend"]
+    for plugin in plugins.installed():
+        if plugin.catalogue and plugin.catalogue not in found:
+            found.append(plugin.catalogue)
+    return tuple(found)
+
+
 def catalogue_path(package: str, locale: str) -> Path:
     """Return the path of `package`'s catalogue for `locale`."""
     module = import_module(package)
@@ -43,7 +53,7 @@ def catalogue_path(package: str, locale: str) -> Path:
 @lru_cache
 def _catalogue(locale: str) -> dict[str, str | tuple[str, ...]]:
     merged: dict[str, str | tuple[str, ...]] = {}
-    for package in CATALOGUE_PACKAGES:
+    for package in catalogue_packages():
         try:
             path = catalogue_path(package, locale)
         except ModuleNotFoundError:

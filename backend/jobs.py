@@ -22,8 +22,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col
 
+from backend import clock, plugins
 from backend.config import Settings
-from backend.db import UTCDateTime, utcnow
+from backend.db import UTCDateTime
 
 log = logging.getLogger("merito.jobs")
 
@@ -71,7 +72,7 @@ def _holder() -> str:
 
 def claim(engine: Engine, job: Job, *, now: datetime | None = None, force: bool = False) -> bool:
     """Try to take the job's lease; True if this caller may run it now."""
-    now = now or utcnow()
+    now = now or clock.now()
     holder = _holder()
     with Session(engine) as session:
         if session.get(JobLease, job.name) is None:
@@ -104,24 +105,15 @@ def _finish(engine: Engine, job: Job, summary: str) -> None:
         session.execute(
             update(JobLease)
             .where(col(JobLease.name) == job.name)
-            .values(leased_until=None, last_finished_at=utcnow(), last_result=summary[:500])
+            .values(leased_until=None, last_finished_at=clock.now(), last_result=summary[:500])
         )
         session.commit()
 
 
-# Domain modules that register jobs when imported; loaded before running so that `merito tick`
-# (which does not build the app) knows them too.
-JOB_MODULES = [
-    "assessments.appraisals.flows",
-    "competency_framework.training.flows",
-    "whistleblowing.cases",
-    "whistleblowing.retaliation",
-]
-
-
 def load_job_modules() -> None:
-    """Import the domain modules that register periodic jobs."""
-    for name in JOB_MODULES:
+    """Import every plugin's job modules (`Plugin.jobs`), so that `merito tick` (which does not
+    build the app) knows their jobs too."""
+    for name in plugins.modules("jobs"):
         import_module(name)
 
 
@@ -186,6 +178,6 @@ def append_deferred_audit(session: Session, settings: Settings) -> str:
 
     from backend import audit
 
-    today = utcnow().astimezone(ZoneInfo(settings.time_zone)).date()
+    today = clock.now().astimezone(ZoneInfo(settings.time_zone)).date()
     added = audit.append_deferred(session, today=today, time_zone=settings.time_zone)
     return f"{added} day-precision audit entries appended"

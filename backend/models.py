@@ -1,23 +1,26 @@
-"""Imports every table of every domain so that SQLModel.metadata knows them all.
+"""Imports every table of the core and of every plugin, so that SQLModel.metadata knows them all.
 
-Alembic's autogenerate and the test-suite read the metadata from here. A new domain adds its
-models module to MODEL_MODULES.
+Alembic's autogenerate, the migrations-versus-models test and the test-suite read the metadata
+from here. A domain names its models modules in its plugin (`Plugin.models`).
 """
 
 from importlib import import_module
 
-MODEL_MODULES = [
+from backend import plugins
+
+CORE_MODEL_MODULES = (
     "backend.auth.models",
     "backend.org.models",
     "backend.audit",
     "backend.jobs",
     "backend.revisions",
-    "competency_framework.models",
-    "assessments.appraisals.models",
-    "competency_framework.training.models",
-    "whistleblowing.models",
-    "assessments.vacancies.models",
-]
+)
 
-for _name in MODEL_MODULES:
+
+def model_modules() -> list[str]:
+    """The core's models modules, then every plugin's."""
+    return [*CORE_MODEL_MODULES, *plugins.modules("models")]
+
+
+for _name in model_modules():
     import_module(_name)

@@ -19,9 +19,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
-__all__ = ["INSTALLED", "Hook", "Plugin", "call_hooks", "installed", "load_object", "modules"]
+__all__ = [
+    "INSTALLED",
+    "Hook",
+    "Plugin",
+    "call_hooks",
+    "hooks",
+    "installed",
+    "load_object",
+    "modules",
+    "template_folders",
+]
 
 # Every domain, in the order its routes, hooks and navigation entries are registered.
 INSTALLED: tuple[str, ...] = (
@@ -40,7 +51,8 @@ class Hook:
     Moments: `reference_data` (after every migration: `fn(session)`), `demo.people` (while the
     demo organisation is generated), `demo.accounts` (after the demo accounts exist:
     `fn(session, settings, accounts)`), `demo.after` (after the demo is committed:
-    `fn(engine, settings) -> str`, a line for the operator). Lower `order` runs first.
+    `fn(engine, settings) -> str`, a line for the operator), `up` (a development `merito up`,
+    after the demo: `fn(engine, settings) -> str | None`). Lower `order` runs first.
     """
 
     moment: str
@@ -66,6 +78,9 @@ class Plugin:
     cli: str | None = None
     # The package whose `locale/{en,es}.po` holds the domain's messages (None: the core's).
     catalogue: str | None = None
+    # A folder inside the package with the domain's own Jinja templates (None: the domain's
+    # templates live in frontend/templates/, as the built-in domains' do).
+    templates: str | None = None
     hooks: tuple[Hook, ...] = field(default=())
 
 
@@ -95,6 +110,16 @@ def installed() -> tuple[Plugin, ...]:
 def modules(kind: str) -> list[str]:
     """Return every installed plugin's modules of one kind ("routers", "models", …), in order."""
     return [module for plugin in installed() for module in getattr(plugin, kind)]
+
+
+def template_folders() -> list[Path]:
+    """The template folders the installed plugins ship (`Plugin.templates`), in order."""
+    folders = []
+    for plugin in installed():
+        if plugin.templates:
+            package = import_module(plugin.package)
+            folders.append(Path(package.__file__).resolve().parent / plugin.templates)
+    return folders
 
 
 def load_object(target: str) -> Any:

@@ -12,7 +12,7 @@ older than its key says.
 
 from __future__ import annotations
 
-from sqlalchemy import event, text
+from sqlalchemy import BigInteger, Column, event, text
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Session, SQLModel
@@ -40,7 +40,8 @@ class DataRevision(SQLModel, table=True):
     __tablename__ = "data_revision"
 
     name: str = Field(primary_key=True, max_length=40)
-    value: int = 0
+    # 64 bits, as migration 0009 creates it: a counter bumped on every write must not wrap.
+    value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
 _READ = text("SELECT name, value FROM data_revision")

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, nodes, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, nodes, select_autoescape
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from backend import audit_display, i18n
+from backend import audit_display, i18n, plugins
 from backend.auth.permissions import ROLE_LABELS, Permission
 from backend.deps import csrf_token_for, give_presession_cookie
 from backend.org.models import EMPLOYEE_STATUS_LABELS, JOB_FAMILY_LABELS, UNIT_KIND_LABELS
@@ -160,8 +160,10 @@ def format_percent(value: float | None, digits: int = 0) -> str:
 
 
 def _make_env() -> Environment:
+    # The shared templates, then any folder a plugin ships its own in (`Plugin.templates`).
+    folders = [str(TEMPLATES_DIR), *(str(folder) for folder in plugins.template_folders())]
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        loader=ChoiceLoader([FileSystemLoader(folder) for folder in folders]),
         autoescape=select_autoescape(["html", "xml"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,

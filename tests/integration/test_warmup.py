@@ -7,14 +7,13 @@ from importlib import import_module
 from sqlmodel import Session
 
 from backend import warmup
-from backend.app import ROUTER_MODULES
+from backend.app import router_modules
 from competency_framework import service as competency_service
-from competency_framework.training import needs
 from competency_framework.training import service as training_service
 
 
 def test_warming_fills_the_gap_and_needs_caches(engine, settings, org):
-    for module in ROUTER_MODULES:  # as the app does: the domains register their warmers
+    for module in router_modules():  # as the app does: the domains register their warmers
         import_module(module)
     competency_service.GAP_CACHE.clear()
     timings = warmup.warm(engine, settings)
@@ -27,7 +26,7 @@ def test_warming_fills_the_gap_and_needs_caches(engine, settings, org):
         assert [c.name_es for c in heatmap.competencies][0]
         competency_service.attention_report(session, details=True, limit=5, locale="en")
         year = training_service.plan_year(settings)
-        needs.needs_report(session, year=year)
+        training_service.needs_report(session, year=year)
         # Every one of those came from the cache the warm-up filled.
         assert competency_service.GAP_CACHE.hits >= hits + 4
         assert competency_service.GAP_CACHE.misses == misses  # the cell counts were ready

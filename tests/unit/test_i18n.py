@@ -45,7 +45,7 @@ def test_a_message_shared_by_packages_is_translated_the_same_way(locale):
 
     seen: dict[str, tuple[str, object]] = {}
     clashes = []
-    for package in i18n.CATALOGUE_PACKAGES:
+    for package in i18n.catalogue_packages():
         try:
             path = i18n.catalogue_path(package, locale)
         except ModuleNotFoundError:

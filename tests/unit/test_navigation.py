@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from backend.app import ROUTER_MODULES
+from backend.app import router_modules
 from backend.auth.permissions import Role, permissions_for
 from backend.web import NAV, NAV_GROUPS, nav_for, nav_menu
 
-for _module in ROUTER_MODULES:  # each registers its entries when imported
+for _module in router_modules():  # each registers its entries when imported
     importlib.import_module(_module)
 
 MAX_TOP_LEVEL = 7
