@@ -8,9 +8,10 @@ buttons), and hands the service call to `run_action`, which
 2. on success queues the flash message and commits **once** (the change and the message in one
    transaction: no message is lost, no message outlives a rolled-back change), then redirects
    (htmx: `HX-Redirect`);
-3. on a `DomainError` rolls back and either answers `on_error(err)` (typically the form again,
-   with the errors and what was typed: `show_form`, or `back_to` a GET page that shows them, so
-   a reload never posts again), or lets the app's handler answer the error page / JSON problem.
+3. on a `DomainError` rolls back. A refused form (status 422) is answered by `on_error(err)`
+   when the route gives one: the form again with the errors and what was typed (`show_form`),
+   or `back_to` a GET page that shows them, so a reload never posts again. Anything else (403,
+   404, 409…) reaches the app's handler: the error page, or the API's JSON problem.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ T = TypeVar("T")
 
 Message = str | Callable[[Any], str | None] | None
 Target = str | Callable[[Any], str]
+Level = str | Callable[[Any], str]
 
 
 def run_action(
@@ -40,23 +42,24 @@ def run_action(
     *,
     message: Message,
     to: Target,
-    level: str = "success",
+    level: Level = "success",
     on_error: Callable[[DomainError], Response] | None = None,
 ) -> Response:
     """Run `action` (the service call), commit once, flash `message`, redirect to `to`.
 
-    `message` and `to` may be functions of the action's result (the new record's id, say).
+    `message`, `to` and `level` may be functions of the action's result (the new record's id,
+    say, or "info" when nothing changed).
     """
     try:
         result = action()
     except DomainError as err:
         session.rollback()
-        if on_error is None:
+        if on_error is None or err.status_code != 422:
             raise
         return on_error(err)
     text = message(result) if callable(message) else message
     if text:
-        flash(request, text, level)
+        flash(request, text, level(result) if callable(level) else level)
         _stage_flash(request, session)
     session.commit()
     return redirect(request, to(result) if callable(to) else to)

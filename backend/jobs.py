@@ -117,6 +117,31 @@ def load_job_modules() -> None:
         import_module(name)
 
 
+def run_now(engine: Engine, settings: Settings, name: str) -> str | None:
+    """Run the job called `name` now, under its lease (for a `merito <domain>` command).
+
+    Returns its summary, or None when another process holds the lease right now.
+    """
+    load_job_modules()
+    job = JOBS[name]
+    if not claim(engine, job, force=True):
+        return None
+    return _run(engine, settings, job)
+
+
+def _run(engine: Engine, settings: Settings, job: Job) -> str:
+    try:
+        with Session(engine) as session:
+            session.info["settings"] = settings
+            summary = job.run(session, settings)
+            session.commit()
+    except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
+        log.exception("job %s failed", job.name)
+        summary = f"failed: {type(exc).__name__}"
+    _finish(engine, job, summary)
+    return summary
+
+
 def run_due(engine: Engine, settings: Settings, *, force: bool = False) -> dict[str, str]:
     """Run every due job this process can claim; return {job name: summary}."""
     load_job_modules()
@@ -124,16 +149,7 @@ def run_due(engine: Engine, settings: Settings, *, force: bool = False) -> dict[
     for job in list(JOBS.values()):
         if not claim(engine, job, force=force):
             continue
-        try:
-            with Session(engine) as session:
-                session.info["settings"] = settings
-                summary = job.run(session, settings)
-                session.commit()
-        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
-            log.exception("job %s failed", job.name)
-            summary = f"failed: {type(exc).__name__}"
-        _finish(engine, job, summary)
-        done[job.name] = summary
+        done[job.name] = _run(engine, settings, job)
     return done
 
 

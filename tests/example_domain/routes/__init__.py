@@ -1,0 +1,1 @@
+"""The example domain's routes, by audience (one: everyone)."""
