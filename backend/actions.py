@@ -11,13 +11,15 @@ buttons), and hands the service call to `run_action`, which
 3. on a `DomainError` rolls back. A refused form (status 422) is answered by `on_error(err)`
    when the route gives one: the form again with the errors and what was typed (`show_form`),
    or `back_to` a GET page that shows them, so a reload never posts again. Anything else (403,
-   404, 409…) reaches the app's handler: the error page, or the API's JSON problem.
+   404, 409…) reaches the app's handler: the error page, or the API's JSON problem — unless the
+   route says `refusals="all"`: a page of buttons whose every refusal (a step no longer
+   allowed, a record gone) goes back to the page that offered it, saying why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -44,6 +46,7 @@ def run_action(
     to: Target,
     level: Level = "success",
     on_error: Callable[[DomainError], Response] | None = None,
+    refusals: Literal["form", "all"] = "form",
 ) -> Response:
     """Run `action` (the service call), commit once, flash `message`, redirect to `to`.
 
@@ -54,7 +57,7 @@ def run_action(
         result = action()
     except DomainError as err:
         session.rollback()
-        if on_error is None or err.status_code != 422:
+        if on_error is None or (refusals == "form" and err.status_code != 422):
             raise
         return on_error(err)
     text = message(result) if callable(message) else message

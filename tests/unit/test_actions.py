@@ -92,3 +92,22 @@ def test_an_htmx_post_is_redirected_with_hx_redirect():
     response = run_action(request, session, lambda: None, message=None, to="/done")
     assert response.status_code == 200 and response.headers["HX-Redirect"] == "/done"
     assert session.calls == ["commit:[]"]
+
+
+def test_a_page_of_buttons_can_take_every_refusal_back_to_the_page():
+    request = _request()
+    session = RecordingSession(request.state.principal.session)
+
+    def refuse():
+        raise DomainError("This step is no longer possible.", status_code=409)
+
+    response = run_action(
+        request,
+        session,
+        refuse,
+        message="Done",
+        to="/",
+        on_error=lambda err: Response(status_code=303, headers={"location": "/page"}),
+        refusals="all",
+    )
+    assert response.status_code == 303 and session.calls == ["rollback"]
