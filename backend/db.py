@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import psycopg
@@ -24,16 +24,6 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(UTC)
-
-
-def today_utc() -> date:
-    """Return today's date in UTC."""
-    return utcnow().date()
 
 
 class UTCDateTime(TypeDecorator):
@@ -158,7 +148,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
 
     PostgreSQL gets COPY, many times faster than one INSERT per row, which is what executemany
     sends; other databases get executemany. Values are written as given: datetimes must already
-    be aware UTC (as utcnow() returns), JSON columns take dicts or lists.
+    be aware UTC (as backend.clock.now() returns), JSON columns take dicts or lists.
     """
     if not rows:
         return

@@ -45,7 +45,7 @@ def _hr_principal(session, settings):
     from backend.auth.models import AuthSession
     from backend.auth.permissions import Role, permissions_for
     from backend.auth.service import Principal
-    from backend.db import utcnow
+    from backend.clock import now as utcnow
 
     user = auth_service.create_user(
         session,

@@ -53,7 +53,7 @@ def _people(session: Session, settings):
     """Return (investigator, lead, channel ids) with keys and a recovery identity."""
     from backend.auth import service as auth_service
     from backend.auth.permissions import Role
-    from whistleblowing import cases
+    from whistleblowing import service as cases
     from whistleblowing import service as reporting
 
     people = []
@@ -85,6 +85,7 @@ def _people(session: Session, settings):
 
 def _build(engine, settings, count: int, seed: int = 1) -> tuple[int, float]:
     """Insert `count` reports with their key wraps; return (investigator id, seconds)."""
+    from backend import clock
     from whistleblowing import deadlines
     from whistleblowing.models import Report, ReportKeyWrap, ReportOutcome
 
@@ -93,7 +94,7 @@ def _build(engine, settings, count: int, seed: int = 1) -> tuple[int, float]:
     with Session(engine) as session:
         investigator, lead, channel_ids = _people(session, settings)
         investigator_id, lead_id = investigator.id, lead.id
-        today = deadlines.local_today(settings.time_zone)
+        today = clock.today(settings)
         outcomes = [o.value for o in ReportOutcome]
         batch, wraps = [], []
 

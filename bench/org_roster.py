@@ -29,10 +29,12 @@ from sqlmodel import Session, select
 
 import backend.models  # noqa: F401 - every table in the metadata
 from backend import audit
+from backend.config import get_settings
 from backend.db import make_engine
 from backend.migrate import upgrade
-from backend.org import roster, service, spreadsheet
+from backend.org import service, spreadsheet
 from backend.org.models import Employee, Unit
+from backend.org.service import roster
 from backend.web import Page
 
 FIRST = ["Ana", "Luis", "María", "José", "Lucía", "Jorge", "Rosa", "Pedro", "Elena", "Raúl"]
@@ -149,6 +151,8 @@ def run(database_url: str, employees: int, seed: int) -> None:
     results: list[tuple[str, float]] = []
     print(f"database: {engine.url.render_as_string(hide_password=True)}")
     with Session(engine, expire_on_commit=False) as session:
+        # The import dates status changes on the organisation's day (its time zone).
+        session.info["settings"] = get_settings()
         with timed("build units and positions", results):
             units, positions = build_organisation(session)
         # Plain copies: imports expire the session's objects.

@@ -8,11 +8,11 @@ bench/pg.py):
    validated rating per employee × competency (random levels, bulk-inserted with the competency
    benchmark's helper), the seeded training catalogue and a budget for every unit;
 2. times, in this process:
-   - propose (first): `plans.propose_plans` for the whole organisation with an empty gap cache
+   - propose (first): `service.propose_plans` for the whole organisation with an empty gap cache
      (so it includes reading everyone's ratings), creating every plan and its items;
    - propose (again): the same with plans in place, again from an empty gap cache (only
      proposals that changed are rewritten: none here, the ratings did not move);
-   - needs, cold: `needs.needs_report` for the whole organisation with an empty gap cache;
+   - needs, cold: `service.needs_report` for the whole organisation with an empty gap cache;
    - needs, warm: the same with the gap matrices cached (the usual case: the cache is shared by
      the competency reports and refreshed incrementally after new ratings) and the report
      recomputed; median of --runs;
@@ -44,7 +44,9 @@ def build(url: str, *, employees: int) -> dict:
     from sqlmodel import Session
 
     from backend import demo
-    from backend.db import make_engine, utcnow
+    from backend.clock import now as utcnow
+    from backend.config import get_settings
+    from backend.db import make_engine
     from backend.migrate import upgrade
     from backend.org.models import Employee, EmployeeStatus
     from bench.competency_heatmap import _insert_ratings
@@ -61,8 +63,8 @@ def build(url: str, *, employees: int) -> dict:
     rng = np.random.default_rng(1)
     entries = _insert_ratings(engine, url, summary.employees, competency_ids, 1, rng)
     with Session(engine) as session:
-        activities = service.load_catalogue(session)
-        year = service.plan_year()
+        activities = service.load_catalogue(session, settings=get_settings())
+        year = service.plan_year(get_settings())
         now = utcnow()
         headcount = session.execute(
             select(Employee.unit_id, func.count())
@@ -100,26 +102,27 @@ def measure(url: str, *, runs: int) -> dict:
     """Time proposals and the needs analysis on a built database."""
     from sqlmodel import Session
 
+    from backend.config import get_settings
     from backend.db import make_engine
     from competency_framework import service as competency_service
-    from competency_framework.training import needs, plans, service
+    from competency_framework.training import service
 
     engine = make_engine(url)
-    year = service.plan_year()
+    year = service.plan_year(get_settings())
     figures: dict = {}
     try:
         for label in ("propose_first", "propose_again"):
             competency_service.GAP_CACHE.clear()
             with Session(engine) as session:
                 started = time.perf_counter()
-                summary = plans.propose_plans(session, year=year, actor=None)
+                summary = service.propose_plans(session, year=year, actor=None)
                 session.commit()
                 figures[f"{label}_s"] = time.perf_counter() - started
             figures[f"{label}_summary"] = summary
         competency_service.GAP_CACHE.clear()
         with Session(engine) as session:
             started = time.perf_counter()
-            report = needs.needs_report(session, year=year)
+            report = service.needs_report(session, year=year)
             figures["needs_cold_s"] = time.perf_counter() - started
         warm, cached = [], []
         for _ in range(runs):
@@ -128,12 +131,12 @@ def measure(url: str, *, runs: int) -> dict:
             competency_service.GAP_CACHE.clear_reports()
             with Session(engine) as session:
                 started = time.perf_counter()
-                report = needs.needs_report(session, year=year)
+                report = service.needs_report(session, year=year)
                 warm.append(time.perf_counter() - started)
             # Cached: nothing changed since, so the report comes from the cache.
             with Session(engine) as session:
                 started = time.perf_counter()
-                report = needs.needs_report(session, year=year)
+                report = service.needs_report(session, year=year)
                 cached.append(time.perf_counter() - started)
         figures["needs_warm_s"] = statistics.median(warm)
         figures["needs_warm_max_s"] = max(warm)

@@ -7,8 +7,8 @@ Builds, through the services, a competition with `--applicants` external candida
 3-person panel: every candidate applies, takes the test (answers written in bulk), and gets sift
 and interview scores from the three members (written in bulk). It then times:
 
-- marking every test attempt (`testing.mark_all`) and closing the test (marks + cut score);
-- the merit list: computing it (`merit.compute_merit`) and publishing it (`publish_results`:
+- marking every test attempt (`service.mark_all`) and closing the test (marks + cut score);
+- the merit list: computing it (`service.compute_merit`) and publishing it (`publish_results`:
   interview lock, pass mark, the list written, rejection events);
 - `--takers` candidates of a second competition answering `--answers` questions each, all at
   once, against uvicorn on 127.0.0.1 (one session each), and prints p50/p95/p99 latency.
@@ -60,7 +60,7 @@ class _Clock:
         self.offset = offset
 
     def __call__(self):
-        from backend.db import utcnow
+        from backend.clock import now as utcnow
 
         return utcnow() + self.offset
 
@@ -68,8 +68,8 @@ class _Clock:
 def _organisation(session: Session, settings):
     from datetime import date
 
-    from assessments.vacancies import testing
-    from assessments.vacancies.testing import QuestionInput
+    from assessments.vacancies import service
+    from assessments.vacancies.service import QuestionInput
     from backend.auth import service as auth_service
     from backend.auth.permissions import Role
     from backend.org import service as org_service
@@ -110,10 +110,10 @@ def _organisation(session: Session, settings):
         )
         members.append(user(f"panel{n}@bench.example", [Role.panel_member], employee))
     for code in ("procurement_law", "public_finance"):
-        testing.create_domain(session, code=code, name_es=code, name_en=code, actor=hr)
+        service.create_domain(session, code=code, name_es=code, name_en=code, actor=hr)
         for level in (1, 2, 3):
             for n in range(15):
-                testing.add_question(
+                service.add_question(
                     session,
                     data=QuestionInput(
                         domain=code,
@@ -157,11 +157,11 @@ def _competition(session, settings, position, hr, approver, members):
 
 
 def _candidates(session, settings, count: int, offset: int = 0):
-    from assessments.vacancies import accounts
+    from assessments.vacancies import service
 
     users = []
     for n in range(offset, offset + count):
-        user, token = accounts.register(
+        user, token = service.register(
             session,
             settings,
             email=f"cand{n}@bench.example",
@@ -169,15 +169,15 @@ def _candidates(session, settings, count: int, offset: int = 0):
             last_names=f"Apellido{n} Segundo{n}",
             password=BENCH_PASSWORD,
         )
-        accounts.verify(session, token=token)
+        service.verify(session, token=token)
         users.append(user)
     session.commit()
     return users
 
 
 def _apply_all(session, settings, vacancy, users):
-    from assessments.vacancies import applications
-    from assessments.vacancies.applications import ApplicationInput
+    from assessments.vacancies import service
+    from assessments.vacancies.service import ApplicationInput
 
     evidence = {
         c["competency"]: "Condujo licitaciones públicas completas." for c in vacancy.criteria
@@ -185,7 +185,7 @@ def _apply_all(session, settings, vacancy, users):
     found = []
     for user in users:
         found.append(
-            applications.apply(
+            service.apply(
                 session,
                 settings,
                 vacancy=vacancy,
@@ -205,7 +205,7 @@ def _timed(label: str, fn, results: dict) -> object:
 
 
 def run_backend(database_url: str, data_dir: Path, args, results: dict) -> None:
-    from assessments.vacancies import clock, merit, scoring, service, testing
+    from assessments.vacancies import service
     from assessments.vacancies.models import (
         ConsensusScore,
         PanelScore,
@@ -213,6 +213,7 @@ def run_backend(database_url: str, data_dir: Path, args, results: dict) -> None:
         TestAnswer,
         TestAttempt,
     )
+    from backend import clock
     from backend.db import make_engine
     from backend.migrate import upgrade
 
@@ -231,13 +232,13 @@ def run_backend(database_url: str, data_dir: Path, args, results: dict) -> None:
         big_apps = _apply_all(session, settings, big, users)
         live_apps = _apply_all(session, settings, live, users[: args.takers])
         clock.now = real_now
-        testing.open_test(session, settings, vacancy=big, actor=hr)
-        testing.open_test(session, settings, vacancy=live, actor=hr)
+        service.open_test(session, settings, vacancy=big, actor=hr)
+        service.open_test(session, settings, vacancy=live, actor=hr)
         session.commit()
         # Every candidate of the big competition takes the test (answers written in bulk).
         answers = []
         for application, user in zip(big_apps, users, strict=True):
-            attempt = testing.start_test(session, application=application, user=user)
+            attempt = service.start_test(session, application=application, user=user)
             skill = rng.random()
             for question_id in attempt.question_ids:
                 answers.append(
@@ -249,7 +250,7 @@ def run_backend(database_url: str, data_dir: Path, args, results: dict) -> None:
                     }
                 )
         session.commit()
-        correct = {q.id: q.correct_option for q in testing.bank(session)}
+        correct = {q.id: q.correct_option for q in service.bank(session)}
         for row in answers:
             if row["chosen"] == -1:
                 row["chosen"] = correct[row["question_id"]]
@@ -259,7 +260,7 @@ def run_backend(database_url: str, data_dir: Path, args, results: dict) -> None:
         results["answers"] = len(answers)
 
         marked = _timed(
-            "mark_all", lambda: testing.mark_all(session, vacancy=big, actor=hr), results
+            "mark_all", lambda: service.mark_all(session, vacancy=big, actor=hr), results
         )
         session.commit()
         results["attempts_marked"] = marked
@@ -270,7 +271,7 @@ def run_backend(database_url: str, data_dir: Path, args, results: dict) -> None:
             .values(submitted_at=clock.now())
         )
         session.commit()
-        _timed("close_test", lambda: testing.close_test(session, vacancy=big, actor=hr), results)
+        _timed("close_test", lambda: service.close_test(session, vacancy=big, actor=hr), results)
         session.commit()
         active = service.active_applications(session, big)
         results["passed_test"] = len(active)
@@ -278,7 +279,7 @@ def run_backend(database_url: str, data_dir: Path, args, results: dict) -> None:
             scores, consensus = [], []
             for application in active:
                 base = rng.randrange(2, 5)
-                for code in scoring.criteria_codes(big):
+                for code in service.criteria_codes(big):
                     values = [min(4, max(0, base + rng.choice((-1, 0, 0, 1)))) for _m in members]
                     for member, value in zip(members, values, strict=True):
                         scores.append(
@@ -300,7 +301,7 @@ def run_backend(database_url: str, data_dir: Path, args, results: dict) -> None:
                             "application_id": application.id,
                             "stage": stage.value,
                             "competency_code": code,
-                            "score": scoring.suggested(mean),
+                            "score": service.suggested(mean),
                             "independent_mean": mean,
                             "reason": "",
                             "after_lock": False,
@@ -320,26 +321,26 @@ def run_backend(database_url: str, data_dir: Path, args, results: dict) -> None:
                         text="Describa un caso.",
                         actor=hr,
                     )
-                scoring.lock_sift(session, vacancy=big, actor=hr)
+                service.lock_sift(session, vacancy=big, actor=hr)
                 session.commit()
                 active = service.active_applications(session, big)
         results["interviewed"] = len(active)
-        rows = _timed("compute_merit", lambda: merit.compute_merit(session, big), results)
+        rows = _timed("compute_merit", lambda: service.compute_merit(session, big), results)
         results["ranked_preview"] = sum(1 for r in rows if r.rank)
         _timed(
             "publish_results",
-            lambda: merit.publish_results(session, settings, vacancy=big, actor=hr),
+            lambda: service.publish_results(session, settings, vacancy=big, actor=hr),
             results,
         )
         session.commit()
-        results["ranked"] = sum(1 for e in merit.merit_entries(session, big) if e.rank)
+        results["ranked"] = sum(1 for e in service.merit_entries(session, big) if e.rank)
 
         # The live competition: attempts started, sessions opened, then the server takes over.
         from backend.auth import service as auth_service
 
         takers = []
         for application, user in zip(live_apps, users, strict=False):
-            attempt = testing.start_test(session, application=application, user=user)
+            attempt = service.start_test(session, application=application, user=user)
             token, row = auth_service.start_session(session, settings, user=user)
             takers.append(
                 (application.id, attempt.question_ids[: args.answers], token, row.csrf_token)

@@ -36,6 +36,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from backend import clock
+
 # Competitions are dated this far back while candidates apply, so that by the real clock the
 # application and review windows are over and the tests can open now.
 APPLICATION_CLOCK_OFFSET = timedelta(days=40)
@@ -107,7 +109,7 @@ class _ShiftedClock:
         self.offset = offset
 
     def __call__(self):
-        from backend.db import utcnow
+        from backend.clock import now as utcnow
 
         return utcnow() - self.offset
 
@@ -309,7 +311,7 @@ def _investigators(
 def _reporting(session: Session, settings, admin, keys: dict[int, bytes]) -> tuple[int, int]:
     """Recovery key, the channel's recipients, and a few reports already waiting, assigned."""
     from backend.auth.models import User
-    from whistleblowing import cases
+    from whistleblowing import service as cases
     from whistleblowing import service as reporting
     from whistleblowing.models import ReportChannel
 
@@ -351,7 +353,7 @@ def _reporting(session: Session, settings, admin, keys: dict[int, bytes]) -> tup
             access=access,
             actor=handler,
             assignee=handler,
-            today=reporting.local_today(settings),
+            today=clock.today(settings),
         )
         session.commit()
     return channel.id, seeded
@@ -361,8 +363,8 @@ def _competitions(
     session: Session, settings, password: str, hr, *, candidates: int, competitions: int
 ) -> list[str]:
     """Competitions with the test open now, every candidate applied to each; return emails."""
-    from assessments.vacancies import accounts, applications, clock, service, testing
-    from assessments.vacancies.applications import ApplicationInput
+    from assessments.vacancies import service
+    from assessments.vacancies.service import ApplicationInput
     from backend.auth import service as auth_service
     from backend.auth.permissions import Role
     from backend.org.models import Position
@@ -398,12 +400,12 @@ def _competitions(
         ("ley_adquisiciones", "Ley de Adquisiciones", "Procurement law", 12),
         ("finanzas_publicas", "Finanzas públicas", "Public finance", 8),
     ):
-        testing.create_domain(session, code=code, name_es=name_es, name_en=name_en, actor=hr)
+        service.create_domain(session, code=code, name_es=name_es, name_en=name_en, actor=hr)
         for level in (1, 2, 3):
             for n in range(count):
-                testing.add_question(
+                service.add_question(
                     session,
-                    data=testing.QuestionInput(
+                    data=service.QuestionInput(
                         domain=code,
                         difficulty=str(level),
                         stem=f"{name_es}, nivel {level}: pregunta {n + 1} del banco de carga.",
@@ -443,7 +445,7 @@ def _competitions(
         session.commit()
         emails = []
         for n in range(1, candidates + 1):
-            registration = accounts.register(
+            registration = service.register(
                 session,
                 settings,
                 email=f"candidate{n}@{EMAIL_DOMAIN}",
@@ -452,9 +454,9 @@ def _competitions(
                 password=password,
             )
             user = registration.user
-            accounts.verify(session, token=registration.token)
+            service.verify(session, token=registration.token)
             for vacancy in vacancies:
-                applications.apply(
+                service.apply(
                     session,
                     settings,
                     vacancy=vacancy,
@@ -472,6 +474,6 @@ def _competitions(
     finally:
         clock.now = real_now
     for vacancy in vacancies:
-        testing.open_test(session, settings, vacancy=vacancy, actor=hr)
+        service.open_test(session, settings, vacancy=vacancy, actor=hr)
     session.commit()
     return emails

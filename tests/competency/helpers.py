@@ -9,7 +9,7 @@ from sqlmodel import Session
 from backend.auth.models import AuthSession, User
 from backend.auth.permissions import permissions_for
 from backend.auth.service import Principal, roles_of
-from backend.db import utcnow
+from backend.clock import now as utcnow
 from competency_framework import service
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from backend.auth import service as auth_service
 from backend.auth.models import AuthSession, User
 from backend.auth.service import anonymous_csrf_token, check_anonymous_csrf_token
-from backend.db import utcnow
+from backend.clock import now as utcnow
 from tests.conftest import TEST_PASSWORD, csrf_of, login, sign_in_form_token
 
 
@@ -364,3 +364,23 @@ def test_hsts_only_behind_https(client, settings):
         response = https_client.get("/login")
     assert response.headers["strict-transport-security"].startswith("max-age=")
     secure.state.engine.dispose()
+
+
+def test_a_new_account_is_announced_on_the_page_that_follows(client, make_user, org):
+    # The change and its message are committed together: the message is never lost.
+    admin = make_user("admin")
+    token = login(client, admin.email)
+    created = client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": token,
+            "full_name": "Rosa Camacho",
+            "email": "rosa.camacho@example.org",
+            "password": "cardinal lantern obvious 42",
+            "roles": ["employee"],
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    page = client.get(created.headers["location"])
+    assert "Account created for Rosa Camacho." in page.text

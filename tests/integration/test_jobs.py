@@ -9,7 +9,8 @@ from sqlmodel import Session, select
 
 from backend import jobs
 from backend.auth.models import AuthSession
-from backend.db import make_engine, utcnow
+from backend.clock import now as utcnow
+from backend.db import make_engine
 from tests.conftest import login
 
 

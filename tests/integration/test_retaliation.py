@@ -11,13 +11,12 @@ from pydantic import SecretStr
 from sqlmodel import select
 
 from assessments.appraisals import service as appraisal_service
-from assessments.vacancies import merit as vacancy_merit
-from backend import audit, events, i18n
-from backend.db import utcnow
-from backend.org import roster
+from assessments.vacancies import service as vacancy_service
+from backend import audit, clock, events, i18n
+from backend.clock import now as utcnow
 from backend.org import service as org_service
-from backend.org.service import EmployeeInput
-from competency_framework.training import enrolments, plans
+from backend.org.service import EmployeeInput, roster
+from competency_framework.training import service as training
 from competency_framework.training.models import TrainingActivity
 from tests.appraisals import helpers as appraisal_helpers
 from tests.conftest import login
@@ -27,11 +26,13 @@ from tests.reporting_helpers import (
     holder_private,
     ready_channel,
     reporter_of,
+    staff_login,
 )
 from tests.training.helpers import activity as training_activity
 from tests.training.helpers import principal_for, session_of
 from tests.vacancies import helpers as vacancy_helpers
-from whistleblowing import deadlines, retaliation
+from whistleblowing import deadlines
+from whistleblowing import jobs as wb_jobs
 from whistleblowing import service as reporting
 from whistleblowing.models import (
     ComplaintAttachment,
@@ -44,7 +45,8 @@ from whistleblowing.models import (
     WatchEntry,
     WatchKey,
 )
-from whistleblowing.retaliation import AllegedAct, ComplaintInput
+from whistleblowing.service import retaliation
+from whistleblowing.service.retaliation import AllegedAct, ComplaintInput, Step
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +57,7 @@ def english():
 
 
 def _today(settings) -> date:
-    return reporting.local_today(settings)
+    return clock.today(settings)
 
 
 def _appended(session, settings, action, *, next_day=False):
@@ -396,24 +398,24 @@ def test_training_refused_with_a_reason_or_a_seat_taken_away_alerts_but_own_with
         for code in ("ocds", "ethics", "contracts")
     }
     for course in courses.values():
-        plans.add_item(session, employee=org.officer_a, activity=course, actor=person, year=2026)
+        training.add_item(session, employee=org.officer_a, activity=course, actor=person, year=2026)
     items = {
         session.get(TrainingActivity, i.activity_id).code: i
-        for i in plans.approve_plan(session, employee=org.officer_a, actor=supervisor, year=2026)
+        for i in training.approve_plan(session, employee=org.officer_a, actor=supervisor, year=2026)
     }
-    seat = enrolments.enrol_employee(
+    seat = training.enrol_employee(
         session,
         training_session_id=session_of(session, courses["ethics"]).id,
         employee=org.officer_a,
         actor=person,
     )
     # The supervisor refuses one training, giving a reason, and takes a seat away …
-    plans.decline_item(
+    training.decline_item(
         session, item=items["ocds"], actor=supervisor, reason="The budget is spent this year"
     )
-    enrolments.cancel(session, enrolment=seat, actor=supervisor, reason="")
+    training.cancel(session, enrolment=seat, actor=supervisor, reason="")
     # … and the person gives up another of their own accord, without a reason.
-    plans.remove_item(session, item=items["contracts"], actor=person)
+    training.remove_item(session, item=items["contracts"], actor=person)
     session.commit()
     alerts = {a.event: a for a in _screen(session, settings, officer)}
     assert set(alerts) == {"training.request_refused", "training.enrolment_cancelled"}
@@ -839,9 +841,11 @@ def test_the_pack_lists_what_merito_recorded_since_the_report_even_before_anyone
     appraisal, supervisor = _complete_appraisal(session, org, make_user, person=person, rating=1)
     # … a training refused, with a reason …
     course = training_activity(session, "ocds", {"legal": (0, 2)})
-    item = plans.add_item(session, employee=org.officer_a, activity=course, actor=person, year=2026)
-    plans.approve_plan(session, employee=org.officer_a, actor=supervisor, year=2026)
-    plans.decline_item(session, item=item, actor=supervisor, reason="The budget is spent")
+    item = training.add_item(
+        session, employee=org.officer_a, activity=course, actor=person, year=2026
+    )
+    training.approve_plan(session, employee=org.officer_a, actor=supervisor, year=2026)
+    training.decline_item(session, item=item, actor=supervisor, reason="The budget is spent")
     # … being screened out of a competition …
     vacancy_hr = vacancy_helpers.staff_user(session, settings, "hr_planner")
     approver = vacancy_helpers.staff_user(session, settings, "hr_planner")
@@ -907,8 +911,8 @@ def test_the_pack_lists_what_merito_recorded_since_the_report_even_before_anyone
     later = utcnow() + timedelta(minutes=1)
     employee_id = org.officer_a.id
     assert appraisal_service.adverse_ratings(session, employee_id=employee_id, since=later) == []
-    assert vacancy_merit.rejections_of(session, employee_id=employee_id, since=later) == []
-    assert plans.refusals_of(session, employee_id=employee_id, since=later) == []
+    assert vacancy_service.rejections_of(session, employee_id=employee_id, since=later) == []
+    assert training.refusals_of(session, employee_id=employee_id, since=later) == []
     assert org_service.placement_changes(session, employee_id=employee_id, since=later) == []
 
 
@@ -1052,8 +1056,93 @@ def test_the_officers_are_told_before_monitoring_ends(session, settings, make_us
         today=_today(settings),
     )
     session.commit()
-    assert retaliation.complaint_monitoring_job(session, settings) == "1 monitoring notices"
+    assert wb_jobs.complaint_monitoring_job(session, settings) == "1 monitoring notices"
     session.commit()
-    assert retaliation.complaint_monitoring_job(session, settings) == "0 monitoring notices"
+    assert wb_jobs.complaint_monitoring_job(session, settings) == "0 monitoring notices"
     notices = session.exec(select(Notification).where(Notification.kind == "monitoring_ends")).all()
     assert [(n.user_id, n.complaint_id) for n in notices] == [(officer.id, complaint.id)]
+
+
+def test_the_steps_an_officer_may_take_follow_where_the_complaint_stands(
+    session, settings, make_user, scene
+):
+    _ready, officer, result, _employee = scene
+    mine = reporter_of(session, settings, result.receipt)
+    complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
+    session.commit()
+    key = holder_private(session, officer)
+
+    def steps():
+        access = retaliation.open_complaint(
+            session,
+            officer=officer,
+            holder_private=key,
+            reference=complaint.reference,
+            audit_read=False,
+        )
+        return access, retaliation.allowed_steps(session, access, officer)
+
+    access, received = steps()
+    # A receipt complaint: its complainant reads messages, and is not known (not watched) yet.
+    assert received.allowed == {
+        Step.assess,
+        Step.close,
+        Step.protect,
+        Step.message,
+        Step.note,
+        Step.pack,
+    }
+    assert received.prima_facie is None and not received.protected
+    assert received.why_not(Step.investigate) == (
+        "This step does not follow from where the complaint stands."
+    )
+    retaliation.assess(
+        session,
+        settings,
+        access=access,
+        officer=officer,
+        protected_report=True,
+        detriment=True,
+        timing=False,
+        reason="The move came a year before the report.",
+        today=_today(settings),
+    )
+    session.commit()
+    access, assessed = steps()
+    assert assessed.prima_facie is False
+    assert {Step.measure, Step.investigate, Step.assess} & assessed.allowed == set()
+    assert assessed.why_not(Step.measure) == "Interim measures need a prima facie case."
+    with pytest.raises(reporting.ReportingError) as refused:
+        assessed.require(Step.investigate)
+    assert refused.value.status_code == 409
+    assert str(refused.value) == "There is no prima facie case: close the complaint instead."
+
+
+def test_the_complaint_page_offers_only_the_allowed_steps_and_refuses_the_others(
+    client, session, settings, make_user, scene, org
+):
+    _ready, officer, result, employee_user = scene
+    complaint = retaliation.file_identified(
+        session,
+        settings,
+        user=employee_user,
+        data=_complaint(report_reference=result.report.reference),
+    )
+    session.commit()
+    csrf = staff_login(client, officer.email)
+    path = f"/retaliation/{complaint.reference}"
+    page = client.get(path, params={"lang": "en"})
+    assert page.status_code == 200
+    # An identified complainant is watched at once and has no key to read messages here.
+    assert f'action="{path}/assess"' in page.text and f'action="{path}/close"' in page.text
+    for step in ("protect", "investigate", "measures", "determine", "remedies"):
+        assert f'action="{path}/{step}"' not in page.text, step
+    assert 'value="officer_message"' not in page.text
+    items = len(session.exec(select(ComplaintItem)).all())
+    refused = client.post(
+        f"{path}/protect?lang=en", data={"employee": org.officer_b.number, "csrf_token": csrf}
+    )
+    assert refused.status_code == 409
+    assert "The complainant is already under HR watch." in refused.text
+    session.expire_all()
+    assert len(session.exec(select(ComplaintItem)).all()) == items  # nothing was written

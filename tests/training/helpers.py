@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from backend.db import utcnow
+from backend.clock import now as utcnow
 from competency_framework import service as competency_service
-from competency_framework.training import enrolments, plans, service
+from competency_framework.training import service
 from competency_framework.training.service import ActivityInput, TargetInput
 from tests.competency.helpers import principal_for
 
@@ -110,12 +110,12 @@ def small_catalogue(session: Session) -> dict:
 
 def train_and_validate(session: Session, settings, *, person, course, seat, hr, head, year: int):
     """Plan `course` for `person`, approve, enrol in `seat`, complete and validate the levels."""
-    plans.add_item(session, employee=person, activity=course, actor=hr, year=year)
-    plans.approve_plan(session, employee=person, actor=head, year=year)
-    enrolment = enrolments.enrol_employee(
+    service.add_item(session, employee=person, activity=course, actor=hr, year=year)
+    service.approve_plan(session, employee=person, actor=head, year=year)
+    enrolment = service.enrol_employee(
         session, training_session_id=seat.id, employee=person, actor=hr
     )
-    result = enrolments.complete(session, settings, enrolment=enrolment, actor=hr)
+    result = service.complete(session, settings, enrolment=enrolment, actor=hr)
     competency_service.validate_ratings(
         session,
         employee=person,

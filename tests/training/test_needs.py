@@ -8,12 +8,13 @@ from datetime import date
 import numpy as np
 import pytest
 
-from backend.db import utcnow
+from backend.clock import now as utcnow
 from backend.org import service as org_service
 from backend.org.service import EmployeeInput
 from competency_framework import service as competency_service
-from competency_framework.training import needs, plans, service
+from competency_framework.training import service
 from competency_framework.training.models import TrainingActivity
+from competency_framework.training.service import needs
 from tests.training.helpers import (
     activity,
     principal_for,
@@ -51,7 +52,7 @@ def _table(entries):
             type("T", (), {"competency_id": c, "from_level": a, "to_level": b})()
             for c, (a, b) in spec.items()
         ]
-    return plans.build_offer_table(acts, targets, [0, 1, 2])
+    return service.build_offer_table(acts, targets, [0, 1, 2])
 
 
 def test_the_engine_ranks_needs_by_gap_times_importance_and_respects_budget_rounds():
@@ -62,7 +63,7 @@ def test_the_engine_ranks_needs_by_gap_times_importance_and_respects_budget_roun
             (12, "c", 0, {2: (1, 2)}),
         ]
     )
-    needs_ = plans.PeopleNeeds(
+    needs_ = service.PeopleNeeds(
         employee_ids=np.array([1, 2]),
         unit_ids=np.array([7, 7]),
         audience=np.array([0, 0]),
@@ -70,7 +71,7 @@ def test_the_engine_ranks_needs_by_gap_times_importance_and_respects_budget_roun
         required=np.array([[1, 3, 2], [2, 2, 2]]),
         essential=np.array([[True, False, True], [True, True, False]]),
     )
-    result = plans.propose_needs(needs_, table, max_items=3, remaining={7: 350})
+    result = service.propose_needs(needs_, table, max_items=3, remaining={7: 350})
     chosen = sorted(
         (int(needs_.employee_ids[p]), int(table.activity_id[o]), int(pr))
         for p, o, pr in zip(result.person, result.offer, result.priority, strict=True)
@@ -82,7 +83,7 @@ def test_the_engine_ranks_needs_by_gap_times_importance_and_respects_budget_roun
     assert chosen == [(1, 12, 1), (2, 11, 1), (2, 12, 2)]
     assert result.over_budget.tolist() == [2, 1]
     assert result.uncovered.tolist() == [0, 0]
-    unlimited = plans.propose_needs(needs_, table, max_items=2, remaining={})
+    unlimited = service.propose_needs(needs_, table, max_items=2, remaining={})
     assert sorted(
         (int(needs_.employee_ids[p]), int(table.activity_id[o]))
         for p, o in zip(unlimited.person, unlimited.offer, strict=True)
@@ -91,7 +92,7 @@ def test_the_engine_ranks_needs_by_gap_times_importance_and_respects_budget_roun
 
 def test_the_greedy_ranking_funds_free_then_best_value_within_budget():
     def need(code, cost, closes, people):
-        return needs.ActivityNeed(
+        return service.ActivityNeed(
             activity=TrainingActivity(code=code, title_es=code, title_en=code, modality="x"),
             people=people,
             needs=people,
@@ -126,7 +127,7 @@ def test_needs_report_counts_demand_per_activity_and_region_and_costs_it(
     rate(session, org.officer_b, hr, dict(OFFICER_LEVELS, legal=2))
     service.set_budget(session, unit=org.central, year=YEAR, amount=30000, actor=hr)
     session.commit()
-    report = needs.needs_report(session, year=YEAR)
+    report = service.needs_report(session, year=YEAR)
     by_code = {a.activity.code: a for a in report.activities}
     # officer_a: legal 1→3 (critical) → legal_basics; procurement 2→3 → sfp_cert;
     # negotiation 1→2 → negotiation; inventory 0→2 (critical) → supply_chain.
@@ -147,14 +148,14 @@ def test_needs_report_counts_demand_per_activity_and_region_and_costs_it(
     )
     unit = next(u for u in report.units if u.unit_id == org.central.id)
     assert unit.budget == 30000 and unit.cost == sum(a.cost for a in report.activities)
-    only_delegation = needs.needs_report(session, year=YEAR, region="Occidente")
+    only_delegation = service.needs_report(session, year=YEAR, region="Occidente")
     assert only_delegation.activities == [] and only_delegation.people == 0
 
 
 def test_needs_report_with_an_explicit_budget_funds_only_what_fits(session, org, hr):
     small_catalogue(session)
     rate(session, org.officer_a, hr, OFFICER_LEVELS)
-    report = needs.needs_report(session, year=YEAR, budget=0)
+    report = service.needs_report(session, year=YEAR, budget=0)
     assert report.budget_given
     assert all(a.cost == 0 for a in report.funded)
 
@@ -208,7 +209,7 @@ def test_trained_people_are_compared_with_similar_untrained_colleagues(
             actor=head,
         )
     session.commit()
-    report = needs.training_effect(session, start=start, end=utcnow())
+    report = service.training_effect(session, start=start, end=utcnow())
     legal = next(s for s in report.strata if s.competency.code == "legal")
     assert (legal.start_level, legal.trained, legal.others) == (1, 6, 6)
     assert legal.trained_change == pytest.approx(1.0)
@@ -226,5 +227,5 @@ def test_trained_people_are_compared_with_similar_untrained_colleagues(
     assert summary["financial"].difference is None and summary["financial"].strata_suppressed == 1
     assert report.overall == pytest.approx(1 - 2 / 6)
     # Another period, before the training: nobody trained.
-    earlier = needs.training_effect(session, start=start.replace(year=2020), end=start)
+    earlier = service.training_effect(session, start=start.replace(year=2020), end=start)
     assert earlier.strata == [] and earlier.trained_pairs == 0

@@ -12,13 +12,14 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlmodel import func, select
 
-from backend.db import utcnow
+from backend.clock import now as utcnow
+from backend.config import get_settings
 from backend.events import subscribe, unsubscribe
 from backend.org import service as org_service
 from backend.org.service import EmployeeInput
 from competency_framework import service as competency_service
 from competency_framework.models import RatingEntry
-from competency_framework.training import enrolments, plans, service
+from competency_framework.training import service
 from competency_framework.training.models import (
     EnrolmentStatus,
     ItemStatus,
@@ -38,7 +39,7 @@ from tests.training.helpers import (
 )
 from tests.training.test_service import OFFICER_LEVELS, PDF
 
-YEAR = service.plan_year()
+YEAR = service.plan_year(get_settings())
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def test_a_colleague_cannot_see_or_change_someone_elses_plan(client, session, or
 def test_over_budget_approval_without_reason_is_refused_with_a_translated_message(
     client, session, org, setup
 ):
-    plans.propose_plan(session, employee=org.officer_a, actor=setup["hr_principal"], year=YEAR)
+    service.propose_plan(session, employee=org.officer_a, actor=setup["hr_principal"], year=YEAR)
     service.set_budget(
         session, unit=org.central, year=YEAR, amount=1000, actor=setup["hr_principal"]
     )
@@ -141,14 +142,14 @@ def test_declining_an_approved_item_without_reason_over_http_is_an_hr_event(
     def watch(_session, event):
         seen.append(event.payload)
 
-    plans.add_item(
+    service.add_item(
         session,
         employee=org.officer_a,
         activity=setup["catalogue"]["negotiation"],
         actor=setup["hr_principal"],
         year=YEAR,
     )
-    item = plans.approve_plan(
+    item = service.approve_plan(
         session, employee=org.officer_a, actor=setup["hr_principal"], year=YEAR
     )[0]
     session.commit()
@@ -173,14 +174,14 @@ def test_declining_an_approved_item_without_reason_over_http_is_an_hr_event(
 def enrolled(session, org, setup):
     """The officer, approved for sfp_cert (certificate required) and enrolled in a session."""
     seat = session_of(session, setup["catalogue"]["sfp_cert"])
-    plans.add_item(
+    service.add_item(
         session,
         employee=org.officer_a,
         activity=setup["catalogue"]["sfp_cert"],
         actor=setup["hr_principal"],
         year=YEAR,
     )
-    plans.approve_plan(session, employee=org.officer_a, actor=setup["hr_principal"], year=YEAR)
+    service.approve_plan(session, employee=org.officer_a, actor=setup["hr_principal"], year=YEAR)
     session.commit()
     return seat
 
@@ -204,7 +205,7 @@ def test_an_employee_enrols_from_their_plan(client, session, org, setup, enrolle
 def test_completion_without_the_certificate_is_refused_and_nothing_is_written(
     client, session, settings, org, setup, enrolled
 ):
-    enrolment = enrolments.enrol_employee(
+    enrolment = service.enrol_employee(
         session, training_session_id=enrolled.id, employee=org.officer_a, actor=None
     )
     session.commit()
@@ -226,14 +227,14 @@ def test_completion_without_the_certificate_is_refused_and_nothing_is_written(
     assert disguised.status_code == 422 and "PDF, PNG or JPEG" in disguised.text
     session.expire_all()
     assert session.get(TrainingEnrolment, enrolment.id).status == EnrolmentStatus.enrolled
-    folder = enrolments.evidence_dir(settings)
+    folder = service.evidence_dir(settings)
     assert not folder.exists() or list(folder.iterdir()) == []
 
 
 def test_a_certificate_is_kept_and_only_the_right_people_can_download_it(
     client, session, settings, org, setup, enrolled
 ):
-    enrolment = enrolments.enrol_employee(
+    enrolment = service.enrol_employee(
         session, training_session_id=enrolled.id, employee=org.officer_a, actor=None
     )
     session.commit()
@@ -263,7 +264,7 @@ def test_a_certificate_is_kept_and_only_the_right_people_can_download_it(
     assert client.get(f"/training/enrolments/{enrolment.id}/certificate").status_code == 404
     # The web root never serves it.
     session.refresh(enrolment)
-    path = enrolments.certificate_path(settings, enrolment)
+    path = service.certificate_path(settings, enrolment)
     assert client.get(f"/static/{path.name}").status_code == 404
 
 
@@ -271,11 +272,11 @@ def test_a_full_session_offers_the_waiting_list(client, session, org, setup):
     course = activity(session, "tiny", {"legal": (0, 2)}, capacity=1)
     seat = session_of(session, course, days_from_now=3)
     for person in (org.officer_b, org.officer_a):
-        plans.add_item(
+        service.add_item(
             session, employee=person, activity=course, actor=setup["hr_principal"], year=YEAR
         )
-        plans.approve_plan(session, employee=person, actor=setup["hr_principal"], year=YEAR)
-    enrolments.enrol_employee(
+        service.approve_plan(session, employee=person, actor=setup["hr_principal"], year=YEAR)
+    service.enrol_employee(
         session, training_session_id=seat.id, employee=org.officer_b, actor=None
     )
     session.commit()
@@ -658,7 +659,7 @@ def test_the_effect_page_compares_trained_people_with_their_colleagues(
 
 
 def test_dashboards_show_training_panels(client, session, org, setup):
-    plans.propose_plan(session, employee=org.officer_a, actor=setup["hr_principal"], year=YEAR)
+    service.propose_plan(session, employee=org.officer_a, actor=setup["hr_principal"], year=YEAR)
     session.commit()
     login(client, setup["officer"].email)
     assert "My training" in client.get("/").text
@@ -710,7 +711,7 @@ def test_hr_sets_budgets_proposes_for_everyone_and_follows_induction(client, ses
     )
     assert "Plans proposed for" in proposed.text
     session.expire_all()
-    view = plans.plan_view(session, employee=org.officer_a, year=YEAR)
+    view = service.plan_view(session, employee=org.officer_a, year=YEAR)
     assert view.lines and view.budget.pending <= 25000
     page = client.get("/training/manage/induction")
     assert page.status_code == 200 and "Induction of new staff" in page.text
