@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session
 
 from backend import audit
+from backend.actions import run_action, show_form
+from backend.auth import administration
 from backend.auth import service as auth_service
-from backend.auth.models import User, UserRole
+from backend.auth.models import User
 from backend.auth.permissions import ASSIGNABLE_ROLES, Permission, Role
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, SettingsDep, require
@@ -30,28 +32,11 @@ def _user_or_404(session: Session, user_id: int) -> User:
     return user
 
 
-def _roles(session: Session, user_ids: list[int]) -> dict[int, list[str]]:
-    table: dict[int, list[str]] = {uid: [] for uid in user_ids}
-    if user_ids:
-        for row in session.exec(select(UserRole).where(col(UserRole.user_id).in_(user_ids))):
-            table[row.user_id].append(row.role)
-    return table
-
-
 @router.get("/users", dependencies=[require(Permission.manage_users)])
 def list_users(request: Request, session: SessionDep, q: str = "", role: str = "", page: int = 1):
-    statement = select(User).order_by(col(User.full_name))
-    if q:
-        like = f"%{q.strip().lower()}%"
-        statement = statement.where(
-            or_(col(User.email).ilike(like), col(User.full_name).ilike(like))
-        )
-    if role in Role.__members__:
-        statement = statement.where(
-            col(User.id).in_(select(UserRole.user_id).where(UserRole.role == role))
-        )
+    statement = administration.accounts(q=q, role=role)
     result = paginate(session, statement, page=page, per_page=50)
-    roles = _roles(session, [u.id for u in result.items])
+    roles = administration.granted_roles(session, [u.id for u in result.items])
     return render(
         request,
         "admin/users.html",
@@ -84,49 +69,22 @@ async def create_user(
         "employee_number": str(form.get("employee_number", "")).strip(),
         "roles": [r for r in form.getlist("roles") if r in Role.__members__],
     }
-    password = str(form.get("password", ""))
-    errors: dict[str, str] = {}
-    if not values["full_name"]:
-        errors["full_name"] = _("Enter the person's name.")
-    employee_id = None
-    if values["employee_number"]:
-        employee = session.exec(
-            select(Employee).where(Employee.number == values["employee_number"])
-        ).first()
-        if employee is None:
-            errors["employee_number"] = _("No employee has this number.")
-        elif session.exec(select(User).where(User.employee_id == employee.id)).first():
-            errors["employee_number"] = _("This employee already has an account.")
-        else:
-            employee_id = employee.id
-    if not errors:
-        try:
-            user = auth_service.create_user(
-                session,
-                settings,
-                email=values["email"],
-                full_name=values["full_name"],
-                password=password,
-                roles=[Role(r) for r in values["roles"]],
-                employee_id=employee_id,
-                actor=principal.user,
-                # The administrator knows this password: the person must replace it first.
-                must_change_password=True,
-            )
-        except auth_service.AuthError as err:
-            errors[err.field or "email"] = str(err)
-    if errors:
-        session.rollback()
-        return render(
-            request,
-            "admin/user_new.html",
-            _new_user_context(values, errors),
-            status_code=422,
-            block="form",
-        )
-    session.commit()
-    flash(request, _("Account created for %(name)s.", name=user.full_name))
-    return redirect(request, f"/admin/users/{user.id}")
+    return run_action(
+        request,
+        session,
+        lambda: administration.create_account(
+            session,
+            settings,
+            **values | {"roles": [Role(r) for r in values["roles"]]},
+            password=str(form.get("password", "")),
+            actor=principal.user,
+        ),
+        message=lambda user: _("Account created for %(name)s.", name=user.full_name),
+        to=lambda user: f"/admin/users/{user.id}",
+        on_error=show_form(
+            request, "admin/user_new.html", _new_user_context(), values=values, block="form"
+        ),
+    )
 
 
 @router.get("/users/{user_id}", dependencies=[require(Permission.manage_users)])
@@ -134,12 +92,7 @@ def user_detail(request: Request, session: SessionDep, user_id: int):
     user = _user_or_404(session, user_id)
     roles = auth_service.roles_of(session, user)
     employee = session.get(Employee, user.employee_id) if user.employee_id else None
-    history = session.exec(
-        select(audit.AuditEntry)
-        .where(audit.AuditEntry.entity_type == "user", audit.AuditEntry.entity_id == str(user.id))
-        .order_by(col(audit.AuditEntry.seq).desc())
-        .limit(20)
-    ).all()
+    history = administration.account_history(session, user)
     return render(
         request,
         "admin/user_detail.html",
@@ -211,10 +164,7 @@ def reset_second_factor(
 
 @router.get("/audit", dependencies=[require(Permission.view_audit)])
 def audit_log(request: Request, session: SessionDep, action: str = "", page: int = 1):
-    statement = select(audit.AuditEntry).order_by(col(audit.AuditEntry.seq).desc())
-    if action:
-        statement = statement.where(col(audit.AuditEntry.action).startswith(action))
-    result = paginate(session, statement, page=page, per_page=50)
+    result = paginate(session, audit.entries(action=action), page=page, per_page=50)
     return render(request, "admin/audit.html", {"page": result, "action": action}, block="results")
 
 

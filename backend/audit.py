@@ -11,9 +11,7 @@ the chain.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -24,7 +22,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, delete, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from backend.db import UTCDateTime, insert_rows, utcnow
+from backend import clock, crypto
+from backend.db import UTCDateTime, insert_rows
 
 GENESIS = "0" * 64
 
@@ -34,7 +33,7 @@ class AuditEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True, index=True)
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     actor_id: int | None = Field(default=None, index=True)
     actor: str = Field(default="", max_length=200)
     action: str = Field(max_length=80, index=True)
@@ -99,7 +98,7 @@ def _digest_of(row: dict[str, Any]) -> str:
     body = {name: row[name] for name in _HASHED_FIELDS}
     body["at"] = row["at"].isoformat()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return crypto.sha256_hex(canonical)
 
 
 def _digest(entry: AuditEntry) -> str:
@@ -210,7 +209,7 @@ def record_many(
         first, prev = bumped[0] - count + 1, bumped[1]
     # One timestamp for the batch: the entries are written in the same transaction (or the
     # day-precision stamp of deferred entries, see `append_deferred`).
-    at = at or utcnow()
+    at = at or clock.now()
     written = 0
     rows: list[dict[str, Any]] = []
     for item in pending:
@@ -311,10 +310,9 @@ def append_deferred(session: Session, *, today: date, time_zone: str) -> int:
     by_day: dict[date, list[DeferredAuditEntry]] = {}
     for row in rows:
         by_day.setdefault(row.on, []).append(row)
-    shuffle = secrets.SystemRandom().shuffle
     for day, entries in sorted(by_day.items()):
         # The order rows were written in is the order things happened: not kept.
-        shuffle(entries)
+        crypto.shuffle(entries)
         record_many(
             session,
             [
@@ -377,3 +375,16 @@ def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
     if head is not None and (head.seq != checked or head.last_hash != prev):
         return VerifyResult(False, checked, "entries missing at the end of the chain", head.seq)
     return VerifyResult(True, checked)
+
+
+def entries(*, action: str = "", entity_type: str = "", entity_id: str = ""):
+    """Return the statement of the log's entries, newest first, narrowed to an action prefix
+    ("user." for every account action) or to one record."""
+    statement = select(AuditEntry).order_by(col(AuditEntry.seq).desc())
+    if action:
+        statement = statement.where(col(AuditEntry.action).startswith(action))
+    if entity_type:
+        statement = statement.where(
+            AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id
+        )
+    return statement

@@ -9,6 +9,7 @@ finds every action written in the code and fails on one without.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -342,18 +343,24 @@ def field_label(key: str) -> str:
     return _(label) if label else key.replace("_", " ").capitalize()
 
 
-def value_text(value: Any) -> str:
-    """Return a recorded value in words: yes/no, lists joined, dates formatted, none as —."""
-    from backend.web import format_datetime
+# How a timestamp is shown (the page's `backend.web.format_datetime`: the organisation's time
+# zone and the reader's locale). Passed in, so this module does not depend on the web layer.
+DatetimeFormat = Callable[[datetime], str]
 
+
+def value_text(value: Any, format_datetime: DatetimeFormat) -> str:
+    """Return a recorded value in words: yes/no, lists joined, dates formatted, none as —."""
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, list | tuple):
-        return ", ".join(value_text(v) for v in value)
+        return ", ".join(value_text(v, format_datetime) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{field_label(str(k))}: {value_text(v)}" for k, v in value.items())
+        pairs = (
+            f"{field_label(str(k))}: {value_text(v, format_datetime)}" for k, v in value.items()
+        )
+        return "; ".join(pairs)
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
         try:
             return format_datetime(datetime.fromisoformat(value))
@@ -374,14 +381,16 @@ class FieldChange:
     literal: bool
 
 
-def changes(before: dict | None, after: dict | None) -> list[FieldChange]:
+def changes(
+    before: dict | None, after: dict | None, *, format_datetime: DatetimeFormat
+) -> list[FieldChange]:
     """Return an entry's recorded fields, before and after, in the order they were written."""
     before, after = before or {}, after or {}
     keys = list(before) + [k for k in after if k not in before]
     rows = []
     for key in keys:
-        old = value_text(before[key]) if key in before else None
-        new = value_text(after[key]) if key in after else None
+        old = value_text(before[key], format_datetime) if key in before else None
+        new = value_text(after[key], format_datetime) if key in after else None
         literal = any(v is not None and _CODE.search(v) for v in (old, new))
         rows.append(FieldChange(field_label(str(key)), old, new, literal))
     return rows

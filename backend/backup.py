@@ -16,7 +16,6 @@ stored in the clear.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -30,8 +29,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from backend import clock, crypto
 from backend.config import Settings
-from backend.db import make_engine, utcnow
+from backend.db import make_engine
 from backend.migrate import database_heads
 
 FORMAT = 1
@@ -52,7 +52,7 @@ class BackupResult:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    digest = crypto.new_digest()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
@@ -126,7 +126,7 @@ def backup(settings: Settings, destination: Path) -> BackupResult:
             members["data/" + path.relative_to(data_dir).as_posix()] = _sha256(path)
         manifest = {
             "format": FORMAT,
-            "created_at": utcnow().isoformat(),
+            "created_at": clock.now().isoformat(),
             "database": "sqlite" if settings.is_sqlite else "postgresql",
             "schema_heads": heads,
             "members": members,

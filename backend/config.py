@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +11,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend import crypto
 
 WEAK_SECRETS = {"", "changeme", "change-me", "secret", "development", "merito", "password"}
 MIN_SECRET_LENGTH = 32
@@ -47,8 +48,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     # Reporting channel retention (docs/reporting.md): months a closed case is kept, by outcome
-    # (JSON, overrides whistleblowing.cases.DEFAULT_RETENTION_MONTHS), and months after which a
-    # closed case's reporter, inactive, can no longer open it with the receipt.
+    # (JSON, overrides whistleblowing.service.retention.DEFAULT_RETENTION_MONTHS), and months
+    # after which a closed case's reporter, inactive, can no longer open it with the receipt.
     case_retention_months: dict[str, int] = Field(default_factory=dict)
     reporter_access_months: int = Field(default=12, ge=1)
     # Months a closed retaliation complaint is kept after its monitoring ends.
@@ -184,7 +185,7 @@ class Settings(BaseSettings):
                 value = path.read_text().strip()
             else:
                 self.data_dir.mkdir(parents=True, exist_ok=True)
-                value = secrets.token_urlsafe(48)
+                value = crypto.new_token(48)
                 # Created with owner-only permissions so other local users cannot read it.
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "w") as fh:

@@ -26,6 +26,7 @@ authenticated (via AAD or KDF info) so it cannot be swapped without detection.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import io
@@ -33,74 +34,33 @@ import secrets
 import struct
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import BinaryIO
 
 from argon2.low_level import ARGON2_VERSION, Type, core, ffi, lib
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
-from cryptography.hazmat.primitives.asymmetric.x25519 import (
-    X25519PrivateKey,
-    X25519PublicKey,
-)
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from passlib.context import CryptContext
 
+# fmt: off
 __all__ = [
-    "mac_hex",
-    "macs_equal",
-    "new_digest",
-    "new_hex",
-    "new_token",
-    "random_below",
-    "random_bits",
-    "random_code",
-    "sha256_hex",
-    "shuffle",
-    "token_digest",
-    "MAX_STREAM_CHUNK_SIZE",
-    "PASSWORD_KDF",
-    "RECEIPT_ALPHABET",
-    "RECEIPT_BITS",
-    "RECEIPT_GROUP_SIZE",
-    "RECEIPT_KEY_KDF",
-    "RECEIPT_LENGTH",
-    "RECEIPT_LOOKUP_KDF",
-    "TEST_KDF",
-    "DecryptionError",
-    "KdfParams",
-    "KeyPair",
-    "constant_time_equal",
-    "decrypt",
-    "decrypt_stream",
-    "decrypt_stream_to_bytes",
-    "derive_key",
-    "derive_subkey",
-    "encrypt",
-    "encrypt_stream",
-    "fingerprint",
-    "generate_keypair",
-    "generate_signing_key",
-    "keyed_hash",
-    "new_receipt",
-    "new_salt",
-    "new_session_key",
-    "normalize_receipt",
-    "open_sealed",
-    "receipt_key",
-    "receipt_lookup",
-    "seal",
-    "session_key_from_token",
-    "sign",
-    "unwrap_key",
-    "unwrap_private_key",
-    "verify",
-    "wrap_key_for",
+    "DecryptionError", "KdfParams", "KeyPair", "MAX_STREAM_CHUNK_SIZE", "PASSWORD_KDF",
+    "RECEIPT_ALPHABET", "RECEIPT_BITS", "RECEIPT_GROUP_SIZE", "RECEIPT_KEY_KDF", "RECEIPT_LENGTH",
+    "RECEIPT_LOOKUP_KDF", "TEST_KDF", "constant_time_equal", "decrypt", "decrypt_stream",
+    "decrypt_stream_to_bytes", "derive_key", "derive_subkey", "encrypt", "encrypt_stream",
+    "fingerprint", "generate_keypair", "generate_signing_key", "hash_password", "installation_key",
+    "keyed_hash", "mac_hex", "macs_equal", "new_digest", "new_hex", "new_receipt", "new_salt",
+    "new_session_key", "new_token", "normalize_receipt", "open_sealed", "open_text",
+    "random_below", "random_bits", "random_code", "receipt_key", "receipt_lookup", "seal",
+    "seal_text", "session_key_from_token", "sha256_hex", "shuffle", "sign", "token_digest",
+    "unwrap_key", "unwrap_private_key", "verify", "verify_password", "wrap_key_for",
     "wrap_private_key",
 ]
+# fmt: on
 
 KEY_SIZE = 32  # AES-256 / X25519 / Ed25519 raw key length in bytes
 NONCE_SIZE = 12  # 96-bit GCM nonce
@@ -142,9 +102,7 @@ class KeyPair:
     public: bytes
 
 
-# --------------------------------------------------------------------------------------------
-# Small helpers
-# --------------------------------------------------------------------------------------------
+# --- small helpers --------------------------------------------------------------------------------
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:
@@ -195,6 +153,20 @@ def keyed_hash(key: bytes, message: bytes) -> bytes:
     return hmac.new(bytes(key), message, "sha256").digest()
 
 
+@lru_cache(maxsize=16)
+def installation_key(secret: str, purpose: str) -> bytes:
+    """Return the 32-byte key for one `purpose` derived from the installation's secret key.
+
+    HKDF-SHA256 with info ``merito/<purpose>/v1``: each purpose (the sign-in throttle's keyed
+    hashes, device cookies, TOTP secrets at rest) gets an independent key, so none reveals
+    another, and the secret key itself never keys anything directly.
+    """
+    info = f"merito/{purpose}/v1".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=info).derive(
+        secret.encode()
+    )
+
+
 def fingerprint(public_key: bytes) -> str:
     """Return a short, human-comparable SHA-256 fingerprint of a public key (16 hex groups)."""
     digest = hashes.Hash(hashes.SHA256())
@@ -209,9 +181,15 @@ def _check_key(key: bytes, *, what: str = "key") -> None:
         raise ValueError(f"{what} must be {KEY_SIZE} bytes")
 
 
-# --------------------------------------------------------------------------------------------
-# Symmetric AEAD
-# --------------------------------------------------------------------------------------------
+def _open_gcm(aead: AESGCM, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    """Return AES-GCM's plaintext; any failure is the one generic ``DecryptionError``."""
+    try:
+        return aead.decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise DecryptionError from None
+
+
+# --- symmetric AEAD -------------------------------------------------------------------------------
 
 
 def encrypt(key: bytes, plaintext: bytes, *, aad: bytes) -> bytes:
@@ -234,29 +212,44 @@ def decrypt(key: bytes, blob: bytes, *, aad: bytes) -> bytes:
     if len(blob) < 1 + NONCE_SIZE + TAG_SIZE or blob[0] != _SYMMETRIC_VERSION:
         raise DecryptionError
     header, nonce, ciphertext = blob[:1], blob[1 : 1 + NONCE_SIZE], blob[1 + NONCE_SIZE :]
+    return _open_gcm(AESGCM(key), nonce, ciphertext, header + aad)
+
+
+_TEXT_PREFIX = "v1:"
+
+
+def seal_text(key: bytes, text: str, *, aad: bytes) -> str:
+    """Return `text` under AES-256-GCM for a text column: ``v1:`` + base64url(nonce | sealed).
+
+    For a short secret stored in a row (a TOTP secret): `aad` binds it to that row, so it
+    cannot be copied into another.
+    """
+    _check_key(key)
+    nonce = secrets.token_bytes(NONCE_SIZE)
+    sealed = AESGCM(key).encrypt(nonce, text.encode(), aad)
+    return _TEXT_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def open_text(key: bytes, value: str, *, aad: bytes) -> str:
+    """Return the text :func:`seal_text` sealed; raise ``DecryptionError`` on any failure."""
+    _check_key(key)
+    if not value.startswith(_TEXT_PREFIX):
+        raise DecryptionError
     try:
-        return AESGCM(key).decrypt(nonce, ciphertext, header + aad)
-    except InvalidTag:
+        raw = base64.urlsafe_b64decode(value[len(_TEXT_PREFIX) :])
+        return AESGCM(key).decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:], aad).decode()
+    except (InvalidTag, ValueError):
         raise DecryptionError from None
 
 
-# --------------------------------------------------------------------------------------------
-# Sealed boxes (public-key encryption)
-# --------------------------------------------------------------------------------------------
+# --- sealed boxes (public-key encryption) ---------------------------------------------------------
 
 
 def generate_keypair() -> KeyPair:
     """Return a new X25519 key pair (raw 32-byte private and public keys)."""
     private = X25519PrivateKey.generate()
     return KeyPair(
-        private=private.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        ),
-        public=private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        ),
+        private=private.private_bytes_raw(), public=private.public_key().public_bytes_raw()
     )
 
 
@@ -277,9 +270,7 @@ def seal(public_key_bytes: bytes, plaintext: bytes, *, aad: bytes) -> bytes:
     _check_key(public_key_bytes, what="public key")
     recipient = X25519PublicKey.from_public_bytes(bytes(public_key_bytes))
     ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = ephemeral.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
+    ephemeral_public = ephemeral.public_key().public_bytes_raw()
     # Raises ValueError for low-order recipient keys (all-zero shared secret): a caller bug.
     shared = ephemeral.exchange(recipient)
     key = _seal_key(
@@ -299,19 +290,14 @@ def open_sealed(private_key_bytes: bytes, sealed: bytes, *, aad: bytes) -> bytes
     nonce = sealed[1 + KEY_SIZE : 1 + KEY_SIZE + NONCE_SIZE]
     ciphertext = sealed[1 + KEY_SIZE + NONCE_SIZE :]
     private = X25519PrivateKey.from_private_bytes(bytes(private_key_bytes))
-    recipient_public = private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
+    recipient_public = private.public_key().public_bytes_raw()
     try:
         shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
     except ValueError:
         # A tampered ephemeral key of low order; report it like any other failure.
         raise DecryptionError from None
     key = _seal_key(shared, ephemeral_public=ephemeral_public, recipient_public=recipient_public)
-    try:
-        return AESGCM(key).decrypt(nonce, ciphertext, aad)
-    except InvalidTag:
-        raise DecryptionError from None
+    return _open_gcm(AESGCM(key), nonce, ciphertext, aad)
 
 
 def wrap_key_for(public_key: bytes, key_material: bytes, *, aad: bytes) -> bytes:
@@ -324,9 +310,7 @@ def unwrap_key(private_key: bytes, wrapped: bytes, *, aad: bytes) -> bytes:
     return open_sealed(private_key, wrapped, aad=aad)
 
 
-# --------------------------------------------------------------------------------------------
-# Argon2id key derivation
-# --------------------------------------------------------------------------------------------
+# --- Argon2id key derivation ----------------------------------------------------------------------
 
 # Upper bounds enforced on every KdfParams, including ones parsed from stored blobs, so a
 # tampered blob cannot make the server allocate unbounded memory or spin forever.
@@ -454,9 +438,45 @@ def _argon2id(secret: bytes, salt: bytes, *, params: KdfParams, ad: bytes, lengt
     return derived
 
 
-# --------------------------------------------------------------------------------------------
-# Password-wrapped private keys
-# --------------------------------------------------------------------------------------------
+# --- sign-in passwords ---------------------------------------------------------------------------
+
+
+@lru_cache
+def _password_context(fast: bool) -> CryptContext:
+    if fast:  # tests only: the same algorithm at a trivial cost
+        return CryptContext(
+            schemes=["argon2"], argon2__memory_cost=1024, argon2__time_cost=1, argon2__parallelism=1
+        )
+    return CryptContext(schemes=["argon2"], argon2__memory_cost=65536, argon2__time_cost=3)
+
+
+@lru_cache
+def _dummy_password_hash(fast: bool) -> str:
+    return _password_context(fast).hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str, *, fast: bool = False) -> str:
+    """Return the Argon2id hash (PHC string) stored for a sign-in password."""
+    return _password_context(fast).hash(password)
+
+
+def verify_password(password: str, stored: str | None, *, fast: bool = False) -> tuple[bool, str]:
+    """Return (whether `password` matches `stored`, the hash to store instead or "").
+
+    With no `stored` hash (no such account) a dummy hash is verified, so an unknown account
+    costs the same time as a known one. The second value is a fresh hash when `stored` was
+    made with weaker parameters than today's.
+    """
+    context = _password_context(fast)
+    if stored is None:
+        context.verify(password, _dummy_password_hash(fast))
+        return False, ""
+    if not context.verify(password, stored):
+        return False, ""
+    return True, context.hash(password) if context.needs_update(stored) else ""
+
+
+# --- password-wrapped private keys ----------------------------------------------------------------
 
 # version (B) | memory_kib (I) | iterations (I) | lanes (I) | salt (16s), big-endian.
 _WRAPPED_HEADER = struct.Struct(">BIII16s")
@@ -498,15 +518,10 @@ def unwrap_private_key(blob: bytes, password: str, *, aad: bytes = b"") -> bytes
         raise DecryptionError from None
     key = derive_key(password, salt, params=params, context=_WRAPPED_PRIVATE_CONTEXT)
     nonce = blob[header_size : header_size + NONCE_SIZE]
-    try:
-        return AESGCM(key).decrypt(nonce, blob[header_size + NONCE_SIZE :], header + aad)
-    except InvalidTag:
-        raise DecryptionError from None
+    return _open_gcm(AESGCM(key), nonce, blob[header_size + NONCE_SIZE :], header + aad)
 
 
-# --------------------------------------------------------------------------------------------
-# Receipts
-# --------------------------------------------------------------------------------------------
+# --- receipts -------------------------------------------------------------------------------------
 
 # Crockford base32: no I, L, O, U, so receipts survive being read aloud or handwritten.
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -561,12 +576,8 @@ def receipt_lookup(
     The value is safe to store and index; without the receipt it reveals nothing. Raises
     ``ValueError`` on a malformed receipt.
     """
-    return derive_key(
-        _receipt_secret(receipt),
-        installation_salt,
-        params=params,
-        context=_RECEIPT_LOOKUP_CONTEXT,
-    )
+    secret = _receipt_secret(receipt)
+    return derive_key(secret, installation_salt, params=params, context=_RECEIPT_LOOKUP_CONTEXT)
 
 
 def receipt_key(receipt: str, report_salt: bytes, *, params: KdfParams = RECEIPT_KEY_KDF) -> bytes:
@@ -580,23 +591,14 @@ def receipt_key(receipt: str, report_salt: bytes, *, params: KdfParams = RECEIPT
     )
 
 
-# --------------------------------------------------------------------------------------------
-# Signatures
-# --------------------------------------------------------------------------------------------
+# --- signatures -----------------------------------------------------------------------------------
 
 
 def generate_signing_key() -> KeyPair:
     """Return a new Ed25519 key pair (raw 32-byte private seed and public key)."""
     private = Ed25519PrivateKey.generate()
     return KeyPair(
-        private=private.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        ),
-        public=private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        ),
+        private=private.private_bytes_raw(), public=private.public_key().public_bytes_raw()
     )
 
 
@@ -618,9 +620,7 @@ def verify(public: bytes, message: bytes, signature: bytes) -> bool:
     return True
 
 
-# --------------------------------------------------------------------------------------------
-# Chunked stream encryption (attachments)
-# --------------------------------------------------------------------------------------------
+# --- chunked stream encryption (attachments) ------------------------------------------------------
 #
 # Layout:  header = version (1) | nonce prefix (7) | chunk size (4, big-endian)
 #          then ciphertext chunks of chunk_size + 16 bytes, the last one possibly shorter.
@@ -658,12 +658,7 @@ def _chunk_nonce(prefix: bytes, counter: int, *, last: bool) -> bytes:
 
 
 def encrypt_stream(
-    key: bytes,
-    src: BinaryIO,
-    dst: BinaryIO,
-    *,
-    aad: bytes,
-    chunk_size: int = 64 * 1024,
+    key: bytes, src: BinaryIO, dst: BinaryIO, *, aad: bytes, chunk_size: int = 64 * 1024
 ) -> int:
     """Return the number of bytes written to ``dst`` after encrypting all of ``src``.
 
@@ -723,10 +718,7 @@ def decrypt_stream(key: bytes, src: BinaryIO, dst: BinaryIO, *, aad: bytes) -> i
         last = not following
         if counter >= _MAX_STREAM_CHUNKS:
             raise DecryptionError
-        try:
-            plaintext = aead.decrypt(_chunk_nonce(prefix, counter, last=last), current, chunk_aad)
-        except InvalidTag:
-            raise DecryptionError from None
+        plaintext = _open_gcm(aead, _chunk_nonce(prefix, counter, last=last), current, chunk_aad)
         dst.write(plaintext)
         written += len(plaintext)
         if last:
@@ -746,9 +738,11 @@ def decrypt_stream_to_bytes(key: bytes, src: BinaryIO, *, aad: bytes) -> bytes:
     return buffer.getvalue()
 
 
-# --------------------------------------------------------------------------------------------
-# Tokens, digests, MACs and random codes
-# --------------------------------------------------------------------------------------------
+# --- tokens, digests, MACs and random codes -------------------------------------------------------
+
+
+def _utf8(value: str | bytes) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)
 
 
 def new_token(nbytes: int = 32) -> str:
@@ -783,7 +777,7 @@ def shuffle(items: list) -> None:
 
 def sha256_hex(data: bytes | str) -> str:
     """Return the SHA-256 digest of `data` (text is UTF-8 encoded) as hex."""
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+    return hashlib.sha256(_utf8(data)).hexdigest()
 
 
 def new_digest():  # noqa: ANN201 - hashlib's object has no public type
@@ -798,13 +792,9 @@ def token_digest(token: str) -> str:
 
 def mac_hex(key: bytes | str, message: bytes | str, *, length: int = 64) -> str:
     """Return HMAC-SHA256(key, message) as hex, cut to `length` characters."""
-    key_bytes = key.encode() if isinstance(key, str) else key
-    data = message.encode() if isinstance(message, str) else message
-    return hmac.new(key_bytes, data, hashlib.sha256).hexdigest()[:length]
+    return hmac.new(_utf8(key), _utf8(message), hashlib.sha256).hexdigest()[:length]
 
 
 def macs_equal(a: str | bytes, b: str | bytes) -> bool:
     """Compare two MACs or tokens in constant time."""
-    a_bytes = a.encode() if isinstance(a, str) else a
-    b_bytes = b.encode() if isinstance(b, str) else b
-    return hmac.compare_digest(a_bytes, b_bytes)
+    return hmac.compare_digest(_utf8(a), _utf8(b))

@@ -6,9 +6,7 @@ that it needs nothing. The route × role matrix test reads these declarations ba
 
 from __future__ import annotations
 
-import hmac
 import re
-import secrets
 import sys
 from collections.abc import Callable, Iterable
 from typing import Annotated
@@ -20,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from backend import crypto
 from backend.auth import service as auth_service
 from backend.auth.models import User
 from backend.auth.permissions import Permission
@@ -90,9 +89,9 @@ class AccountOnHold(HTTPException):
 # --- accounts that may not act yet --------------------------------------------------------------
 # A domain registers `hook(session, user) -> path | None`: the path of the one page an account
 # that is not usable yet may open (a self-registered candidate who has not confirmed their
-# address: assessments/vacancies/accounts.py). Such a session is treated as signed out by every
-# route: public pages show what anyone sees, every other route refuses it (`AccountOnHold`),
-# so no route can forget the rule. Hooks run on every signed-in request: keep them one lookup.
+# address: assessments/vacancies/service/accounts.py). Such a session is treated as signed out
+# by every route: public pages show what anyone sees, every other route refuses it
+# (`AccountOnHold`), so no route can forget the rule. Hooks run on every signed-in request: keep them one lookup.
 AccountHoldHook = Callable[[Session, User], str | None]
 _account_hold_hooks: list[AccountHoldHook] = []
 
@@ -400,7 +399,7 @@ def _forwarded_origin_ok(request: Request, origin: str) -> bool:
 
 
 def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+    return crypto.macs_equal(a, b)
 
 
 def reload_principal(request: Request) -> None:
@@ -454,7 +453,7 @@ def csrf_token_for(request: Request) -> str:
         return principal.session.csrf_token
     binding = _presession(request) or getattr(request.state, "new_presession", None)
     if binding is None:
-        binding = secrets.token_urlsafe(32)
+        binding = crypto.new_token(32)
         request.state.new_presession = binding
     return auth_service.anonymous_csrf_token(settings.resolved_secret_key(), binding=binding)
 

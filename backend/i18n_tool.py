@@ -152,13 +152,13 @@ def update(package: str) -> None:
 _SENTENCE = re.compile(r"^[A-Z][a-z]*(?:[ ,]\S+)+$")
 _MARKERS = frozenset({"_", "N_", "gettext", "ngettext", "lazy_gettext"})
 _DISPLAY_KEYWORDS = frozenset({"title", "label", "message", "heading", "hint", "text"})
-# Modules whose literals are data, not messages: the demo's generators (`demo.py`, `demo_*.py`)
-# write names, units, posts, questions and comments in Spanish (or into bilingual columns), as
-# an organisation's own records would be.
+# Modules whose literals are data, not messages: the demo's generators (`demo.py`, `demo_*.py`,
+# the `backend/demo/` package) write names, units, posts, questions and comments in Spanish (or
+# into bilingual columns), as an organisation's own records would be.
 
 
 def _is_demo_data(path: Path) -> bool:
-    return path.name == "demo.py" or path.name.startswith("demo_")
+    return path.name == "demo.py" or path.name.startswith("demo_") or path.parent.name == "demo"
 
 
 # Errors raised to an operator at a terminal (in English, like the rest of the CLI), never shown

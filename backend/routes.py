@@ -9,10 +9,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from backend import dashboard
 from backend.auth import service as auth_service
+from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.auth.service import Principal
 from backend.config import Settings
@@ -86,6 +87,11 @@ def login(
     target = safe_next(next)
     if row.pending_second_factor:
         target = f"/login/second-factor?next={quote(target, safe='')}"
+    return _signed_in(request, settings, user, token, target)
+
+
+def _signed_in(request: Request, settings: Settings, user: User, token: str, target: str):
+    """Return the redirect after a sign-in, with the session, language and device cookies."""
     response = redirect(request, target)
     _set_session_cookie(response, request, token)
     _set_language_cookie(response, settings, user.locale)
@@ -174,19 +180,26 @@ def second_factor(
         )
     except auth_service.AuthError as err:
         if err.status_code == 429:
-            response = render(
-                request,
-                "auth/login.html",
-                {"error": str(err), "email": pending.user.email, "next": safe_next(next)},
-                status_code=429,
-            )
-            delete_cookie(response, settings, SESSION_COOKIE)
-            return response
+            return _signed_out_for_too_many_codes(request, settings, pending, err, next=next)
         return _second_factor_page(
             request, session, pending, next=next, error=str(err), status=err.status_code
         )
     session.commit()
     return redirect(request, safe_next(next))
+
+
+def _signed_out_for_too_many_codes(
+    request: Request, settings: Settings, pending: Principal, err: Exception, *, next: str
+):
+    """Return the sign-in page (429) and end the half-open session's cookie."""
+    response = render(
+        request,
+        "auth/login.html",
+        {"error": str(err), "email": pending.user.email, "next": safe_next(next)},
+        status_code=429,
+    )
+    delete_cookie(response, settings, SESSION_COOKIE)
+    return response
 
 
 @router.post("/login/second-factor/cancel", dependencies=[public])
@@ -379,7 +392,7 @@ def first_password_sign_out(request: Request, session: SessionDep, principal: Op
 @router.get("/healthz", dependencies=[public])
 def healthz(session: SessionDep):
     try:
-        session.exec(select(text("1"))).one()
+        session.execute(text("SELECT 1")).one()
     except Exception:  # noqa: BLE001 - any database failure means unhealthy
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
     return {"status": "ok", "database": "ok"}

@@ -97,7 +97,7 @@ def _submit_many(args: tuple[str, int, int]) -> int:
     with Session(engine) as session:
         for _ in range(count):
             reporting.submit_report(session, settings, submission=_submission(channel_id))
-            reporting.commit(session, settings)
+            session.commit()
     engine.dispose()
     return count
 
@@ -110,7 +110,7 @@ def bench_receipt_login(settings: Settings, channel_id: int, logins: int) -> dic
     with Session(engine) as session:
         for _ in range(5):
             result = reporting.submit_report(session, settings, submission=_submission(channel_id))
-            reporting.commit(session, settings)
+            session.commit()
             receipts.append(result.receipt)
         timings = []
         for i in range(logins):

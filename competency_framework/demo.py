@@ -44,14 +44,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import func, insert, literal, select, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
+from backend.config import Settings
 from backend.db import insert_rows
+from backend.demo import DemoAccount, DemoPerson
 from backend.org.models import Employee
 from competency_framework import service
 from competency_framework.models import (
@@ -114,20 +115,6 @@ ONE_OFF_NOTES = [
 ]
 NOTES = [DIAGNOSTIC, USER_AREA, *SELF_NOTES, *REASONS, *ONE_OFF_NOTES]
 _NOTE = {text: i for i, text in enumerate(NOTES)}
-
-
-class DemoRatee(NamedTuple):
-    """What the organisation's generator knows about one employee, for their ratings."""
-
-    employee_id: int
-    role_code: str
-    unit_code: str
-    setting: str  # "central" | "delegation" | "hospital" | "entity"
-    procurement: bool  # procurement job family (otherwise a user area)
-    hire: date
-    left_on: date | None
-    qualified: bool  # holds a formal procurement qualification
-    supervised: bool  # somebody heads their unit (or the chain above it)
 
 
 @dataclass(frozen=True)
@@ -210,7 +197,7 @@ def _requirements(session: Session, competency_ids: np.ndarray) -> dict[str, np.
 
 
 def seed_rating_history(
-    session: Session, people: list[DemoRatee], *, seed: int, as_of: date
+    session: Session, people: list[DemoPerson], *, seed: int, as_of: date
 ) -> RatingHistory:
     """Write the demo's rating history and campaigns for `people` (the caller commits)."""
     competencies = service.list_competencies(session)
@@ -783,3 +770,22 @@ def include_demo_accounts(session: Session, employee_ids: list[int]) -> int:
     if joining:
         session.execute(insert(CampaignParticipant), joining)
     return len(joining)
+
+
+def seed_people(
+    session: Session, people: list[DemoPerson], *, seed: int, as_of: date
+) -> dict[str, int]:
+    """The `demo.people` hook: the generated people's rating history (the caller commits)."""
+    history = seed_rating_history(session, people, seed=seed, as_of=as_of)
+    return {
+        "rating_entries": history.entries,
+        "current_ratings": history.current_ratings,
+        "people_rated": history.people_rated,
+        "awaiting_validation": history.awaiting_validation,
+        "campaigns": history.campaigns,
+    }
+
+
+def prepare_accounts(session: Session, settings: Settings, accounts: list[DemoAccount]) -> None:
+    """The `demo.accounts` hook: the demo accounts' employees join the open campaign."""
+    include_demo_accounts(session, [a.employee_id for a in accounts if a.employee_id is not None])

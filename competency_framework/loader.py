@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlmodel import Session, select
 
-from backend import audit
+from backend import audit, crypto
+from competency_framework import service
 from competency_framework.models import (
     Competency,
     FrameworkVersion,
     LevelDescriptor,
     ProficiencyLevel,
+    RoleProfile,
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -39,7 +40,7 @@ def read_framework(path: Path = FRAMEWORK_FILE) -> tuple[dict[str, Any], str]:
         missing = [lv for lv in LEVELS if lv not in competency.get("levels", {})]
         if missing:
             raise FrameworkFileError(f"{competency['code']}: no descriptor for levels {missing}")
-    return data, hashlib.sha256(raw).hexdigest()
+    return data, crypto.sha256_hex(raw)
 
 
 def sync_framework(session: Session, path: Path = FRAMEWORK_FILE) -> bool:
@@ -134,15 +135,13 @@ def sync_role_profiles(session: Session, path: Path = ROLE_PROFILES_FILE) -> int
     Existing profiles are left alone: once loaded they belong to the HR planners, whose edits
     must never be overwritten by a re-load. Returns how many profiles were created.
     """
-    from competency_framework import service
-
     data = read_role_profiles(path)
     version = str(data.get("version", ""))
     created = 0
     for entry in data.get("profiles", []):
         code = entry.get("position_code") or entry.get("role_code")
         key = service.role_profile_key(code)
-        if session.exec(select(service.RoleProfile).where(service.RoleProfile.key == key)).first():
+        if session.exec(select(RoleProfile).where(RoleProfile.key == key)).first():
             continue
         service.create_role_profile(
             session,
@@ -158,3 +157,13 @@ def sync_role_profiles(session: Session, path: Path = ROLE_PROFILES_FILE) -> int
         )
         created += 1
     return created
+
+
+def load_reference_data(session: Session) -> None:
+    """The `reference_data` hook: the framework file, then the default role profiles.
+
+    Idempotent; the caller commits.
+    """
+    sync_framework(session)
+    session.flush()
+    sync_role_profiles(session)

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.db import UTCDateTime, utcnow
+from backend import clock
+from backend.db import UTCDateTime
 from backend.i18n import N_
 
 
@@ -22,7 +23,7 @@ class FrameworkVersion(SQLModel, table=True):
     source: str = Field(default="", max_length=500)
     content_sha256: str = Field(max_length=64)
     proficient_level: int = 3
-    loaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    loaded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class ProficiencyLevel(SQLModel, table=True):
@@ -93,7 +94,7 @@ class RoleProfile(SQLModel, table=True):
     title_en: str = Field(default="", max_length=200)
     current_version: int = 1
     is_active: bool = True
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class RoleProfileVersion(SQLModel, table=True):
@@ -108,7 +109,7 @@ class RoleProfileVersion(SQLModel, table=True):
     source: str = Field(default="", max_length=60)  # "data 2026.1", "edit", "import", "override"
     reason: str = Field(default="", max_length=1000)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class RoleRequirement(SQLModel, table=True):
@@ -170,7 +171,7 @@ class RatingEntry(SQLModel, table=True):
     review_of_id: int | None = Field(default=None, foreign_key="rating_entry.id", index=True)
     campaign_id: int | None = Field(default=None, foreign_key="assessment_campaign.id")
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     note: str = Field(default="", max_length=2000)
     evidence_url: str = Field(default="", max_length=500)
 
@@ -207,7 +208,7 @@ class CompetencyRevision(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     ratings: int = 0
     profiles: int = 0
-    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    changed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 # --- assessment campaigns ---------------------------------------------------------------------
@@ -221,7 +222,7 @@ class AssessmentCampaign(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     deadline: date
-    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    opened_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     # What HR chose, kept for display: {"units": [codes], "roles": [role codes], "subunits": bool}
@@ -250,5 +251,5 @@ class CampaignReminder(SQLModel, table=True):
     recipient_employee_id: int = Field(foreign_key="employee.id", index=True)
     kind: str = Field(max_length=20)  # "self_assessment" | "validation"
     pending: int = 0  # competencies (self) or people (validation) outstanding when sent
-    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     sent_by_id: int | None = Field(default=None, foreign_key="app_user.id")

@@ -10,7 +10,6 @@ from backend.dashboard import Panel, panel
 from backend.i18n import LOCALES, N_, get_locale, set_locale
 from backend.org.models import Employee
 from backend.warmup import warmer
-from competency_framework import campaigns as campaign_service
 from competency_framework import service
 
 
@@ -34,7 +33,7 @@ def my_competencies(session: Session, principal: Principal) -> Panel | None:
             "largest": sorted(
                 (r for r in profile.rows if r.gap > 0), key=lambda r: (-r.gap, r.competency.order)
             )[:3],
-            "campaigns": campaign_service.open_campaigns_for(session, employee_id=employee.id),
+            "campaigns": service.open_campaigns_for(session, employee_id=employee.id),
         },
         order=15,
     )
@@ -45,9 +44,7 @@ def ratings_to_validate(session: Session, principal: Principal) -> Panel | None:
     if not principal.has_role(Role.supervisor) or principal.user.employee_id is None:
         return None
     items = service.validation_queue(session, actor=_supervisor_view(principal), limit=8)
-    reminders = campaign_service.validation_reminders_for(
-        session, employee_id=principal.user.employee_id
-    )
+    reminders = service.validation_reminders_for(session, employee_id=principal.user.employee_id)
     return Panel(
         N_("Ratings awaiting my validation"),
         "competency/panel_validation.html",

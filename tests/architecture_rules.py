@@ -263,6 +263,27 @@ def crypto_violations() -> list[Violation]:
     return out
 
 
+def _is_route_module(module: str) -> bool:
+    parts = module.split(".")
+    return "routes" in parts or parts[-1].endswith("_routes")
+
+
+def query_violations() -> list[Violation]:
+    """Route modules that build queries: reading data is the service's job."""
+    out = []
+    for module in product_modules():
+        if not _is_route_module(module):
+            continue
+        for node in ast.walk(_tree(module)):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module in ("sqlmodel", "sqlalchemy", "sqlalchemy.sql")
+                and any(alias.name in ("select", "update", "delete") for alias in node.names)
+            ):
+                out.append(Violation(module, node.lineno, "queries belong in the service"))
+    return out
+
+
 def shape_violations() -> list[Violation]:
     """Domain packages missing one of the files every domain has."""
     out = []
@@ -287,6 +308,7 @@ CHECKS = {
     "clock": clock_violations,
     "crypto": crypto_violations,
     "domain shape": shape_violations,
+    "queries in routes": query_violations,
 }
 
 

@@ -13,6 +13,7 @@ from backend.auth.service import anonymous_csrf_token, totp_secret_of
 from tests.conftest import TEST_PASSWORD, csrf_of, sign_in_form_token
 from whistleblowing import service as reporting
 from whistleblowing.models import ReportChannel
+from whistleblowing.service.common import _aad
 
 
 @dataclass
@@ -130,7 +131,7 @@ def holder_private(session: Session, user: User) -> bytes:
     return crypto.unwrap_private_key(
         session.get(HolderKey, user.id).wrapped_private,
         TEST_PASSWORD,
-        aad=reporting._aad("holder", user.id),
+        aad=_aad("holder", user.id),
     )
 
 
@@ -156,7 +157,7 @@ def file_report(session: Session, settings, channel_id: int, **overrides):
     )
     values.update(overrides)
     result = reporting.submit_report(session, settings, submission=reporting.Submission(**values))
-    reporting.commit(session, settings)
+    session.commit()
     return result
 
 

@@ -16,11 +16,9 @@ only in the attachments directory, which is outside the web root and never serve
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
-import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,7 +150,7 @@ def clean(filename: str, data: bytes) -> CleanFile:
         cleaned = strip_image(data, file_type=file_type, name=name)
     else:
         cleaned = data
-    return CleanFile(name, file_type, cleaned, hashlib.sha256(cleaned).hexdigest())
+    return CleanFile(name, file_type, cleaned, crypto.sha256_hex(cleaned))
 
 
 def strip_image(data: bytes, *, file_type: FileType, name: str = "") -> bytes:
@@ -465,7 +463,7 @@ def jpeg_without_metadata(data: bytes) -> bytes:
 
 def new_uid() -> str:
     """Return a random 32-hex-digit identifier (also the stored file's name)."""
-    return secrets.token_hex(16)
+    return crypto.new_hex(16)
 
 
 def _path(directory: Path, uid: str) -> Path:
@@ -482,7 +480,7 @@ def store(directory: Path, uid: str, *, key: bytes, data: bytes, aad: bytes) -> 
     """
     target = _path(directory, uid)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    partial = target.with_name(f".{uid}.{secrets.token_hex(4)}.part")
+    partial = target.with_name(f".{uid}.{crypto.new_hex(4)}.part")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as sink:

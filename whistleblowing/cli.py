@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from backend import crypto, i18n
+from backend import crypto, i18n, jobs
 from backend.auth.models import User
 from backend.config import Settings, get_settings
 from backend.db import make_engine
@@ -22,15 +22,45 @@ recovery_app = typer.Typer(
     help="The reporting channel's recovery key (kept offline by the integrity committee).",
     no_args_is_help=True,
 )
+reporting_app = typer.Typer(help="The reporting channel's scheduled work.", no_args_is_help=True)
 # Top-level commands, added to the root `merito` app by `register`.
 _commands = typer.Typer()
 
+# The channel's jobs (whistleblowing/jobs.py), by the name an operator types.
+JOBS = {
+    "deadlines": "case_deadlines",
+    "sessions": "reporter_sessions",
+    "retention": "case_retention",
+    "monitoring": "complaint_monitoring",
+}
+
 
 def register(app: typer.Typer) -> None:
-    """Add `merito recovery …` and `merito verify-certificate` to the command line."""
+    """Add `merito recovery …`, `merito reporting run …` and `merito verify-certificate`."""
     app.add_typer(recovery_app, name="recovery")
+    app.add_typer(reporting_app, name="reporting")
     for command in _commands.registered_commands:
         app.registered_commands.append(command)
+
+
+@reporting_app.command("run")
+def run_job(
+    job: Annotated[
+        str,
+        typer.Argument(help="deadlines, sessions, retention or monitoring."),
+    ],
+) -> None:
+    """Run one of the channel's scheduled jobs now (deadline reminders and escalation, ending
+    reporter sessions, retention, retaliation monitoring), under the same lease as the
+    scheduler, so it never runs twice at once."""
+    if job not in JOBS:
+        typer.echo(f"Unknown job {job!r}: choose one of {', '.join(JOBS)}.", err=True)
+        raise typer.Exit(2)
+    summary = jobs.run_now(_engine(), get_settings(), JOBS[job])
+    if summary is None:
+        typer.echo(f"{job}: another process is running it right now.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{job}: {summary}")
 
 
 def _engine():

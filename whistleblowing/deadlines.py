@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -40,11 +40,6 @@ def local_day(moment: datetime, time_zone: str) -> date:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: the day depends on the time zone")
     return moment.astimezone(ZoneInfo(time_zone)).date()
-
-
-def local_today(time_zone: str, now: datetime | None = None) -> date:
-    """Return today's date in `time_zone`."""
-    return local_day(now or datetime.now(UTC), time_zone)
 
 
 def acknowledgement_due(received_on: date) -> date:

@@ -24,7 +24,6 @@ from sqlmodel import Session, col, select
 
 from backend.auth.models import User
 from backend.config import Settings
-from whistleblowing import cases
 from whistleblowing import service as reporting
 from whistleblowing.models import HolderKey, ReportChannel
 
@@ -66,7 +65,7 @@ def prepare(session: Session, settings: Settings, accounts: Sequence[DemoAccount
                 session, actor=admin, channel=channel, user_ids=[lead.id]
             )
         if channel.lead_user_id is None and channel.deputy_user_id is None:
-            cases.set_channel_roles(
+            reporting.set_channel_roles(
                 session,
                 actor=admin,
                 channel=channel,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from backend.i18n import _
 from whistleblowing import service as reporting
-from whistleblowing.retaliation import PACK_TYPE
+from whistleblowing.service.retaliation import PACK_TYPE
 
 
 @dataclass

@@ -29,11 +29,10 @@ from sqlmodel import Session
 
 from assessments.appraisals import service
 from assessments.appraisals.models import AppraisalCycle, ManagerTraining, TrainingSource
-from backend import audit
+from backend import audit, clock, demo
 from backend.auth.models import User
 from backend.auth.permissions import Permission, Role, permissions_for
 from backend.config import Settings
-from backend.db import utcnow
 from backend.org.models import Employee, EmployeeStatus
 
 # The organisation-wide procurement plan's priorities (Spanish, as HR would write them).
@@ -75,8 +74,6 @@ def cycle_name(year: int) -> str:
 
 def prepare(session: Session, settings: Settings, accounts: Sequence[DemoAccount]) -> None:
     """Record the plan, open the cycle and train the supervisors (the caller commits)."""
-    from backend import demo
-
     hr_email = next((a.email for a in accounts if a.role == Role.hr_planner), None)
     user = session.execute(select(User).where(User.email == hr_email)).scalars().first()
     if user is None:
@@ -100,7 +97,7 @@ def prepare(session: Session, settings: Settings, accounts: Sequence[DemoAccount
             require_trained_managers=True,
             actor=hr,
         )
-    _train_supervisors(session, hr, completed_on=min(demo.AS_OF, utcnow().date()))
+    _train_supervisors(session, hr, completed_on=min(demo.AS_OF, clock.today(settings)))
 
 
 def _train_supervisors(session: Session, hr: _DemoHR, *, completed_on: date) -> int:
@@ -131,7 +128,7 @@ def _train_supervisors(session: Session, hr: _DemoHR, *, completed_on: date) -> 
                 "evidence": EVIDENCE,
                 "source": TrainingSource.hr.value,
                 "recorded_by_id": hr.user.id,
-                "recorded_at": utcnow(),
+                "recorded_at": clock.now(),
             }
             for employee_id in ids
         ],

@@ -15,7 +15,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.db import UTCDateTime, utcnow
+from backend import clock
+from backend.db import UTCDateTime
 from backend.i18n import N_
 
 # --- the fixed rating scale -------------------------------------------------------------------
@@ -102,7 +103,7 @@ class PlanPriority(SQLModel, table=True):
     target: str = Field(max_length=500)
     description: str = Field(default="", max_length=2000)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class UnitObjective(SQLModel, table=True):
@@ -117,7 +118,7 @@ class UnitObjective(SQLModel, table=True):
     title: str = Field(max_length=200)
     target: str = Field(max_length=500)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 # --- cycles and appraisals ----------------------------------------------------------------------
@@ -139,7 +140,7 @@ class AppraisalCycle(SQLModel, table=True):
     # Supervisors must have completed the appraisal-dialogue training before opening dialogues.
     require_trained_managers: bool = True
     appraisal_count: int = 0
-    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    opened_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     opened_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
@@ -194,8 +195,8 @@ class Appraisal(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_back_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_back_reason: str = Field(default="", max_length=2000)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class AppraisalStep(SQLModel, table=True):
@@ -207,7 +208,7 @@ class AppraisalStep(SQLModel, table=True):
     appraisal_id: int = Field(foreign_key="appraisal.id", index=True, ondelete="CASCADE")
     step: str = Field(max_length=40)
     by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     note: str = Field(default="", max_length=2000)
 
 
@@ -233,7 +234,7 @@ class TeamObjective(SQLModel, table=True):
     # The weight it starts with in each member's set (the supervisor may adjust it per person).
     weight: int = 20
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class Objective(SQLModel, table=True):
@@ -282,7 +283,7 @@ class ObjectiveProgress(SQLModel, table=True):
     percent: int
     note: str = Field(default="", max_length=2000)
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 # --- the two blind assessments ------------------------------------------------------------------
@@ -300,7 +301,7 @@ class AppraisalAssessment(SQLModel, table=True):
     achievements: str = Field(default="", max_length=4000)
     to_improve: str = Field(default="", max_length=4000)
     written_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -337,7 +338,7 @@ class AppraisalDialogue(SQLModel, table=True):
     support_needed: str = Field(default="", max_length=4000)
     next_objectives: str = Field(default="", max_length=4000)
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class DevelopmentAction(SQLModel, table=True):
@@ -355,7 +356,7 @@ class DevelopmentAction(SQLModel, table=True):
     competency_code: str | None = Field(default=None, max_length=60)
     description: str = Field(max_length=1000)
     due_by: date | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -384,7 +385,7 @@ class ManagerTraining(SQLModel, table=True):
     evidence: str = Field(default="", max_length=500)
     source: str = Field(default=TrainingSource.hr, max_length=16)
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class AppraisalReminder(SQLModel, table=True):
@@ -397,7 +398,7 @@ class AppraisalReminder(SQLModel, table=True):
     recipient_employee_id: int = Field(foreign_key="employee.id", index=True)
     kind: str = Field(max_length=24)
     pending: int = 0
-    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     sent_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     # The reminder's email (assessments/appraisals/flows.py): "pending" until the mail job
     # sends it ("sent"), gives up ("failed"), finds no active account ("no_account") or the

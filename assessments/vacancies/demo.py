@@ -1,14 +1,15 @@
 """The competitions of the demo: one at every stage, ready on the first `merito up`.
 
-`prepare` (called by backend.demo.create_demo_accounts) gives the demo what a visitor needs to
+`prepare` (the `demo.accounts` hook, plugin.py) gives the demo what a visitor needs to
 walk a competition from both sides without configuring anything:
 
-- a question bank with questions on each of the framework's 13 competencies (`demo_bank`);
+- a question bank with questions on each of the framework's 13 competencies
+  (`data/question_bank.yaml`);
 - the demo candidate as a confirmed external candidate (its candidate record, address
   confirmed), so it can apply at once;
 - five competitions, each run through the same service functions HR, candidates and the panel
-  use, with the competition clock set back (`clock.running_at`) so their earlier stages happened
-  in the past weeks: one accepting applications; one whose knowledge test is open, where the
+  use, with the clock set back (`backend.clock.frozen`) so their earlier stages happened in the
+  past weeks: one accepting applications; one whose knowledge test is open, where the
   demo candidate has applied and can take it; one in interviews, where the other two members of
   the panel have scored and the demo panel member has every candidate still to score; one with
   a published merit list inside its appeal window, the demo candidate on it; one appointed.
@@ -24,27 +25,28 @@ that has none (a real organisation's competitions are never mixed with invented 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Protocol
 
+import yaml
 from sqlmodel import Session, col, select
 
+from backend import clock, crypto, demo
 from backend.auth import service as auth_service
 from backend.auth.models import User
 from backend.auth.permissions import Role
 from backend.config import Settings
 from backend.org.models import Employee, EmployeeStatus, Position, Unit, UnitKind
 
-from . import applications, clock, merit, scoring, service, testing, workdays
-from .applications import ApplicationInput
-from .demo_bank import DOMAINS, QUESTIONS, options_in_order
+from . import service
 from .models import Application, BankQuestion, CandidateAccount, Stage, Vacancy
-from .service import NoticeInput
-from .testing import QuestionInput
+from .schemas import ApplicationInput, NoticeInput, QuestionInput
 
+BANK_FILE = Path(__file__).parent / "data" / "question_bank.yaml"
 PANEL = ("panel_member", "panel_member2", "panel_member3")
 # The demo candidate's names as a candidate record holds them (given names, surnames).
 CANDIDATE_NAMES = ("Persona candidata", "Externa Demo")
@@ -126,8 +128,6 @@ def _by_email(session: Session, email: str) -> User | None:
 def prepare(session: Session, settings: Settings, accounts: Sequence[DemoAccount]) -> None:
     """Load the demo bank, confirm the demo candidate and build the demo competitions (the
     caller commits)."""
-    from backend import demo
-
     session.info.setdefault("settings", settings)
     hr = _by_email(session, demo.demo_email("hr_planner"))
     candidate = _by_email(session, demo.demo_email("candidate"))
@@ -151,21 +151,63 @@ def prepare(session: Session, settings: Settings, accounts: Sequence[DemoAccount
 # --- the bank and the demo candidate ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DemoQuestion:
+    competency: str
+    domain: str
+    difficulty: int
+    es: tuple[str, tuple[str, ...]]  # (stem, options: the right one first)
+    en: tuple[str, tuple[str, ...]]
+
+    def text(self, locale: str) -> tuple[str, tuple[str, ...]]:
+        return self.en if locale == "en" else self.es
+
+
+@cache
+def demo_bank() -> tuple[list[tuple[str, str, str]], list[DemoQuestion]]:
+    """Return the demo bank's knowledge domains (code, Spanish name, English name) and
+    questions (data/question_bank.yaml)."""
+    data = yaml.safe_load(BANK_FILE.read_text(encoding="utf-8"))
+    domains = [(d["code"], d["name_es"], d["name_en"]) for d in data["domains"]]
+    questions = [
+        DemoQuestion(
+            q["competency"],
+            q["domain"],
+            int(q["difficulty"]),
+            (q["es"]["stem"], tuple(q["es"]["options"])),
+            (q["en"]["stem"], tuple(q["en"]["options"])),
+        )
+        for q in data["questions"]
+    ]
+    return domains, questions
+
+
+def options_in_order(question: DemoQuestion, index: int, locale: str) -> tuple[list[str], int]:
+    """Return the question's options in display order and the right one's position (from 0):
+    the bank file lists the right one first; here it moves to a different place per question,
+    the same in both languages, so the answer key is not "always A"."""
+    _stem, options = question.text(locale)
+    shift = index % len(options)
+    ordered = list(options[shift:] + options[:shift])
+    return ordered, (len(options) - shift) % len(options)
+
+
 def load_bank(session: Session, actor: User, *, locale: str) -> int:
     """Add the demo's knowledge domains and questions that are missing; return how many
     questions were added."""
+    domains, questions = demo_bank()
     have = {d.code for d in service.domains(session)}
-    for code, name_es, name_en in DOMAINS:
+    for code, name_es, name_en in domains:
         if code not in have:
-            testing.create_domain(session, code=code, name_es=name_es, name_en=name_en, actor=actor)
+            service.create_domain(session, code=code, name_es=name_es, name_en=name_en, actor=actor)
     stems = set(session.exec(select(BankQuestion.stem)).all())
     added = 0
-    for index, question in enumerate(QUESTIONS):
+    for index, question in enumerate(questions):
         stem, _options = question.text(locale)
         if stem in stems:
             continue
         options, correct = options_in_order(question, index, locale)
-        testing.add_question(
+        service.add_question(
             session,
             data=QuestionInput(
                 domain=question.domain,
@@ -227,7 +269,7 @@ def _positions(session: Session) -> dict[str, Position]:
 
 def _random_password() -> str:
     # Nobody signs in as the invented candidates or the approver: a password nobody knows.
-    return secrets.token_urlsafe(24)
+    return crypto.new_token(24)
 
 
 @dataclass
@@ -345,8 +387,8 @@ class Builder:
 
     def _review_closes(self, published: datetime) -> datetime:
         tz = self.settings.time_zone
-        closes = workdays.deadline_after(published, self.settings.vacancy_min_posting_days, tz)
-        return workdays.deadline_after(closes, self.settings.vacancy_review_days, tz)
+        closes = service.deadline_after(published, self.settings.vacancy_min_posting_days, tz)
+        return service.deadline_after(closes, self.settings.vacancy_review_days, tz)
 
     def _published_for_test_at(self, opens: datetime) -> datetime:
         """Return a publication moment whose windows (and reviews) are over by `opens`."""
@@ -358,7 +400,7 @@ class Builder:
     def _results_for_appointment_at(self, appointed: datetime) -> datetime:
         tz = self.settings.time_zone
         published = appointed - timedelta(days=7)
-        while workdays.deadline_after(
+        while service.deadline_after(
             published, self.settings.vacancy_appeal_days, tz
         ) >= appointed - timedelta(hours=1):
             published -= timedelta(days=1)
@@ -425,9 +467,9 @@ class Builder:
         self.run_to_interview(vacancy, people, published - 4 * day)
         self.interview(vacancy, people, published - 2 * day, members=self.panel)
         self.publish_results(vacancy, published)
-        with clock.running_at(appointed):
-            top = merit.remaining_order(self.session, vacancy)[0][1]
-            merit.propose_appointment(
+        with clock.frozen(appointed):
+            top = service.remaining_order(self.session, vacancy)[0][1]
+            service.propose_appointment(
                 self.session, vacancy=vacancy, application=top, justification="", actor=self.hr
             )
 
@@ -435,7 +477,7 @@ class Builder:
         """Draft, approve and publish the competition of `stage` at `moment`."""
         position = self.positions[stage]
         session, settings = self.session, self.settings
-        with clock.running_at(moment - timedelta(days=3)):
+        with clock.frozen(moment - timedelta(days=3)):
             vacancy = service.create_vacancy(session, settings, position=position, actor=self.hr)
             criteria = {
                 c["competency"]: str(c["required_level"])
@@ -461,14 +503,14 @@ class Builder:
                     actor=self.hr,
                 )
             service.submit_for_approval(session, settings, vacancy=vacancy, actor=self.hr)
-        with clock.running_at(moment - timedelta(days=1)):
+        with clock.frozen(moment - timedelta(days=1)):
             service.approve(session, settings, vacancy=vacancy, actor=self.approver)
-        with clock.running_at(moment):
+        with clock.frozen(moment):
             service.publish(session, settings, vacancy=vacancy, actor=self.hr)
         return vacancy
 
     def seat_panel(self, vacancy: Vacancy, moment: datetime) -> None:
-        with clock.running_at(moment):
+        with clock.frozen(moment):
             for member in self.panel:
                 service.appoint_panel_member(
                     self.session, vacancy=vacancy, user=member, actor=self.hr
@@ -485,8 +527,8 @@ class Builder:
             for c in vacancy.criteria
         }
         answers = {q["key"]: q["pass_answer"] for q in vacancy.eligibility}
-        with clock.running_at(moment):
-            return applications.apply(
+        with clock.frozen(moment):
+            return service.apply(
                 self.session,
                 self.settings,
                 vacancy=vacancy,
@@ -500,23 +542,23 @@ class Builder:
         self.seat_panel(vacancy, published)
         for index, person in enumerate(people):
             self.apply(vacancy, person.user, published + timedelta(days=1, hours=index))
-        with clock.running_at(opens):
-            testing.open_test(self.session, self.settings, vacancy=vacancy, actor=self.hr)
+        with clock.frozen(opens):
+            service.open_test(self.session, self.settings, vacancy=vacancy, actor=self.hr)
 
     def take_tests(self, vacancy: Vacancy, people: list[Person], moment: datetime) -> None:
         for person in people:
-            application = applications.application_of(self.session, vacancy, person.user)
-            with clock.running_at(moment):
-                attempt = testing.start_test(
+            application = service.application_of(self.session, vacancy, person.user)
+            with clock.frozen(moment):
+                attempt = service.start_test(
                     self.session, application=application, user=person.user
                 )
                 answers = {}
-                for index, question in enumerate(testing.questions_of(self.session, attempt)):
+                for index, question in enumerate(service.questions_of(self.session, attempt)):
                     right = question.correct_option
                     wrong = (right + 1) % len(question.options)
                     answers[question.id] = right if index < person.right else wrong
-            with clock.running_at(moment + timedelta(minutes=20)):
-                testing.submit(self.session, attempt=attempt, user=person.user, answers=answers)
+            with clock.frozen(moment + timedelta(minutes=20)):
+                service.submit(self.session, attempt=attempt, user=person.user, answers=answers)
 
     def run_to_interview(self, vacancy: Vacancy, people: list[Person], locked: datetime) -> None:
         """Run the test, the declarations and the sift; lock the sift at `locked`."""
@@ -524,12 +566,12 @@ class Builder:
         opens = locked - 5 * day
         self.run_to_test(vacancy, people, opens)
         self.take_tests(vacancy, people, opens + timedelta(hours=2))
-        with clock.running_at(opens + 2 * day):
-            testing.close_test(session, vacancy=vacancy, actor=self.hr)
-        with clock.running_at(opens + 3 * day):
+        with clock.frozen(opens + 2 * day):
+            service.close_test(session, vacancy=vacancy, actor=self.hr)
+        with clock.frozen(opens + 3 * day):
             for member in self.panel:
-                lines = scoring.declaration_sheet(session, vacancy=vacancy, user=member)
-                scoring.declare(
+                lines = service.declaration_sheet(session, vacancy=vacancy, user=member)
+                service.declare(
                     session,
                     vacancy=vacancy,
                     user=member,
@@ -540,8 +582,8 @@ class Builder:
                     },
                 )
         self._score(vacancy, people, Stage.sift, opens + 4 * day, self.panel)
-        with clock.running_at(locked):
-            scoring.lock_sift(session, vacancy=vacancy, actor=self.hr)
+        with clock.frozen(locked):
+            service.lock_sift(session, vacancy=vacancy, actor=self.hr)
 
     def interview(self, vacancy, people: list[Person], moment: datetime, *, members) -> None:
         self._score(vacancy, people, Stage.interview, moment, members)
@@ -549,15 +591,15 @@ class Builder:
     def _score(self, vacancy, people: list[Person], stage: Stage, moment, members) -> None:
         session = self.session
         active = {a.id for a in service.active_applications(session, vacancy)}
-        with clock.running_at(moment):
+        with clock.frozen(moment):
             for person in people:
-                application = applications.application_of(session, vacancy, person.user)
+                application = service.application_of(session, vacancy, person.user)
                 if application.id not in active:
                     continue
                 values = person.sift if stage == Stage.sift else person.interview
                 for member in members:
                     value = values[self.panel.index(member)]
-                    scoring.record_scores(
+                    service.record_scores(
                         session,
                         vacancy=vacancy,
                         application=application,
@@ -566,7 +608,7 @@ class Builder:
                         rater=member,
                     )
                 if len(members) == len(self.panel):
-                    scoring.accept_suggested(
+                    service.accept_suggested(
                         session,
                         vacancy=vacancy,
                         application=application,
@@ -575,11 +617,9 @@ class Builder:
                     )
 
     def publish_results(self, vacancy: Vacancy, moment: datetime) -> None:
-        with clock.running_at(moment):
-            merit.publish_results(self.session, self.settings, vacancy=vacancy, actor=self.hr)
+        with clock.frozen(moment):
+            service.publish_results(self.session, self.settings, vacancy=vacancy, actor=self.hr)
 
 
 def _email_domain() -> str:
-    from backend import demo
-
     return demo.EMAIL_DOMAIN

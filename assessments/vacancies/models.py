@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.db import UTCDateTime, utcnow
+from backend import clock
+from backend.db import UTCDateTime
 from backend.i18n import N_
 
 
@@ -86,7 +87,7 @@ class KnowledgeDomain(SQLModel, table=True):
     code: str = Field(max_length=40, unique=True, index=True)
     name_es: str = Field(max_length=200)
     name_en: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 DIFFICULTY_LABELS = {1: N_("Easy"), 2: N_("Medium"), 3: N_("Hard")}
@@ -110,7 +111,7 @@ class BankQuestion(SQLModel, table=True):
     correct_option: int
     is_active: bool = True
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class Vacancy(SQLModel, table=True):
@@ -147,7 +148,7 @@ class Vacancy(SQLModel, table=True):
     posting_days: int = 10
     status: str = Field(default=VacancyStatus.draft, max_length=20, index=True)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     submitted_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     returned_reason: str = Field(default="", max_length=2000)
@@ -191,7 +192,7 @@ class VacancyAmendment(SQLModel, table=True):
     closes_at_before: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closes_at_after: datetime = Field(sa_type=UTCDateTime)
     published_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    published_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    published_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class InterviewQuestion(SQLModel, table=True):
@@ -204,7 +205,7 @@ class InterviewQuestion(SQLModel, table=True):
     competency_code: str = Field(max_length=60)
     order: int = 0
     text: str = Field(max_length=2000)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class PanelMember(SQLModel, table=True):
@@ -220,7 +221,7 @@ class PanelMember(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
     outside_hiring_unit: bool = False
     appointed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    appointed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    appointed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class CandidateAccount(SQLModel, table=True):
@@ -235,7 +236,7 @@ class CandidateAccount(SQLModel, table=True):
     # SHA-256 of the one-time verification token (the token itself is only in the email).
     token_hash: str = Field(default="", max_length=64, index=True)
     token_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class ApplicationStatus(StrEnum):
@@ -278,8 +279,8 @@ class Application(SQLModel, table=True):
     candidate_surnames: str = Field(default="", max_length=150)
     # What the panel sees in the sift instead of a name.
     anonymous_code: str = Field(max_length=12)
-    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    submitted_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     # {"q1": "yes", ...}
     eligibility_answers: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # Keys of the eligibility questions answered against the requirement.
@@ -322,7 +323,7 @@ class ConflictDeclaration(SQLModel, table=True):
     note: str = Field(default="", max_length=2000)
     # Likely conflicts Mérito found: "supervisor", "same_unit", "shared_surname".
     flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    declared_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    declared_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class TestAttempt(SQLModel, table=True):
@@ -336,7 +337,7 @@ class TestAttempt(SQLModel, table=True):
     application_id: int = Field(foreign_key="vacancy_application.id", unique=True)
     seed: str = Field(max_length=64)
     question_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     deadline_at: datetime = Field(sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     marked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -352,7 +353,7 @@ class TestAnswer(SQLModel, table=True):
     attempt_id: int = Field(foreign_key="test_attempt.id", primary_key=True, ondelete="CASCADE")
     question_id: int = Field(foreign_key="bank_question.id", primary_key=True)
     chosen: int
-    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    answered_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class NeutralisedQuestion(SQLModel, table=True):
@@ -364,7 +365,7 @@ class NeutralisedQuestion(SQLModel, table=True):
     question_id: int = Field(foreign_key="bank_question.id", primary_key=True)
     reason: str = Field(max_length=2000)
     neutralised_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    neutralised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    neutralised_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class PanelScore(SQLModel, table=True):
@@ -388,7 +389,7 @@ class PanelScore(SQLModel, table=True):
     rater_id: int = Field(foreign_key="app_user.id", index=True)
     score: int
     note: str = Field(default="", max_length=2000)
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class ConsensusScore(SQLModel, table=True):
@@ -411,7 +412,7 @@ class ConsensusScore(SQLModel, table=True):
     # Recorded after the stage was locked (names revealed), through an upheld appeal.
     after_lock: bool = False
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class MeritListEntry(SQLModel, table=True):
@@ -433,7 +434,7 @@ class MeritListEntry(SQLModel, table=True):
     interview_score: float | None = None
     total: float | None = None
     out_stage: str = Field(default="", max_length=20)
-    published_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    published_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class AppealStatus(StrEnum):
@@ -459,7 +460,7 @@ class Appeal(SQLModel, table=True):
     application_id: int = Field(foreign_key="vacancy_application.id", index=True)
     grounds: str = Field(max_length=6000)
     status: str = Field(default=AppealStatus.submitted, max_length=16)
-    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    submitted_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     reviewer_id: int | None = Field(default=None, foreign_key="app_user.id")
     review_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")
@@ -489,7 +490,7 @@ class Appointment(SQLModel, table=True):
     justification: str = Field(default="", max_length=4000)
     status: str = Field(default=AppointmentStatus.effective, max_length=20)
     proposed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    proposed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    proposed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     approved_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approval_note: str = Field(default="", max_length=2000)

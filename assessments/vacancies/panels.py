@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from backend.auth.permissions import Permission, Role
 from backend.auth.service import Principal
 from backend.dashboard import Panel, panel
 from backend.i18n import N_
 
-from . import accounts, applications, scoring, service
-from .models import PanelMember, Vacancy, VacancyStatus
+from . import service
+from .models import VacancyStatus
 
 
 @panel
 def my_applications(session: Session, principal: Principal) -> Panel | None:
     if not principal.can(Permission.apply_to_vacancies):
         return None
-    rows = applications.my_applications(session, principal.user)
+    rows = service.my_applications(session, principal.user)
     if not rows and (
         principal.user.employee_id is not None or not principal.has_role(Role.candidate)
     ):
@@ -29,7 +29,7 @@ def my_applications(session: Session, principal: Principal) -> Panel | None:
         "vacancies/panel_my_applications.html",
         {
             "rows": rows[:6],
-            "verified": accounts.may_apply(session, principal.user),
+            "verified": service.may_apply(session, principal.user),
             "open": service.open_for_applications(session),
         },
         order=12,
@@ -40,16 +40,7 @@ def my_applications(session: Session, principal: Principal) -> Panel | None:
 def panel_work(session: Session, principal: Principal) -> Panel | None:
     if not principal.can(Permission.score_candidates):
         return None
-    vacancies = session.exec(
-        select(Vacancy)
-        .join(PanelMember, col(PanelMember.vacancy_id) == Vacancy.id)
-        .where(
-            PanelMember.user_id == principal.user.id,
-            col(Vacancy.status).not_in([VacancyStatus.appointed, VacancyStatus.cancelled]),
-        )
-        .order_by(col(Vacancy.id).desc())
-    ).all()
-    rows = [(v, scoring.work_for(session, vacancy=v, user=principal.user)) for v in vacancies]
+    rows = service.competitions_of_member(session, principal.user, open_only=True)
     return Panel(
         N_("Competitions awaiting me"),
         "vacancies/panel_panel.html",

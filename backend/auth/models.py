@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.db import UTCDateTime, utcnow
+from backend import clock
+from backend.db import UTCDateTime
 
 
 class User(SQLModel, table=True):
@@ -29,9 +30,9 @@ class User(SQLModel, table=True):
     totp_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The last accepted TOTP time step, so one code cannot be used twice.
     totp_last_step: int | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    password_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    password_changed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     # The password was chosen for the person (an administrator's initial password): until they
     # choose their own, they can do nothing else (backend.routes, FIRST_PASSWORD_PAGE).
     must_change_password: bool = Field(
@@ -44,7 +45,7 @@ class UserRole(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="app_user.id", primary_key=True, ondelete="CASCADE")
     role: str = Field(max_length=32, primary_key=True)
-    granted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    granted_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     granted_by_id: int | None = Field(default=None, foreign_key="app_user.id")
 
 
@@ -57,8 +58,8 @@ class AuthSession(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
     csrf_token: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     # Second factor still owed (investigators): the session can reach only the TOTP step.
     pending_second_factor: bool = False

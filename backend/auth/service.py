@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 import pyotp
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from passlib.context import CryptContext
 from sqlalchemy import bindparam, case, delete, exists, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from zxcvbn import zxcvbn
 
-from backend import audit
+from backend import audit, clock, crypto
 from backend.auth.models import AuthSession, LoginThrottle, User, UserRole
 from backend.auth.permissions import ASSIGNABLE_ROLES, Permission, Role, permissions_for
 from backend.config import Settings
-from backend.db import UTCDateTime, utcnow
+from backend.db import UTCDateTime
 from backend.emails import InvalidEmail, normalise_email
+from backend.errors import DomainError
 from backend.i18n import _
 from backend.org.models import Employee, EmployeeStatus
 
@@ -40,13 +31,8 @@ MIN_PASSWORD_LENGTH = 12
 _LOCAL_WORDS = ["merito", "mérito", "issste", "contraseña", "contrasena", "adquisiciones"]
 
 
-class AuthError(Exception):
+class AuthError(DomainError):
     """A sign-in or account rule was broken; `str(err)` is a translated message."""
-
-    def __init__(self, message: str, *, status_code: int = 400, field: str = "") -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.field = field
 
 
 # Roles whose holders must prove a second factor (TOTP) at every sign-in: they hold keys that
@@ -81,32 +67,13 @@ def on_password_change(hook: PasswordChangeHook) -> PasswordChangeHook:
     return hook
 
 
-@lru_cache
-def _context(fast: bool) -> CryptContext:
-    if fast:
-        # Tests only: the same algorithm at a trivial cost.
-        return CryptContext(
-            schemes=["argon2"],
-            argon2__memory_cost=1024,
-            argon2__time_cost=1,
-            argon2__parallelism=1,
-        )
-    return CryptContext(schemes=["argon2"], argon2__memory_cost=65536, argon2__time_cost=3)
-
-
-def password_context(settings: Settings) -> CryptContext:
-    """Return the CryptContext (argon2) for these settings."""
-    return _context(settings.fast_password_hashing)
-
-
-@lru_cache
-def _dummy_hash(fast: bool) -> str:
-    return _context(fast).hash(secrets.token_urlsafe(16))
-
-
 def hash_password(settings: Settings, password: str) -> str:
-    """Return the argon2 hash of `password`."""
-    return password_context(settings).hash(password)
+    """Return the Argon2id hash of `password` (`settings.fast_password_hashing`: tests' cost)."""
+    return crypto.hash_password(password, fast=settings.fast_password_hashing)
+
+
+def _password_matches(settings: Settings, password: str, stored: str | None) -> tuple[bool, str]:
+    return crypto.verify_password(password, stored, fast=settings.fast_password_hashing)
 
 
 def password_problems(password: str, *, user_inputs: list[str] | None = None) -> list[str]:
@@ -319,7 +286,7 @@ def change_password(
     Every session of the account ends but `keep` (the browser making the change): whoever
     was signed in with the old password elsewhere is signed out.
     """
-    if not password_context(settings).verify(current, user.password_hash):
+    if not _password_matches(settings, current, user.password_hash)[0]:
         raise AuthError(_("The current password is not correct."), status_code=422)
     if must_change_password(user) and new == current:
         raise AuthError(
@@ -331,7 +298,7 @@ def change_password(
     for hook in _password_change_hooks:
         hook(session, settings, user=user, current=current, new=new)
     user.password_hash = hash_password(settings, new)
-    user.password_changed_at = utcnow()
+    user.password_changed_at = clock.now()
     user.must_change_password = False
     session.add(user)
     others = delete(AuthSession).where(col(AuthSession.user_id) == user.id)
@@ -357,13 +324,6 @@ GLOBAL_THROTTLE_KEY = "global"
 DEVICE_COOKIE_DAYS = 180
 
 
-@lru_cache(maxsize=16)
-def _derived_key(secret: str, purpose: bytes) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"merito/" + purpose + b"/v1"
-    ).derive(secret.encode())
-
-
 def throttle_key(settings: Settings, kind: str, name: str) -> str:
     """Return the `login_throttle` key of an account name, a device or a person's TOTP.
 
@@ -372,8 +332,8 @@ def throttle_key(settings: Settings, kind: str, name: str) -> str:
     """
     if kind == "account":
         name = name.strip().lower()
-    key = _derived_key(settings.resolved_secret_key(), b"login-throttle")
-    return hmac.new(key, f"{kind}|{name}".encode(), hashlib.sha256).hexdigest()
+    key = crypto.installation_key(settings.resolved_secret_key(), "login-throttle")
+    return crypto.mac_hex(key, f"{kind}|{name}")
 
 
 def _count_attempt(
@@ -429,13 +389,13 @@ def _forget(session: Session, key: str) -> None:
 
 def device_token(settings: Settings, user: User) -> str:
     """Return a device cookie for the browser `user` has just signed in from."""
-    nonce = secrets.token_urlsafe(16)
+    nonce = crypto.new_token(16)
     return f"d1.{user.id}.{nonce}.{_device_mac(settings, user.id, nonce)}"
 
 
 def _device_mac(settings: Settings, user_id: int | None, nonce: str) -> str:
-    key = _derived_key(settings.resolved_secret_key(), b"device-cookie")
-    return hmac.new(key, f"{user_id}|{nonce}".encode(), hashlib.sha256).hexdigest()[:40]
+    key = crypto.installation_key(settings.resolved_secret_key(), "device-cookie")
+    return crypto.mac_hex(key, f"{user_id}|{nonce}", length=40)
 
 
 def _device_of(settings: Settings, token: str | None, user: User | None) -> str | None:
@@ -445,7 +405,7 @@ def _device_of(settings: Settings, token: str | None, user: User | None) -> str 
     parts = token.split(".")
     if len(parts) != 4 or parts[0] != "d1" or parts[1] != str(user.id):
         return None
-    if not hmac.compare_digest(_device_mac(settings, user.id, parts[2]), parts[3]):
+    if not crypto.macs_equal(_device_mac(settings, user.id, parts[2]), parts[3]):
         return None
     return parts[2]
 
@@ -465,7 +425,7 @@ def authenticate(
     counted the same way, so neither timing nor lockout tells whether an account exists.
     Nothing logged names the account: failures are logged as a count.
     """
-    now = utcnow()
+    now = clock.now()
     window = timedelta(minutes=settings.login_lockout_minutes)
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     device_id = _device_of(settings, device, user)
@@ -496,12 +456,10 @@ def authenticate(
     # the connection back to the pool meanwhile, or a burst holds every connection and the
     # other pages wait for one (found by the load test, docs/load-testing.md).
     session.commit()
-    context = password_context(settings)
-    if user is not None:
-        valid = context.verify(password, user.password_hash)
-    else:
-        context.verify(password, _dummy_hash(settings.fast_password_hashing))
-        valid = False
+    # No account: a dummy hash is verified, so unknown accounts cost the same time.
+    valid, upgraded = _password_matches(
+        settings, password, user.password_hash if user is not None else None
+    )
     if not valid or user is None or not user.is_active:
         _log_failure(settings, known_browser=device_id is not None, spent=spent, counted=counted)
         raise AuthError(_("Email or password is not correct."), status_code=401)
@@ -511,8 +469,8 @@ def authenticate(
     # Committed at once: every sign-in from an unknown browser writes the global counter, and
     # the caller's transaction goes on to run the sign-in hooks (key unwrapping takes a while).
     session.commit()
-    if context.needs_update(user.password_hash):
-        user.password_hash = context.hash(password)
+    if upgraded:
+        user.password_hash = upgraded
     user.last_login_at = now
     session.add(user)
     return user
@@ -544,11 +502,12 @@ def _log_failure(
 
 def new_session_token() -> str:
     """Return a fresh random session token (the cookie value)."""
-    return secrets.token_urlsafe(32)
+    return crypto.new_token(32)
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    """Return what is stored to find a session: the token's SHA-256, never the token."""
+    return crypto.token_digest(token)
 
 
 def start_session(
@@ -561,11 +520,11 @@ def start_session(
     hooks run.
     """
     token = new_session_token()
-    now = utcnow()
+    now = clock.now()
     row = AuthSession(
         token_hash=token_hash(token),
         user_id=user.id,
-        csrf_token=secrets.token_urlsafe(32),
+        csrf_token=crypto.new_token(32),
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(hours=settings.session_absolute_hours),
@@ -595,15 +554,11 @@ def needs_second_factor(roles: frozenset[Role] | set[Role]) -> bool:
 def _totp_key(settings: Settings) -> bytes:
     # A key of its own, derived from the installation secret: a copy of the database alone
     # (a stolen backup) does not give anyone the second factors.
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"merito/totp-secret/v1"
-    ).derive(settings.resolved_secret_key().encode())
+    return crypto.installation_key(settings.resolved_secret_key(), "totp-secret")
 
 
 def _seal_totp_secret(settings: Settings, user: User, secret: str) -> str:
-    nonce = secrets.token_bytes(12)
-    sealed = AESGCM(_totp_key(settings)).encrypt(nonce, secret.encode(), f"totp|{user.id}".encode())
-    return "v1:" + base64.urlsafe_b64encode(nonce + sealed).decode()
+    return crypto.seal_text(_totp_key(settings), secret, aad=f"totp|{user.id}".encode())
 
 
 def totp_secret_of(settings: Settings, user: User) -> str | None:
@@ -612,16 +567,16 @@ def totp_secret_of(settings: Settings, user: User) -> str | None:
         return None
     if not user.totp_secret.startswith("v1:"):
         raise AuthError(_("Two-step verification must be set up again."), status_code=409)
-    raw = base64.urlsafe_b64decode(user.totp_secret[3:])
     try:
-        plain = AESGCM(_totp_key(settings)).decrypt(raw[:12], raw[12:], f"totp|{user.id}".encode())
-    except InvalidTag:
+        return crypto.open_text(
+            _totp_key(settings), user.totp_secret, aad=f"totp|{user.id}".encode()
+        )
+    except crypto.DecryptionError:
         # Another installation's secret key, or a tampered row.
         raise AuthError(
             _("Two-step verification must be set up again. Ask an administrator."),
             status_code=409,
         ) from None
-    return plain.decode()
 
 
 def totp_draft_secret(session: Session, settings: Settings, *, user: User) -> str:
@@ -649,7 +604,7 @@ def _matching_step(secret: str, code: str, *, now: float) -> int | None:
     totp = pyotp.TOTP(secret, interval=TOTP_PERIOD)
     current = int(now // TOTP_PERIOD)
     for step in (current - 1, current, current + 1):
-        if hmac.compare_digest(totp.at(step * TOTP_PERIOD), code):
+        if crypto.macs_equal(totp.at(step * TOTP_PERIOD), code):
             return step
     return None
 
@@ -679,7 +634,7 @@ def verify_second_factor(
         key,
         limit=limit,
         window=timedelta(minutes=settings.login_lockout_minutes),
-        now=utcnow(),
+        now=clock.now(),
     )
     if counted is None:
         end_session(session, session_row)
@@ -698,7 +653,7 @@ def verify_second_factor(
     _forget(session, key)
     enrolling = user.totp_confirmed_at is None
     if enrolling:
-        user.totp_confirmed_at = utcnow()
+        user.totp_confirmed_at = clock.now()
     user.totp_last_step = step
     session_row.pending_second_factor = False
     session.add(user)
@@ -746,7 +701,7 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
     if found is None:
         return SessionLookup(None, expired=True)
     row, user = found
-    now = utcnow()
+    now = clock.now()
     idle = timedelta(minutes=settings.session_idle_minutes)
     if row.expires_at <= now or now - row.last_seen_at > idle or not user.is_active:
         session.delete(row)
@@ -771,7 +726,7 @@ def purge_expired_sessions(session: Session, settings: Settings) -> int:
 
     Return how many sessions.
     """
-    now = utcnow()
+    now = clock.now()
     idle_cutoff = now - timedelta(minutes=settings.session_idle_minutes)
     result = session.exec(
         delete(AuthSession).where(
@@ -797,8 +752,7 @@ REPORT_CSRF_MAX_AGE = 4 * 3600
 
 
 def _anonymous_mac(secret: str, kind: str, issued: str, binding: str) -> str:
-    message = f"anon-csrf|{kind}|{issued}|{binding}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:40]
+    return crypto.mac_hex(secret, f"anon-csrf|{kind}|{issued}|{binding}", length=40)
 
 
 def anonymous_csrf_token(secret: str, *, binding: str = "", now: float | None = None) -> str:
@@ -827,4 +781,4 @@ def check_anonymous_csrf_token(
     current = now if now is not None else time.time()
     if not (0 <= current - issued_at <= max_age):
         return False
-    return hmac.compare_digest(_anonymous_mac(secret, kind, issued, binding), mac)
+    return crypto.macs_equal(_anonymous_mac(secret, kind, issued, binding), mac)

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from backend.db import UTCDateTime, utcnow
+from backend import clock
+from backend.db import UTCDateTime
 from backend.i18n import N_
 
 
@@ -95,6 +96,11 @@ class Qualification(SQLModel, table=True):
     is_procurement: bool = False
 
 
+# Column sizes of an employee's record, checked by the service and the API so both databases
+# refuse the same values.
+NUMBER_MAX, FIRST_NAME_MAX, LAST_NAME_MAX, EMAIL_MAX = 20, 100, 150, 254
+
+
 class Employee(SQLModel, table=True):
     # The employee list is ordered by name: this index lets a page of 100,000 people be read
     # without sorting them all. Headcounts per unit and per position count people who have not
@@ -106,17 +112,17 @@ class Employee(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    number: str = Field(max_length=20, unique=True, index=True)
-    first_name: str = Field(max_length=100)
-    last_name: str = Field(max_length=150)
-    email: str = Field(default="", max_length=254, index=True)
+    number: str = Field(max_length=NUMBER_MAX, unique=True, index=True)
+    first_name: str = Field(max_length=FIRST_NAME_MAX)
+    last_name: str = Field(max_length=LAST_NAME_MAX)
+    email: str = Field(default="", max_length=EMAIL_MAX, index=True)
     unit_id: int = Field(foreign_key="unit.id")
     position_id: int | None = Field(default=None, foreign_key="position.id")
     supervisor_id: int | None = Field(default=None, foreign_key="employee.id", index=True)
     hire_date: date
     birth_date: date | None = None
     status: str = Field(default=EmployeeStatus.active, max_length=16, index=True)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
     @property
     def full_name(self) -> str:
@@ -140,4 +146,4 @@ class EmployeeStatusChange(SQLModel, table=True):
     employee_id: int = Field(foreign_key="employee.id", index=True, ondelete="CASCADE")
     status: str = Field(max_length=16)
     effective_on: date
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -339,7 +339,7 @@ def _reporting(session: Session, settings, admin, keys: dict[int, bytes]) -> tup
                 form_token=reporting.new_form_token(),
             ),
         )
-        reporting.commit(session, settings)
+        session.commit()
         handler = investigators[n % len(investigators)]
         access = reporting.open_case(
             session,

@@ -1,7 +1,5 @@
 """Training plans and the training catalogue (issue #7).
 
-Importing the package registers its event handlers and nightly job (flows.py), so they are
-active wherever training is used: the app, the CLI and the tests.
+The plugin (`plugin.py`) names its routers, tables, event subscriptions (`events.py`), the
+nightly job (`jobs.py`) and the `merito training` commands (`cli.py`); the core loads them.
 """
-
-from competency_framework.training import flows  # noqa: F401 - registers handlers

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from backend.auth.models import User
 from backend.config import Settings
 from backend.org.models import Employee, EmployeeStatus, Unit, UnitKind
-from competency_framework.training import enrolments, induction, plans, service
+from competency_framework.training import service
 from competency_framework.training.models import Audience, ExternalLearner, TrainingActivity
 
 # Pesos per person in post, by kind of unit: procurement units train most.
@@ -35,6 +35,7 @@ def seed(engine: Engine, settings: Settings) -> TrainingDemoSummary:
     if settings.environment == "production":
         raise RuntimeError("The training demo is never loaded in production.")
     with Session(engine) as session:
+        session.info["settings"] = settings
         created = service.load_catalogue(session, settings=settings)
         year = service.plan_year(settings)
         existing = service.budgets(session, year=year)
@@ -53,8 +54,8 @@ def seed(engine: Engine, settings: Settings) -> TrainingDemoSummary:
             session.add(service.TrainingBudget(unit_id=unit_id, year=year, amount=amount))
             budgets += 1
         session.flush()
-        inductions = induction.assign_to_new_staff(session, actor=None)
-        summary = plans.propose_plans(session, year=year, actor=None, only_missing=True)
+        inductions = service.assign_to_new_staff(session, actor=None)
+        summary = service.propose_plans(session, year=year, actor=None, only_missing=True)
         _supplier_learner(session)
         session.commit()
     return TrainingDemoSummary(created, budgets, summary.plans_created, summary.items, inductions)
@@ -78,7 +79,16 @@ def _supplier_learner(session: Session) -> None:
             continue
         upcoming = service.list_sessions(session, activity, upcoming_only=True)
         if upcoming:
-            enrolments.enrol_learner(
+            service.enrol_learner(
                 session, training_session_id=upcoming[0].id, learner=learner, actor=None
             )
             break
+
+
+def after_demo(engine: Engine, settings: Settings) -> str:
+    """The `demo.after` hook: seed the training demo and return the line the CLI prints."""
+    done = seed(engine, settings)
+    return (
+        f"Training: {done.activities} catalogue activities added, {done.budgets} unit budgets, "
+        f"{done.plans} plans proposed ({done.items} activities), {done.inductions} inductions."
+    )

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from backend import clock
+
 CRLF = "\r\n"
 MAX_OCTETS = 75
 
@@ -125,7 +127,7 @@ def calendar(
     events: list[CalendarEvent], *, zone: ZoneInfo, name: str, now: datetime | None = None
 ) -> bytes:
     """Return a VCALENDAR with the events, as UTF-8 bytes with CRLF line ends."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     years = [e.start.astimezone(zone).year for e in events] + [
         e.end.astimezone(zone).year for e in events
     ]

@@ -9,7 +9,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.db import UTCDateTime, utcnow
+from backend import clock
+from backend.db import UTCDateTime
 from backend.i18n import N_
 
 
@@ -96,8 +97,8 @@ class TrainingActivity(SQLModel, table=True):
     # The entry programme for new staff (assigned automatically, never proposed for gaps).
     is_induction: bool = False
     is_active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class ActivityTarget(SQLModel, table=True):
@@ -130,7 +131,7 @@ class TrainingSession(SQLModel, table=True):
     place: str = Field(default="", max_length=200)
     capacity: int = 0  # 0 = no limit
     is_cancelled: bool = False
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class TrainingBudget(SQLModel, table=True):
@@ -147,7 +148,7 @@ class TrainingBudget(SQLModel, table=True):
     year: int
     amount: int
     updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class PlanStatus(StrEnum):
@@ -183,7 +184,7 @@ class TrainingPlan(SQLModel, table=True):
     year: int
     unit_id: int = Field(foreign_key="unit.id")
     status: str = Field(default=PlanStatus.proposed, max_length=16)
-    proposed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    proposed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approved_by_id: int | None = Field(default=None, foreign_key="app_user.id")
@@ -261,7 +262,7 @@ class TrainingPlanItem(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_reason: str = Field(default="", max_length=1000)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -280,7 +281,7 @@ class ExternalLearner(SQLModel, table=True):
     tax_id: str = Field(default="", max_length=13)  # RFC of the supplier, if given
     user_id: int | None = Field(default=None, foreign_key="app_user.id", unique=True)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class EnrolmentStatus(StrEnum):
@@ -321,7 +322,7 @@ class TrainingEnrolment(SQLModel, table=True):
         default=None, foreign_key="training_external_learner.id", index=True
     )
     status: str = Field(max_length=16)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     enrolled_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     promoted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -356,5 +357,5 @@ class MentorAssignment(SQLModel, table=True):
     competency_id: int = Field(foreign_key="competency.id")
     status: str = Field(default=MentorStatus.active, max_length=10, index=True)
     assigned_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

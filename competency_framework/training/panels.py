@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from backend import clock
 from backend.auth.permissions import Permission, Role
 from backend.auth.service import Principal
 from backend.dashboard import Panel, panel
-from backend.db import utcnow
 from backend.i18n import N_
 from backend.org.models import Employee
 from backend.warmup import warmer
-from competency_framework.training import enrolments, needs, plans, service
+from competency_framework.training import service
 from competency_framework.training.models import EnrolmentStatus, ItemStatus
 
 
@@ -20,12 +20,12 @@ from competency_framework.training.models import EnrolmentStatus, ItemStatus
 def my_training(session: Session, principal: Principal) -> Panel | None:
     if not principal.can(Permission.manage_own_training):
         return None
-    now = utcnow()
+    now = clock.now()
     if principal.user.employee_id is None:
         learner = service.learner_for_user(session, principal.user)
         if learner is None:
             return None
-        rows = enrolments.my_enrolments(session, learner_id=learner.id)
+        rows = service.my_enrolments(session, learner_id=learner.id)
         return Panel(
             N_("My training"),
             "training/panel_mine.html",
@@ -35,8 +35,10 @@ def my_training(session: Session, principal: Principal) -> Panel | None:
     employee = session.get(Employee, principal.user.employee_id)
     if employee is None:
         return None
-    view = plans.plan_view(session, employee=employee, year=service.plan_year())
-    rows = enrolments.my_enrolments(session, employee_id=employee.id)
+    view = service.plan_view(
+        session, employee=employee, year=service.plan_year(service.settings_of(session))
+    )
+    rows = service.my_enrolments(session, employee_id=employee.id)
     counts = {s: 0 for s in ItemStatus}
     for line in view.lines:
         counts[ItemStatus(line.item.status)] += 1
@@ -60,11 +62,11 @@ def _next(rows, now, limit: int = 3):
 def team_training(session: Session, principal: Principal) -> Panel | None:
     if not principal.has_role(Role.supervisor) or principal.user.employee_id is None:
         return None
-    year = service.plan_year()
+    year = service.plan_year(service.settings_of(session))
     waiting = [
-        t for t in plans.team_plans(session, actor=_Supervisor(principal), year=year) if t.waiting
+        t for t in service.team_plans(session, actor=_Supervisor(principal), year=year) if t.waiting
     ]
-    to_confirm = enrolments.levels_to_confirm(
+    to_confirm = service.levels_to_confirm(
         session, supervisor_employee_id=principal.user.employee_id
     )
     return Panel(
@@ -89,7 +91,9 @@ class _Supervisor:
 def training_needs(session: Session, principal: Principal) -> Panel | None:
     if not principal.can(Permission.view_training_needs):
         return None
-    report = needs.needs_report(session, year=service.plan_year(), unit_limit=3)
+    report = service.needs_report(
+        session, year=service.plan_year(service.settings_of(session)), unit_limit=3
+    )
     return Panel(
         N_("Training needs"),
         "training/panel_needs.html",
@@ -101,6 +105,6 @@ def training_needs(session: Session, principal: Principal) -> Panel | None:
 @warmer("training.needs_report")
 def warm_needs_report(session: Session) -> None:
     """At worker start: this year's needs analysis, as the page and the dashboard ask for it."""
-    year = service.plan_year(session.info.get("settings"))
-    needs.needs_report(session, year=year)
-    needs.needs_report(session, year=year, unit_limit=3)
+    year = service.plan_year(service.settings_of(session))
+    service.needs_report(session, year=year)
+    service.needs_report(session, year=year, unit_limit=3)

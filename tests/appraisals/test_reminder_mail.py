@@ -9,7 +9,7 @@ from email import policy
 import pytest
 from sqlmodel import select
 
-from assessments.appraisals import flows, service
+from assessments.appraisals import service
 from assessments.appraisals.models import AppraisalReminder
 from backend import jobs
 from backend.audit import AuditEntry
@@ -85,7 +85,7 @@ def test_reminders_are_emailed_in_each_recipients_language_and_audited(
     assert set(statuses(session).values()) == {("pending", 0)}
     settings.public_url = PUBLIC_URL + "/"
     with local_smtp() as (controller, inbox):
-        run = flows.mail_reminders(session, use_smtp(settings, controller))
+        run = service.mail_reminders(session, use_smtp(settings, controller))
         assert run.counts == {"sent": 2, "no_account": 1}
         by_recipient = {m["To"]: m for m in inbox.messages}
         assert set(by_recipient) == {scene.a_user.email, scene.head_user.email}
@@ -106,7 +106,7 @@ def test_reminders_are_emailed_in_each_recipients_language_and_audited(
         assert "1 appraisal is waiting for you." in body and "January 1, 2026" in body
 
         # Each reminder is emailed once: a second run finds nothing to send.
-        assert flows.mail_reminders(session, settings).counts == {}
+        assert service.mail_reminders(session, settings).counts == {}
         assert len(inbox.messages) == 2
 
     assert statuses(session) == {
@@ -129,12 +129,12 @@ def test_a_mail_server_that_is_down_is_retried_then_given_up(session, settings, 
     remind(session, scene)
     settings.smtp_host, settings.smtp_port = "127.0.0.1", free_port()  # nobody listens
     settings.smtp_timeout_seconds = 2
-    first = flows.mail_reminders(session, settings)
+    first = service.mail_reminders(session, settings)
     # The run stops at the first failure; that reminder waits for the next run.
     assert first.counts["retry"] == 1 and first.counts["sent"] == 0
     assert statuses(session)[org.officer_a.id] == ("pending", 1)
-    second = flows.mail_reminders(session, settings)
-    third = flows.mail_reminders(session, settings)
+    second = service.mail_reminders(session, settings)
+    third = service.mail_reminders(session, settings)
     # Officer a's third failure gives it up; officer b has no account; the head's first try
     # (the head's reminder was recorded last) fails in the third run.
     assert first.counts + second.counts + third.counts == {
@@ -144,7 +144,7 @@ def test_a_mail_server_that_is_down_is_retried_then_given_up(session, settings, 
     }
     assert statuses(session)[org.head.id] == ("pending", 1)
     with local_smtp() as (controller, inbox):
-        last = flows.mail_reminders(session, use_smtp(settings, controller))
+        last = service.mail_reminders(session, use_smtp(settings, controller))
         assert last.counts == {"sent": 1}
         assert [m["To"] for m in inbox.messages] == [scene.head_user.email]
     assert statuses(session) == {
@@ -166,7 +166,7 @@ def test_reminders_of_a_cycle_completed_before_mailing_are_not_sent(session, set
     service.complete_cycle(session, cycle=scene.cycle, actor=scene.hr)
     session.commit()
     with local_smtp() as (controller, inbox):
-        run = flows.mail_reminders(session, use_smtp(settings, controller))
+        run = service.mail_reminders(session, use_smtp(settings, controller))
         assert run.counts == {"cancelled": 3}
         assert inbox.messages == []
     assert {s for s, _n in statuses(session).values()} == {"cancelled"}
@@ -200,3 +200,60 @@ def test_hr_reminds_from_the_cycle_page_and_the_job_writes_the_outbox(
     assert page.text.count("Emailed") == 2 and "Not emailed: no active account" in page.text
     spanish = client.get(f"/appraisals/cycles/{cycle.id}?lang=es")
     assert "Enviado por correo" in spanish.text and "sin cuenta activa" in spanish.text
+
+
+# --- the operator's commands ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(monkeypatch, settings, database_url):
+    from typer.testing import CliRunner
+
+    from backend.config import get_settings
+
+    monkeypatch.setenv("MERITO_DATABASE_URL", database_url)
+    monkeypatch.setenv("MERITO_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MERITO_SECRET_KEY", settings.secret_key.get_secret_value())
+    monkeypatch.setenv("MERITO_ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_merito_appraisals_mail_reminders_sends_now_once_under_the_jobs_lease(
+    cli_env, monkeypatch, session, settings, scene
+):
+    from backend.cli import app as cli
+
+    remind(session, scene)
+    with local_smtp() as (controller, inbox):
+        monkeypatch.setenv("MERITO_SMTP_HOST", controller.hostname)
+        monkeypatch.setenv("MERITO_SMTP_PORT", str(controller.port))
+        monkeypatch.setenv("MERITO_SMTP_STARTTLS", "false")
+        done = cli_env.invoke(cli, ["appraisals", "mail-reminders"])
+        assert done.exit_code == 0, done.output
+        assert "2 reminders emailed" in done.output and "1 without an account" in done.output
+        assert len(inbox.messages) == 2
+        # Nothing is sent twice; while the scheduler's run holds the lease, the command waits.
+        again = cli_env.invoke(cli, ["appraisals", "mail-reminders"])
+        assert again.exit_code == 0 and "0 reminders emailed" in again.output
+        job = jobs.JOBS["appraisal_reminder_mail"]
+        assert jobs.claim(session.get_bind(), job, force=True)
+        busy = cli_env.invoke(cli, ["appraisals", "mail-reminders"])
+        assert busy.exit_code == 1 and "another run" in busy.output
+        assert len(inbox.messages) == 2
+    assert set(statuses(session).values()) == {("sent", 1), ("no_account", 0)}
+
+
+def test_merito_appraisals_progress_prints_a_cycles_stages_per_unit(cli_env, session, scene):
+    from backend.cli import app as cli
+
+    shown = cli_env.invoke(cli, ["appraisals", "progress"])
+    assert shown.exit_code == 0, shown.output
+    assert f"Cycle {scene.cycle.id}: 2026 (open)" in shown.output
+    _rows, total = service.cycle_progress(session, scene.cycle)
+    last = shown.output.splitlines()[-1].split("\t")
+    assert [int(n) for n in last[1:]] == [total.counts[stage] for stage in service.STAGES]
+    assert sum(total.counts.values()) >= 2
+    missing = cli_env.invoke(cli, ["appraisals", "progress", "999999"])
+    assert missing.exit_code == 1 and "No appraisal cycle 999999" in missing.output

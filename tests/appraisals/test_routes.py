@@ -125,6 +125,13 @@ def test_hr_records_the_plan_and_opens_a_cycle_through_the_forms(client, session
     assert cycle_page.status_code == 200
     assert "Progress per unit (live)" in cycle_page.text and "No objectives yet" in cycle_page.text
     assert count(session, Appraisal) == 5
+    # The same people again for an overlapping period: the form comes back with why and what
+    # was typed, and nothing is created.
+    clash = client.post("/appraisals/cycles", data={**form, "name": "Second 2026"})
+    assert clash.status_code == 422
+    assert "already have an appraisal in an open cycle" in clash.text
+    assert 'value="Second 2026"' in clash.text
+    assert count(session, Appraisal) == 5
     cycle = service.list_cycles(session)[0]
     response = client.post(
         f"/appraisals/cycles/{cycle.id}/remind", data={"csrf_token": csrf}, follow_redirects=True
@@ -144,6 +151,60 @@ def test_a_priority_without_a_target_is_refused_with_the_form_kept(client, sessi
     assert "Give the priority a measurable target." in response.text
     assert 'value="Faster tenders"' in response.text
     assert count(session, PlanPriority) == 0
+
+
+@pytest.mark.parametrize("year", ["1999", "not a year", "99999999", ""])
+def test_a_refused_unit_objective_names_its_field_whatever_the_hidden_year(
+    client, session, accounts, priority, year
+):
+    # The form's hidden `year` only says which plan to show again: a refusal shows the form
+    # again (the priority's year, or the form itself when that year has no plan), by field.
+    csrf = sign_in(client, accounts["hr"])
+    response = client.post(
+        "/appraisals/plan/unit-objectives",
+        data={
+            "unit_id": "",
+            "priority_id": str(priority.id),
+            "title": "Faster tenders",
+            "target": "",
+            "year": year,
+            "csrf_token": csrf,
+        },
+    )
+    assert response.status_code == 422
+    assert 'href="#f-target"' in response.text and 'href="#f-unit_id"' in response.text
+    assert 'value="Faster tenders"' in response.text
+
+
+@pytest.mark.parametrize("number", ["8941794072092", str(2**63), "²", "٣"])
+def test_ids_beyond_any_record_are_refused_by_field_not_by_the_database(
+    client, session, accounts, priority, number
+):
+    # An id no record can have (beyond the 32-bit keys, or not ASCII digits) names no record:
+    # the form says so by field, on both databases, instead of a database error's page.
+    csrf = sign_in(client, accounts["hr"])
+    response = client.post(
+        "/appraisals/plan/unit-objectives",
+        data={
+            "unit_id": number,
+            "priority_id": number,
+            "title": "Faster tenders",
+            "target": "Under 90 days",
+            "csrf_token": csrf,
+        },
+    )
+    assert response.status_code == 422
+    assert 'href="#f-unit_id"' in response.text and 'href="#f-priority_id"' in response.text
+    response = client.post(
+        "/appraisals/training",
+        data={
+            "employee_id": number,
+            "completed_on": "2026-01-15",
+            "evidence": "Cert",
+            "csrf_token": csrf,
+        },
+    )
+    assert response.status_code == 422 and "Choose the supervisor who completed" in response.text
 
 
 def test_a_cycle_without_a_plan_is_refused_in_spanish_too(client, session, accounts):

@@ -454,7 +454,7 @@ def test_training_recorded_by_hr_needs_evidence(session, org, people):
         service.record_manager_training(
             session,
             employee_id=org.head.id,
-            completed_on="2026-02-01",
+            completed_on=date(2026, 2, 1),
             evidence="",
             actor=people.hr,
         )
@@ -463,7 +463,7 @@ def test_training_recorded_by_hr_needs_evidence(session, org, people):
         service.record_manager_training(
             session,
             employee_id=org.head.id,
-            completed_on="2026-02-01",
+            completed_on=date(2026, 2, 1),
             evidence="Cert",
             actor=people.head,
         )
@@ -745,10 +745,10 @@ def test_calibration_flags_groups_against_the_organisation():
     severe = service.Distribution(2, "severe", {1: 3, 2: 4, 3: 3, 4: 0, 5: 0})
     typical = service.Distribution(3, "typical", {1: 0, 2: 1, 3: 6, 4: 2, 5: 1})
     small = service.Distribution(4, "small", {1: 0, 2: 0, 3: 0, 4: 0, 5: 4})
-    assert service._flag(lenient, org) == "lenient"
-    assert service._flag(severe, org) == "severe"
-    assert service._flag(typical, org) == ""
-    assert service._flag(small, org) == ""  # fewer than CALIBRATION_MIN_GROUP ratings
+    assert service.calibration_flag(lenient, org) == "lenient"
+    assert service.calibration_flag(severe, org) == "severe"
+    assert service.calibration_flag(typical, org) == ""
+    assert service.calibration_flag(small, org) == ""  # fewer than CALIBRATION_MIN_GROUP ratings
 
 
 def test_hr_sends_an_appraisal_back_with_a_reason(session, org, people, priority, cycle):

@@ -24,10 +24,9 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
-from backend import demo
+from backend import clock, demo
 from backend.config import get_settings
 from tests.browser.conftest import follow_nav, sign_in
-from whistleblowing import service as reporting
 
 pytestmark = pytest.mark.browser
 
@@ -138,7 +137,7 @@ def test_a_receipt_complaint_on_the_demo_is_assessed_and_the_complainant_sees_it
     demo_database, live_server, browser, settings
 ):
     base = live_server.url
-    today = reporting.local_today(settings)
+    today = clock.today(settings)
 
     # A reporter, on a phone without JavaScript, makes a report and keeps the receipt.
     reporter_context = browser.new_context(
@@ -188,7 +187,7 @@ def test_the_demo_employee_files_an_identified_complaint_and_follows_it(
     demo_database, live_server, browser, settings
 ):
     base = live_server.url
-    today = reporting.local_today(settings)
+    today = clock.today(settings)
 
     # The demo employee reported to an external authority three weeks ago; now they complain,
     # signed in, from the menu.

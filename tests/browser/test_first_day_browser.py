@@ -13,8 +13,7 @@ from sqlmodel import select
 from assessments.appraisals import demo as appraisal_demo
 from assessments.appraisals import service
 from assessments.appraisals.models import Appraisal, AppraisalCycle, Stage
-from backend import demo
-from backend.cli import _training_demo
+from backend import demo, plugins
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -27,7 +26,7 @@ def demo_accounts(engine, session, settings) -> dict:
     demo.generate(engine, employees=120, seed=1)
     accounts = demo.create_demo_accounts(session, settings)
     session.commit()
-    _training_demo(engine, settings)
+    plugins.call_hooks("demo.after", engine, settings)  # as `merito up` does
     return {a.role: a for a in accounts}
 
 

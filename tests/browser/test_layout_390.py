@@ -20,7 +20,7 @@ from tests.appraisals.helpers import appraisal_of, open_cycle, plan, set_objecti
 from tests.browser.conftest import follow_nav, sign_in
 from tests.competency.helpers import principal_for
 from tests.vacancies import helpers as vacancy_helpers
-from whistleblowing import cases
+from whistleblowing import service as cases
 from whistleblowing.models import NotificationKind
 
 pytestmark = pytest.mark.browser

@@ -19,7 +19,7 @@ from email import policy
 
 import pytest
 
-from assessments.vacancies import merit, service, testing
+from assessments.vacancies import service
 from assessments.vacancies.models import ApplicationStatus, VacancyStatus
 from tests.browser.conftest import sign_in
 from tests.conftest import TEST_PASSWORD
@@ -153,7 +153,7 @@ def test_a_full_competition_in_the_browser(
         page.goto(f"{base}/applications/{application.id}")
         _click(page, f"form[action='/applications/{application.id}/test/start'] button")
         session.expire_all()
-        attempt = testing.attempt_of(session, application)
+        attempt = service.attempt_of(session, application)
         for index, question_id in enumerate(attempt.question_ids):
             option = "0" if index < right[name] else "1"
             page.check(f"input[name='q_{question_id}'][value='{option}']")
@@ -248,7 +248,7 @@ def test_a_full_competition_in_the_browser(
     assert "You are number 2 of 4 on the merit list" in page.content()
     page.fill("#f-appeal", "My interview answer on contract law was not taken into account.")
     _click(page, f"form[action='/applications/{mario_app.id}/appeal'] button")
-    (appeal,) = merit.appeals_of(session, vacancy)
+    (appeal,) = service.appeals_of(session, vacancy)
     _as(page, base, approver.email)
     page.goto(f"{base}/competitions/{vid}/merit")
     _click(page, f"form[action='/competitions/{vid}/appeals/{appeal.id}/review'] button")

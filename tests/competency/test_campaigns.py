@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from competency_framework import campaigns
+from competency_framework import service as campaigns
 from competency_framework.service import CompetencyError
 from tests.competency.helpers import agree_all, codes, self_assess
 

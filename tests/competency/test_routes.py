@@ -320,6 +320,19 @@ def test_profile_import_and_override_errors_on_the_page(client, session, org, ac
         "/competencies/profiles/overrides", data={"csrf_token": csrf, "position_code": "NOPE"}
     )
     assert override.status_code == 422 and "No position has the code NOPE." in override.text
+    code = org.officer_position.code
+    first = client.post(
+        "/competencies/profiles/overrides",
+        data={"csrf_token": csrf, "position_code": code},
+        follow_redirects=False,
+    )
+    assert first.status_code == 303
+    again = client.post(
+        "/competencies/profiles/overrides", data={"csrf_token": csrf, "position_code": code}
+    )
+    # The profiles page again, saying why, with the code as typed (not an error page).
+    assert again.status_code == 422 and "This position already has its own profile." in again.text
+    assert f'value="{code}"' in again.text
     api = client.post(
         "/api/v1/competencies/profiles/overrides",
         json={"position_id": 999999},
@@ -328,8 +341,8 @@ def test_profile_import_and_override_errors_on_the_page(client, session, org, ac
     assert api.status_code == 404
     export = sheet_rows(client.get("/competencies/profiles?format=xlsx"))
     assert export[0] == ("profile", "competency", "level", "importance", "title", "version")
-    # 8 role profiles x 13 competencies; the import above changed nothing.
-    assert len(export) == 1 + 8 * 13
+    # 8 role profiles and the position's own x 13 competencies; the import changed nothing.
+    assert len(export) == 1 + 9 * 13
     assert ("procurement_officer", "legal") in {row[:2] for row in export}
     head_legal = next(r for r in export if r[:2] == ("head_of_unit", "legal"))
     assert head_legal[2:] == (4, "essential", "Head of procurement unit", 1)
@@ -540,7 +553,7 @@ def test_the_validation_queue_exports_what_each_validator_sees(client, session, 
 
 
 def test_the_campaign_list_exports(client, session, org, accounts):
-    from competency_framework import campaigns as campaign_service
+    from competency_framework import service as campaign_service
 
     hr = accounts["hr"]
     for name in ("Ronda 2025", "Ronda 2026"):
@@ -608,3 +621,26 @@ def test_a_profiles_versions_and_requirements_export(client, session, org, accou
     assert client.get(f"{url}?version=9&table=versions&format=csv").status_code == 404
     sign_in(client, accounts["head"])
     assert client.get(f"{url}?table=versions&format=csv").status_code == 403
+
+
+def test_a_refused_rating_import_answers_each_problem_by_row_and_column_in_the_api(
+    client, session, org, accounts
+):
+    csrf = sign_in(client, accounts["hr"])
+    book = Workbook()
+    book.active.append(["employee_number", "competency", "level"])
+    book.active.append([org.officer_a.number, "legal", "9"])
+    book.active.append(["NOBODY", "legal", "2"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = client.post(
+        "/api/v1/competencies/ratings/import",
+        files={"file": ("r.xlsx", buffer.getvalue(), "application/octet-stream")},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and error["message"]
+    assert {p["row"] for p in error["problems"]} == {2, 3}
+    assert all(set(p) == {"row", "column", "message"} for p in error["problems"])
+    assert session.exec(select(RatingEntry)).all() == []

@@ -1,5 +1,6 @@
 """Service rules: profiles, the rating log, validation rights, gap reports, suppression."""
 
+import dataclasses
 import io
 from datetime import date
 
@@ -13,10 +14,10 @@ from backend import audit
 from backend.org import service as org_service
 from backend.org.models import Employee
 from backend.org.service import EmployeeInput
+from backend.tables import ImportRejected
 from competency_framework import service
-from competency_framework.exports import ImportRejected
 from competency_framework.models import CurrentRating, RatingEntry, RoleProfileVersion
-from competency_framework.service import CompetencyError, SelfRating, ValidationDecision
+from competency_framework.service import CompetencyError, SelfRating, ValidationDecision, reports
 from tests.competency.helpers import agree_all, codes, principal_for, self_assess
 
 
@@ -577,7 +578,8 @@ def test_after_profile_and_people_changes_the_ratings_are_carried_over_not_rerea
         reads.append(kwargs)
         return fetch(session_, **kwargs)
 
-    monkeypatch.setattr(service, "fetch_current_ratings", counting)
+    # The cached report reads through its own module's name for the function.
+    monkeypatch.setattr(reports, "fetch_current_ratings", counting)
     carried = service.organisation_cells(session).cells
     # No full read: the ratings written since, and those of the one person new to the population.
     assert reads
@@ -614,3 +616,36 @@ def test_integer_fetch_agrees_with_plain_rows_on_every_backend(session, org, peo
     assert set(employees["employee_id"]) == {
         e.id for e in session.exec(select(Employee)).all() if e.status != "left"
     }
+
+
+def test_a_cached_report_left_by_another_database_is_never_carried_over(session, org, people):
+    """Employee ids repeat across databases (a restore, the next test's fresh one): the process's
+    cached cells of one database must not lend their ratings to another's report."""
+    legal = service.get_competency(session, "legal")
+    service.record_rating(
+        session, employee=org.officer_a, competency=legal, level=1, source="hr", actor=people["hr"]
+    )
+    session.commit()
+    service.GAP_CACHE.clear()
+    other = service.organisation_cells(session)
+    service.record_rating(
+        session, employee=org.officer_a, competency=legal, level=3, source="hr", actor=people["hr"]
+    )
+    session.commit()
+    # What a previous database left in the process: the same employee ids, its own ratings
+    # (officer_a at level 1) and a ratings revision as new as this database's.
+    (_ratings, profiles), people_revision = other.key[0]
+    now_ratings = service.data_key(session)[0][0]
+    service.GAP_CACHE.cells = dataclasses.replace(
+        other,
+        key=(((now_ratings, profiles), people_revision), "sqlite:////elsewhere/other.db#org1"),
+    )
+    carried = service.organisation_cells(session).cells
+
+    service.GAP_CACHE.clear()
+    cold = service.organisation_cells(session).cells
+    columns = ["unit_id", "role_code", "competency_id"]
+    pd.testing.assert_frame_equal(
+        carried.sort_values(columns).reset_index(drop=True),
+        cold.sort_values(columns).reset_index(drop=True),
+    )

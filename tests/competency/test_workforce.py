@@ -16,8 +16,8 @@ import pytest
 from backend.org import service as org_service
 from backend.org.models import EmployeeStatus
 from backend.org.service import EmployeeInput
-from competency_framework import service, workforce
-from competency_framework.workforce import WorkforceRules
+from competency_framework import service
+from competency_framework.service import WorkforceRules
 from tests.competency.helpers import principal_for
 
 TODAY = date(2026, 6, 30)
@@ -128,8 +128,8 @@ def build(session):
     return Builder(session)
 
 
-def plan_of(session, unit, **kw) -> workforce.UnitPlan:
-    plans = workforce.unit_plans(session, today=TODAY, rules=RULES, **kw)
+def plan_of(session, unit, **kw) -> service.UnitPlan:
+    plans = service.unit_plans(session, today=TODAY, rules=RULES, **kw)
     return next(p for p in plans if p.unit_id == unit.id)
 
 
@@ -213,7 +213,7 @@ def test_retirement_dates_follow_the_age_and_the_early_age_with_service_rules():
             ],
         }
     )
-    dates = workforce.retirement_dates(people, RULES)
+    dates = service.retirement_dates(people, RULES)
     assert list(dates[:4]) == [
         pd.Timestamp("2026-05-10"),
         pd.Timestamp("2030-01-01"),
@@ -237,7 +237,7 @@ def test_staff_eligible_to_retire_within_the_horizon(session, build):
     session.commit()
 
     assert plan_of(session, unit).retiring == 3
-    assert workforce.retirement_count(session, today=TODAY, rules=RULES) == 3
+    assert service.retirement_count(session, today=TODAY, rules=RULES) == 3
     # Six years out also catches the one who turns 65 a day after five years.
     assert plan_of(session, unit, horizon_years=6).retiring == 4
     assert plan_of(session, unit, horizon_years=1).retiring == 1
@@ -308,7 +308,7 @@ def test_units_short_in_numbers_in_competencies_both_or_neither(session, build, 
         units[code] = unit
     session.commit()
 
-    plans = {p.code: p for p in workforce.unit_plans(session, today=TODAY, rules=RULES)}
+    plans = {p.code: p for p in service.unit_plans(session, today=TODAY, rules=RULES)}
     assert {code: plans[code].shortfall for code in units} == {
         "BOTH": "both",
         "NUMBERS": "numbers",
@@ -354,7 +354,7 @@ def test_the_competency_target_is_a_threshold_and_people_without_a_profile_have_
     stricter = WorkforceRules(**(RULES.model_dump() | {"coverage_target": 0.81}))
     strict_plan = next(
         p
-        for p in workforce.unit_plans(session, today=TODAY, rules=stricter)
+        for p in service.unit_plans(session, today=TODAY, rules=stricter)
         if p.unit_id == unit.id
     )
     assert strict_plan.shortfall == "competencies"

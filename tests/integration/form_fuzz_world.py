@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from backend import clock
 from backend.auth.models import User
 from backend.auth.permissions import ROLE_PERMISSIONS, Role
 from tests.conftest import TEST_PASSWORD
@@ -105,9 +106,8 @@ def _first(session: Session, table: str, column: str, offset: int = 0) -> str | 
 
 def build_world(session: Session, settings, org, make_user) -> World:
     """Create one record of each kind the forms act on; return who uses them and their keys."""
-    from assessments.vacancies import accounts
     from assessments.vacancies import service as vacancies
-    from competency_framework.training import enrolments
+    from competency_framework.training import service
     from tests.appraisals import helpers as appraisal_helpers
     from tests.competency.helpers import principal_for
     from tests.reporting_helpers import (
@@ -119,9 +119,10 @@ def build_world(session: Session, settings, org, make_user) -> World:
     )
     from tests.training import helpers as training_helpers
     from tests.vacancies import helpers as vacancy_helpers
-    from whistleblowing import cases, retaliation
+    from whistleblowing import service as cases
     from whistleblowing import service as reporting
-    from whistleblowing.retaliation import AllegedAct, ComplaintInput
+    from whistleblowing.service import retaliation
+    from whistleblowing.service.retaliation import AllegedAct, ComplaintInput
 
     users = {
         "employee": make_user(Role.employee, employee=org.officer_a),
@@ -142,7 +143,7 @@ def build_world(session: Session, settings, org, make_user) -> World:
     vacancies.appoint_panel_member(session, vacancy=vacancy, user=users["panel"], actor=hr)
     vacancy_helpers.add_interview_questions(session, hr, vacancy)
     # An external candidate with a confirmed address (registration is fuzzed through its form).
-    registration = accounts.register(
+    registration = vacancies.register(
         session,
         settings,
         email="rosa.paredes@mail.example",
@@ -152,7 +153,7 @@ def build_world(session: Session, settings, org, make_user) -> World:
         locale="en",
     )
     session.commit()
-    accounts.verify(session, token=registration.token)
+    vacancies.verify(session, token=registration.token)
     session.commit()
     users["candidate"] = registration.user
     vacancy_helpers.apply(session, settings, vacancy, users["candidate"])
@@ -164,7 +165,7 @@ def build_world(session: Session, settings, org, make_user) -> World:
     # Training: an activity with a session, an enrolment and a plan item.
     activity = training_helpers.activity(session, "FUZZ-1", {"legal": (1, 3)}, capacity=20)
     course = training_helpers.session_of(session, activity, days_from_now=10)
-    enrolments.enrol_employee(
+    service.enrol_employee(
         session, training_session_id=course.id, employee=org.officer_a, actor=None
     )
     session.commit()
@@ -179,7 +180,7 @@ def build_world(session: Session, settings, org, make_user) -> World:
     reporting.request_identity(
         session, access=access, actor=ready.investigator, reason="To interview the witness."
     )
-    today = reporting.local_today(settings)
+    today = clock.today(settings)
     cases.add_reminder(
         session,
         access=access,
@@ -197,7 +198,7 @@ def build_world(session: Session, settings, org, make_user) -> World:
         hand_over_cases=False,
         today=today,
     )
-    reporting.commit(session, settings)
+    session.commit()
     complaint = retaliation.file_by_receipt(
         session,
         settings,
@@ -207,7 +208,7 @@ def build_world(session: Session, settings, org, make_user) -> World:
             narrative="The week after my report I was moved.",
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
 
     world = World(users=users, receipt=filed.receipt, complaint=complaint.reference)
     world.passwords["candidate"] = CANDIDATE_PASSWORD

@@ -91,7 +91,7 @@ def test_events_reach_subscribers_in_the_publishers_session(session):
     def handler(db, event):
         seen.append((db is session, event.name, event.subject_employee_id))
 
-    # The reporting channel's HR watch listens to this event too (whistleblowing.retaliation).
+    # The reporting channel's HR watch listens to this event too (whistleblowing.events).
     events.publish(session, events.DomainEvent("warm.up"))  # loads every plugin's subscribers
     others = len(events._handlers["appraisal.rating_dropped"])
     events.subscribe("appraisal.rating_dropped")(handler)

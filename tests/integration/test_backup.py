@@ -187,7 +187,7 @@ def test_restore_into_an_empty_server(
             files=[reporting.Upload("ledger.txt", evidence)],
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
     reference, receipt = result.report.reference, result.receipt
     # Sessions open when the backup is taken: a member of staff's and a reporter's.
     staff = make_user("employee", email="staff@example.org")

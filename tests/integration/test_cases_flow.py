@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import re
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
 
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 
+from backend import clock
 from tests.conftest import login
 from tests.reporting_helpers import (
     add_holder,
@@ -20,7 +22,7 @@ from tests.reporting_helpers import (
     staff_login,
     submit_via_client,
 )
-from whistleblowing import cases
+from whistleblowing import service as cases
 from whistleblowing import service as reporting
 from whistleblowing.models import (
     DETRIMENTAL_ACT_LABELS,
@@ -30,6 +32,7 @@ from whistleblowing.models import (
     Report,
     RetaliationComplaint,
 )
+from whistleblowing.service import reporter as reporter_service
 
 
 def _fresh(client, model, **where):
@@ -317,7 +320,7 @@ def test_a_complaint_through_an_expired_receipt_session_writes_nothing(
         "/report/follow-up", data={"receipt": result.receipt, "csrf_token": anon_token(client)}
     )
     later = time.time() + reporting.REPORTER_SESSION_MINUTES * 60 + 60
-    monkeypatch.setattr(reporting, "_clock", lambda: later)
+    monkeypatch.setattr(reporter_service, "_clock", lambda: later)
     response = client.post(
         "/report/case/retaliation?lang=es",
         data={
@@ -426,7 +429,7 @@ def test_notices_are_listed_and_marked_read_by_their_owner_only(
     report = file_report(
         session, settings, ready.channel.id, received_on=date.today() - timedelta(days=10)
     ).report
-    from whistleblowing import cases
+    from whistleblowing import service as cases
 
     cases.run_deadlines(session, today=date.today())
     session.commit()
@@ -443,3 +446,25 @@ def test_notices_are_listed_and_marked_read_by_their_owner_only(
     assert "Acknowledgement overdue since" in client.get("/notifications").text
     client.post("/notifications/read", data={"csrf_token": csrf})
     assert _fresh(client, Notification, id=notice.id).read_on is not None
+
+
+def test_the_dashboard_and_the_inbox_count_deadlines_on_the_same_day(
+    client, session, settings, make_user
+):
+    """From 18:00 in Mexico City it is already tomorrow in UTC. A report whose acknowledgement is
+    due today is not overdue yet: not in the inbox, and not on the dashboard either."""
+    # 01:30 UTC is 19:30 of the day before in Mexico City (UTC-6, no daylight saving).
+    evening = datetime.combine(clock.now().date() + timedelta(days=1), day_time(1, 30), UTC)
+    with clock.frozen(evening):
+        today = clock.today(settings)
+        assert today == evening.date() - timedelta(days=1)
+        ready = ready_channel(session, settings, make_user)
+        report = file_report(
+            session, settings, ready.channel.id, received_on=today - timedelta(days=7)
+        ).report
+        assert report.ack_due_on == today
+        staff_login(client, ready.investigator.email)
+        assert report.reference not in client.get("/cases?due=overdue").text
+        assert report.reference in client.get("/cases?due=soon").text
+        dashboard = client.get("/").text
+        assert "<dt>Acknowledgement overdue</dt><dd>0</dd>" in dashboard

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from backend import audit, i18n
+from backend import audit, clock, i18n
 from backend.auth import service as auth_service
 from tests.reporting_helpers import (
     add_holder,
@@ -22,7 +22,8 @@ from tests.reporting_helpers import (
     ready_channel,
     reporter_of,
 )
-from whistleblowing import cases, deadlines
+from whistleblowing import deadlines
+from whistleblowing import service as cases
 from whistleblowing import service as reporting
 from whistleblowing.models import (
     CaseReminder,
@@ -33,10 +34,12 @@ from whistleblowing.models import (
     NotificationKind,
     Report,
     ReportAttachment,
+    ReporterSession,
     ReportItem,
     ReportKeyWrap,
     ReportStatus,
 )
+from whistleblowing.service import retention as retention_service
 
 TEXT = "The invoices show the same lot twice."
 
@@ -49,7 +52,7 @@ def english():
 
 
 def _today(settings) -> date:
-    return reporting.local_today(settings)
+    return clock.today(settings)
 
 
 def _status(session, settings, access, actor, status, **kwargs):
@@ -691,7 +694,10 @@ def test_tags_come_from_the_administrators_list(session, settings, make_user):
     session.commit()
     assert [t.code for t in cases.tags_of(session, report)] == ["medicines"]
     rows, total = reporting.inbox_page(
-        session, user=ready.investigator, filters=reporting.InboxFilter(tag_id=tag.id)
+        session,
+        user=ready.investigator,
+        filters=reporting.InboxFilter(tag_id=tag.id),
+        today=_today(settings),
     )
     assert total == 1 and [t.code for t in rows[0].tags] == ["medicines"]
 
@@ -852,7 +858,7 @@ def test_an_investigator_enters_a_telephone_report_and_the_reporter_gets_a_recei
         form_token=reporting.new_form_token(),
     )
     result = cases.enter_report(session, settings, actor=entering, submission=submission)
-    reporting.commit(session, settings)
+    session.commit()
     report = result.report
     assert (report.received_via, report.submitted_on) == ("phone", made_on)
     assert report.ack_due_on == made_on + timedelta(days=7)
@@ -1048,6 +1054,32 @@ def test_the_evaluation_suppresses_small_counts_and_exports_safely(session, sett
     assert cases.evaluation(session, year=today.year - 5, threshold=5).channels == []
 
 
+def test_the_steps_a_case_allows_are_what_its_page_offers_and_its_forms_accept(
+    session, settings, make_user
+):
+    ready = ready_channel(session, settings, make_user)
+    me = ready.investigator
+    report = file_report(session, settings, ready.channel.id).report
+    access = open_as(session, me, report.reference)
+    Step = cases.Step
+    assert cases.allowed_steps(access, me) == {Step.acknowledge, Step.assign, Step.remind}
+    with pytest.raises(reporting.ReportingError) as refused:
+        cases.refuse_unless(access, me, Step.request_identity)
+    assert refused.value.status_code == 409
+    cases.acknowledge(session, settings, access=access, actor=me, text="Received")
+    session.commit()
+    assert cases.allowed_steps(access, me) == {Step.change_status, Step.assign, Step.remind}
+    with pytest.raises(reporting.ReportingError, match="already acknowledged"):
+        cases.refuse_unless(access, me, Step.acknowledge)
+    closed = _closed_case(session, settings, ready, outcome="unsubstantiated", closed_on=None)
+    access = open_as(session, me, closed.reference)
+    assert cases.allowed_steps(access, me) == frozenset()
+    for step in (Step.assign, Step.remind, Step.acknowledge):
+        with pytest.raises(reporting.ReportingError, match="was closed on") as refused:
+            cases.refuse_unless(access, me, step)
+        assert refused.value.status_code == 409
+
+
 # --- retention --------------------------------------------------------------------------------
 
 
@@ -1158,7 +1190,7 @@ def test_the_receipt_stops_opening_a_closed_case_after_long_inactivity(
     run = cases.apply_retention(session, settings, today=later)
     session.commit()
     assert run.access_ended == [report.reference]
-    assert session.exec(select(reporting.ReporterSession)).all() == []
+    assert session.exec(select(ReporterSession)).all() == []
     with pytest.raises(reporting.ReportingError) as ended:
         reporting.receipt_login(session, settings, receipt=result.receipt)
     assert ended.value.status_code == 410
@@ -1184,8 +1216,8 @@ def test_retention_works_off_a_backlog_in_bounded_batches(
         session, settings, ready, outcome="unsubstantiated", closed_on=closed_on, with_file=False
     )
     references = [first.reference, second.reference]
-    monkeypatch.setattr(cases, "RETENTION_BATCH", 1)
-    monkeypatch.setattr(cases, "ACCESS_BATCH", 1)
+    monkeypatch.setattr(retention_service, "RETENTION_BATCH", 1)
+    monkeypatch.setattr(retention_service, "ACCESS_BATCH", 1)
     assert cases.apply_retention(session, settings, today=today).deleted == references[:1]
     session.commit()
     assert cases.apply_retention(session, settings, today=today).deleted == references[1:]

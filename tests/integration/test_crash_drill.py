@@ -31,7 +31,6 @@ from sqlmodel import Session, col, select
 
 from assessments.appraisals.models import Appraisal, AppraisalStep, Stage
 from assessments.vacancies import service as vacancy_service
-from assessments.vacancies import testing
 from assessments.vacancies.models import TestAnswer
 from backend import audit
 from backend.audit import AuditEntry
@@ -131,7 +130,7 @@ def _competition_in_testing(
         user = vacancy_helpers.external_candidate(session, settings, first=f"Candidata{n}")
         applicants.append((user, vacancy_helpers.apply(session, settings, vacancy, user)))
     vacancy_helpers.close_window(session, settings, fake, vacancy)
-    testing.open_test(session, settings, vacancy=vacancy, actor=hr)
+    vacancy_service.open_test(session, settings, vacancy=vacancy, actor=hr)
     session.commit()
     return Competition(vacancy, applicants)
 
@@ -460,7 +459,7 @@ def test_acknowledged_writes_survive_a_crash_of_the_app_and_the_database(
         )
         assert started.status_code == 303, started.text
         session.expire_all()
-        attempt = testing.attempt_of(session, application)
+        attempt = vacancy_service.attempt_of(session, application)
         attempts[application.id] = (client, attempt.id, list(attempt.question_ids))
     session.rollback()
 

@@ -28,8 +28,8 @@ from backend.org.models import (
     Unit,
     UnitKind,
 )
-from competency_framework import campaigns as campaigns_service
 from competency_framework import gaps
+from competency_framework import service as campaigns_service
 from competency_framework import service as competency_service
 from competency_framework.models import AssessmentCampaign, CurrentRating, RatingEntry
 from tests.conftest import login
@@ -596,3 +596,83 @@ def test_merito_refuses_demo_data_in_production(cli_env, monkeypatch, command):
     assert result.exit_code == 1
     assert "production" in result.output
     assert not cli_env.exists()
+
+
+# --- the core calls the domains through their hooks (it imports none of them) ---------------
+
+_HOOK_CALLS: list[tuple] = []
+
+
+def _probe_people(session, people, *, seed, as_of):
+    _HOOK_CALLS.append(("people", [tuple(p) for p in people], seed, as_of))
+    return {"probe_people": len(people), "probe_procurement": sum(p.procurement for p in people)}
+
+
+def _second_probe_people(session, people, *, seed, as_of):
+    return {"probe_people": 1}
+
+
+def _probe_accounts_late(session, settings, accounts):
+    _HOOK_CALLS.append(("late", [a.role for a in accounts]))
+
+
+def _probe_accounts_early(session, settings, accounts):
+    _HOOK_CALLS.append(("early", len(accounts)))
+
+
+@pytest.fixture
+def probe_plugins(monkeypatch):
+    from backend import plugins
+
+    here = "tests.integration.test_demo"
+    probe = plugins.Plugin(
+        name="probe",
+        package="tests",
+        hooks=(
+            plugins.Hook("demo.people", f"{here}:_probe_people"),
+            plugins.Hook("demo.people", f"{here}:_second_probe_people", order=60),
+            plugins.Hook("demo.accounts", f"{here}:_probe_accounts_late", order=90),
+            plugins.Hook("demo.accounts", f"{here}:_probe_accounts_early", order=10),
+        ),
+    )
+    monkeypatch.setattr(plugins, "installed", lambda: (probe,))
+    _HOOK_CALLS.clear()
+    yield _HOOK_CALLS
+    _HOOK_CALLS.clear()
+
+
+def test_generation_hands_the_people_to_the_domains_hooks_and_records_their_counts(
+    engine, session, probe_plugins
+):
+    from backend import audit
+
+    summary = demo.generate(engine, employees=90, seed=4)
+    [(kind, people, seed, as_of)] = probe_plugins
+    assert (kind, seed, as_of) == ("people", 4, demo.AS_OF)
+    with_roles = session.exec(
+        select(Employee.id)
+        .join(Position, col(Employee.position_id) == Position.id)
+        .where(Position.role_code != "")
+    ).all()
+    assert sorted(p[0] for p in people) == sorted(with_roles) and people
+    assert all(
+        isinstance(p[4], bool) and p[3] in {"central", "delegation", "hospital", "entity"}
+        for p in people
+    )
+    # The counts of every hook are added up, shown in the summary and kept in the audit entry.
+    assert summary.probe_people == len(people) + 1
+    assert summary.rating_entries == 0  # no competency hook installed: nothing was rated
+    assert session.exec(select(func.count()).select_from(RatingEntry)).one() == 0
+    [entry] = [e for e in session.exec(select(audit.AuditEntry)) if e.action == "demo.generated"]
+    assert entry.after["probe_people"] == len(people) + 1
+    assert entry.after["probe_procurement"] == sum(p[4] for p in people)
+
+
+def test_demo_accounts_run_every_domains_accounts_hook_in_order(
+    engine, session, settings, probe_plugins
+):
+    demo.generate(engine, employees=60, seed=1)
+    probe_plugins.clear()
+    accounts = demo.create_demo_accounts(session, settings)
+    assert probe_plugins == [("early", len(accounts)), ("late", [a.role for a in accounts])]
+    assert len(accounts) == len(demo.DEMO_ROLES)

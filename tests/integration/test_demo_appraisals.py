@@ -12,8 +12,8 @@ from assessments.appraisals.models import Appraisal, AppraisalCycle, ManagerTrai
 from backend import audit, demo
 from backend.auth import service as auth_service
 from backend.auth.models import User
-from competency_framework import service as competency_service
 from competency_framework.models import AssessmentCampaign, CampaignParticipant
+from competency_framework.service import ratings as ratings_service
 
 
 def _count(session, model) -> int:
@@ -41,7 +41,7 @@ def test_the_demo_opens_a_cycle_the_demo_accounts_can_walk(engine, session, sett
     assert appraisals.untrained_supervisors(session, limit=300) == []
     # Both are in the open competency campaign, so both self-assessments count in it.
     for account in (supervisor, employee):
-        assert competency_service._open_campaign_id(session, account.employee_id) is not None
+        assert ratings_service._open_campaign_id(session, account.employee_id) is not None
     # Nobody signs in to a demo account to be told to change its password first.
     for user in session.exec(select(User)).all():
         assert not auth_service.must_change_password(user), user.email

@@ -7,9 +7,10 @@ from __future__ import annotations
 from sqlmodel import select
 
 from backend import crypto, demo
-from whistleblowing import retaliation
 from whistleblowing import service as reporting
 from whistleblowing.models import HolderKey, ReportChannel, ReportKeyWrap
+from whistleblowing.service import retaliation
+from whistleblowing.service.common import _aad
 
 HOLDERS = ("investigator", "investigator2", "protection_officer")
 
@@ -44,7 +45,7 @@ def test_every_demo_channel_has_a_recipient_a_lead_and_a_deputy(engine, session,
         row = session.get(HolderKey, user.id)
         assert row is not None, account
         crypto.unwrap_private_key(
-            row.wrapped_private, demo.demo_password(account), aad=reporting._aad("holder", user.id)
+            row.wrapped_private, demo.demo_password(account), aad=_aad("holder", user.id)
         )
 
     # Idempotent: a second run (every `merito up`) changes nothing.
@@ -88,7 +89,7 @@ def test_a_report_on_the_demo_reaches_the_investigator_or_the_deputy(engine, ses
             form_token=reporting.new_form_token(),
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
 
     def readers(result):
         return set(
@@ -117,7 +118,7 @@ def test_a_retaliation_complaint_can_be_filed_on_the_demo(engine, session, setti
             form_token=reporting.new_form_token(),
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
     token, _report = reporting.receipt_login(session, settings, receipt=result.receipt)
     session.commit()
     access = reporting.reporter_access(session, token=token)
@@ -130,12 +131,12 @@ def test_a_retaliation_complaint_can_be_filed_on_the_demo(engine, session, setti
             narrative="I was moved to another unit after reporting.",
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
     officer = _user(session, "protection_officer")
     private = crypto.unwrap_private_key(
         session.get(HolderKey, officer.id).wrapped_private,
         demo.demo_password("protection_officer"),
-        aad=reporting._aad("holder", officer.id),
+        aad=_aad("holder", officer.id),
     )
     opened = retaliation.open_complaint(
         session,

@@ -15,8 +15,8 @@ from backend.auth import service as auth_service
 from backend.auth.models import User
 from backend.config import Settings
 from backend.i18n import use_locale
-from backend.org import roster
 from backend.org.models import Employee
+from backend.org.service import roster
 from tests.conftest import TEST_PASSWORD, sign_in_form_token
 
 BAD_ADDRESSES = [

@@ -39,6 +39,7 @@ from urllib.parse import quote_from_bytes, urlsplit
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
@@ -71,8 +72,6 @@ _HIDDEN = "some refusals show no error at all (the form is not on the page shown
 # one form per page, not one row's. The fuzz sees only the redirect (never a 400/422).
 _MERIT_ROW = "refused by a redirect to the merit list, its message above the rows, not by the row"
 FIELDLESS_REFUSALS: dict[str, str] = {
-    # A year outside the plan (a hidden field) shows that year's plan, where the form is not.
-    "/appraisals/plan/unit-objectives": _HIDDEN,
     "/competitions/{vacancy_id:int}/appeals/{appeal_id:int}/decide": _MERIT_ROW,
     "/competitions/{vacancy_id:int}/appointments/{appointment_id:int}/decide": _MERIT_ROW,
     "/competitions/{vacancy_id:int}/applications/{application_id:int}/declined": _MERIT_ROW,
@@ -211,6 +210,19 @@ def _body_params(dependant) -> list:
     return found
 
 
+def _field_names(params) -> list[str]:
+    """The form fields the parameters read: a form model (`Annotated[Model, Form()]`) reads
+    its model's fields, any other parameter its own name."""
+    names: list[str] = []
+    for param in params:
+        model = param.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names += [info.alias or name for name, info in model.model_fields.items()]
+        else:
+            names.append(param.alias)
+    return names
+
+
 _READS = re.compile(r"""form(?:\.get|\.getlist)?\s*[\(\[]\s*["']([\w-]+)["']""")
 
 
@@ -223,7 +235,7 @@ def form_routes(app) -> list[FormRoute]:
         declared = declaration(route)
         params = _body_params(route.dependant)
         multipart = any(type(p.field_info).__name__ == "File" for p in params)
-        fields: dict[str, set[str]] = {p.alias: set() for p in params}
+        fields: dict[str, set[str]] = {name: set() for name in _field_names(params)}
         endpoint = inspect.unwrap(route.dependant.call)
         try:
             source = inspect.getsource(endpoint)

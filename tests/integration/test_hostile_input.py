@@ -99,7 +99,7 @@ def hostile_world(session, settings, org, make_user) -> HostileWorld:
     """Data whose text a spreadsheet would run, put in through the services as a user could."""
     from backend.org import service as org_service
     from backend.org.service import EmployeeInput
-    from competency_framework import campaigns
+    from competency_framework import service as campaigns
     from competency_framework import service as competency_service
     from competency_framework.training.service import ActivityInput, TargetInput, save_activity
     from tests.competency.helpers import principal_for
@@ -663,13 +663,13 @@ def test_report_attachments_with_path_names_are_kept_under_plain_names_in_the_st
 def test_a_training_certificate_named_like_a_path_is_stored_under_a_random_name(
     client, session, settings, org, make_user, tmp_path
 ):
-    from competency_framework.training import enrolments
+    from competency_framework.training import service as training
     from tests.training.helpers import activity, session_of
     from tests.training.test_service import PDF
 
     course = activity(session, "records", {"legal": (0, 2)}, evidence="certificate")
     seat = session_of(session, course, capacity=5)
-    enrolment = enrolments.enrol_employee(
+    enrolment = training.enrol_employee(
         session, training_session_id=seat.id, employee=org.officer_a, actor=None
     )
     session.commit()
@@ -695,7 +695,7 @@ def test_a_training_certificate_named_like_a_path_is_stored_under_a_random_name(
     kept = session.get(type(enrolment), enrolment.id)
     assert kept.certificate_name == "constancia.pdf"
     written = [p for p in files_under(tmp_path) - before if not p.name.startswith("merito.db")]
-    assert [p.parent for p in written] == [enrolments.evidence_dir(settings)]
+    assert [p.parent for p in written] == [training.evidence_dir(settings)]
     assert re.fullmatch(r"[0-9a-f]{32}\.pdf", written[0].name)
     download = client.get(f"/training/enrolments/{enrolment.id}/certificate")
     assert download.status_code == 200 and download.content == PDF

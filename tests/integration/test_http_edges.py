@@ -8,12 +8,13 @@ import httpx
 import pytest
 
 from backend.auth.service import anonymous_csrf_token
+from backend.config import get_settings
 from competency_framework.training import service as training_service
 from tests.browser.conftest import LiveServer
 from tests.conftest import login
 from tests.integration.test_authorization_matrix import PATH_SAMPLES, api_routes, fill
 
-YEAR = training_service.plan_year()
+YEAR = training_service.plan_year(get_settings())
 # More than Starlette's 1 MB a form field may hold, less than the 2 MB a body without files may.
 LONG_FIELD = "x" * (1024 * 1024 + 10)
 

@@ -29,6 +29,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
+from backend import clock
 from backend.org import service as org_service
 from backend.org.service import EmployeeInput
 from tests.conftest import TEST_PASSWORD, login
@@ -490,33 +491,33 @@ def test_competency_records_are_for_the_person_their_supervisor_and_hr_only(
 def test_training_plans_and_evidence_are_for_the_learner_their_supervisor_and_hr_only(
     client, session, settings, org, staff, make_user
 ):
-    from competency_framework.training import enrolments, plans, service
+    from competency_framework.training import service
     from tests.training.helpers import activity, principal_for, rate, session_of, small_catalogue
     from tests.training.test_service import OFFICER_LEVELS, PDF
 
     catalogue = small_catalogue(session)
     hr = principal_for(session, staff["hr"])
     rate(session, org.officer_a, hr, OFFICER_LEVELS)
-    year = service.plan_year()
-    plans.propose_plan(session, employee=org.officer_a, actor=hr, year=year)
+    year = service.plan_year(session.info["settings"])
+    service.propose_plan(session, employee=org.officer_a, actor=hr, year=year)
     session.commit()
-    item = plans.plan_view(session, employee=org.officer_a, year=year).lines[0].item
+    item = service.plan_view(session, employee=org.officer_a, year=year).lines[0].item
     course = activity(session, "records", {"legal": (0, 2)}, evidence="certificate")
     seat = session_of(session, course, capacity=10)
     later = session_of(session, catalogue["negotiation"], capacity=10)
-    done = enrolments.enrol_employee(
+    done = service.enrol_employee(
         session, training_session_id=seat.id, employee=org.officer_a, actor=None
     )
     session.commit()
-    enrolments.complete(
+    service.complete(
         session,
         settings,
         enrolment=done,
         actor=principal_for(session, staff["a"]),
-        certificate=enrolments.Certificate("constancia.pdf", "application/pdf", PDF),
+        certificate=service.Certificate("constancia.pdf", "application/pdf", PDF),
     )
-    enrolments.forget_written_files(session)
-    open_seat = enrolments.enrol_employee(
+    service.forget_written_files(session)
+    open_seat = service.enrol_employee(
         session, training_session_id=later.id, employee=org.officer_a, actor=None
     )
     session.commit()
@@ -668,7 +669,7 @@ def test_training_plans_and_evidence_are_for_the_learner_their_supervisor_and_hr
 def test_candidates_and_panel_members_reach_only_their_own_part_of_a_competition(
     client, session, settings, org, monkeypatch
 ):
-    from assessments.vacancies import scoring, testing
+    from assessments.vacancies import service
     from tests.vacancies import helpers
 
     clock = helpers.set_clock(monkeypatch, helpers.FakeClock())
@@ -684,16 +685,16 @@ def test_candidates_and_panel_members_reach_only_their_own_part_of_a_competition
     rosas = helpers.apply(session, settings, vacancy, rosa)
     pablos = helpers.apply(session, settings, vacancy, pablo)
     helpers.close_window(session, settings, clock, vacancy)
-    testing.open_test(session, settings, vacancy=vacancy, actor=hr)
+    service.open_test(session, settings, vacancy=vacancy, actor=hr)
     session.commit()
     for user, application in ((rosa, rosas), (pablo, pablos)):
         helpers.take_test(session, application, user, 6)
-    testing.close_test(session, vacancy=vacancy, actor=hr)
+    service.close_test(session, vacancy=vacancy, actor=hr)
     session.commit()
     first, conflicted, expert = panel.members
     for member in (first, expert):
         helpers.declare_none(session, vacancy, member)
-    scoring.declare(
+    service.declare(
         session,
         vacancy=vacancy,
         user=conflicted,
@@ -703,7 +704,7 @@ def test_candidates_and_panel_members_reach_only_their_own_part_of_a_competition
         },
     )
     session.commit()
-    attempt = testing.attempt_of(session, rosas)
+    attempt = service.attempt_of(session, rosas)
     personas = Personas(client)
     candidate_password = TEST_PASSWORD + "x"
     personas.sign_in("rosa", rosa.email, candidate_password)
@@ -855,10 +856,11 @@ def test_cases_complaints_and_receipts_open_only_for_those_they_were_given_to(
         ready_channel,
         reporter_of,
     )
-    from whistleblowing import cases, retaliation
+    from whistleblowing import service as cases
     from whistleblowing import service as reporting
     from whistleblowing.models import ComplaintAttachment, ReportAttachment
-    from whistleblowing.retaliation import AllegedAct, ComplaintInput
+    from whistleblowing.service import retaliation
+    from whistleblowing.service.retaliation import AllegedAct, ComplaintInput
 
     ready = ready_channel(session, settings, make_user)
     given = ready.investigator  # a recipient of the channel
@@ -893,7 +895,7 @@ def test_cases_complaints_and_receipts_open_only_for_those_they_were_given_to(
     identity_request = reporting.request_identity(
         session, access=access, actor=given, reason="We need to interview the witness."
     )
-    today = reporting.local_today(settings)
+    today = clock.today(settings)
     reminder = cases.add_reminder(
         session,
         access=access,
@@ -911,7 +913,7 @@ def test_cases_complaints_and_receipts_open_only_for_those_they_were_given_to(
         hand_over_cases=False,
         today=today,
     ).absence
-    reporting.commit(session, settings)
+    session.commit()
     complaint = retaliation.file_by_receipt(
         session,
         settings,
@@ -936,7 +938,7 @@ def test_cases_complaints_and_receipts_open_only_for_those_they_were_given_to(
             report_reference=report.reference,
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
     # An officer who came after the report: without the identity key it was sealed to.
     late_officer = add_holder(session, settings, make_user, "protection_officer")
     attachment = session.exec(

@@ -14,8 +14,9 @@ from sqlmodel import select
 from backend import audit, events
 from backend.audit import AuditEntry
 from backend.i18n import use_locale
-from backend.org import roster, service
+from backend.org import service
 from backend.org.models import Employee, EmployeeQualification, EmployeeStatusChange
+from backend.org.service import roster
 
 HEADER = (
     "number,first_name,last_name,email,unit_code,position_code,supervisor_number,"
@@ -157,7 +158,7 @@ def test_the_audit_snapshot_of_an_import_matches_the_one_the_service_writes(sess
             AuditEntry.action == "employee.created", AuditEntry.entity_id == str(created.id)
         )
     ).one()
-    assert entry.after == service._employee_snapshot(session, created)
+    assert entry.after == service.stored_snapshot(session, created)
 
 
 def test_utf8_with_bom_is_imported(session, org):
@@ -431,3 +432,16 @@ def test_only_the_file_name_of_an_uploaded_path_is_kept(session, org):
             session, csv_bytes("N1,A,B,,DA,,,2024-01-01,,,"), "C:\\Users\\ana\\plantilla.csv"
         )
     assert check.filename == "plantilla.csv"
+
+
+def test_an_imported_status_change_is_dated_on_the_organisations_day(session, org):
+    # 04:00 UTC on 2 March is still 1 March in Mexico City, the organisation's zone.
+    from datetime import UTC, datetime
+
+    from backend import clock
+
+    with clock.frozen(datetime(2027, 3, 2, 4, 0, tzinfo=UTC)):
+        raw = csv_bytes("E003,Ana,Torres,,DA,P-OFF,E001,2015-03-01,,baja,")
+        assert run_import(session, raw).imported
+    history = service.status_history(session, org.officer_b.id)
+    assert (history[0].status, history[0].effective_on) == ("left", date(2027, 3, 1))

@@ -543,7 +543,7 @@ def test_a_clash_with_a_concurrent_change_is_reported_and_nothing_is_written(
 
     from sqlmodel import Session
 
-    from backend.org import roster
+    from backend.org.service import roster
 
     check_roster = roster.check_roster
 
@@ -551,6 +551,8 @@ def test_a_clash_with_a_concurrent_change_is_reported_and_nothing_is_written(
         check = check_roster(db, *args, **kwargs)
         # Between the check and the write, someone else saves an employee numbered N3.
         with Session(client.app.state.engine) as other:
+            # As every session of the app does (event handlers read the settings from it).
+            other.info["settings"] = client.app.state.settings
             service.create_employee(
                 other,
                 service.EmployeeInput(
@@ -581,3 +583,19 @@ def test_a_clash_with_a_concurrent_change_is_reported_and_nothing_is_written(
     assert "employee.imported" not in actions
     # One creation entry per employee that exists: none for the rows that were rolled back.
     assert actions.count("employee.created") == len(session.exec(select(Employee.id)).all())
+
+
+def test_the_edit_form_and_the_export_are_dated_on_the_organisations_day(
+    client, signed_in, session, org
+):
+    # 04:00 UTC on 2 March is still 1 March in Mexico City, the organisation's zone.
+    from datetime import UTC, datetime
+
+    from backend import clock
+
+    with clock.frozen(datetime(2027, 3, 2, 4, 0, tzinfo=UTC)):
+        signed_in("hr_planner")  # at the frozen time: a session from now would have expired
+        form = client.get(f"/org/employees/{org.officer_a.id}/edit")
+        export = client.get("/org/employees/export?format=csv")
+    assert 'name="effective_on"' in form.text and 'value="2027-03-01"' in form.text
+    assert "employees-2027-03-01.csv" in export.headers["content-disposition"]

@@ -268,3 +268,23 @@ def test_references_are_resolved_from_codes_with_translated_problems(session, or
         "position_code": "Ningún puesto tiene la clave Y.",
         "supervisor_number": "Ningún empleado tiene el número Z.",
     }
+
+
+def test_a_status_change_without_a_date_takes_effect_on_the_organisations_day(session, org):
+    # 04:00 UTC on 2 March is still 1 March, 22:00, in Mexico City (the default zone):
+    # the day in UTC would date the change a day late.
+    from datetime import UTC, datetime
+
+    from backend import clock
+
+    with clock.frozen(datetime(2027, 3, 2, 4, 0, tzinfo=UTC)):
+        service.update_employee(
+            session,
+            employee=org.officer_a,
+            data=employee_input(
+                org, number="E002", first_name="Mario", last_name="Ruiz", status="on_leave"
+            ),
+            actor="tester",
+        )
+    history = service.status_history(session, org.officer_a.id)
+    assert (history[0].status, history[0].effective_on) == ("on_leave", date(2027, 3, 1))

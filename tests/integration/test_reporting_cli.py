@@ -56,7 +56,7 @@ def test_recovery_init_prints_the_passphrase_once_and_restore_uses_it(
             form_token=reporting.new_form_token(),
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
     newcomer = add_holder(session, settings, make_user, "investigator")
     wrong = cli_env.invoke(
         cli, ["recovery", "restore", "--to", newcomer.email, "--passphrase", "NOPE"]
@@ -90,7 +90,7 @@ def test_verify_certificate_checks_offline(cli_env, tmp_path, session, settings,
             channel_id=channel.id, what="x", good_faith=True, form_token="t" * 20
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
     fingerprint = reporting.signing_fingerprint(session, settings)
     path = tmp_path / "certificate.json"
     path.write_text(json.dumps(result.certificate))
@@ -116,7 +116,7 @@ def test_verify_certificate_checks_a_burden_of_proof_pack_offline(
     cli_env, tmp_path, session, settings, make_user
 ):
     from tests.reporting_helpers import file_report, holder_private, ready_channel, reporter_of
-    from whistleblowing import retaliation
+    from whistleblowing.service import retaliation
 
     ready = ready_channel(session, settings, make_user)
     officer = add_holder(session, settings, make_user, "protection_officer")
@@ -130,7 +130,7 @@ def test_verify_certificate_checks_a_burden_of_proof_pack_offline(
             narrative="Moved after my report.",
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
     private = holder_private(session, officer)
     access = retaliation.open_complaint(
         session,
@@ -161,3 +161,19 @@ def test_verify_certificate_checks_a_burden_of_proof_pack_offline(
     path.write_text(json.dumps(dict(pack, adverse_decisions=[])))
     bad = cli_env.invoke(cli, ["verify-certificate", "--lang", "en", str(path)])
     assert bad.exit_code == 1 and "signature does not match" in bad.output
+
+
+def test_reporting_jobs_run_now_from_the_command_line_under_their_lease(cli_env, engine):
+    from sqlmodel import Session
+
+    from backend.jobs import JobLease
+
+    result = cli_env.invoke(cli, ["reporting", "run", "sessions"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("sessions: ")
+    with Session(engine) as session:
+        lease = session.get(JobLease, "reporter_sessions")
+        assert lease is not None and lease.run_count == 1
+        assert result.output.strip() == f"sessions: {lease.last_result}"
+    unknown = cli_env.invoke(cli, ["reporting", "run", "everything"])
+    assert unknown.exit_code == 2 and "deadlines, sessions, retention, monitoring" in unknown.output

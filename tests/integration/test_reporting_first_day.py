@@ -28,9 +28,9 @@ from tests.reporting_helpers import (
     reporter_of,
     staff_login,
 )
-from whistleblowing import retaliation
 from whistleblowing import service as reporting
 from whistleblowing.models import RetaliationComplaint
+from whistleblowing.service import retaliation
 
 
 @pytest.fixture

@@ -101,6 +101,7 @@ def test_expired_reporter_session_asks_for_the_receipt_again(
     import time
 
     from whistleblowing import service as reporting
+    from whistleblowing.service import reporter as reporter_service
 
     ready = ready_channel(session, settings, make_user)
     receipt = receipt_from(submit_via_client(client, report_form_data(ready.channel.id)).text)
@@ -115,7 +116,7 @@ def test_expired_reporter_session_asks_for_the_receipt_again(
         in case.text
     )
     later = time.time() + reporting.REPORTER_SESSION_MINUTES * 60 + 60
-    monkeypatch.setattr(reporting, "_clock", lambda: later)
+    monkeypatch.setattr(reporter_service, "_clock", lambda: later)
     page = client.get("/report/case?lang=en")
     assert page.status_code == 401
     assert "Your session has ended. Enter your receipt again to continue." in page.text

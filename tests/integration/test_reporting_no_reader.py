@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import func, select
 
 from tests.reporting_helpers import ready_channel, report_form_data, submit_via_client
-from whistleblowing import cases
+from whistleblowing import service as cases
 from whistleblowing import service as reporting
 from whistleblowing.models import Report
 

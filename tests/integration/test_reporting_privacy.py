@@ -18,7 +18,7 @@ from sqlalchemy import Date, DateTime, func, inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
-from backend import audit
+from backend import audit, clock
 from backend.cli import SERVER_OPTIONS
 from backend.jobs import append_deferred_audit
 from tests.conftest import _pg_bin, free_port, missing, wait_for
@@ -179,7 +179,7 @@ def test_a_complaint_filed_with_the_receipt_is_audited_at_day_precision(
     assert session.exec(select(func.max(audit.AuditEntry.seq))).one() == head_before
     assert _reporter_entries(session) == []
     [kept] = session.exec(select(audit.DeferredAuditEntry)).all()
-    today = reporting.local_today(settings)
+    today = clock.today(settings)
     assert (kept.action, kept.on, kept.entity_id) == (
         "retaliation.complaint_filed",
         today,

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from backend import clock
 from backend.files import content_disposition
 from tests.conftest import login
 from tests.reporting_helpers import (
@@ -18,9 +19,12 @@ from tests.reporting_helpers import (
     open_as,
     ready_channel,
 )
-from whistleblowing import cases
+from whistleblowing import jobs as wb_jobs
+from whistleblowing import service as cases
 from whistleblowing import service as reporting
-from whistleblowing.models import KeyKind, ReportChannel, ReportKeyWrap
+from whistleblowing.models import HolderKey, KeyKind, Report, ReportChannel, ReportKeyWrap
+from whistleblowing.service import reporter as reporter_service
+from whistleblowing.service.sealing import _add_wrap
 
 # --- names re-checked for everyone who receives a report later (item 1) ----------------------
 
@@ -99,7 +103,7 @@ def test_a_case_cannot_be_handed_over_to_a_person_it_names(session, settings, ma
             actor=ready.investigator,
             reason="Going on leave for a month.",
             to_user=marta,
-            today=reporting.local_today(settings),
+            today=clock.today(settings),
         )
     assert refused.value.status_code == 409
     session.rollback()
@@ -112,16 +116,16 @@ def test_a_named_holder_from_before_the_fix_is_never_made_the_handler(session, s
     )
     access = open_as(session, ready.investigator, report.reference)
     # A wrap given before grants re-checked names (the state the review found).
-    reporting._add_wrap(
+    _add_wrap(
         session,
         report,
         key_kind=KeyKind.report,
         private=access.private_key,
         user_id=marta.id,
-        public_key=session.get(reporting.HolderKey, marta.id).public_key,
+        public_key=session.get(HolderKey, marta.id).public_key,
     )
     session.commit()
-    today = reporting.local_today(settings)
+    today = clock.today(settings)
     access = open_as(session, ready.investigator, report.reference)
     with pytest.raises(reporting.ReportingError):
         cases.hand_over(
@@ -137,7 +141,7 @@ def test_a_named_holder_from_before_the_fix_is_never_made_the_handler(session, s
     with pytest.raises(reporting.ReportingError):
         cases.assign(session, access=access, actor=ready.investigator, assignee=marta, today=today)
     session.rollback()
-    assert session.get(reporting.Report, report.id).assignee_id != marta.id
+    assert session.get(Report, report.id).assignee_id != marta.id
 
 
 def test_a_deputy_the_report_names_never_takes_it_over(session, settings, make_user):
@@ -153,7 +157,7 @@ def test_a_deputy_the_report_names_never_takes_it_over(session, settings, make_u
         deputy_user_id=marta.id,
     )
     session.commit()
-    today = reporting.local_today(settings)
+    today = clock.today(settings)
     access = open_as(session, ready.investigator, report.reference)
     cases.assign(
         session, access=access, actor=ready.investigator, assignee=ready.investigator, today=today
@@ -201,9 +205,7 @@ def test_a_deputy_the_report_names_never_takes_it_over(session, settings, make_u
     session.commit()
     assert not _holds(session, marta, report)
     assert (
-        session.exec(
-            select(reporting.Report.assignee_id).where(reporting.Report.id == report.id)
-        ).one()
+        session.exec(select(Report.assignee_id).where(Report.id == report.id)).one()
         == ready.investigator.id
     )
 
@@ -226,7 +228,7 @@ def test_recovery_never_restores_a_report_to_a_person_it_names_or_whose_interest
         user=declarer,
         terms=["Salinas Marta"],
         unit_codes=[],
-        today=reporting.local_today(settings),
+        today=clock.today(settings),
     )
     session.commit()
     summary = reporting.restore_access(session, passphrase=ready.passphrase, to_user=declarer)
@@ -304,7 +306,7 @@ def test_simultaneous_wrong_receipts_run_exactly_the_budgeted_lookups(
     # The budget refills at one attempt every two seconds: the clock stands still here, so the
     # budget is exactly its capacity however long the burst takes.
     frozen = time.time()
-    monkeypatch.setattr(reporting, "_clock", lambda: frozen)
+    monkeypatch.setattr(reporter_service, "_clock", lambda: frozen)
     lookups = []
     lock = threading.Lock()
     real_lookup = crypto.receipt_lookup
@@ -356,7 +358,7 @@ def test_a_reporter_session_keeps_no_time_of_day_and_ends_without_other_reporter
     columns = inspect(session.get_bind()).get_columns("reporter_session")
     assert not [c["name"] for c in columns if isinstance(c["type"], DateTime)]
     started = time.time()
-    monkeypatch.setattr(reporting, "_clock", lambda: started)
+    monkeypatch.setattr(reporter_service, "_clock", lambda: started)
     token, _report = reporting.receipt_login(session, settings, receipt=receipt)
     session.commit()
     row = session.exec(select(ReporterSession)).one()
@@ -365,20 +367,20 @@ def test_a_reporter_session_keeps_no_time_of_day_and_ends_without_other_reporter
     assert session.get(ReceiptThrottle, 1).full_at == 0
     assert reporting.reporter_access(session, token=token).by_reporter
     # 30 minutes later the session is over, though the row only knows its day.
-    monkeypatch.setattr(reporting, "_clock", lambda: started + 30 * 60 + 1)
+    monkeypatch.setattr(reporter_service, "_clock", lambda: started + 30 * 60 + 1)
     with pytest.raises(reporting.ReporterSessionExpired):
         reporting.reporter_access(session, token=token)
     assert session.exec(select(ReporterSession)).all() == []
     # A session nobody comes back to goes with the periodic job, whoever else signs in or not.
-    monkeypatch.setattr(reporting, "_clock", lambda: started)
+    monkeypatch.setattr(reporter_service, "_clock", lambda: started)
     reporting.receipt_login(session, settings, receipt=receipt)
     session.commit()
     row = session.exec(select(ReporterSession)).one()
-    assert cases.reporter_sessions_job(session, settings).startswith("0 ")
+    assert wb_jobs.reporter_sessions_job(session, settings).startswith("0 ")
     row.expires_on = row.expires_on - timedelta(days=1)
     session.add(row)
     session.commit()
-    assert cases.reporter_sessions_job(session, settings).startswith("1 ")
+    assert wb_jobs.reporter_sessions_job(session, settings).startswith("1 ")
     session.commit()
     assert session.exec(select(ReporterSession)).all() == []
 
@@ -393,12 +395,12 @@ def test_a_failed_receipt_leaves_its_moment_only_until_the_budget_is_whole(
 
     ready_channel(session, settings, make_user)
     started = time.time()
-    monkeypatch.setattr(reporting, "_clock", lambda: started)
+    monkeypatch.setattr(reporter_service, "_clock", lambda: started)
     with pytest.raises(reporting.ReportingError):
         reporting.receipt_login(session, settings, receipt=crypto.new_receipt())
     assert session.get(ReceiptThrottle, 1).full_at > 0
-    monkeypatch.setattr(reporting, "_clock", lambda: started + 60)
-    cases.reporter_sessions_job(session, settings)
+    monkeypatch.setattr(reporter_service, "_clock", lambda: started + 60)
+    wb_jobs.reporter_sessions_job(session, settings)
     session.commit()
     session.expire_all()
     assert session.get(ReceiptThrottle, 1).full_at == 0
@@ -428,7 +430,7 @@ def test_ids_do_not_order_what_a_reporter_writes_among_what_staff_do(session, se
         reporting.add_item(
             session, settings, access=access, kind=kind, text=text, author=author, files=files
         )
-        reporting.commit(session, settings)
+        session.commit()
     item_ids = [
         i.id
         for i in session.exec(select(ReportItem).where(ReportItem.report_id == report.id)).all()

@@ -14,6 +14,7 @@ from backend import audit, crypto
 from backend.auth import service as auth_service
 from tests.conftest import TEST_PASSWORD
 from tests.reporting_helpers import add_holder, ready_channel
+from whistleblowing import attachments, deadlines
 from whistleblowing import service as reporting
 from whistleblowing.models import (
     HolderKey,
@@ -23,6 +24,9 @@ from whistleblowing.models import (
     ReportItem,
     ReportKeyWrap,
 )
+from whistleblowing.service import reporter as reporter_service
+from whistleblowing.service.common import _aad
+from whistleblowing.service.sealing import keep_with_transaction
 
 
 def _submission(channel_id: int, **overrides) -> reporting.Submission:
@@ -40,7 +44,7 @@ def _submission(channel_id: int, **overrides) -> reporting.Submission:
 
 def _file(session, settings, submission):
     result = reporting.submit_report(session, settings, submission=submission)
-    reporting.commit(session, settings)
+    session.commit()
     return result
 
 
@@ -48,7 +52,7 @@ def _open(session, user, reference):
     private = crypto.unwrap_private_key(
         session.get(HolderKey, user.id).wrapped_private,
         TEST_PASSWORD,
-        aad=reporting._aad("holder", user.id),
+        aad=_aad("holder", user.id),
     )
     return reporting.open_case(session, user=user, holder_private=private, reference=reference)
 
@@ -80,7 +84,7 @@ def test_deadlines_follow_acknowledgement(session, settings, make_user):
     result = _file(session, settings, _submission(ready.channel.id))
     report = result.report
     assert (report.ack_due_on - report.submitted_on).days == 7
-    assert report.feedback_due_on == reporting.add_months(report.ack_due_on, 3)
+    assert report.feedback_due_on == deadlines.add_months(report.ack_due_on, 3)
     access = _open(session, ready.investigator, report.reference)
     reporting.add_item(
         session,
@@ -173,7 +177,7 @@ def test_password_change_rewraps_the_holder_key(session, settings, make_user):
         crypto.unwrap_private_key(
             session.get(HolderKey, ready.investigator.id).wrapped_private,
             TEST_PASSWORD,
-            aad=reporting._aad("holder", ready.investigator.id),
+            aad=_aad("holder", ready.investigator.id),
         )
 
 
@@ -219,7 +223,7 @@ def test_missing_recovery_key_refuses_reports_without_writing(session, settings,
     with pytest.raises(reporting.ReportingError) as refused:
         reporting.submit_report(session, settings, submission=_submission(channel.id))
     assert refused.value.status_code == 503
-    reporting.rollback(session, settings)
+    session.rollback()
     assert session.exec(select(Report)).all() == []
     with pytest.raises(reporting.ReportingError):
         reporting.unlock_recovery(session, passphrase="anything")
@@ -288,7 +292,7 @@ def test_expired_reporter_session_is_refused_and_deleted(session, settings, make
     assert session.exec(select(ReporterSession)).one()
     # The exact end is sealed in the row: only the clock moving on ends the session.
     later = time.time() + reporting.REPORTER_SESSION_MINUTES * 60 + 1
-    monkeypatch.setattr(reporting, "_clock", lambda: later)
+    monkeypatch.setattr(reporter_service, "_clock", lambda: later)
     with pytest.raises(reporting.ReporterSessionExpired):
         reporting.reporter_access(session, token=token)
     assert session.exec(select(ReporterSession)).all() == []
@@ -318,7 +322,7 @@ def test_files_are_cleaned_encrypted_and_refused_when_disguised_or_oversized(
             ),
         )
     assert "invoice.pdf" in str(disguised.value)
-    reporting.rollback(session, settings)
+    session.rollback()
     big = b"%PDF-1.4\n" + b"0" * (50 * 1024 * 1024)
     with pytest.raises(reporting.ReportingError) as oversized:
         _file(
@@ -327,7 +331,7 @@ def test_files_are_cleaned_encrypted_and_refused_when_disguised_or_oversized(
             _submission(ready.channel.id, files=[reporting.Upload("a.pdf", big)]),
         )
     assert "50 MB" in str(oversized.value)
-    reporting.rollback(session, settings)
+    session.rollback()
     assert session.exec(select(Report)).all() == []
     assert [p for p in settings.attachments_dir.rglob("*") if p.is_file()] == []
 
@@ -358,7 +362,7 @@ def test_resent_form_files_nothing_twice(session, settings, make_user):
     with pytest.raises(reporting.ReportingError) as again:
         _file(session, settings, submission)
     assert again.value.status_code == 409
-    reporting.rollback(session, settings)
+    session.rollback()
     assert len(session.exec(select(Report)).all()) == 1
 
 
@@ -419,3 +423,30 @@ def test_inbox_counts_deadlines(session, settings, make_user):
         session, user=ready.investigator, today=today + timedelta(days=8)
     )
     assert later.ack_overdue == 1 and later.due
+
+
+def test_encrypted_files_stay_only_when_their_transaction_commits(session, settings):
+    """Files are written to the store before the rows that name them are committed: a refused
+    action (rolled back by run_action), a failed commit or a session closed without committing
+    removes them, whoever commits (there is no reporting-specific commit to forget)."""
+
+    def written() -> object:
+        session.exec(select(Report.id)).all()  # inside a transaction, as in every service
+        uid = attachments.new_uid()
+        key = crypto.new_session_key()
+        attachments.store(settings.attachments_dir, uid, key=key, data=b"ledger", aad=b"t")
+        keep_with_transaction(session, settings, [uid])
+        return settings.attachments_dir / uid[:2] / uid
+
+    rolled_back = written()
+    assert rolled_back.exists()
+    session.rollback()
+    assert not rolled_back.exists()
+    committed = written()
+    session.commit()
+    assert committed.exists()
+    session.rollback()
+    assert committed.exists()
+    abandoned = written()
+    session.close()
+    assert not abandoned.exists()

@@ -1,4 +1,4 @@
-"""Retaliation complaints and the HR watch (whistleblowing.retaliation), on SQLite and
+"""Retaliation complaints and the HR watch (whistleblowing.service.retaliation), on SQLite and
 PostgreSQL."""
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def test_a_complaint_through_the_receipt_goes_to_the_officers_not_the_investigat
         access=mine,
         data=_complaint(evidence=[reporting.Upload("letter.txt", b"You are moved to Tijuana.")]),
     )
-    reporting.commit(session, settings)
+    session.commit()
     holders = {
         w.user_id
         for w in session.exec(
@@ -238,7 +238,7 @@ def test_an_adverse_appraisal_of_a_protected_person_alerts_the_officer_and_nobod
         user=employee_user,
         data=_complaint(report_reference=result.report.reference.lower()),
     )
-    reporting.commit(session, settings)
+    session.commit()
     assert session.exec(select(ProtectedPerson)).one()
 
     # Two real appraisals, completed through the appraisal service: officer a (protected) and
@@ -356,7 +356,7 @@ def test_a_transfer_recorded_in_merito_alerts_about_a_protected_person(
         user=employee_user,
         data=_complaint(report_reference=result.report.reference),
     )
-    reporting.commit(session, settings)
+    session.commit()
     person = org.officer_a
     org_service.update_employee(
         session,
@@ -390,7 +390,7 @@ def test_training_refused_with_a_reason_or_a_seat_taken_away_alerts_but_own_with
         user=employee_user,
         data=_complaint(report_reference=result.report.reference),
     )
-    reporting.commit(session, settings)
+    session.commit()
     supervisor = principal_for(session, make_user(employee=org.head))
     person = principal_for(session, employee_user)
     courses = {
@@ -435,7 +435,7 @@ def test_a_change_of_position_by_import_alerts_like_one_made_by_hand(
         user=employee_user,
         data=_complaint(report_reference=result.report.reference),
     )
-    reporting.commit(session, settings)
+    session.commit()
     head_position = org.head.position_id
     person = org.officer_a
     raw = (
@@ -470,7 +470,7 @@ def test_an_officer_who_investigates_the_report_gets_no_alert_about_its_reporter
         user=employee_user,
         data=_complaint(report_reference=result.report.reference),
     )
-    reporting.commit(session, settings)
+    session.commit()
     events.publish(
         session,
         events.DomainEvent(
@@ -487,7 +487,7 @@ def test_the_complaint_workflow_follows_its_order(session, settings, make_user, 
     today = _today(settings)
     mine = reporter_of(session, settings, result.receipt)
     complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
-    reporting.commit(session, settings)
+    session.commit()
     private = holder_private(session, officer)
 
     def access():
@@ -667,7 +667,7 @@ def test_without_a_prima_facie_case_there_are_no_measures_and_the_complaint_clos
     today = _today(settings)
     mine = reporter_of(session, settings, result.receipt)
     complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
-    reporting.commit(session, settings)
+    session.commit()
     access = retaliation.open_complaint(
         session,
         officer=officer,
@@ -735,7 +735,7 @@ def test_the_burden_of_proof_pack_is_signed_and_lists_decisions_after_the_report
             keep_early_acts=True,  # questioned once; the complainant keeps it
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
     events.publish(
         session,
         events.DomainEvent(
@@ -870,7 +870,7 @@ def test_the_pack_lists_what_merito_recorded_since_the_report_even_before_anyone
             keep_early_acts=True,  # questioned once; the complainant keeps it
         ),
     )
-    reporting.commit(session, settings)
+    session.commit()
     # Once protected, a change of position is both an HR watch alert and a record: listed once.
     _move(session, org.officer_a, position=org.head_position)
     session.commit()
@@ -922,7 +922,7 @@ def test_a_pack_for_an_unidentified_complainant_searches_no_records(
     ready, officer, result, _employee = scene
     mine = reporter_of(session, settings, result.receipt)
     complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
-    reporting.commit(session, settings)
+    session.commit()
     pack = _pack(session, settings, officer, complaint)
     assert pack["protected_person"] is None and pack["records_searched"] is None
 
@@ -937,7 +937,7 @@ def test_the_watch_survives_a_change_of_the_application_secret(
         user=employee_user,
         data=_complaint(report_reference=result.report.reference),
     )
-    reporting.commit(session, settings)
+    session.commit()
     changed = settings.model_copy(
         update={"secret_key": SecretStr("another-secret-key-0123456789-abcdefghijkl")}
     )
@@ -998,7 +998,7 @@ def test_closed_complaints_are_deleted_after_monitoring_and_retention(
         access=mine,
         data=_complaint(evidence=[reporting.Upload("memo.txt", b"moved to the night shift")]),
     )
-    reporting.commit(session, settings)
+    session.commit()
     access = retaliation.open_complaint(
         session,
         officer=officer,
@@ -1037,7 +1037,7 @@ def test_the_officers_are_told_before_monitoring_ends(session, settings, make_us
     ready, officer, result, _employee = scene
     mine = reporter_of(session, settings, result.receipt)
     complaint = retaliation.file_by_receipt(session, settings, access=mine, data=_complaint())
-    reporting.commit(session, settings)
+    session.commit()
     access = retaliation.open_complaint(
         session,
         officer=officer,
@@ -1143,6 +1143,8 @@ def test_the_complaint_page_offers_only_the_allowed_steps_and_refuses_the_others
         f"{path}/protect?lang=en", data={"employee": org.officer_b.number, "csrf_token": csrf}
     )
     assert refused.status_code == 409
+    # The complaint's page again, saying why above the steps (the step has no form there).
+    assert 'id="e-workflow"' in refused.text
     assert "The complainant is already under HR watch." in refused.text
     session.expire_all()
     assert len(session.exec(select(ComplaintItem)).all()) == items  # nothing was written

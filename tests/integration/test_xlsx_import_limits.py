@@ -15,8 +15,8 @@ from sqlmodel import select
 from backend import spreadsheets
 from backend.audit import AuditEntry
 from backend.org.models import Employee
+from backend.tables import ImportRejected
 from competency_framework import service as competency_service
-from competency_framework.exports import ImportRejected
 from competency_framework.models import RoleProfileVersion
 from tests.competency.helpers import principal_for
 from tests.unit.test_xlsx_limits import (

@@ -8,12 +8,13 @@ from datetime import date, timedelta
 from sqlmodel import select
 
 from backend import workdays
-from competency_framework.training import plans, service
+from backend.config import get_settings
+from competency_framework.training import service
 from competency_framework.training.models import TrainingSession
 from tests.conftest import login
 from tests.training.helpers import activity, principal_for, session_of
 
-YEAR = service.plan_year()
+YEAR = service.plan_year(get_settings())
 
 
 def test_the_mexican_public_holidays_follow_the_law():
@@ -53,12 +54,12 @@ def test_a_started_self_paced_session_is_offered_as_open_until_its_end(
     officer = make_user("employee", employee=org.officer_a)
     online = activity(session, "laassp_online", {"legal": (0, 2)}, modality="e_learning")
     window = session_of(session, online, days_from_now=-5, length_days=60)
-    plans.add_item(session, employee=org.officer_a, activity=online, actor=hr, year=YEAR)
-    plans.approve_plan(session, employee=org.officer_a, actor=hr, year=YEAR)
+    service.add_item(session, employee=org.officer_a, activity=online, actor=hr, year=YEAR)
+    service.approve_plan(session, employee=org.officer_a, actor=hr, year=YEAR)
     session.commit()
     login(client, officer.email)
     page = client.get("/training/me").text
     assert f'id="enrol-{window.id}"' in page
-    end = (window.ends_at + timedelta(0)).astimezone(service.org_zone(None)).date()
+    end = (window.ends_at + timedelta(0)).astimezone(service.org_zone(get_settings())).date()
     assert "self-paced, open until" in page
     assert str(end.year) in page

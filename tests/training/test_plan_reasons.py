@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 
-from competency_framework.training import plans, service
+from backend.config import get_settings
+from competency_framework.training import service
 from tests.conftest import login
 from tests.training.helpers import principal_for, rate, small_catalogue
 from tests.training.test_service import OFFICER_LEVELS
 
-YEAR = service.plan_year()
+YEAR = service.plan_year(get_settings())
 
 
 def _reasons(page: str) -> list[str]:
@@ -23,9 +24,9 @@ def test_every_reason_adds_up_and_names_no_missing_target(client, session, org, 
     hr = principal_for(session, make_user("hr_planner"))
     officer = make_user("employee", employee=org.officer_a)
     rate(session, org.officer_a, hr, OFFICER_LEVELS)
-    plans.propose_plan(session, employee=org.officer_a, actor=hr, year=YEAR)
+    service.propose_plan(session, employee=org.officer_a, actor=hr, year=YEAR)
     # An appraisal's development action for a competency no activity develops.
-    plans.add_development_action(
+    service.add_development_action(
         session,
         employee_id=org.officer_a.id,
         action_id=1,

@@ -3,12 +3,13 @@ dependency ranges allow (pandas 3 hands out read-only arrays: copy-on-write)."""
 
 from __future__ import annotations
 
-from competency_framework.training import plans, service
+from backend.config import get_settings
+from competency_framework.training import service
 from tests.conftest import login
 from tests.training.helpers import principal_for, rate, small_catalogue
 from tests.training.test_service import OFFICER_LEVELS
 
-YEAR = service.plan_year()
+YEAR = service.plan_year(get_settings())
 
 
 def test_hr_proposes_plans_for_one_unit_through_the_route(client, session, org, make_user):
@@ -28,13 +29,13 @@ def test_hr_proposes_plans_for_one_unit_through_the_route(client, session, org, 
     assert response.status_code == 200, response.text
     assert "Plans proposed for 3 people" in response.text
     session.expire_all()
-    a = plans.plan_view(session, employee=org.officer_a, year=YEAR)
-    b = plans.plan_view(session, employee=org.officer_b, year=YEAR)
+    a = service.plan_view(session, employee=org.officer_a, year=YEAR)
+    b = service.plan_view(session, employee=org.officer_b, year=YEAR)
     # The same rounds as the service test: b's sfp_cert and negotiation fit the budget.
     assert [line.activity.code for line in a.lines] == ["legal_basics"]
     assert [line.activity.code for line in b.lines] == ["sfp_cert", "negotiation", "supply_chain"]
     # Only the unit's people: the delegation's outsider gets nothing.
-    assert not plans.plan_view(session, employee=org.outsider, year=YEAR).lines
+    assert not service.plan_view(session, employee=org.outsider, year=YEAR).lines
     # A second run over unchanged gaps (replacing the unit's undecided proposals) also works.
     again = client.post(
         "/training/manage/plans/propose",

@@ -103,6 +103,32 @@ def test_a_colleague_cannot_see_or_change_someone_elses_plan(client, session, or
     assert count(session, TrainingPlanItem) == 0
 
 
+def test_the_plan_page_offers_only_the_allowed_steps_and_the_routes_refuse_the_others(
+    client, session, org, setup
+):
+    proposal = service.propose_plan(
+        session, employee=org.officer_a, actor=setup["hr_principal"], year=YEAR
+    )
+    session.commit()
+    item = proposal.items[0]
+    remove, decline = f"/training/items/{item.id}/remove", f"/training/items/{item.id}/decline"
+    csrf = login(client, setup["officer"].email)
+    page = client.get("/training/me").text
+    assert remove in page and decline not in page and "/plan/approve" not in page
+    refused = client.post(decline, data={"csrf_token": csrf, "reason": "no"})
+    assert refused.status_code == 403
+    client.cookies.clear()
+    csrf = login(client, setup["head"].email)
+    page = client.get(f"/training/people/{org.officer_a.id}").text
+    assert decline in page and remove not in page and "/plan/submit" not in page
+    refused = client.post(
+        f"/training/people/{org.officer_a.id}/plan/submit", data={"csrf_token": csrf}
+    )
+    assert refused.status_code == 403
+    session.expire_all()
+    assert session.get(TrainingPlanItem, item.id).status == ItemStatus.proposed
+
+
 def test_over_budget_approval_without_reason_is_refused_with_a_translated_message(
     client, session, org, setup
 ):

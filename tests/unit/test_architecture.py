@@ -42,6 +42,10 @@ def test_cryptographic_libraries_are_used_only_in_backend_crypto():
     assert not (found := rules.crypto_violations()), _show(found)
 
 
+def test_route_modules_build_no_queries():
+    assert not (found := rules.query_violations()), _show(found)
+
+
 def test_every_domain_has_the_same_files():
     assert not (found := rules.shape_violations()), _show(found)
 

@@ -774,3 +774,71 @@ def test_fingerprint_is_stable_and_distinguishes_keys() -> None:
     assert crypto.fingerprint(first.public) == crypto.fingerprint(first.public)
     assert crypto.fingerprint(first.public) != crypto.fingerprint(second.public)
     assert re.fullmatch(r"([0-9A-F]{4} ){7}[0-9A-F]{4}", crypto.fingerprint(first.public))
+
+
+# --- the sign-in side's primitives (moved here from backend/auth/service.py) ------------------
+
+_INSTALLATION_SECRET = "an-installation-secret-key-for-tests"
+
+
+def test_installation_keys_are_independent_per_purpose_and_stable() -> None:
+    throttle = crypto.installation_key(_INSTALLATION_SECRET, "login-throttle")
+    device = crypto.installation_key(_INSTALLATION_SECRET, "device-cookie")
+    assert len(throttle) == len(device) == 32 and throttle != device
+    assert crypto.installation_key("another secret", "login-throttle") != throttle
+    # Known answers computed with the code that lived in backend/auth/service.py: counters,
+    # device cookies and anonymous form tokens issued before the move keep working.
+    assert (
+        crypto.mac_hex(throttle, "account|ana@example.org")
+        == "a6c6c5eaf3581d8fefe85761d8b4e3dfd70756a84e86703466aec74418db3eb3"
+    )
+    assert crypto.mac_hex(device, "7|abc", length=40) == "63363a55cdbb6657ec00115de417c7cdc296327f"
+    assert (
+        crypto.mac_hex(_INSTALLATION_SECRET, "anon-csrf|b|1700000000|cookie", length=40)
+        == "586aed36dc80eabeb75d2aeeb1301cea023e2a03"
+    )
+
+
+def test_sealed_text_round_trips_and_is_bound_to_its_row() -> None:
+    key = crypto.installation_key(_INSTALLATION_SECRET, "totp-secret")
+    sealed = crypto.seal_text(key, "JBSWY3DPEHPK3PXP", aad=b"totp|7")
+    assert sealed.startswith("v1:") and "JBSWY3DPEHPK3PXP" not in sealed
+    assert crypto.seal_text(key, "JBSWY3DPEHPK3PXP", aad=b"totp|7") != sealed
+    assert crypto.open_text(key, sealed, aad=b"totp|7") == "JBSWY3DPEHPK3PXP"
+    other_key = crypto.installation_key("another secret", "totp-secret")
+    for wrong_key, value, aad in [
+        (key, sealed, b"totp|8"),  # copied into another person's row
+        (other_key, sealed, b"totp|7"),  # another installation's secret key
+        (key, sealed[:-4] + ("AAAA" if sealed[-4:] != "AAAA" else "BBBB"), b"totp|7"),
+        (key, "v0:" + sealed[3:], b"totp|7"),
+        (key, "v1:not base64!", b"totp|7"),
+        (key, "", b"totp|7"),
+    ]:
+        with pytest.raises(DecryptionError):
+            crypto.open_text(wrong_key, value, aad=aad)
+
+
+def test_sealed_text_opens_values_sealed_before_the_move() -> None:
+    key = crypto.installation_key(_INSTALLATION_SECRET, "totp-secret")
+    before = "v1:AAECAwQFBgcICQoLCW8hIwPCMNvb_F0f8M9p9BqpSILHb_bHcyhz23XsCgw="
+    assert crypto.open_text(key, before, aad=b"totp|7") == "JBSWY3DPEHPK3PXP"
+
+
+def test_passwords_verify_and_unknown_accounts_cost_a_verification(monkeypatch) -> None:
+    stored = crypto.hash_password("correct horse battery", fast=True)
+    assert stored.startswith("$argon2id$")
+    assert crypto.verify_password("correct horse battery", stored, fast=True) == (True, "")
+    assert crypto.verify_password("wrong", stored, fast=True) == (False, "")
+    calls = []
+    context = crypto._password_context(True)
+    monkeypatch.setattr(
+        type(context), "verify", lambda self, *a, **k: calls.append(a) or False, raising=True
+    )
+    assert crypto.verify_password("anything", None, fast=True) == (False, "")
+    assert len(calls) == 1  # the dummy hash was verified: same cost as a known account
+
+
+def test_a_weaker_stored_password_hash_is_replaced() -> None:
+    weak = crypto.hash_password("correct horse battery", fast=True)
+    valid, upgraded = crypto.verify_password("correct horse battery", weak, fast=False)
+    assert valid and upgraded.startswith("$argon2id$") and "m=65536" in upgraded

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from whistleblowing import cases, deadlines
+from whistleblowing import deadlines
 from whistleblowing.deadlines import DeadlineState
 from whistleblowing.service import names_person
+from whistleblowing.service.evaluation import _suppress_cells
 
 FAST = settings(max_examples=300, deadline=None)
 
@@ -157,12 +158,12 @@ def test_a_report_names_a_person_by_email():
 
 
 def test_small_counts_are_suppressed_and_one_hidden_cell_is_not_left_alone():
-    shown = cases._suppress_cells({"a": 12, "b": 3, "c": 7, "d": 0}, total_shown=True, threshold=5)
+    shown = _suppress_cells({"a": 12, "b": 3, "c": 7, "d": 0}, total_shown=True, threshold=5)
     # "b" alone would be total - 12 - 7 - 0: the next smallest visible count is hidden too.
     assert shown == {"a": 12, "b": None, "c": None, "d": 0}
-    assert cases._suppress_cells({"a": 12, "b": 3}, total_shown=False, threshold=5) == {
+    assert _suppress_cells({"a": 12, "b": 3}, total_shown=False, threshold=5) == {
         "a": 12,
         "b": None,
     }
-    two = cases._suppress_cells({"a": 2, "b": 3, "c": 9}, total_shown=True, threshold=5)
+    two = _suppress_cells({"a": 2, "b": 3, "c": 9}, total_shown=True, threshold=5)
     assert two == {"a": None, "b": None, "c": 9}

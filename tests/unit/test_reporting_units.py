@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from backend import crypto
-from whistleblowing import attachments
+from whistleblowing import attachments, deadlines
 from whistleblowing import service as reporting
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -135,7 +135,7 @@ def test_pdf_metadata_is_removed_and_encrypted_pdfs_are_refused() -> None:
 @FAST
 @given(day=st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)))
 def test_three_months_later_is_a_calendar_date_three_months_on(day: date) -> None:
-    later = reporting.add_months(day, 3)
+    later = deadlines.add_months(day, 3)
     assert (later.year * 12 + later.month) - (day.year * 12 + day.month) == 3
     assert later.day <= day.day
     assert timedelta(days=88) <= later - day <= timedelta(days=92)

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 import pytest
 
 from backend import spreadsheets
+from backend import tables as exports
 from backend.i18n import use_locale
 from backend.org import spreadsheet
-from competency_framework import exports
 
 # What one of the importers may take on a shared two-core test machine when it refuses a file
 # early; the unbounded reader took over three minutes on the reviewer's file.

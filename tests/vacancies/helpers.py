@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from assessments.vacancies import accounts, applications, clock, merit, scoring, service, testing
-from assessments.vacancies.applications import ApplicationInput
+from assessments.vacancies import service
 from assessments.vacancies.models import Application, Stage, Vacancy
-from assessments.vacancies.service import NoticeInput
-from assessments.vacancies.testing import QuestionInput
+from assessments.vacancies.service import ApplicationInput, NoticeInput, QuestionInput
+from backend import clock as backend_clock
 from backend.auth import service as auth_service
 from backend.auth.permissions import Role
 from tests.conftest import TEST_PASSWORD
@@ -44,10 +44,10 @@ def seed_bank(session: Session, actor, *, per_level: int = 3) -> None:
     existing = {d.code for d in service.domains(session)}
     for code, es, en in DOMAINS:
         if code not in existing:
-            testing.create_domain(session, code=code, name_es=es, name_en=en, actor=actor)
+            service.create_domain(session, code=code, name_es=es, name_en=en, actor=actor)
         for level in (1, 2, 3):
             for n in range(per_level):
-                testing.add_question(
+                service.add_question(
                     session,
                     data=QuestionInput(
                         domain=code,
@@ -97,7 +97,7 @@ _emails = itertools.count(1)
 
 
 def external_candidate(session, settings, first="Rosa", last="Paredes Luna"):
-    registration = accounts.register(
+    registration = service.register(
         session,
         settings,
         email=f"cand{next(_emails)}@mail.example",
@@ -107,7 +107,7 @@ def external_candidate(session, settings, first="Rosa", last="Paredes Luna"):
         locale="en",
     )
     session.commit()
-    accounts.verify(session, token=registration.token)
+    service.verify(session, token=registration.token)
     session.commit()
     return registration.user
 
@@ -138,7 +138,7 @@ def apply(session, settings, vacancy, user, *, eligible: bool = True) -> Applica
         c["competency"]: f"I led three tenders where I applied {c['competency']} end to end."
         for c in vacancy.criteria
     }
-    application = applications.apply(
+    application = service.apply(
         session, settings, vacancy=vacancy, user=user, data=ApplicationInput(answers, evidence)
     )
     session.commit()
@@ -147,9 +147,9 @@ def apply(session, settings, vacancy, user, *, eligible: bool = True) -> Applica
 
 def take_test(session, application, user, right: int) -> None:
     """Start the test and answer `right` questions correctly (the rest wrong), then hand in."""
-    attempt = testing.start_test(session, application=application, user=user)
+    attempt = service.start_test(session, application=application, user=user)
     answers = {q: (0 if i < right else 1) for i, q in enumerate(attempt.question_ids)}
-    testing.submit(session, attempt=attempt, user=user, answers=answers)
+    service.submit(session, attempt=attempt, user=user, answers=answers)
     session.commit()
 
 
@@ -172,8 +172,8 @@ def seat_panel(session, settings, hr, vacancy, org) -> Panel:
 
 
 def declare_none(session, vacancy, member) -> None:
-    lines = scoring.declaration_sheet(session, vacancy=vacancy, user=member)
-    scoring.declare(
+    lines = service.declaration_sheet(session, vacancy=vacancy, user=member)
+    service.declare(
         session,
         vacancy=vacancy,
         user=member,
@@ -187,7 +187,7 @@ def declare_none(session, vacancy, member) -> None:
 
 
 def score_all(session, vacancy, stage, member, application, value: int) -> None:
-    scoring.record_scores(
+    service.record_scores(
         session,
         vacancy=vacancy,
         application=application,
@@ -199,7 +199,7 @@ def score_all(session, vacancy, stage, member, application, value: int) -> None:
 
 
 def agree(session, vacancy, stage, member, application) -> None:
-    scoring.accept_suggested(
+    service.accept_suggested(
         session, vacancy=vacancy, application=application, stage=stage, actor=member
     )
     session.commit()
@@ -235,12 +235,12 @@ def run_to_interview(session, settings, fake, comp: Competition, test_right: dic
     """Close the window, run the test and the sift (scores per candidate name per member)."""
     vacancy = comp.vacancy
     close_window(session, settings, fake, vacancy)
-    testing.open_test(session, settings, vacancy=vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=vacancy, actor=comp.hr)
     session.commit()
     for name, right in test_right.items():
         user, application = comp.candidates[name]
         take_test(session, application, user, right)
-    testing.close_test(session, vacancy=vacancy, actor=comp.hr)
+    service.close_test(session, vacancy=vacancy, actor=comp.hr)
     session.commit()
     for member in comp.panel.members:
         declare_none(session, vacancy, member)
@@ -253,7 +253,7 @@ def run_to_interview(session, settings, fake, comp: Competition, test_right: dic
             score_all(session, vacancy, Stage.sift, member, application, value)
         agree(session, vacancy, Stage.sift, comp.panel.members[0], application)
     add_interview_questions(session, comp.hr, vacancy)
-    scoring.lock_sift(session, vacancy=vacancy, actor=comp.hr)
+    service.lock_sift(session, vacancy=vacancy, actor=comp.hr)
     session.commit()
 
 
@@ -267,10 +267,33 @@ def run_interviews(session, settings, comp: Competition, interview: dict) -> Non
         for member, value in zip(comp.panel.members, per_member, strict=True):
             score_all(session, vacancy, Stage.interview, member, application, value)
         agree(session, vacancy, Stage.interview, comp.panel.members[0], application)
-    merit.publish_results(session, settings, vacancy=vacancy, actor=comp.hr)
+    service.publish_results(session, settings, vacancy=vacancy, actor=comp.hr)
     session.commit()
 
 
+class _CompetitionClock:
+    """`backend.clock` as the competition's modules see it while a test moves their time: the
+    rest of the application (sessions, sign-in) keeps the real clock."""
+
+    def __init__(self, fake: FakeClock) -> None:
+        self._fake = fake
+
+    def now(self) -> datetime:
+        return self._fake()
+
+    def today(self, settings):
+        return self._fake().astimezone(backend_clock.zone(settings.time_zone)).date()
+
+    def __getattr__(self, name: str):
+        return getattr(backend_clock, name)
+
+
 def set_clock(monkeypatch, fake: FakeClock) -> FakeClock:
-    monkeypatch.setattr(clock, "now", fake)
+    """Move the competitions' time (every vacancy module that reads `backend.clock`)."""
+    moved = _CompetitionClock(fake)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("assessments.vacancies.") and getattr(module, "clock", None) is (
+            backend_clock
+        ):
+            monkeypatch.setattr(module, "clock", moved)
     return fake

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from assessments.vacancies import testing
+from assessments.vacancies import service
 from tests.integration.test_form_fuzz import named_fields
 from tests.vacancies import helpers
 from tests.vacancies.test_routes import _candidates, sign_in
@@ -22,12 +22,12 @@ def test_a_refused_answer_names_its_field_and_saves_nothing(
     comp = published
     _a, x, _y = _candidates(session, settings, comp, org)
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
     application = comp.candidates["x"][1]
     csrf = sign_in(client, x.email, helpers.TEST_PASSWORD + "x")
     client.post(f"/applications/{application.id}/test/start", data={"csrf_token": csrf})
-    attempt = testing.attempt_of(session, application)
+    attempt = service.attempt_of(session, application)
     first = attempt.question_ids[0]
     cases = [
         ({"question_id": first, "chosen": "\u00b2"}, "chosen"),
@@ -45,4 +45,4 @@ def test_a_refused_answer_names_its_field_and_saves_nothing(
         assert response.status_code == 422, (data, response.text[:200])
         assert named_fields(response.text) == {field}, data
     session.expire_all()
-    assert testing.answers_of(session, attempt) == {}
+    assert service.answers_of(session, attempt) == {}

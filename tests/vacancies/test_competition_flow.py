@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assessments.vacancies import merit, service
+from assessments.vacancies import service
 from assessments.vacancies.models import ApplicationStatus, VacancyStatus
 from tests.vacancies import helpers
 
@@ -41,7 +41,7 @@ def test_a_full_competition_ranks_appoints_the_top_and_keeps_a_reserve_list(
         interview={"a": (3, 3, 4), "b": (1, 1, 1), "x": (4, 4, 4)},
     )
     assert vacancy.status == VacancyStatus.results
-    entries = merit.merit_entries(session, vacancy)
+    entries = service.merit_entries(session, vacancy)
     ranked = [(e.rank, e.application_id) for e in entries if e.rank is not None]
     assert ranked == [(1, comp.candidates["x"][1].id), (2, comp.candidates["a"][1].id)]
     # b failed the interview (25 % < 50 %); y the test: both rejected by event.
@@ -52,7 +52,7 @@ def test_a_full_competition_ranks_appoints_the_top_and_keeps_a_reserve_list(
     assert ("test", None) in rejected
     fake_clock.moment = vacancy.appeal_closes_at + helpers.timedelta(minutes=1)
     x_app = comp.candidates["x"][1]
-    merit.propose_appointment(
+    service.propose_appointment(
         session, vacancy=vacancy, application=x_app, justification="", actor=comp.hr
     )
     session.commit()
@@ -64,6 +64,6 @@ def test_a_full_competition_ranks_appoints_the_top_and_keeps_a_reserve_list(
         "reason": "top_of_merit_list",
     }
     assert appointed[0].subject_employee_id is None
-    reserve = merit.reserve_list(session, vacancy)
+    reserve = service.reserve_list(session, vacancy)
     assert [a.id for _e, a in reserve] == [comp.candidates["a"][1].id]
     assert service.window_open(vacancy) is False

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from assessments.vacancies import accounts, applications, merit, scoring, service, testing
-from assessments.vacancies.demo_bank import QUESTIONS
+from assessments.vacancies import service
+from assessments.vacancies.demo import demo_bank
 from assessments.vacancies.models import (
     Application,
     ApplicationStatus,
@@ -24,7 +24,7 @@ from assessments.vacancies.models import (
     Vacancy,
     VacancyStatus,
 )
-from assessments.vacancies.steps import Step, allowed_steps
+from assessments.vacancies.service import Step, allowed_steps
 from backend import demo
 from backend.auth.models import User
 from competency_framework import service as competency_service
@@ -88,28 +88,28 @@ def test_the_demo_has_a_competition_at_every_stage_and_a_bank_for_every_competen
     assert service.window_open(by_status[VacancyStatus.published], now)
     # The test is open and the demo candidate has an application in it, the test not started.
     testing_vacancy = by_status[VacancyStatus.testing]
-    mine = applications.application_of(session, testing_vacancy, candidate)
+    mine = service.application_of(session, testing_vacancy, candidate)
     assert mine is not None and mine.status == ApplicationStatus.active
-    assert testing.attempt_of(session, mine) is None
+    assert service.attempt_of(session, mine) is None
     # Interviews: the demo panel member has every candidate to score, the other two none.
     interview = by_status[VacancyStatus.interview]
     active = service.active_applications(session, interview)
     assert len(active) >= 2
-    assert scoring.work_for(session, vacancy=interview, user=panel[0]) == {
+    assert service.work_for(session, vacancy=interview, user=panel[0]) == {
         "declarations": 0,
         "to_score": len(active),
     }
     for member in panel[1:]:
-        assert scoring.work_for(session, vacancy=interview, user=member)["to_score"] == 0
+        assert service.work_for(session, vacancy=interview, user=member)["to_score"] == 0
     # The merit list is published, its appeal window open, the demo candidate ranked on it.
     results = by_status[VacancyStatus.results]
     assert results.appeal_closes_at > now
-    ranked = applications.application_of(session, results, candidate)
+    ranked = service.application_of(session, results, candidate)
     assert ranked.status == ApplicationStatus.ranked
-    assert merit.own_result(session, application=ranked).entry.rank is not None
+    assert service.own_result(session, application=ranked).entry.rank is not None
     # Appointed: the top of the list, effective.
     appointed = by_status[VacancyStatus.appointed]
-    (appointment,) = merit.appointments_of(session, appointed)
+    (appointment,) = service.appointments_of(session, appointed)
     assert appointment.status == AppointmentStatus.effective and appointment.merit_rank == 1
     # Every published notice is consistent with its fingerprint.
     for vacancy in by_status.values():
@@ -125,15 +125,16 @@ def test_the_demo_has_a_competition_at_every_stage_and_a_bank_for_every_competen
     )
     assert all(per_competency[c.id] >= 3 for c in competencies), per_competency
     stems = set(session.exec(select(BankQuestion.stem)).all())
-    assert {q.es[0] for q in QUESTIONS} <= stems
-    assert all(q.en[0] and len(q.en[1]) == len(q.es[1]) for q in QUESTIONS)
+    _domains, questions = demo_bank()
+    assert {q.es[0] for q in questions} <= stems
+    assert all(q.en[0] and len(q.en[1]) == len(q.es[1]) for q in questions)
     # The right answer is not always in the same place.
     assert len({q.correct_option for q in session.exec(select(BankQuestion))}) > 1
 
     # The demo candidate is a confirmed candidate with its candidate record.
     record = session.get(CandidateAccount, candidate.id)
     assert record is not None and record.email_verified_at is not None
-    assert accounts.may_apply(session, candidate)
+    assert service.may_apply(session, candidate)
 
     # Running it again (a second `merito up`) creates nothing.
     before = _counts(session)
@@ -157,9 +158,9 @@ def test_the_demo_candidate_applies_and_takes_the_open_test(demo_world, client, 
     assert applied.status_code == 303, applied.text[:500]
     candidate = _user(session, "candidate")
     session.expire_all()
-    assert applications.application_of(session, open_vacancy, candidate) is not None
+    assert service.application_of(session, open_vacancy, candidate) is not None
 
-    application = applications.application_of(session, by_status[VacancyStatus.testing], candidate)
+    application = service.application_of(session, by_status[VacancyStatus.testing], candidate)
     started = client.post(
         f"/applications/{application.id}/test/start",
         data={"csrf_token": csrf},
@@ -183,7 +184,7 @@ def test_staff_are_never_asked_to_confirm_an_email_to_apply(client, session, set
         form[f"evidence_{c['competency']}"] = "Led the tender file for the 2025 medicines purchase."
     applied = client.post(f"/vacancies/{vacancy.id}/apply", data=form, follow_redirects=False)
     assert applied.status_code == 303
-    assert applications.application_of(session, vacancy, planner) is not None
+    assert service.application_of(session, vacancy, planner) is not None
 
 
 def test_the_test_is_not_offered_while_it_cannot_open_and_a_refused_post_redirects(
@@ -264,10 +265,10 @@ def test_a_refused_score_form_returns_to_the_scoring_page_with_what_was_typed(
     user = helpers.external_candidate(session, settings)
     application = helpers.apply(session, settings, vacancy, user)
     helpers.close_window(session, settings, fake_clock, vacancy)
-    testing.open_test(session, settings, vacancy=vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=vacancy, actor=comp.hr)
     session.commit()
     helpers.take_test(session, application, user, 6)
-    testing.close_test(session, vacancy=vacancy, actor=comp.hr)
+    service.close_test(session, vacancy=vacancy, actor=comp.hr)
     session.commit()
     member = comp.panel.members[1]
     helpers.declare_none(session, vacancy, member)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from assessments.vacancies import integrity, merit, scoring, service, testing
+from assessments.vacancies import service
 from assessments.vacancies.models import Stage
 from tests.vacancies import helpers
 
@@ -60,20 +60,20 @@ def test_a_patronage_scenario_raises_every_flag(
     )
     a_user, a_app = comp.candidates["a"]
     assert [
-        e.rank for e in merit.merit_entries(session, vacancy) if e.application_id == a_app.id
+        e.rank for e in service.merit_entries(session, vacancy) if e.application_id == a_app.id
     ] == [4]
     # Her appeal is upheld and her sift score "corrected" after names were revealed.
-    appeal = merit.submit_appeal(
+    appeal = service.submit_appeal(
         session,
         application=a_app,
         user=a_user,
         grounds="My evidence on legal matters was undervalued.",
     )
-    merit.start_review(session, appeal=appeal, actor=approver)
-    merit.decide_appeal(
+    service.start_review(session, appeal=appeal, actor=approver)
+    service.decide_appeal(
         session, appeal=appeal, upheld=True, reason="Reread: arguable.", actor=approver
     )
-    scoring.record_consensus(
+    service.record_consensus(
         session,
         vacancy=vacancy,
         application=a_app,
@@ -83,18 +83,18 @@ def test_a_patronage_scenario_raises_every_flag(
         reason="On reflection the legal evidence is stronger.",
         actor=inside,
     )
-    merit.republish_merit_list(session, vacancy=vacancy, actor=hr)
+    service.republish_merit_list(session, vacancy=vacancy, actor=hr)
     session.commit()
     _publish_results_then_close_appeals(session, settings, fake_clock, comp)
     # She is appointed out of merit order, with a justification approved at a second level.
-    appointment = merit.propose_appointment(
+    appointment = service.propose_appointment(
         session,
         vacancy=vacancy,
         application=a_app,
         justification="Knows the unit's pending tenders and can start immediately.",
         actor=hr,
     )
-    merit.decide_appointment(
+    service.decide_appointment(
         session, appointment=appointment, approve=True, note="Continuity argued.", actor=approver
     )
     session.commit()
@@ -111,13 +111,13 @@ def test_a_patronage_scenario_raises_every_flag(
     )
     helpers.run_interviews(session, settings, comp2, interview={"b": (3, 3, 3)})
     _publish_results_then_close_appeals(session, settings, fake_clock, comp2)
-    merit.propose_appointment(
+    service.propose_appointment(
         session, vacancy=second, application=comp2.candidates["b"][1], justification="", actor=hr
     )
     session.commit()
 
-    first_flags = integrity.competition_flags(session, settings, vacancy)
-    second_flags = integrity.competition_flags(session, settings, second)
+    first_flags = service.competition_flags(session, settings, vacancy)
+    second_flags = service.competition_flags(session, settings, second)
     assert _codes(first_flags) == {
         "short_posting_window",
         "rater_outlier",
@@ -134,7 +134,7 @@ def test_a_patronage_scenario_raises_every_flag(
         "own_unit_winners",
         "conflict_flag_overridden",
     }
-    assert _codes(first_flags) | _codes(second_flags) == set(integrity.FLAG_LABELS)
+    assert _codes(first_flags) | _codes(second_flags) == set(service.FLAG_LABELS)
     # The rater flags name the head of the unit, and only her.
     for flag in first_flags:
         if flag.code in (
@@ -144,11 +144,11 @@ def test_a_patronage_scenario_raises_every_flag(
             "own_unit_winners",
         ):
             assert flag.member_user_id == inside.id
-    profile = integrity.member_profile(session, settings, inside)
+    profile = service.member_profile(session, settings, inside)
     assert len(profile.own_unit_wins) == 2 and profile.outliers == 3
-    assert integrity.member_profile(session, settings, outside).flags == []
+    assert service.member_profile(session, settings, outside).flags == []
     # The dashboard lists the most flagged competition first.
-    rows = integrity.overview(session, settings)
+    rows = service.overview(session, settings)
     assert rows[0].vacancy.id == vacancy.id
 
 
@@ -163,15 +163,15 @@ def test_a_clean_competition_raises_no_flag(session, settings, fake_clock, publi
     for name, user in (("a", a), ("b", b), ("x", x), ("y", y)):
         comp.candidates[name] = (user, helpers.apply(session, settings, vacancy, user))
     helpers.close_window(session, settings, fake_clock, vacancy)
-    testing.open_test(session, settings, vacancy=vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=vacancy, actor=comp.hr)
     for name, right in (("a", 6), ("b", 5), ("x", 6), ("y", 5)):
         user, application = comp.candidates[name]
         helpers.take_test(session, application, user, right)
-    testing.close_test(session, vacancy=vacancy, actor=comp.hr)
+    service.close_test(session, vacancy=vacancy, actor=comp.hr)
     session.commit()
     # The head of the unit declares her conflicts with her two reports and stays out of them.
     apps = {n: app for n, (_u, app) in comp.candidates.items()}
-    scoring.declare(
+    service.declare(
         session,
         vacancy=vacancy,
         user=inside,
@@ -196,20 +196,20 @@ def test_a_clean_competition_raises_no_flag(session, settings, fake_clock, publi
 
     stage(Stage.sift, {"a": (None, 3, 3), "b": (None, 2, 3), "x": (3, 3, 3), "y": (2, 3, 2)})
     helpers.add_interview_questions(session, comp.hr, vacancy)
-    scoring.lock_sift(session, vacancy=vacancy, actor=comp.hr)
+    service.lock_sift(session, vacancy=vacancy, actor=comp.hr)
     session.commit()
     stage(Stage.interview, {"a": (None, 3, 3), "b": (None, 2, 2), "x": (2, 3, 2), "y": (2, 2, 2)})
-    merit.publish_results(session, settings, vacancy=vacancy, actor=comp.hr)
+    service.publish_results(session, settings, vacancy=vacancy, actor=comp.hr)
     session.commit()
     fake_clock.moment = vacancy.appeal_closes_at + timedelta(minutes=1)
-    top = merit.remaining_order(session, vacancy)[0][1]
+    top = service.remaining_order(session, vacancy)[0][1]
     assert top.id == apps["a"].id
-    merit.propose_appointment(
+    service.propose_appointment(
         session, vacancy=vacancy, application=top, justification="", actor=comp.hr
     )
     session.commit()
-    assert integrity.competition_flags(session, settings, vacancy) == []
-    assert integrity.member_profile(session, settings, inside).flags == []
+    assert service.competition_flags(session, settings, vacancy) == []
+    assert service.member_profile(session, settings, inside).flags == []
 
 
 def test_the_integrity_pages_show_the_flags(client, session, settings, fake_clock, published, org):

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from assessments.appraisals import service as appraisal_service
-from assessments.vacancies import applications, scoring, testing
+from assessments.vacancies import service
 from assessments.vacancies.models import Stage
 from backend.audit import AuditEntry
 from tests.appraisals.helpers import open_cycle, plan, through_to_sign_off
@@ -77,12 +77,12 @@ def rate_and_appraise(session, org, published, rating: int = 4, *, complete: boo
 def to_the_sift(session, settings, fake_clock, comp) -> None:
     """Close the window, run the test (both pass) and have every member declare."""
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
     for name in ("a", "x"):
         user, application = comp.candidates[name]
         helpers.take_test(session, application, user, 6)
-    testing.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
+    service.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
     for member in comp.panel.members:
         helpers.declare_none(session, comp.vacancy, member)
@@ -95,7 +95,7 @@ def lock_the_sift(session, comp) -> None:
             helpers.score_all(session, comp.vacancy, Stage.sift, member, application, 3)
         helpers.agree(session, comp.vacancy, Stage.sift, comp.panel.members[0], application)
     helpers.add_interview_questions(session, comp.hr, comp.vacancy)
-    scoring.lock_sift(session, vacancy=comp.vacancy, actor=comp.hr)
+    service.lock_sift(session, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
 
 
@@ -119,7 +119,7 @@ def test_the_evidence_gives_completed_appraisals_and_levels_against_the_vacancy(
     vacancy = published.vacancy
     appraisal = rate_and_appraise(session, org, published, complete=False)
     people_a = published.candidates["a"][0]
-    record = applications.promotion_evidence(
+    record = service.promotion_evidence(
         session, vacancy=vacancy, application=internal, for_panel=False
     )
     # Not signed off yet: no appraisal counts, but the validated levels do.
@@ -134,14 +134,14 @@ def test_the_evidence_gives_completed_appraisals_and_levels_against_the_vacancy(
     appraisal_service.sign(session, appraisal=appraisal, actor=head)
     appraisal_service.sign(session, appraisal=appraisal, actor=principal_for(session, people_a))
     session.commit()
-    record = applications.promotion_evidence(
+    record = service.promotion_evidence(
         session, vacancy=vacancy, application=internal, for_panel=False
     )
     assert [(a.cycle, a.final_rating) for a in record.appraisals] == [("2026", 4)]
     assert record.latest_rating == 4 and record.mean_rating == 4
     # External candidates have no record in Mérito.
     assert (
-        applications.promotion_evidence(
+        service.promotion_evidence(
             session, vacancy=vacancy, application=external, for_panel=False
         )
         is None
@@ -149,13 +149,13 @@ def test_the_evidence_gives_completed_appraisals_and_levels_against_the_vacancy(
     # The panel: nothing while the sift is anonymous, the same record once it is locked.
     to_the_sift(session, settings, fake_clock, published)
     assert (
-        applications.promotion_evidence(
+        service.promotion_evidence(
             session, vacancy=vacancy, application=internal, for_panel=True
         )
         is None
     )
     lock_the_sift(session, published)
-    for_panel = applications.promotion_evidence(
+    for_panel = service.promotion_evidence(
         session, vacancy=vacancy, application=internal, for_panel=True
     )
     assert for_panel == record

@@ -16,7 +16,7 @@ from email import policy
 import pytest
 from sqlmodel import Session, select
 
-from assessments.vacancies import accounts
+from assessments.vacancies import service
 from assessments.vacancies.models import CandidateAccount
 from backend import mail
 from backend.auth.models import AuthSession, User
@@ -99,10 +99,10 @@ def test_production_refuses_to_send_a_link_without_the_public_url(tmp_path):
         with pytest.raises(mail.MailError, match="public address"):
             mail.link(settings, "/candidates/verify/abc")
         with pytest.raises(mail.MailError):
-            accounts.send_verification(settings, user=user, token="abc")
+            service.send_verification(settings, user=user, token="abc")
         assert inbox.messages == []
         settings.public_url = "https://merito.example.org"
-        accounts.send_verification(settings, user=user, token="abc")
+        service.send_verification(settings, user=user, token="abc")
         (message,) = inbox.messages
         assert confirm_link(message) == "https://merito.example.org/candidates/verify/abc"
 

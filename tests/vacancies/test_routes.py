@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from assessments.vacancies import merit, service, testing
+from assessments.vacancies import service
 from assessments.vacancies.models import Application, ApplicationStatus, VacancyStatus
 from backend.audit import AuditEntry
 from tests.conftest import TEST_PASSWORD, login
@@ -133,9 +133,9 @@ def test_a_candidate_sees_only_their_own_application(client, session, settings, 
 
 
 def test_an_unverified_candidate_cannot_apply(client, session, settings, published):
-    from assessments.vacancies import accounts
+    from assessments.vacancies import service
 
-    user = accounts.register(
+    user = service.register(
         session,
         settings,
         email="late@mail.example",
@@ -195,12 +195,12 @@ def test_a_panel_member_sees_no_application_before_declaring(
     comp = published
     _candidates(session, settings, comp, org)
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
     for name in ("a", "x", "y"):
         user, application = comp.candidates[name]
         helpers.take_test(session, application, user, 6)
-    testing.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
+    service.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
     member = comp.panel.members[1]
     sign_in(client, member.email)
@@ -220,7 +220,7 @@ def test_the_test_refuses_answers_after_the_time_limit(
     comp = published
     _a, x, _y = _candidates(session, settings, comp, org)
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
     application = comp.candidates["x"][1]
     csrf = sign_in(client, x.email, helpers.TEST_PASSWORD + "x")
@@ -232,7 +232,7 @@ def test_the_test_refuses_answers_after_the_time_limit(
     assert start.status_code == 303
     page = client.get(f"/applications/{application.id}/test")
     assert "Question 1 of 6" in page.text
-    attempt = testing.attempt_of(session, application)
+    attempt = service.attempt_of(session, application)
     first = attempt.question_ids[0]
     saved = client.post(
         f"/applications/{application.id}/test/answer",
@@ -251,8 +251,8 @@ def test_the_test_refuses_answers_after_the_time_limit(
     assert late.headers["location"] == f"/applications/{application.id}/test"
     assert "The time limit has passed" in client.get(late.headers["location"]).text
     session.expire_all()
-    assert testing.answers_of(session, attempt) == {first: 0}
-    assert testing.attempt_of(session, application).submitted_at is None
+    assert service.answers_of(session, attempt) == {first: 0}
+    assert service.attempt_of(session, application).submitted_at is None
 
 
 def test_every_page_renders_through_a_whole_competition(
@@ -338,7 +338,7 @@ def test_every_page_renders_through_a_whole_competition(
     assert "You are number 1 of 2 on the merit list" in page.text
     assert "Results (anonymised)" in client.get(f"/vacancies/{vacancy.id}").text
     fake_clock.moment = vacancy.appeal_closes_at + timedelta(minutes=1)
-    merit.propose_appointment(
+    service.propose_appointment(
         session,
         vacancy=vacancy,
         application=comp.candidates["x"][1],

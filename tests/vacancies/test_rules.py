@@ -8,17 +8,15 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from assessments.vacancies import applications, merit, scoring, service, testing, workdays
-from assessments.vacancies.applications import ApplicationInput
-from assessments.vacancies.merit import MeritRow, rank_rows
+from assessments.vacancies import service
 from assessments.vacancies.models import (
     ApplicationStatus,
     AppointmentStatus,
     Stage,
     VacancyStatus,
 )
-from assessments.vacancies.service import VacancyError
-from backend import audit
+from assessments.vacancies.service import ApplicationInput, MeritRow, VacancyError, rank_rows
+from backend import audit, workdays
 from tests.vacancies import helpers
 
 
@@ -113,7 +111,7 @@ def test_publication_locks_the_notice_and_shows_its_sha256(session, settings, pu
     assert vacancy.notice["panel_size"] == 3
     assert vacancy.notice["test_blueprint"]["questions"] == vacancy.blueprint
     # Ten working days from Monday 2 March 2026 (16 March is a rest day): Tuesday 17 March.
-    assert workdays.local_date(vacancy.closes_at, settings.time_zone) == date(2026, 3, 17)
+    assert service.local_date(vacancy.closes_at, settings.time_zone) == date(2026, 3, 17)
     before = vacancy.notice_sha256
     with pytest.raises(VacancyError) as refused:
         service.update_draft(
@@ -159,7 +157,7 @@ def test_an_amendment_is_published_with_its_reason_and_reopens_the_window(
     # The dashboard's count agrees with the board: open now, closed after its closing time.
     assert service.open_for_applications(session) == 1
     assert service.open_for_applications(session, vacancy.closes_at + timedelta(seconds=1)) == 0
-    days = workdays.working_days_open(fake_clock.moment, vacancy.closes_at, settings.time_zone)
+    days = service.working_days_open(fake_clock.moment, vacancy.closes_at, settings.time_zone)
     assert days == settings.vacancy_amendment_min_days
     assert vacancy.notice["pass_marks_percent"]["test"] == 70
 
@@ -175,7 +173,7 @@ def test_eligibility_screens_out_with_reasons_and_a_review_can_reinstate(
     application = helpers.apply(session, settings, vacancy, user, eligible=False)
     assert application.status == ApplicationStatus.screened_out
     assert application.screening_failures == ["q1"]
-    applications.request_review(
+    service.request_review(
         session,
         settings,
         application=application,
@@ -183,10 +181,10 @@ def test_eligibility_screens_out_with_reasons_and_a_review_can_reinstate(
         grounds="My degree certificate was issued in January; attached to my file.",
     )
     with pytest.raises(VacancyError):
-        applications.request_review(
+        service.request_review(
             session, settings, application=application, user=user, grounds="Again, please."
         )
-    applications.decide_review(
+    service.decide_review(
         session,
         application=application,
         reinstate=True,
@@ -204,7 +202,7 @@ def test_a_review_after_its_window_is_refused(session, settings, published, fake
     application = helpers.apply(session, settings, vacancy, user, eligible=False)
     fake_clock.moment = service.review_window_closes(settings, vacancy) + timedelta(seconds=1)
     with pytest.raises(VacancyError) as refused:
-        applications.request_review(
+        service.request_review(
             session, settings, application=application, user=user, grounds="Please review it."
         )
     assert refused.value.status_code == 409
@@ -223,7 +221,7 @@ def test_an_application_after_closing_is_refused(session, settings, published, f
 def test_a_panel_member_cannot_apply_to_their_own_competition(session, settings, published):
     member = published.panel.members[0]
     with pytest.raises(VacancyError) as refused:
-        applications.apply(
+        service.apply(
             session,
             settings,
             vacancy=published.vacancy,
@@ -248,12 +246,12 @@ def test_the_test_needs_a_panel_of_three_with_one_from_outside(
         service.appoint_panel_member(session, vacancy=vacancy, user=user, actor=hr)
     helpers.close_window(session, settings, fake_clock, vacancy)
     with pytest.raises(VacancyError) as refused:
-        testing.open_test(session, settings, vacancy=vacancy, actor=hr)
+        service.open_test(session, settings, vacancy=vacancy, actor=hr)
     assert "2 of the 3 members" in str(refused.value)
     assert "outside the hiring unit" in str(refused.value)
     service.appoint_panel_member(session, vacancy=vacancy, user=insider, actor=hr)
     with pytest.raises(VacancyError) as refused:
-        testing.open_test(session, settings, vacancy=vacancy, actor=hr)
+        service.open_test(session, settings, vacancy=vacancy, actor=hr)
     assert "outside the hiring unit" in str(refused.value)
 
 
@@ -263,7 +261,7 @@ def test_the_panel_cannot_change_once_assessment_begins(
     comp = published
     helpers.apply(session, settings, comp.vacancy, helpers.external_candidate(session, settings))
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
     seat = service.membership(session, comp.vacancy, comp.panel.members[2])
     with pytest.raises(VacancyError) as refused:
         service.remove_panel_member(session, vacancy=comp.vacancy, seat=seat, actor=comp.hr)
@@ -277,7 +275,7 @@ def test_likely_conflicts_are_flagged_from_hr_data(session, settings, published,
     helpers.apply(session, settings, comp.vacancy, mendez)
     lines = {
         line.application.candidate_name: line.flags
-        for line in scoring.declaration_sheet(session, vacancy=comp.vacancy, user=comp.panel.inside)
+        for line in service.declaration_sheet(session, vacancy=comp.vacancy, user=comp.panel.inside)
     }
     # The inside member is Lucía Méndez, head of the hiring unit and Mario Ruiz's supervisor.
     assert lines["Mario Ruiz"] == ["supervisor", "same_unit"]
@@ -290,23 +288,23 @@ def test_a_flagged_no_conflict_needs_an_explanation(session, settings, published
     comp = published
     _apply_four(session, settings, comp, org)
     member = comp.panel.inside
-    decisions = {a.id: (False, "") for a in scoring.applicants(session, comp.vacancy)}
+    decisions = {a.id: (False, "") for a in service.applicants(session, comp.vacancy)}
     with pytest.raises(VacancyError) as refused:
-        scoring.declare(session, vacancy=comp.vacancy, user=member, decisions=decisions)
+        service.declare(session, vacancy=comp.vacancy, user=member, decisions=decisions)
     a_id = comp.candidates["a"][1].id
     assert f"note_{a_id}" in refused.value.errors
-    assert scoring.declarations_of(session, comp.vacancy, member) == {}
+    assert service.declarations_of(session, comp.vacancy, member) == {}
 
 
 def _to_sift(session, settings, fake_clock, comp, org):
     _apply_four(session, settings, comp, org)
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
     for name in ("a", "b", "x", "y"):
         user, application = comp.candidates[name]
         helpers.take_test(session, application, user, 6)
-    testing.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
+    service.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
 
 
@@ -318,7 +316,7 @@ def test_a_member_cannot_score_before_declaring(session, settings, published, or
     with pytest.raises(VacancyError) as refused:
         helpers.score_all(session, comp.vacancy, Stage.sift, member, application, 3)
     assert refused.value.status_code == 409
-    assert scoring.current_scores(session, comp.vacancy, Stage.sift) == {}
+    assert service.current_scores(session, comp.vacancy, Stage.sift) == {}
 
 
 def test_a_conflicted_member_cannot_score_that_candidate(
@@ -335,9 +333,9 @@ def test_a_conflicted_member_cannot_score_that_candidate(
             if app.id == a_app.id
             else "Only a colleague in the unit, no closer tie.",
         )
-        for app in scoring.applicants(session, comp.vacancy)
+        for app in service.applicants(session, comp.vacancy)
     }
-    scoring.declare(session, vacancy=comp.vacancy, user=inside, decisions=decisions)
+    service.declare(session, vacancy=comp.vacancy, user=inside, decisions=decisions)
     for member in comp.panel.members[1:]:
         helpers.declare_none(session, comp.vacancy, member)
     with pytest.raises(VacancyError) as refused:
@@ -346,7 +344,7 @@ def test_a_conflicted_member_cannot_score_that_candidate(
     # The two others are the whole panel for this candidate: their scores break the seal.
     for member in comp.panel.members[1:]:
         helpers.score_all(session, comp.vacancy, Stage.sift, member, a_app, 2)
-    assert scoring.all_scored(session, comp.vacancy, a_app, Stage.sift)
+    assert service.all_scored(session, comp.vacancy, a_app, Stage.sift)
 
 
 def test_scores_are_sealed_until_everyone_has_scored_then_move_only_by_consensus(
@@ -360,7 +358,7 @@ def test_scores_are_sealed_until_everyone_has_scored_then_move_only_by_consensus
     first, second, third = comp.panel.members
     helpers.score_all(session, comp.vacancy, Stage.sift, first, x_app, 3)
     helpers.score_all(session, comp.vacancy, Stage.sift, second, x_app, 1)
-    sheet = scoring.score_sheet(
+    sheet = service.score_sheet(
         session, vacancy=comp.vacancy, application=x_app, stage=Stage.sift, viewer=second
     )
     assert not sheet.revealed and sheet.others == {}
@@ -368,11 +366,11 @@ def test_scores_are_sealed_until_everyone_has_scored_then_move_only_by_consensus
         c["competency"]: 1 for c in comp.vacancy.criteria
     }
     with pytest.raises(VacancyError):  # no consensus before everyone has scored
-        scoring.accept_suggested(
+        service.accept_suggested(
             session, vacancy=comp.vacancy, application=x_app, stage=Stage.sift, actor=first
         )
     helpers.score_all(session, comp.vacancy, Stage.sift, third, x_app, 3)
-    sheet = scoring.score_sheet(
+    sheet = service.score_sheet(
         session, vacancy=comp.vacancy, application=x_app, stage=Stage.sift, viewer=second
     )
     assert sheet.revealed and sheet.others[first.id]["legal"] == 3
@@ -381,7 +379,7 @@ def test_scores_are_sealed_until_everyone_has_scored_then_move_only_by_consensus
     assert refused.value.status_code == 409
     # Mean 2.33 → 2 needs no reason; 3 does.
     with pytest.raises(VacancyError) as refused:
-        scoring.record_consensus(
+        service.record_consensus(
             session,
             vacancy=comp.vacancy,
             application=x_app,
@@ -392,7 +390,7 @@ def test_scores_are_sealed_until_everyone_has_scored_then_move_only_by_consensus
             actor=first,
         )
     assert "reason_legal" in refused.value.errors
-    scoring.record_consensus(
+    service.record_consensus(
         session,
         vacancy=comp.vacancy,
         application=x_app,
@@ -403,7 +401,7 @@ def test_scores_are_sealed_until_everyone_has_scored_then_move_only_by_consensus
         actor=first,
     )
     with pytest.raises(VacancyError):  # a change always needs a reason
-        scoring.record_consensus(
+        service.record_consensus(
             session,
             vacancy=comp.vacancy,
             application=x_app,
@@ -413,7 +411,7 @@ def test_scores_are_sealed_until_everyone_has_scored_then_move_only_by_consensus
             reason="",
             actor=second,
         )
-    scoring.record_consensus(
+    service.record_consensus(
         session,
         vacancy=comp.vacancy,
         application=x_app,
@@ -423,7 +421,7 @@ def test_scores_are_sealed_until_everyone_has_scored_then_move_only_by_consensus
         reason="The evidence cites two appeals handled alone.",
         actor=second,
     )
-    rows = scoring.consensus_rows(session, comp.vacancy, Stage.sift, [x_app.id])
+    rows = service.consensus_rows(session, comp.vacancy, Stage.sift, [x_app.id])
     assert rows[(x_app.id, "legal")].score == 3
 
 
@@ -436,13 +434,13 @@ def test_each_draw_follows_the_blueprint_and_replays_from_its_seed(
     comp = published
     _apply_four(session, settings, comp, org)
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
     draws = []
-    pools = testing.pools(session, comp.vacancy)
+    pools = service.pools(session, comp.vacancy)
     for name in ("a", "b", "x", "y"):
         user, application = comp.candidates[name]
-        attempt = testing.start_test(session, application=application, user=user)
-        assert testing.draw(pools, [4, 2], attempt.seed) == attempt.question_ids
+        attempt = service.start_test(session, application=application, user=user)
+        assert service.draw(pools, [4, 2], attempt.seed) == attempt.question_ids
         assert set(attempt.question_ids[:4]) <= set(pools[0])
         assert set(attempt.question_ids[4:]) <= set(pools[1])
         assert attempt.deadline_at - attempt.started_at == timedelta(minutes=30)
@@ -455,16 +453,16 @@ def test_answers_after_the_time_limit_are_refused(session, settings, published, 
     user = helpers.external_candidate(session, settings)
     application = helpers.apply(session, settings, comp.vacancy, user)
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
-    attempt = testing.start_test(session, application=application, user=user)
-    testing.answer(session, attempt=attempt, question_id=attempt.question_ids[0], chosen=0)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    attempt = service.start_test(session, application=application, user=user)
+    service.answer(session, attempt=attempt, question_id=attempt.question_ids[0], chosen=0)
     fake_clock.advance(minutes=31)
     with pytest.raises(VacancyError) as refused:
-        testing.answer(session, attempt=attempt, question_id=attempt.question_ids[1], chosen=0)
+        service.answer(session, attempt=attempt, question_id=attempt.question_ids[1], chosen=0)
     assert refused.value.status_code == 409
     with pytest.raises(VacancyError):
-        testing.submit(session, attempt=attempt, user=user, answers={attempt.question_ids[2]: 0})
-    assert testing.answers_of(session, attempt) == {attempt.question_ids[0]: 0}
+        service.submit(session, attempt=attempt, user=user, answers={attempt.question_ids[2]: 0})
+    assert service.answers_of(session, attempt) == {attempt.question_ids[0]: 0}
     assert attempt.submitted_at is None
 
 
@@ -474,17 +472,17 @@ def test_marking_applies_the_cut_score_and_absence(
     comp = published
     _apply_four(session, settings, comp, org)
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
     for name, right in (("a", 4), ("b", 3), ("x", 6)):
         user, application = comp.candidates[name]
         helpers.take_test(session, application, user, right)
-    testing.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
+    service.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
     statuses = {n: (a.status, a.out_stage, a.out_reason) for n, (_u, a) in comp.candidates.items()}
     assert statuses["a"] == (ApplicationStatus.active, "", "")  # 66.7 % ≥ 60 %
     assert statuses["b"] == (ApplicationStatus.out, "test", "below_pass_mark")  # 50 %
     assert statuses["y"] == (ApplicationStatus.out, "test", "absent")
-    assert testing.attempt_of(session, comp.candidates["a"][1]).score == pytest.approx(66.67)
+    assert service.attempt_of(session, comp.candidates["a"][1]).score == pytest.approx(66.67)
     assert events == []  # outcomes are announced with the merit list
 
 
@@ -494,21 +492,21 @@ def test_a_neutralised_question_is_removed_from_everyones_mark(
     comp = published
     _apply_four(session, settings, comp, org)
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
     for name, right in (("a", 4), ("b", 3), ("x", 6), ("y", 6)):
         user, application = comp.candidates[name]
         helpers.take_test(session, application, user, right)
-    testing.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
+    service.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
     b_user, b_app = comp.candidates["b"]
     assert b_app.status == ApplicationStatus.out
     # b answered its 4th question wrong; remove it for everyone who was given it.
-    faulty = testing.attempt_of(session, b_app).question_ids[3]
+    faulty = service.attempt_of(session, b_app).question_ids[3]
     with pytest.raises(VacancyError):
-        testing.neutralise(
+        service.neutralise(
             session, vacancy=comp.vacancy, question_id=faulty, reason="", actor=comp.hr
         )
-    testing.neutralise(
+    service.neutralise(
         session,
         vacancy=comp.vacancy,
         question_id=faulty,
@@ -517,11 +515,11 @@ def test_a_neutralised_question_is_removed_from_everyones_mark(
     )
     session.commit()
     session.refresh(b_app)
-    attempt = testing.attempt_of(session, b_app)
+    attempt = service.attempt_of(session, b_app)
     assert attempt.counted == 5 and attempt.score == pytest.approx(60.0)
     assert b_app.status == ApplicationStatus.active
     for name in ("x", "y"):
-        other = testing.attempt_of(session, comp.candidates[name][1])
+        other = service.attempt_of(session, comp.candidates[name][1])
         assert other.score == 100.0
 
 
@@ -586,10 +584,10 @@ def results(session, settings, published, org, fake_clock):
 
 def test_each_candidate_sees_their_own_scores_per_competency(session, results):
     x_app = results.candidates["x"][1]
-    own = merit.own_result(session, application=x_app)
+    own = service.own_result(session, application=x_app)
     assert own.entry.rank == 1 and own.test_score == 100.0
     assert own.sift == {c["competency"]: 4 for c in results.vacancy.criteria}
-    distribution = merit.distribution(session, results.vacancy)
+    distribution = service.distribution(session, results.vacancy)
     assert distribution.ranked == 4 and sum(n for _lo, _hi, n in distribution.bins) == 4
 
 
@@ -598,18 +596,20 @@ def test_appeals_are_submitted_reviewed_and_decided_with_reasons(
 ):
     comp = results
     b_user, b_app = comp.candidates["b"]
-    appeal = merit.submit_appeal(
+    appeal = service.submit_appeal(
         session, application=b_app, user=b_user, grounds="My evidence on contracts was not read."
     )
     with pytest.raises(VacancyError):  # one open appeal at a time
-        merit.submit_appeal(session, application=b_app, user=b_user, grounds="Another one here.")
+        service.submit_appeal(session, application=b_app, user=b_user, grounds="Another one here.")
     with pytest.raises(VacancyError) as refused:  # panel members do not judge their own scores
-        merit.start_review(session, appeal=appeal, actor=comp.panel.members[0])
+        service.start_review(session, appeal=appeal, actor=comp.panel.members[0])
     assert refused.value.status_code == 403
     with pytest.raises(VacancyError):
-        merit.decide_appeal(session, appeal=appeal, upheld=False, reason="No.", actor=comp.approver)
-    merit.start_review(session, appeal=appeal, actor=comp.approver)
-    merit.decide_appeal(
+        service.decide_appeal(
+            session, appeal=appeal, upheld=False, reason="No.", actor=comp.approver
+        )
+    service.start_review(session, appeal=appeal, actor=comp.approver)
+    service.decide_appeal(
         session,
         appeal=appeal,
         upheld=False,
@@ -620,7 +620,7 @@ def test_appeals_are_submitted_reviewed_and_decided_with_reasons(
     assert appeal.status == "dismissed" and appeal.decision_reason.startswith("The panel")
     fake_clock.moment = comp.vacancy.appeal_closes_at + timedelta(seconds=1)
     with pytest.raises(VacancyError) as refused:
-        merit.submit_appeal(session, application=b_app, user=b_user, grounds="Too late now.")
+        service.submit_appeal(session, application=b_app, user=b_user, grounds="Too late now.")
     assert refused.value.status_code == 409
 
 
@@ -632,7 +632,7 @@ def test_an_upheld_appeal_lets_the_panel_correct_scores_and_republish(
     y_user, y_app = comp.candidates["y"]
     member = comp.panel.members[1]
     with pytest.raises(VacancyError):  # locked without an upheld appeal
-        scoring.record_consensus(
+        service.record_consensus(
             session,
             vacancy=vacancy,
             application=y_app,
@@ -642,11 +642,11 @@ def test_an_upheld_appeal_lets_the_panel_correct_scores_and_republish(
             reason="Re-read the notes.",
             actor=member,
         )
-    appeal = merit.submit_appeal(
+    appeal = service.submit_appeal(
         session, application=y_app, user=y_user, grounds="Question 2 was never asked to me."
     )
-    merit.start_review(session, appeal=appeal, actor=comp.approver)
-    merit.decide_appeal(
+    service.start_review(session, appeal=appeal, actor=comp.approver)
+    service.decide_appeal(
         session,
         appeal=appeal,
         upheld=True,
@@ -655,9 +655,9 @@ def test_an_upheld_appeal_lets_the_panel_correct_scores_and_republish(
     )
     fake_clock.moment = vacancy.appeal_closes_at + timedelta(seconds=1)
     assert "publish the corrected merit list first" in " ".join(
-        merit.appointment_blockers(session, vacancy)
+        service.appointment_blockers(session, vacancy)
     )
-    scoring.record_consensus(
+    service.record_consensus(
         session,
         vacancy=vacancy,
         application=y_app,
@@ -667,10 +667,10 @@ def test_an_upheld_appeal_lets_the_panel_correct_scores_and_republish(
         reason="Scored on question 2 asked again on 20 April.",
         actor=member,
     )
-    merit.republish_merit_list(session, vacancy=vacancy, actor=comp.hr)
+    service.republish_merit_list(session, vacancy=vacancy, actor=comp.hr)
     session.commit()
     assert vacancy.merit_version == 2
-    assert merit.appointment_blockers(session, vacancy) == []
+    assert service.appointment_blockers(session, vacancy) == []
 
 
 def test_appointment_only_from_the_top_unless_justified_and_approved(
@@ -680,19 +680,19 @@ def test_appointment_only_from_the_top_unless_justified_and_approved(
     vacancy = comp.vacancy
     a_app = comp.candidates["a"][1]  # rank 2
     with pytest.raises(VacancyError) as refused:  # appeal window still open
-        merit.propose_appointment(
+        service.propose_appointment(
             session, vacancy=vacancy, application=a_app, justification="", actor=comp.hr
         )
     fake_clock.moment = vacancy.appeal_closes_at + timedelta(seconds=1)
     with pytest.raises(VacancyError) as refused:
-        merit.propose_appointment(
+        service.propose_appointment(
             session, vacancy=vacancy, application=a_app, justification="", actor=comp.hr
         )
     assert refused.value.status_code == 409 and "Only the top of the merit list" in str(
         refused.value
     )
-    assert merit.appointments_of(session, vacancy) == []
-    appointment = merit.propose_appointment(
+    assert service.appointments_of(session, vacancy) == []
+    appointment = service.propose_appointment(
         session,
         vacancy=vacancy,
         application=a_app,
@@ -701,11 +701,11 @@ def test_appointment_only_from_the_top_unless_justified_and_approved(
     )
     assert appointment.status == AppointmentStatus.pending_approval
     with pytest.raises(VacancyError) as refused:
-        merit.decide_appointment(
+        service.decide_appointment(
             session, appointment=appointment, approve=True, note="Fine by me.", actor=comp.hr
         )
     assert refused.value.status_code == 403
-    merit.decide_appointment(
+    service.decide_appointment(
         session,
         appointment=appointment,
         approve=True,
@@ -726,31 +726,31 @@ def test_the_reserve_list_is_used_in_merit_order_for_twelve_months(
     vacancy = comp.vacancy
     fake_clock.moment = vacancy.appeal_closes_at + timedelta(seconds=1)
     x_app, a_app, y_app = (comp.candidates[n][1] for n in ("x", "a", "y"))
-    merit.propose_appointment(
+    service.propose_appointment(
         session, vacancy=vacancy, application=x_app, justification="", actor=comp.hr
     )
-    reserve = [a.id for _e, a in merit.reserve_list(session, vacancy)]
+    reserve = [a.id for _e, a in service.reserve_list(session, vacancy)]
     assert reserve[0] == a_app.id and len(reserve) == 3
-    merit.record_declined(
+    service.record_declined(
         session, application=a_app, reason="Accepted another job offer.", actor=comp.hr
     )
     fake_clock.advance(days=100)
     with pytest.raises(VacancyError):  # a is gone: y is not next, whoever is next comes first
-        merit.propose_appointment(
+        service.propose_appointment(
             session,
             vacancy=vacancy,
             application=comp.candidates["b"][1],
             justification="",
             actor=comp.hr,
         )
-    second = merit.propose_appointment(
+    second = service.propose_appointment(
         session, vacancy=vacancy, application=y_app, justification="", actor=comp.hr
     )
     assert second.from_reserve and second.status == AppointmentStatus.effective
     fake_clock.moment = vacancy.reserve_valid_until + timedelta(days=1)
-    assert merit.reserve_list(session, vacancy) == []
+    assert service.reserve_list(session, vacancy) == []
     with pytest.raises(VacancyError) as refused:
-        merit.propose_appointment(
+        service.propose_appointment(
             session,
             vacancy=vacancy,
             application=comp.candidates["b"][1],
@@ -805,17 +805,17 @@ def test_cancelling_announces_every_applicants_outcome_for_the_hr_watch(
     screened = helpers.external_candidate(session, settings, "Luis", "Campos Rey")
     helpers.apply(session, settings, comp.vacancy, screened, eligible=False)
     quitter = helpers.external_candidate(session, settings, "Eva", "Lara Gil")
-    applications.withdraw(
+    service.withdraw(
         session,
         application=helpers.apply(session, settings, comp.vacancy, quitter),
         user=quitter,
     )
     helpers.close_window(session, settings, fake_clock, comp.vacancy)
-    testing.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
+    service.open_test(session, settings, vacancy=comp.vacancy, actor=comp.hr)
     for name, right in (("a", 6), ("b", 2), ("x", 6)):  # y is absent
         user, application = comp.candidates[name]
         helpers.take_test(session, application, user, right)
-    testing.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
+    service.close_test(session, vacancy=comp.vacancy, actor=comp.hr)
     session.commit()
     assert events == []  # nothing is final yet
     service.cancel(
