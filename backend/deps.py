@@ -91,7 +91,8 @@ class AccountOnHold(HTTPException):
 # that is not usable yet may open (a self-registered candidate who has not confirmed their
 # address: assessments/vacancies/service/accounts.py). Such a session is treated as signed out
 # by every route: public pages show what anyone sees, every other route refuses it
-# (`AccountOnHold`), so no route can forget the rule. Hooks run on every signed-in request: keep them one lookup.
+# (`AccountOnHold`), so no route can forget the rule. Hooks run on every signed-in request:
+# keep them one lookup.
 AccountHoldHook = Callable[[Session, User], str | None]
 _account_hold_hooks: list[AccountHoldHook] = []
 
