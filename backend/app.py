@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import http_edges, i18n, plugins
+from backend import http_edges, i18n, plugins, warmup
 from backend.config import Settings, get_settings
 from backend.db import make_engine
 from backend.deps import (
@@ -35,6 +35,7 @@ from backend.deps import (
     reload_principal,
 )
 from backend.errors import DomainError, error_code
+from backend.jobs import Scheduler
 from backend.migrate import ensure_migrated
 from backend.request_limits import RequestSizeLimitMiddleware
 from backend.web import STATIC_DIR, is_htmx, redirect, render
@@ -330,13 +331,9 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         scheduler = None
         if settings.scheduler:
-            from backend.jobs import Scheduler
-
             scheduler = Scheduler(engine, settings, settings.scheduler_poll_seconds)
             scheduler.start()
         if settings.warm_caches:
-            from backend import warmup
-
             warmup.start(engine, settings)
         try:
             yield

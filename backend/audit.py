@@ -293,9 +293,7 @@ def record_on_day(
 def day_stamp(day: date, time_zone: str) -> datetime:
     """Return the first moment of `day` in `time_zone`, in UTC: how a day-precision entry's
     time reads (midnight of its day wherever the log is shown in that zone)."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+    return datetime.combine(day, time.min, tzinfo=clock.zone(time_zone)).astimezone(UTC)
 
 
 def append_deferred(session: Session, *, today: date, time_zone: str) -> int:

@@ -13,6 +13,7 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_valid
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend import crypto
+from backend.emails import InvalidEmail, normalise_email
 
 WEAK_SECRETS = {"", "changeme", "change-me", "secret", "development", "merito", "password"}
 MIN_SECRET_LENGTH = 32
@@ -94,8 +95,6 @@ class Settings(BaseSettings):
     @field_validator("smtp_from")
     @classmethod
     def _check_sender(cls, value: str) -> str:
-        from backend.emails import InvalidEmail, normalise_email
-
         name, address = parseaddr(value)
         if any(ch in value for ch in "\r\n\x00"):
             raise ValueError("the sender must be on one line, e.g. Mérito <no-reply@example.org>")
@@ -129,8 +128,6 @@ class Settings(BaseSettings):
     @field_validator("staff_email_domain")
     @classmethod
     def _check_staff_domains(cls, value: str) -> str:
-        from backend.emails import InvalidEmail, normalise_email
-
         domains = [d.strip() for d in value.split(",") if d.strip()]
         for domain in domains:
             try:

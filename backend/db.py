@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
@@ -107,8 +108,6 @@ def make_engine(database_url: str, **kwargs) -> Engine:
     if database_url.startswith("sqlite"):
         path = database_url.split("///", 1)[-1]
         if path and path != ":memory:":
-            from pathlib import Path
-
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # Keep as many connections as requests run at once (the route threads): opening one
             # costs four PRAGMAs, and the default pool of five made busy workers open and close

@@ -13,6 +13,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -411,10 +413,6 @@ def reload_principal(request: Request) -> None:
     detached, and the page would fail reading them; they are reloaded here, in a session of
     their own, so every refusal renders as the refusal it is.
     """
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import SQLAlchemyError
-    from sqlmodel import Session
-
     principal = getattr(request.state, "principal", None) or getattr(
         request.state, "second_factor_principal", None
     )

@@ -22,7 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col
 
-from backend import clock, plugins
+from backend import audit, clock, plugins
+from backend.auth import service as auth_service
 from backend.config import Settings
 from backend.db import UTCDateTime
 
@@ -181,8 +182,6 @@ class Scheduler:
 @register("purge_expired_sessions", every=timedelta(hours=1))
 def purge_expired_sessions(session: Session, settings: Settings) -> str:
     """Delete sign-in sessions past their idle or absolute expiry."""
-    from backend.auth import service as auth_service
-
     removed = auth_service.purge_expired_sessions(session, settings)
     return f"{removed} expired sessions removed"
 
@@ -190,10 +189,6 @@ def purge_expired_sessions(session: Session, settings: Settings) -> str:
 @register("deferred_audit", every=timedelta(hours=1))
 def append_deferred_audit(session: Session, settings: Settings) -> str:
     """Append the audit entries kept back for past days (reporter actions: day precision)."""
-    from zoneinfo import ZoneInfo
-
-    from backend import audit
-
-    today = clock.now().astimezone(ZoneInfo(settings.time_zone)).date()
+    today = clock.today(settings)
     added = audit.append_deferred(session, today=today, time_zone=settings.time_zone)
     return f"{added} day-precision audit entries appended"
