@@ -8,19 +8,29 @@ links keep the other query parameters: `query_without(request, "format")`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
-from sqlmodel import Session
 
+from backend.db import SessionDep
 from backend.i18n import _
 from backend.org.models import Employee, Unit
 from backend.tables import Table, download
 
-__all__ = ["EXPORT_FORMATS", "employee_or_404", "export_or_none", "query_without", "unit_or_404"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "employee_or_404",
+    "export_or_none",
+    "found_or_404",
+    "query_without",
+    "unit_or_404",
+]
 
 EXPORT_FORMATS = ("csv", "xlsx")
+
+T = TypeVar("T")
 
 
 def export_or_none(
@@ -39,17 +49,19 @@ def query_without(request: Request, *names: str) -> str:
     return urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in names])
 
 
-def employee_or_404(session: Session, employee_id: int) -> Employee:
+def found_or_404(record: T | None, detail: str) -> T:
+    """Return the record, or answer 404 with `detail` when there is none."""
+    if record is None:
+        raise HTTPException(status_code=404, detail=detail)
+    return record
+
+
+# Also route dependencies (`Depends(unit_or_404)`): the path's `unit_id` / `employee_id`.
+def employee_or_404(session: SessionDep, employee_id: int) -> Employee:
     """Return the employee, or answer 404."""
-    employee = session.get(Employee, employee_id)
-    if employee is None:
-        raise HTTPException(status_code=404, detail=_("This employee does not exist."))
-    return employee
+    return found_or_404(session.get(Employee, employee_id), _("This employee does not exist."))
 
 
-def unit_or_404(session: Session, unit_id: int) -> Unit:
+def unit_or_404(session: SessionDep, unit_id: int) -> Unit:
     """Return the unit, or answer 404."""
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise HTTPException(status_code=404, detail=_("This unit does not exist."))
-    return unit
+    return found_or_404(session.get(Unit, unit_id), _("This unit does not exist."))

@@ -5,16 +5,16 @@ Without HR rights (`view_gap_details`) small cells are suppressed and no person 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
 from backend.auth import Actor
 from backend.auth.permissions import Permission
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, require
-from backend.i18n import _, get_locale
+from backend.i18n import get_locale
 from backend.pages import export_or_none, query_without, unit_or_404
 from backend.web import render
 from competency_framework import service
@@ -22,6 +22,7 @@ from competency_framework.routes.tables import (
     GROUP_LABELS,
     METRIC_LABELS,
     attention_tables,
+    export_table,
     heatmap_table,
     trend_chart,
     trend_table,
@@ -41,6 +42,20 @@ from competency_framework.schemas import (
 
 router = APIRouter(prefix="/competencies")
 api_router = APIRouter(prefix="/competencies", tags=["competencies"])
+
+
+def _gap_filters(region: str = "", unit_type: str = "", role: str = "") -> dict[str, Any]:
+    return {"region": region, "unit_type": unit_type, "role": role}
+
+
+# Route parameters: the filters every gap report takes (region, unit type, position).
+GapFilters = Annotated[dict[str, Any], Depends(_gap_filters)]
+
+
+def _known_unit(session: Session, unit_id: int | None) -> None:
+    """Answer 404 for a unit filter naming no unit."""
+    if unit_id is not None:
+        unit_or_404(session, unit_id)
 
 
 def _heatmap(session: Session, actor: Actor, **kwargs) -> service.HeatmapReport:
@@ -64,14 +79,12 @@ def gap_heatmap(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
+    filters: GapFilters,
     group: str = "",
     metric: str = "mean_gap",
-    region: str = "",
-    unit_type: str = "",
-    role: str = "",
     format: str = "",
 ):
-    filters = {"region": region, "unit_type": unit_type, "role": role}
+    region = filters["region"]
     group_by = group or ("unit" if region else "region")
     report = _heatmap(session, principal, group_by=group_by, metric=metric, **filters)
     exported = export_or_none(lambda: heatmap_table(report), format, "competency-gaps")
@@ -92,10 +105,8 @@ def _unit_export(report, unit, people, competencies, table: str, fmt: str, detai
     tables = {"heatmap": lambda: heatmap_table(report)}
     if details:
         tables["people"] = lambda: unit_people_table(unit, people, competencies)
-    if table not in tables:
-        raise HTTPException(status_code=404, detail=_("This table does not exist."))
     suffix = "" if table == "heatmap" else f"-{table}"
-    return export_or_none(tables[table], fmt, f"competency-gaps-{unit.code}{suffix}")
+    return export_table(tables, table, fmt, f"competency-gaps-{unit.code}{suffix}")
 
 
 @router.get("/gaps/units/{unit_id}", dependencies=[require(Permission.view_gap_aggregates)])
@@ -129,8 +140,6 @@ def unit_gaps(
 
 
 def _trend(session: Session, actor: Actor, filters: dict[str, Any], months: int):
-    if filters["unit_id"] is not None:
-        unit_or_404(session, filters["unit_id"])
     details = service.sees_gap_details(actor)
     return service.trend_report(session, months=months, details=details, **filters)
 
@@ -140,14 +149,13 @@ def gap_trend(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    region: str = "",
-    unit_type: str = "",
-    role: str = "",
+    filters: GapFilters,
     unit_id: int | None = None,
     months: int = 12,
     format: str = "",
 ):
-    filters = {"region": region, "unit_type": unit_type, "role": role, "unit_id": unit_id}
+    _known_unit(session, unit_id)
+    filters = filters | {"unit_id": unit_id}
     frame = _trend(session, principal, filters, months)
     exported = export_or_none(lambda: trend_table(frame), format, "competency-trend")
     if exported is not None:
@@ -167,19 +175,13 @@ def attention(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    region: str = "",
-    unit_type: str = "",
-    role: str = "",
+    filters: GapFilters,
     table: str = "critical",
     format: str = "",
 ):
-    filters = {"region": region, "unit_type": unit_type, "role": role}
     report = _attention(session, principal, **filters)
     if format:
-        tables = attention_tables(report)
-        if table not in tables:
-            raise HTTPException(status_code=404, detail=_("This table does not exist."))
-        return export_or_none(lambda: tables[table], format, f"attention-{table}")
+        return export_table(attention_tables(report), table, format, f"attention-{table}")
     return render(
         request,
         "competency/attention.html",
@@ -245,17 +247,14 @@ def heatmap_out(report: service.HeatmapReport) -> HeatmapOut:
 def gap_heatmap_json(
     session: SessionDep,
     principal: CurrentPrincipal,
+    filters: GapFilters,
     group: str = "region",
-    region: str = "",
-    unit_type: str = "",
-    role: str = "",
     unit_id: int | None = None,
 ):
     """Gap counts and rates per group × competency (small cells suppressed without HR rights)."""
-    if unit_id is not None:
-        unit_or_404(session, unit_id)
-    filters = {"region": region, "unit_type": unit_type, "role": role, "unit_id": unit_id}
-    return heatmap_out(_heatmap(session, principal, group_by=group, **filters))
+    _known_unit(session, unit_id)
+    report = _heatmap(session, principal, group_by=group, unit_id=unit_id, **filters)
+    return heatmap_out(report)
 
 
 @api_router.get(
@@ -306,16 +305,12 @@ def _trend_point(r: dict) -> TrendPointOut:
 def trend_json(
     session: SessionDep,
     principal: CurrentPrincipal,
-    region: str = "",
-    unit_type: str = "",
-    role: str = "",
+    filters: GapFilters,
     unit_id: int | None = None,
     months: int = 12,
 ):
     """Coverage, mean gap and critical gaps at each month end, from the rating log."""
-    filters = {"region": region, "unit_type": unit_type, "role": role, "unit_id": unit_id}
-    details = service.sees_gap_details(principal)
-    frame = service.trend_report(session, months=months, details=details, **filters)
+    frame = _trend(session, principal, filters | {"unit_id": unit_id}, months)
     return [_trend_point(r) for r in frame.to_dict("records")]
 
 
@@ -342,12 +337,10 @@ def _attention_item(i: service.AttentionItem) -> AttentionItemOut:
 def attention_json(
     session: SessionDep,
     principal: CurrentPrincipal,
-    region: str = "",
-    unit_type: str = "",
-    role: str = "",
+    filters: GapFilters,
 ):
     """The largest critical gaps and the single points of failure."""
-    report = _attention(session, principal, region=region, unit_type=unit_type, role=role)
+    report = _attention(session, principal, **filters)
     return AttentionOut(
         critical=[_attention_item(i) for i in report.critical],
         single_points_of_failure=[_attention_item(i) for i in report.spof],

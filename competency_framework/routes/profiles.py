@@ -20,7 +20,12 @@ from backend.tables import ImportRejected
 from backend.web import render
 from competency_framework import service
 from competency_framework.models import IMPORTANCE_LABELS, RoleProfile
-from competency_framework.routes.tables import profile_tables, profile_title, profiles_table
+from competency_framework.routes.tables import (
+    export_table,
+    profile_tables,
+    profile_title,
+    profiles_table,
+)
 from competency_framework.schemas import (
     OverrideIn,
     ProfileForm,
@@ -167,10 +172,8 @@ def profile_detail(
     context = _profile_context(session, profile, _shown_version(session, profile, version))
     if format:
         tables = profile_tables(context, request.app.state.settings.time_zone)
-        if table not in tables:
-            raise HTTPException(status_code=404, detail=_("This table does not exist."))
         name = f"profile-{profile.key.replace(':', '-')}-{table}"
-        return export_or_none(tables[table], format, name)
+        return export_table(tables, table, format, name)
     context["export_query"] = query_without(request, "format", "table")
     return render(request, "competency/profile.html", context)
 

@@ -6,12 +6,16 @@ its CSV/XLSX export links (`backend.pages.export_or_none`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from fastapi import HTTPException
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from backend.i18n import N_, _, localized
 from backend.org.models import Unit
+from backend.pages import export_or_none
 from backend.tables import Table, local_time
 from backend.web import format_percent
 from competency_framework import service
@@ -313,6 +317,20 @@ def unit_people_table(unit: Unit, people: list[service.UnitPerson], competencies
     )
 
 
+def _trend_figures(r: dict) -> list[Any]:
+    """Return a month's met requirements, coverage, mean gap and critical gaps ('<5' each when
+    suppressed; '' for a NaN)."""
+    if r["suppressed"]:
+        return ["<5"] * 4
+    coverage, mean_gap = r["coverage"], r["mean_gap"]
+    return [
+        int(r["met_n"]),
+        round(coverage * 100, 1) if coverage == coverage else "",
+        round(mean_gap, 2) if mean_gap == mean_gap else "",
+        int(r["critical_n"]),
+    ]
+
+
 def trend_table(frame) -> Table:
     return Table(
         title=_("Trend"),
@@ -328,18 +346,7 @@ def trend_table(frame) -> Table:
             [
                 r["period_end"].strftime("%Y-%m"),
                 int(r["required_n"]),
-                "<5" if r["suppressed"] else int(r["met_n"]),
-                "<5"
-                if r["suppressed"]
-                else round(r["coverage"] * 100, 1)
-                if r["coverage"] == r["coverage"]
-                else "",
-                "<5"
-                if r["suppressed"]
-                else round(r["mean_gap"], 2)
-                if r["mean_gap"] == r["mean_gap"]
-                else "",
-                "<5" if r["suppressed"] else int(r["critical_n"]),
+                *_trend_figures(r),
             ]
             for r in frame.to_dict("records")
         ],
@@ -387,48 +394,53 @@ def trend_chart(frame) -> dict[str, Any]:
     }
 
 
-def attention_tables(report: service.AttentionReport) -> dict[str, Table]:
-    return {
-        "critical": Table(
+def _where_columns() -> list[str]:
+    return [_("Unit"), _("Region"), _("Competency")]
+
+
+def attention_tables(report: service.AttentionReport) -> dict[str, Callable[[], Table]]:
+    """Return builders of the attention page's two tables: critical gaps, single points of
+    failure (each row a unit, its region and a competency)."""
+
+    def where(i: service.AttentionItem) -> list[Any]:
+        return [i.unit, i.region, localized(i.competency, "name")]
+
+    def critical() -> Table:
+        return Table(
             title=_("Largest critical gaps"),
-            columns=[
-                _("Unit"),
-                _("Region"),
-                _("Competency"),
-                _("Critical gaps"),
-                _("Requirements"),
-                _("Coverage (%)"),
-            ],
+            columns=[*_where_columns(), _("Critical gaps"), _("Requirements"), _("Coverage (%)")],
             rows=[
                 [
-                    i.unit,
-                    i.region,
-                    localized(i.competency, "name"),
+                    *where(i),
                     int(i.critical_n or 0),
                     int(i.required_n or 0),
                     round((i.coverage or 0) * 100, 1),
                 ]
                 for i in report.critical
             ],
-        ),
-        "spof": Table(
+        )
+
+    def spof() -> Table:
+        return Table(
             title=_("Single points of failure"),
             columns=[
-                _("Unit"),
-                _("Region"),
-                _("Competency"),
+                *_where_columns(),
                 _("People who need it (essential)"),
                 _("People who meet it"),
             ],
             rows=[
-                [
-                    i.unit,
-                    i.region,
-                    localized(i.competency, "name"),
-                    int(i.essential_n or 0),
-                    int(i.essential_met_n or 0),
-                ]
+                [*where(i), int(i.essential_n or 0), int(i.essential_met_n or 0)]
                 for i in report.spof
             ],
-        ),
-    }
+        )
+
+    return {"critical": critical, "spof": spof}
+
+
+def export_table(
+    tables: dict[str, Callable[[], Table]], table: str, fmt: str, filename: str
+) -> Response | None:
+    """Answer one of a page's tables (by name: 404 for another) as a CSV/XLSX download."""
+    if table not in tables:
+        raise HTTPException(status_code=404, detail=_("This table does not exist."))
+    return export_or_none(tables[table], fmt, filename)

@@ -3,6 +3,7 @@ private key, the reporter's session cookie and pages, files handed out, and read
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -81,6 +82,44 @@ def certificate_download(certificate: str, reference: str) -> Response:
             "Content-Security-Policy": "sandbox",
         },
     )
+
+
+def blank_report(**fields: object) -> dict:
+    """What a new report form shows (`fields`: the staff's intake form's own), with a new
+    one-time form token."""
+    return {
+        "channel": "",
+        **fields,
+        "what": "",
+        "when": "",
+        "where": "",
+        "who": "",
+        "how_known": "",
+        "red_flags": [],
+        "others_know": "unsure",
+        "identity": "",
+        "excluded": [],
+        "good_faith": False,
+        "form_token": reporting.new_form_token(),
+    }
+
+
+def files_not_kept(errors: dict, files: object, message: str, *, field: str = "files") -> dict:
+    """Return a refused form's `errors`, saying by `field` that its files (if any) were not
+    kept and must be attached again (unless a file was itself the problem)."""
+    if files and field not in errors:
+        errors[field] = message
+    return errors
+
+
+def receipt_context(result: reporting.SubmissionResult) -> dict:
+    """What a receipt page shows of a report just filed (the receipt is shown once)."""
+    return {
+        "receipt": result.receipt,
+        "report": result.report,
+        "channel": result.channel,
+        "certificate": json.dumps(result.certificate, indent=2, sort_keys=True),
+    }
 
 
 # --- the reporter's pages ---------------------------------------------------------------------

@@ -5,7 +5,8 @@ the requests to release a reporter's identity.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
@@ -31,6 +32,29 @@ from whistleblowing.routes.common import (
 from whistleblowing.service import retaliation
 
 router = APIRouter(prefix="/cases")
+
+
+def _save(
+    desk: Desk,
+    action: Callable[[], Any],
+    page: Callable[..., Response],
+    *,
+    field: str,
+    values: dict,
+    shown: Callable[[Any], dict],
+) -> Response:
+    """Run `action`, commit and show `page` with `shown(result)`; when a rule refuses it,
+    nothing is written and `page` shows why (by `field` if the rule names none) and what was
+    typed."""
+    try:
+        result = action()
+    except reporting.ReportingError as err:
+        desk.session.rollback()
+        errors = {err.field or field: str(err)}
+        return page(desk, errors=errors, values=values, status_code=err.status_code)
+    desk.session.commit()
+    return page(desk, **shown(result))
+
 
 # --- absences ---------------------------------------------------------------------------------
 
@@ -64,10 +88,11 @@ def record_absence(
 ):
     values = {"starts_on": starts_on, "ends_on": ends_on, "hand_over": hand_over == "yes"}
     start, end = parse_day(starts_on), parse_day(ends_on)
-    try:
+
+    def record() -> reporting.AbsenceResult:
         if start is None or end is None:
             raise reporting.ReportingError(_("Enter both days as YYYY-MM-DD."), field="ends_on")
-        result = reporting.record_absence(
+        return reporting.record_absence(
             desk.session,
             user=desk.user,
             holder_private=desk.holder_private() if values["hand_over"] else None,
@@ -76,16 +101,15 @@ def record_absence(
             hand_over_cases=values["hand_over"],
             today=desk.today,
         )
-    except reporting.ReportingError as err:
-        desk.session.rollback()
-        return _absence_page(
-            desk,
-            errors={err.field or "starts_on": str(err)},
-            values=values,
-            status_code=err.status_code,
-        )
-    desk.session.commit()
-    return _absence_page(desk, result=result)
+
+    return _save(
+        desk,
+        record,
+        _absence_page,
+        field="starts_on",
+        values=values,
+        shown=lambda result: {"result": result},
+    )
 
 
 @router.post("/absence/{absence_id}/end", dependencies=[require(Permission.handle_reports)])
@@ -137,24 +161,20 @@ def declare_interests(
     units: Annotated[str, Form()] = "",
 ):
     values = {"terms": terms, "units": units}
-    try:
-        reporting.declare_interests(
+    return _save(
+        desk,
+        lambda: reporting.declare_interests(
             desk.session,
             user=desk.user,
             terms=reporting.parse_interest_terms(terms),
             unit_codes=units.replace(";", ",").split(","),
             today=desk.today,
-        )
-    except reporting.ReportingError as err:
-        desk.session.rollback()
-        return _interests_page(
-            desk,
-            errors={err.field or "terms": str(err)},
-            values=values,
-            status_code=err.status_code,
-        )
-    desk.session.commit()
-    return _interests_page(desk, saved=True)
+        ),
+        _interests_page,
+        field="terms",
+        values=values,
+        shown=lambda _register: {"saved": True},
+    )
 
 
 # --- identity requests (protection officers) --------------------------------------------------

@@ -4,7 +4,6 @@ received them, with a receipt for the reporter (shown once).
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -31,8 +30,11 @@ from whistleblowing.models import (
 from whistleblowing.routes.common import (
     Desk,
     DeskDep,
+    blank_report,
     case_labels,
     certificate_download,
+    files_not_kept,
+    receipt_context,
     uploads,
 )
 from whistleblowing.schemas import ReportForm
@@ -51,22 +53,10 @@ def _intake_context(session, settings, values: dict | None = None, errors: dict 
         "RED_FLAGS": RED_FLAGS,
         "intake_channels": [c for c in IntakeChannel if c is not IntakeChannel.web],
         "values": values
-        or {
-            "channel": "",
-            "received_via": IntakeChannel.phone.value,
-            "received_on": clock.today(settings).isoformat(),
-            "what": "",
-            "when": "",
-            "where": "",
-            "who": "",
-            "how_known": "",
-            "red_flags": [],
-            "others_know": "unsure",
-            "identity": "",
-            "excluded": [],
-            "good_faith": False,
-            "form_token": reporting.new_form_token(),
-        },
+        or blank_report(
+            received_via=IntakeChannel.phone.value,
+            received_on=clock.today(settings).isoformat(),
+        ),
         "errors": errors or {},
         "max_days": reporting.MAX_INTAKE_DELAY_DAYS,
     }
@@ -79,22 +69,16 @@ def intake_form(request: Request, session: SessionDep, settings: SettingsDep):
 
 def _refused_intake(desk: Desk, typed: ReportForm, files: list, err) -> Response:
     """The intake form again, with what was typed and every problem by field."""
-    errors = err.form_errors()
-    if files and "files" not in errors:
-        errors["files"] = _("For safety, files are not kept: attach them again.")
+    errors = files_not_kept(
+        err.form_errors(), files, _("For safety, files are not kept: attach them again.")
+    )
     context = _intake_context(desk.session, desk.settings, typed.values(), errors)
     return render(desk.request, "cases/intake.html", context, status_code=422)
 
 
 def _intake_receipt(desk: Desk, result: reporting.SubmissionResult) -> Response:
     """The receipt to give the reporter (shown once, never stored)."""
-    context = {
-        **case_labels(),
-        "receipt": result.receipt,
-        "report": result.report,
-        "channel": result.channel,
-        "certificate": json.dumps(result.certificate, indent=2, sort_keys=True),
-    }
+    context = {**case_labels(), **receipt_context(result)}
     return render(desk.request, "cases/intake_receipt.html", context)
 
 

@@ -83,6 +83,11 @@ STAFF_KINDS = [
 ]
 
 
+def _typed(**fields: str) -> dict:
+    """What the case page's forms show as typed: an empty message form, and `fields`."""
+    return {"kind": "reply", "text": "", **fields}
+
+
 def _open(desk: Desk, reference: str, *, audit_read: bool) -> reporting.CaseAccess:
     return reporting.open_case(
         desk.session,
@@ -192,7 +197,7 @@ def _case_page(
             "reminders": reminders,
             "steps": reporting.allowed_steps(access, desk.principal),
             "errors": errors or {},
-            "values": values or {"kind": "reply", "text": ""},
+            "values": values or _typed(),
             "max_mb": attachments.MAX_ATTACHMENT_BYTES // (1024 * 1024),
             "max_files": attachments.MAX_ATTACHMENTS_PER_MESSAGE,
             "accepted": ", ".join(attachments.ALLOWED_EXTENSIONS),
@@ -330,7 +335,7 @@ async def add_item(desk: DeskDep, reference: str):
         action,
         field="text",
         done=_("Saved and encrypted."),
-        values={"kind": kind_value, "text": text},
+        values=_typed(kind=kind_value, text=text),
         anchor="#item-latest",
     )
 
@@ -360,8 +365,7 @@ def change_status(
 ):
     access = _open(desk, reference, audit_read=False)
     page = f"/cases/{access.report.reference}"
-    typed = {"kind": "reply", "text": "", "status": status, "close_reason": reason}
-    typed.update(feedback=feedback, outcome=outcome)
+    typed = _typed(status=status, close_reason=reason, feedback=feedback, outcome=outcome)
     return run_action(
         desk.request,
         desk.session,
@@ -417,7 +421,7 @@ def hand_over(desk: DeskDep, reference: str, reason: Annotated[str, Form()] = ""
         field="handover",
         done=_("The case was handed over."),
         step=reporting.Step.assign,
-        values={"kind": "reply", "text": "", "handover": reason},
+        values=_typed(handover=reason),
     )
 
 
@@ -431,7 +435,7 @@ def declare_conflict(desk: DeskDep, reference: str, reason: Annotated[str, Form(
         ),
         field="conflict",
         done=_("Your conflict of interest was recorded and your access removed."),
-        values={"kind": "reply", "text": "", "conflict": reason},
+        values=_typed(conflict=reason),
         target="/cases",
     )
 
@@ -508,7 +512,7 @@ def add_reminder(
         field="remind_on",
         done=_("The reminder was set."),
         step=reporting.Step.remind,
-        values={"kind": "reply", "text": "", "remind_on": remind_on, "note": note},
+        values=_typed(remind_on=remind_on, note=note),
     )
 
 
@@ -576,7 +580,7 @@ def request_identity(desk: DeskDep, reference: str, reason: Annotated[str, Form(
         field="reason",
         done=_("Your request was sent to the protection officers."),
         step=reporting.Step.request_identity,
-        values={"kind": "reply", "text": "", "reason": reason},
+        values=_typed(reason=reason),
     )
 
 

@@ -49,6 +49,7 @@ from whistleblowing.routes.common import (
     Desk,
     DeskDep,
     attachment_response,
+    files_not_kept,
     lang,
     public_context,
     reporter_page,
@@ -132,10 +133,9 @@ def checked(form: ComplaintForm) -> ComplaintInput:
 
 def complaint_errors(form: ComplaintForm, err: DomainError, *, files_dropped: str) -> dict:
     """Return the refused complaint's errors by field; files are never kept (they say so)."""
-    errors = dict(err.form_errors())
-    if form.data.evidence and "evidence" not in errors:
-        errors["evidence"] = files_dropped
-    return errors
+    return files_not_kept(
+        dict(err.form_errors()), form.data.evidence, files_dropped, field="evidence"
+    )
 
 
 # --- identified employees ---------------------------------------------------------------------
@@ -643,10 +643,28 @@ def retaliation_form(request: Request, session: SessionDep, settings: SettingsDe
     )
 
 
-def _filing_refused(request, session, settings, access, form: ComplaintForm):
+def _reporter_action(request, session, action: Callable[[], object], refused) -> Response:
+    """Run the reporter's POST and go back to their complaints; a refusal is `refused(err)`,
+    unless their session ended (`reporter_page` says so)."""
+
     def answer(err: DomainError) -> Response:
         if isinstance(err, reporting.ReporterSessionExpired):
-            raise err  # the session ended: `reporter_page` says so
+            raise err
+        return refused(err)
+
+    return run_action(
+        request,
+        session,
+        action,
+        message=None,  # a reporter has no session to carry a message: the list shows it
+        to=f"{REPORTER_PAGE}?{lang()}#complaints",
+        refusals="all",
+        on_error=answer,
+    )
+
+
+def _filing_refused(request, session, settings, access, form: ComplaintForm):
+    def answer(err: DomainError) -> Response:
         errors = complaint_errors(
             form, err, files_dropped=_("For your safety, files are not kept: attach them again.")
         )
@@ -663,24 +681,19 @@ async def file_retaliation(request: Request, session: SessionDep, settings: Sett
         request,
         session,
         settings,
-        lambda access: run_action(
+        lambda access: _reporter_action(
             request,
             session,
             lambda: retaliation.file_by_receipt(
                 session, settings, access=access, data=checked(form)
             ),
-            message=None,  # a reporter has no session to carry a message: the list shows it
-            to=f"{REPORTER_PAGE}?{lang()}#complaints",
-            refusals="all",
-            on_error=_filing_refused(request, session, settings, access, form),
+            _filing_refused(request, session, settings, access, form),
         ),
     )
 
 
 def _message_refused(request, session, settings, access, reference: str, text: str):
     def answer(err: DomainError) -> Response:
-        if isinstance(err, reporting.ReporterSessionExpired):
-            raise err
         context = _complaints_context(session, settings, access)
         # The message's form is the complaint's own: its fields' errors under its reference.
         field = {"evidence": "files", "": "form"}.get(err.field, err.field)
@@ -696,16 +709,13 @@ def _add_message(request, session, settings, access, reference: str, form: Messa
     if found is None:  # the reporter's problem page (`reporter_page`)
         raise reporting.ReportingError(_("This complaint does not exist."), status_code=404)
     reference = found.complaint.reference
-    return run_action(
+    return _reporter_action(
         request,
         session,
         lambda: retaliation.add_complainant_message(
             session, settings, complaint=found.complaint, text=form.text, files=form.files
         ),
-        message=None,
-        to=f"{REPORTER_PAGE}?{lang()}#complaints",
-        refusals="all",
-        on_error=_message_refused(request, session, settings, access, reference, form.text),
+        _message_refused(request, session, settings, access, reference, form.text),
     )
 
 

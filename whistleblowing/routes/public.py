@@ -28,10 +28,13 @@ from whistleblowing.routes.common import (
     REPORTER_COOKIE,
     REPORTER_COOKIE_PATH,
     attachment_response,
+    blank_report,
     certificate_download,
+    files_not_kept,
     lang,
     problem_page,
     public_context,
+    receipt_context,
     reporter_page,
     uploads,
 )
@@ -74,21 +77,7 @@ def _form_context(session, settings, values: dict | None = None, errors: dict | 
             "channels": channels,
             "recipients": recipients,
             "people": sorted(people.values(), key=lambda u: u.full_name),
-            "values": values
-            or {
-                "channel": "",
-                "what": "",
-                "when": "",
-                "where": "",
-                "who": "",
-                "how_known": "",
-                "red_flags": [],
-                "others_know": "unsure",
-                "identity": "",
-                "excluded": [],
-                "good_faith": False,
-                "form_token": reporting.new_form_token(),
-            },
+            "values": values or blank_report(),
             "errors": errors or {},
         }
     )
@@ -114,21 +103,13 @@ def _refused_report(
     at all (no recovery key yet, the form already used) is the problem page instead."""
     if err.status_code in (409, 503):
         return problem_page(request, session, settings, err)
-    errors = err.form_errors()
-    if submission.files and "files" not in errors:
-        errors["files"] = _("For your safety, files are not kept: attach them again.")
+    errors = files_not_kept(
+        err.form_errors(),
+        submission.files,
+        _("For your safety, files are not kept: attach them again."),
+    )
     context = _form_context(session, settings, typed.values(), errors)
     return render(request, "report/form.html", context, status_code=422)
-
-
-def _receipt_context(session: Session, settings: Settings, result) -> dict:
-    return {
-        **public_context(session, settings),
-        "receipt": result.receipt,
-        "report": result.report,
-        "channel": result.channel,
-        "certificate": json.dumps(result.certificate, indent=2, sort_keys=True),
-    }
 
 
 @router.post("/new", dependencies=[public])
@@ -144,7 +125,8 @@ async def submit(request: Request, session: SessionDep, settings: SettingsDep):
         session.rollback()
         return _refused_report(request, session, settings, typed, submission, err)
     session.commit()
-    return render(request, "report/receipt.html", _receipt_context(session, settings, result))
+    context = {**public_context(session, settings), **receipt_context(result)}
+    return render(request, "report/receipt.html", context)
 
 
 @router.post("/certificate", dependencies=[public])

@@ -57,6 +57,37 @@ def _is_investigator(session: Session, user: User | None) -> bool:
     )
 
 
+def _hand_to(
+    session: Session,
+    report: Report,
+    *,
+    user_id: int,
+    kind: NotificationKind | None,
+    dedupe: str,
+    today: date,
+) -> None:
+    """Make `user_id` the case's handler, telling them (`kind`) unless it is None."""
+    report.assignee_id = user_id
+    session.add(report)
+    if kind is not None:
+        notify(session, user_id=user_id, kind=kind, report_id=report.id, dedupe=dedupe, today=today)
+
+
+def _audit_handler(
+    session: Session, report: Report, *, action: str, actor: User, before: dict, **after: object
+) -> None:
+    """Audit a change of the case's handler (`before`: the handler it had)."""
+    audit.record(
+        session,
+        action=action,
+        actor=actor,
+        entity_type="report",
+        entity_id=report.reference,
+        before=before,
+        after={"assignee_id": report.assignee_id, **after},
+    )
+
+
 def assign(
     session: Session, *, access: CaseAccess, actor: User, assignee: User, today: date
 ) -> None:
@@ -75,26 +106,15 @@ def assign(
             _("%(name)s already handles this case.", name=assignee.full_name), status_code=409
         )
     before = {"assignee_id": report.assignee_id}
-    report.assignee_id = assignee.id
-    session.add(report)
-    if assignee.id != actor.id:
-        notify(
-            session,
-            user_id=assignee.id,
-            kind=NotificationKind.assigned,
-            report_id=report.id,
-            dedupe=f"assigned:{report.id}:{today.isoformat()}",
-            today=today,
-        )
-    audit.record(
+    _hand_to(
         session,
-        action="report.assigned",
-        actor=actor,
-        entity_type="report",
-        entity_id=report.reference,
-        before=before,
-        after={"assignee_id": assignee.id},
+        report,
+        user_id=assignee.id,
+        kind=NotificationKind.assigned if assignee.id != actor.id else None,
+        dedupe=f"assigned:{report.id}:{today.isoformat()}",
+        today=today,
     )
+    _audit_handler(session, report, action="report.assigned", actor=actor, before=before)
 
 
 def absent_on(session: Session, user_id: int, day: date) -> bool:
@@ -174,24 +194,21 @@ def hand_over(
         refuse_if_barred(barred_from_case(session, access, people=[to_user]), to_user)
     item = _seal_decision(session, access=access, actor=actor, text=reason, today=today)
     before = {"assignee_id": report.assignee_id}
-    report.assignee_id = to_user.id
-    session.add(report)
-    notify(
+    _hand_to(
         session,
+        report,
         user_id=to_user.id,
         kind=NotificationKind.handover,
-        report_id=report.id,
         dedupe=f"handover:{report.id}:{item.uid}",
         today=today,
     )
-    audit.record(
+    _audit_handler(
         session,
+        report,
         action="report.handed_over",
         actor=actor,
-        entity_type="report",
-        entity_id=report.reference,
         before=before,
-        after={"assignee_id": to_user.id, "reason_item": item.uid},
+        reason_item=item.uid,
     )
     return to_user
 
@@ -232,26 +249,24 @@ def declare_conflict(
     before = {"assignee_id": report.assignee_id}
     if report.assignee_id in (actor.id, None):
         channel = _channel(session, report)
-        report.assignee_id = (
-            channel.deputy_user_id if channel.deputy_user_id in others else sorted(others)[0]
-        )
-        notify(
+        _hand_to(
             session,
-            user_id=report.assignee_id,
+            report,
+            user_id=(
+                channel.deputy_user_id if channel.deputy_user_id in others else sorted(others)[0]
+            ),
             kind=NotificationKind.handover,
-            report_id=report.id,
             dedupe=f"handover:{report.id}:{item.uid}",
             today=today,
         )
     session.add(report)
-    audit.record(
+    _audit_handler(
         session,
+        report,
         action="report.conflict_declared",
         actor=actor,
-        entity_type="report",
-        entity_id=report.reference,
         before=before,
-        after={"assignee_id": report.assignee_id, "reason_item": item.uid},
+        reason_item=item.uid,
     )
     return [session.get(User, uid) for uid in sorted(others)]
 
@@ -506,14 +521,31 @@ def led_channel_people(session: Session, *, user: User) -> list[User]:
 # --- links and tags ---------------------------------------------------------------------------
 
 
+def _report_named(session: Session, reference: str) -> Report | None:
+    return session.exec(select(Report).where(Report.reference == reference.strip().upper())).first()
+
+
+def _audit_link(
+    session: Session, report: Report, other: Report, *, action: str, actor: User, side: str
+) -> None:
+    """Audit a link made or removed on both cases (`side`: "after" or "before")."""
+    for first, second in ((report, other), (other, report)):
+        audit.record(
+            session,
+            action=action,
+            actor=actor,
+            entity_type="report",
+            entity_id=first.reference,
+            **{side: {"linked": second.reference}},
+        )
+
+
 def link_cases(
     session: Session, *, access: CaseAccess, actor: User, other_reference: str, today: date
 ) -> Report:
     """Link the case to another one the actor also holds; audited. Return the other."""
     report = access.report
-    other = session.exec(
-        select(Report).where(Report.reference == other_reference.strip().upper())
-    ).first()
+    other = _report_named(session, other_reference)
     # One answer for "does not exist" and "not yours": a reference must not be probed.
     if other is None or _wrap_of(session, other, user_id=actor.id, key_kind=KeyKind.report) is None:
         raise ReportingError(_("You hold no report with this reference."), field="link")
@@ -525,15 +557,7 @@ def link_cases(
     session.add(
         ReportLink(report_id=low, linked_report_id=high, linked_by_id=actor.id, linked_on=today)
     )
-    for first, second in ((report, other), (other, report)):
-        audit.record(
-            session,
-            action="report.linked",
-            actor=actor,
-            entity_type="report",
-            entity_id=first.reference,
-            after={"linked": second.reference},
-        )
+    _audit_link(session, report, other, action="report.linked", actor=actor, side="after")
     return other
 
 
@@ -541,24 +565,14 @@ def unlink_cases(
     session: Session, *, access: CaseAccess, actor: User, other_reference: str
 ) -> None:
     report = access.report
-    other = session.exec(
-        select(Report).where(Report.reference == other_reference.strip().upper())
-    ).first()
+    other = _report_named(session, other_reference)
     link = None
     if other is not None:
         link = session.get(ReportLink, tuple(sorted((report.id, other.id))))
     if link is None:
         raise ReportingError(_("The two cases are not linked."), status_code=404)
     session.delete(link)
-    for first, second in ((report, other), (other, report)):
-        audit.record(
-            session,
-            action="report.unlinked",
-            actor=actor,
-            entity_type="report",
-            entity_id=first.reference,
-            before={"linked": second.reference},
-        )
+    _audit_link(session, report, other, action="report.unlinked", actor=actor, side="before")
 
 
 def linked_cases(session: Session, *, report: Report, user: User) -> list[Report]:

@@ -215,6 +215,55 @@ def _protection_officer_keys(session: Session) -> list[tuple[User, HolderKey]]:
     return [(u, keys[u.id]) for u in users if u.id in keys]
 
 
+def _add_sealed_item(
+    session: Session,
+    report: Report,
+    kind: ItemKind,
+    uid: str,
+    payload: dict[str, Any],
+    today: date,
+    **seal: Any,
+) -> None:
+    """Add an item of the new report, its payload sealed (`seal`: `_seal_item`'s options)."""
+    session.add(
+        ReportItem(
+            uid=uid,
+            report_id=report.id,
+            kind=kind.value,
+            created_on=today,
+            sealed=_seal_item(report, kind=kind, uid=uid, payload=payload, **seal),
+        )
+    )
+
+
+def _wrap_for(
+    session: Session,
+    report: Report,
+    key_kind: KeyKind,
+    private: bytes,
+    holders: list[tuple[User, HolderKey]],
+    recovery_public: bytes,
+) -> None:
+    """Wrap the new report's `key_kind` key for each holder, then for the recovery key."""
+    for user, key in holders:
+        _add_wrap(
+            session,
+            report,
+            key_kind=key_kind,
+            private=private,
+            user_id=user.id,
+            public_key=key.public_key,
+        )
+    _add_wrap(
+        session,
+        report,
+        key_kind=key_kind,
+        private=private,
+        user_id=None,
+        public_key=recovery_public,
+    )
+
+
 def submit_report(
     session: Session, settings: Settings, *, submission: Submission, today: date | None = None
 ) -> SubmissionResult:
@@ -320,32 +369,17 @@ def submit_report(
             "nonce": crypto.new_hex(16),
         }
         report.content_sha256 = crypto.sha256_hex(canonical_json(answers))
-        session.add(
-            ReportItem(
-                uid=item_uid,
-                report_id=report.id,
-                kind=ItemKind.submission.value,
-                created_on=today,
-                sealed=_seal_item(report, kind=ItemKind.submission, uid=item_uid, payload=answers),
-            )
-        )
+        _add_sealed_item(session, report, ItemKind.submission, item_uid, answers, today)
         if identity_pair is not None:
-            uid = attachments.new_uid()
-            session.add(
-                ReportItem(
-                    uid=uid,
-                    report_id=report.id,
-                    kind=ItemKind.identity.value,
-                    created_on=today,
-                    sealed=_seal_item(
-                        report,
-                        kind=ItemKind.identity,
-                        uid=uid,
-                        payload={"text": submission.identity.strip()},
-                        public_key=identity_pair.public,
-                        position=1,
-                    ),
-                )
+            _add_sealed_item(
+                session,
+                report,
+                ItemKind.identity,
+                attachments.new_uid(),
+                {"text": submission.identity.strip()},
+                today,
+                public_key=identity_pair.public,
+                position=1,
             )
         recipients = _report_recipients(
             session, channel.id, submission.excluded_user_ids, named | interested
@@ -360,40 +394,18 @@ def submit_report(
             entered_key = session.get(HolderKey, entered_by.id)
             if entered_key is not None and all(u.id != entered_by.id for u, _k in recipients):
                 recipients.append((entered_by, entered_key))
-        for user, key in recipients:
-            _add_wrap(
-                session,
-                report,
-                key_kind=KeyKind.report,
-                private=report_pair.private,
-                user_id=user.id,
-                public_key=key.public_key,
-            )
-        _add_wrap(
-            session,
-            report,
-            key_kind=KeyKind.report,
-            private=report_pair.private,
-            user_id=None,
-            public_key=inst.recovery_public,
+        _wrap_for(
+            session, report, KeyKind.report, report_pair.private, recipients, inst.recovery_public
         )
         if identity_pair is not None:
-            for user, key in _protection_officer_keys(session):
-                _add_wrap(
-                    session,
-                    report,
-                    key_kind=KeyKind.identity,
-                    private=identity_pair.private,
-                    user_id=user.id,
-                    public_key=key.public_key,
-                )
-            _add_wrap(
+            officers = _protection_officer_keys(session)
+            _wrap_for(
                 session,
                 report,
-                key_kind=KeyKind.identity,
-                private=identity_pair.private,
-                user_id=None,
-                public_key=inst.recovery_public,
+                KeyKind.identity,
+                identity_pair.private,
+                officers,
+                inst.recovery_public,
             )
         session.add(report)
         session.flush()

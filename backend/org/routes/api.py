@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal
@@ -34,6 +34,7 @@ from backend.org.schemas import (
     UnitOut,
 )
 from backend.org.service import EmployeeFilters
+from backend.pages import employee_or_404, found_or_404, unit_or_404
 
 api_router = APIRouter(tags=["organisation"])
 
@@ -49,10 +50,6 @@ def _position_out(position: Position, unit: Unit, occupants: int) -> PositionOut
         unit_code=unit.code,
         occupants=occupants,
     )
-
-
-def _not_found() -> HTTPException:
-    return HTTPException(status_code=404, detail=_("This employee does not exist."))
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -87,9 +84,7 @@ def api_units(
 )
 def api_unit(session: SessionDep, unit_id: int) -> UnitDetailOut:
     """One unit with its sub-units, its positions (planned vs in post) and its headcount."""
-    unit = service.get_unit(session, unit_id)
-    if unit is None:
-        raise HTTPException(status_code=404, detail=_("This unit does not exist."))
+    unit = unit_or_404(session, unit_id)
     rows = session.exec(service.positions_statement(unit_ids=[unit.id])).all()
     occupied = service.occupants_count(session, [p.id for p, _u in rows])
     figures = service.unit_figures(session).get(unit.id, service.UnitFigures())
@@ -167,9 +162,9 @@ def api_employees(
 )
 def api_employee_by_number(session: SessionDep, number: str) -> EmployeeOut:
     """One employee, found by employee number."""
-    employee = service.employee_by_number(session, number)
-    if employee is None:
-        raise _not_found()
+    employee = found_or_404(
+        service.employee_by_number(session, number), _("This employee does not exist.")
+    )
     return service.api_employee_out(session, employee)
 
 
@@ -181,9 +176,7 @@ def api_employee_by_number(session: SessionDep, number: str) -> EmployeeOut:
 )
 def api_employee(session: SessionDep, employee_id: int) -> EmployeeOut:
     """One employee, by id."""
-    employee = service.get_employee(session, employee_id)
-    if employee is None:
-        raise _not_found()
+    employee = employee_or_404(session, employee_id)
     return service.api_employee_out(session, employee)
 
 
@@ -230,9 +223,7 @@ def api_update_employee(
     session: SessionDep, principal: CurrentPrincipal, employee_id: int, body: EmployeeUpdate
 ) -> EmployeeOut:
     """Change an employee: send only the fields that change (audited)."""
-    employee = service.get_employee(session, employee_id)
-    if employee is None:
-        raise _not_found()
+    employee = employee_or_404(session, employee_id)
     service.change_employee_from_api(session, employee, body, actor=principal.user)
     session.commit()
     return service.api_employee_out(session, employee)

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
 from backend import clock
-from backend.actions import run_action, show_form
 from backend.auth.permissions import Permission
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, SettingsDep
@@ -25,6 +24,7 @@ from backend.org.routes.lookups import (
     EmployeeDep,
     employee_page,
     form_id,
+    save_form,
     status_options,
     unit_options,
 )
@@ -137,11 +137,6 @@ def _employee_form_context(
     }
 
 
-def _refused(request: Request, session: Session, settings: Any, form: EmployeeForm, **kw: Any):
-    context = lambda: _employee_form_context(session, settings, **kw)  # noqa: E731
-    return show_form(request, "org/employee_form.html", context, values=form.values(), block="form")
-
-
 @router.get("/employees/new", dependencies=EDIT)
 def new_employee_form(request: Request, session: SessionDep, settings: SettingsDep, unit: str = ""):
     values = {key: "" for key in EMPLOYEE_FORM_FIELDS}
@@ -155,13 +150,15 @@ async def create_employee(
     request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
 ):
     form = EmployeeForm.parse(await request.form())
-    return run_action(
+    return save_form(
         request,
         session,
         lambda: service.add_employee(session, form, actor=principal.user),
+        values=form.values(),
+        template="org/employee_form.html",
+        context=lambda: _employee_form_context(session, settings),
         message=lambda employee: _("%(name)s was added.", name=employee.full_name),
         to=lambda employee: f"/org/employees/{employee.id}",
-        on_error=_refused(request, session, settings, form),
     )
 
 
@@ -224,11 +221,13 @@ async def update_employee(
     employee: EmployeeDep,
 ):
     form = EmployeeForm.parse(await request.form())
-    return run_action(
+    return save_form(
         request,
         session,
         lambda: service.save_employee(session, employee, form, actor=principal.user),
+        values=form.values(),
+        template="org/employee_form.html",
+        context=lambda: _employee_form_context(session, settings, employee=employee),
         message=lambda saved: _("The record of %(name)s was saved.", name=saved.full_name),
         to=f"/org/employees/{employee.id}",
-        on_error=_refused(request, session, settings, form, employee=employee),
     )

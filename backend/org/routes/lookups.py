@@ -3,11 +3,14 @@ the permissions, and the choices their forms offer."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, Request
+from fastapi.responses import Response
 from sqlmodel import Session
 
+from backend.actions import run_action, show_form
 from backend.auth.permissions import Permission
 from backend.db import SessionDep
 from backend.deps import id_or_none, require
@@ -25,6 +28,7 @@ from backend.org.models import (
     UnitKind,
 )
 from backend.org.service import EmployeeFilters
+from backend.pages import employee_or_404, found_or_404, unit_or_404
 from backend.web import Page
 
 # HR planners and administrators edit (edit_org); auditors browse read-only (view_org).
@@ -46,31 +50,38 @@ def employee_page(session: Session, filters: EmployeeFilters, page: int) -> Page
     return Page(rows, total, max(1, page), PER_PAGE)
 
 
-def _unit_in_path(session: SessionDep, unit_id: int) -> Unit:
-    unit = service.get_unit(session, unit_id)
-    if unit is None:
-        raise HTTPException(status_code=404, detail=_("This unit does not exist."))
-    return unit
-
-
 def _position_in_path(session: SessionDep, position_id: int) -> Position:
-    position = service.get_position(session, position_id)
-    if position is None:
-        raise HTTPException(status_code=404, detail=_("This position does not exist."))
-    return position
+    return found_or_404(
+        service.get_position(session, position_id), _("This position does not exist.")
+    )
 
 
-def _employee_in_path(session: SessionDep, employee_id: int) -> Employee:
-    employee = service.get_employee(session, employee_id)
-    if employee is None:
-        raise HTTPException(status_code=404, detail=_("This employee does not exist."))
-    return employee
+def save_form(
+    request: Request,
+    session: Session,
+    action: Callable[[], Any],
+    *,
+    values: dict[str, Any],
+    template: str,
+    context: Callable[[], dict[str, Any]],
+    message: Any,
+    to: Any,
+) -> Response:
+    """Run a form's action (`run_action`); refused, the form again with its `values`."""
+    return run_action(
+        request,
+        session,
+        action,
+        message=message,
+        to=to,
+        on_error=show_form(request, template, context, values=values, block="form"),
+    )
 
 
 # Route parameters: the unit, position or employee the path names (404 when there is none).
-UnitDep = Annotated[Unit, Depends(_unit_in_path)]
+UnitDep = Annotated[Unit, Depends(unit_or_404)]
 PositionDep = Annotated[Position, Depends(_position_in_path)]
-EmployeeDep = Annotated[Employee, Depends(_employee_in_path)]
+EmployeeDep = Annotated[Employee, Depends(employee_or_404)]
 
 
 def unit_options(session: Session) -> list[tuple[int, str]]:

@@ -7,12 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlmodel import Session
 
-from backend.actions import run_action, show_form
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal
 from backend.i18n import _
 from backend.org import service
-from backend.org.routes.lookups import EDIT, VIEW
+from backend.org.routes.lookups import EDIT, VIEW, save_form
 from backend.org.schemas import QualificationForm
 from backend.web import render
 
@@ -35,17 +34,13 @@ def list_qualifications(request: Request, session: SessionDep):
 @router.post("/qualifications", dependencies=EDIT)
 async def create_qualification(request: Request, session: SessionDep, principal: CurrentPrincipal):
     form = QualificationForm.parse(await request.form())
-    return run_action(
+    return save_form(
         request,
         session,
         lambda: service.add_qualification(session, form, actor=principal.user),
+        values=form.model_dump(),
+        template="org/qualifications.html",
+        context=lambda: _qualifications_context(session),
         message=lambda qualification: _("Qualification %(code)s created.", code=qualification.code),
         to="/org/qualifications",
-        on_error=show_form(
-            request,
-            "org/qualifications.html",
-            lambda: _qualifications_context(session),
-            values=form.model_dump(),
-            block="form",
-        ),
     )

@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from sqlmodel import Session
 
-from backend.actions import run_action, show_form
 from backend.auth.permissions import Permission
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal
@@ -26,6 +25,7 @@ from backend.org.routes.lookups import (
     form_id,
     kind_options,
     role_options,
+    save_form,
     unit_options,
 )
 from backend.org.schemas import PositionForm, UnitForm
@@ -98,19 +98,15 @@ def new_unit_form(request: Request, session: SessionDep, parent: str = ""):
 @router.post("/units/new", dependencies=EDIT)
 async def create_unit(request: Request, session: SessionDep, principal: CurrentPrincipal):
     form = UnitForm.parse(await request.form())
-    return run_action(
+    return save_form(
         request,
         session,
         lambda: service.add_unit(session, form, actor=principal.user),
+        values=form.model_dump(),
+        template="org/unit_form.html",
+        context=lambda: _unit_form_context(session),
         message=lambda unit: _("Unit %(code)s created.", code=unit.code),
         to=lambda unit: f"/org/units/{unit.id}",
-        on_error=show_form(
-            request,
-            "org/unit_form.html",
-            lambda: _unit_form_context(session),
-            values=form.model_dump(),
-            block="form",
-        ),
     )
 
 
@@ -156,19 +152,15 @@ async def update_unit(
     request: Request, session: SessionDep, principal: CurrentPrincipal, unit: UnitDep
 ):
     form = UnitForm.parse(await request.form()).model_copy(update={"code": unit.code})
-    return run_action(
+    return save_form(
         request,
         session,
         lambda: service.save_unit(session, unit, form, actor=principal.user),
+        values=form.model_dump(),
+        template="org/unit_form.html",
+        context=lambda: _unit_form_context(session, unit=unit),
         message=_("Unit %(code)s saved.", code=unit.code),
         to=f"/org/units/{unit.id}",
-        on_error=show_form(
-            request,
-            "org/unit_form.html",
-            lambda: _unit_form_context(session, unit=unit),
-            values=form.model_dump(),
-            block="form",
-        ),
     )
 
 
@@ -237,19 +229,15 @@ def new_position_form(request: Request, session: SessionDep, unit: str = ""):
 @router.post("/positions/new", dependencies=EDIT)
 async def create_position(request: Request, session: SessionDep, principal: CurrentPrincipal):
     form = PositionForm.parse(await request.form())
-    return run_action(
+    return save_form(
         request,
         session,
         lambda: service.add_position(session, form, actor=principal.user),
+        values=form.model_dump(),
+        template="org/position_form.html",
+        context=lambda: _position_form_context(session),
         message=lambda position: _("Position %(code)s created.", code=position.code),
         to=lambda position: f"/org/positions/{position.id}",
-        on_error=show_form(
-            request,
-            "org/position_form.html",
-            lambda: _position_form_context(session),
-            values=form.model_dump(),
-            block="form",
-        ),
     )
 
 
@@ -290,17 +278,13 @@ async def update_position(
     request: Request, session: SessionDep, principal: CurrentPrincipal, position: PositionDep
 ):
     form = PositionForm.parse(await request.form()).model_copy(update={"code": position.code})
-    return run_action(
+    return save_form(
         request,
         session,
         lambda: service.save_position(session, position, form, actor=principal.user),
+        values=form.model_dump(),
+        template="org/position_form.html",
+        context=lambda: _position_form_context(session, position=position),
         message=_("Position %(code)s saved.", code=position.code),
         to=f"/org/positions/{position.id}",
-        on_error=show_form(
-            request,
-            "org/position_form.html",
-            lambda: _position_form_context(session, position=position),
-            values=form.model_dump(),
-            block="form",
-        ),
     )

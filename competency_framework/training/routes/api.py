@@ -17,7 +17,7 @@ from competency_framework.training.routes.common import (
     activity_or_404,
     year_of,
 )
-from competency_framework.training.routes.needs import budget_of
+from competency_framework.training.routes.needs import needs_asked
 from competency_framework.training.schemas import (
     ActivityIn,
     ActivityNeedOut,
@@ -202,7 +202,5 @@ def needs_json(
     year: int | None = None,
 ) -> NeedsOut:
     """The training needs analysis and the ranked list of activities to fund."""
-    report = service.needs_report(
-        session, year=year_of(request, year), region=region, unit_id=unit, budget=budget_of(budget)
-    )
+    report = needs_asked(request, session, region=region, unit=unit, budget=budget, year=year)
     return _needs_out(report)

@@ -17,18 +17,12 @@ from backend.i18n import _, localized
 from backend.pages import export_or_none, query_without
 from backend.web import render
 from competency_framework import service as competency_service
-from competency_framework.training import ical, service
-from competency_framework.training.models import (
-    AUDIENCE_LABELS,
-    MODALITY_LABELS,
-    Audience,
-    Modality,
-    TrainingActivity,
-)
+from competency_framework.training import service
+from competency_framework.training.models import TrainingActivity
 from competency_framework.training.routes.common import (
     activity_or_404,
-    ics_response,
-    session_event,
+    calendar_answer,
+    choice_options,
     session_or_404,
 )
 
@@ -52,8 +46,7 @@ def _catalogue_context(
         "targets": service.all_targets(session),
         "competencies": {c.id: c for c in competencies},
         "filters": {"modality": modality, "competency": competency, "audience": audience, "q": q},
-        "modality_options": [(m.value, _(MODALITY_LABELS[m])) for m in Modality],
-        "audience_options": [(a.value, _(AUDIENCE_LABELS[a])) for a in Audience],
+        **choice_options(),
         "competency_options": [(c.code, localized(c, "name")) for c in competencies],
         "is_hr": hr,
     }
@@ -122,13 +115,10 @@ def activity_page(request: Request, session: SessionDep, principal: CurrentPrinc
 def session_calendar(request: Request, session: SessionDep, settings: SettingsDep, session_id: int):
     row = session_or_404(session, session_id)
     activity = session.get(TrainingActivity, row.activity_id)
-    host = request.url.hostname or "merito"
-    body = ical.calendar(
-        [session_event(activity, row, host)],
-        zone=service.org_zone(settings),
-        name=localized(activity, "title"),
+    name = localized(activity, "title")
+    return calendar_answer(
+        request, settings, [(activity, row)], name=name, filename=f"session-{row.id}.ics"
     )
-    return ics_response(body, f"session-{row.id}.ics")
 
 
 @router.get(
@@ -136,11 +126,11 @@ def session_calendar(request: Request, session: SessionDep, settings: SettingsDe
 )
 def activity_calendar(request: Request, session: SessionDep, settings: SettingsDep, code: str):
     activity = activity_or_404(session, code)
-    host = request.url.hostname or "merito"
     rows = service.list_sessions(session, activity, upcoming_only=True)
-    body = ical.calendar(
-        [session_event(activity, r, host) for r in rows],
-        zone=service.org_zone(settings),
+    return calendar_answer(
+        request,
+        settings,
+        [(activity, r) for r in rows],
         name=localized(activity, "title"),
+        filename=f"{activity.code}.ics",
     )
-    return ics_response(body, f"{activity.code}.ics")

@@ -5,7 +5,8 @@ the navigation entries and template globals (registered once, when the routers a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
@@ -13,9 +14,10 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from backend import clock
-from backend.actions import run_action
+from backend.actions import Level, Message, Target, run_action
 from backend.auth import Actor
 from backend.auth.permissions import Permission
+from backend.config import Settings
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, form_int
 from backend.errors import DomainError
@@ -32,6 +34,8 @@ from competency_framework.training.models import (
     MODALITY_LABELS,
     ORIGIN_LABELS,
     PLAN_STATUS_LABELS,
+    Audience,
+    Modality,
     TrainingActivity,
     TrainingEnrolment,
     TrainingPlanItem,
@@ -233,6 +237,32 @@ def ics_response(body: bytes, filename: str) -> Response:
     )
 
 
+def calendar_answer(
+    request: Request,
+    settings: Settings,
+    sessions: Iterable[tuple[TrainingActivity, TrainingSession]],
+    *,
+    name: str,
+    filename: str,
+) -> Response:
+    """Answer an iCalendar file named `filename` of these sessions (each with its activity)."""
+    host = request.url.hostname or "merito"
+    events = [session_event(activity, row, host) for activity, row in sessions]
+    body = ical.calendar(events, zone=service.org_zone(settings), name=name)
+    return ics_response(body, filename)
+
+
+# --- choices ----------------------------------------------------------------------------------
+
+
+def choice_options() -> dict[str, list[tuple[str, str]]]:
+    """Return the modality and audience choices of a form or a filter, labelled."""
+    return {
+        "modality_options": [(m.value, _(MODALITY_LABELS[m])) for m in Modality],
+        "audience_options": [(a.value, _(AUDIENCE_LABELS[a])) for a in Audience],
+    }
+
+
 # --- refused forms ----------------------------------------------------------------------------
 
 
@@ -259,6 +289,56 @@ def form_again(
         )
 
     return answer
+
+
+def run_form(
+    request: Request,
+    session: Session,
+    action: Callable[[], Any],
+    *,
+    message: Message,
+    to: Target,
+    template: str,
+    context: Callable[[], dict[str, Any]],
+    values: dict[str, Any],
+    block: str,
+    field: str,
+    level: Level = "success",
+) -> Response:
+    """`run_action` for a form: a refused form (422) is shown again (`form_again`)."""
+    return run_action(
+        request,
+        session,
+        action,
+        message=message,
+        to=to,
+        level=level,
+        on_error=form_again(request, template, context, values=values, block=block, field=field),
+    )
+
+
+def run_or_flash_back(
+    request: Request,
+    session: Session,
+    action: Callable[[], Any],
+    *,
+    raised: tuple[int, ...],
+    back: str,
+    message: Message,
+    to: Target | None = None,
+    level: Level = "success",
+) -> Response:
+    """`run_action` for a button: every refusal but the `raised` statuses goes back to `back`
+    saying why (`refused_in_form`, `flash_back`); done, to `to` (else `back`)."""
+    return run_action(
+        request,
+        session,
+        refused_in_form(action, raised=raised),
+        message=message,
+        to=to if to is not None else back,
+        level=level,
+        on_error=flash_back(request, session, back),
+    )
 
 
 # --- a plan page (mine, or a person's) --------------------------------------------------------
@@ -292,34 +372,56 @@ def plan_context(
     }
 
 
-def on_plan(
-    request: Request,
-    session: Session,
-    principal: Actor,
-    employee: Employee,
-    year: int,
-    action: Callable[[], Any],
-    *,
-    step: str,
-    done: str | Callable[[Any], str],
-    values: dict[str, Any] | None = None,
-) -> Response:
-    """Run a change to `employee`'s plan and go back to it with `done`; when refused, the plan
-    page's actions again (422) with the reason (403/404/409: the error page). Refused with 403
-    first unless `step` is among the principal's `service.plan_steps` (the page's buttons)."""
-    service.require_step(principal, employee, step)
-    return run_action(
-        request,
-        session,
-        action,
-        message=done,
-        to=plan_url(request, principal, employee, year),
-        on_error=form_again(
-            request,
-            "training/plan.html",
-            lambda: plan_context(request, session, principal, employee, year),
+@dataclass
+class PlanPage:
+    """A change to `employee`'s plan for `year`, asked for from the plan page."""
+
+    request: Request
+    session: Session
+    principal: Actor
+    employee: Employee
+    year: int
+
+    @classmethod
+    def of(
+        cls, request: Request, session: Session, principal: Actor, employee: Employee, year: Any
+    ) -> PlanPage:
+        """The plan page of `employee` for the year the form asks for (`year_of`)."""
+        return cls(request, session, principal, employee, year_of(request, year))
+
+    @classmethod
+    def of_item(
+        cls, request: Request, session: Session, principal: Actor, item_id: int
+    ) -> tuple[PlanPage, TrainingPlanItem]:
+        """The plan page that holds the item the path names (404 if the principal may not see
+        it), and the item."""
+        item = item_or_404(session, principal, item_id)
+        employee, year = service.item_owner(session, item)
+        return cls(request, session, principal, employee, year), item
+
+    def run(
+        self,
+        action: Callable[[], Any],
+        *,
+        step: str,
+        done: str | Callable[[Any], str],
+        values: dict[str, Any] | None = None,
+    ) -> Response:
+        """Run the change and go back to the plan with `done`; when refused, the plan page's
+        actions again (422) with the reason (403/404/409: the error page). Refused with 403
+        first unless `step` is among the principal's `service.plan_steps` (the page's buttons)."""
+        service.require_step(self.principal, self.employee, step)
+        return run_form(
+            self.request,
+            self.session,
+            action,
+            message=done,
+            to=plan_url(self.request, self.principal, self.employee, self.year),
+            template="training/plan.html",
+            context=lambda: plan_context(
+                self.request, self.session, self.principal, self.employee, self.year
+            ),
             values=values or {},
             block="actions",
             field="plan",
-        ),
-    )
+        )

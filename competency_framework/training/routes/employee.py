@@ -17,7 +17,7 @@ from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, SettingsDep, form_id, read_form, require
 from backend.i18n import _
 from backend.web import render
-from competency_framework.training import ical, schemas, service
+from competency_framework.training import schemas, service
 from competency_framework.training.models import (
     EnrolmentStatus,
     MentorAssignment,
@@ -25,18 +25,15 @@ from competency_framework.training.models import (
     TrainingSession,
 )
 from competency_framework.training.routes.common import (
+    PlanPage,
     ViewableEmployee,
     after_enrolment,
+    calendar_answer,
     enrolment_or_404,
-    flash_back,
     form_again,
-    ics_response,
-    item_or_404,
-    on_plan,
     plan_context,
     plan_url,
-    refused_in_form,
-    session_event,
+    run_or_flash_back,
     viewable_employee,
     year_of,
 )
@@ -83,14 +80,9 @@ def propose(
     employee: ViewableEmployee,
     year: Annotated[int | None, Form()] = None,
 ):
-    year = year_of(request, year)
-    return on_plan(
-        request,
-        session,
-        principal,
-        employee,
-        year,
-        lambda: service.propose_plan(session, employee=employee, actor=principal, year=year),
+    page = PlanPage.of(request, session, principal, employee, year)
+    return page.run(
+        lambda: service.propose_plan(session, employee=employee, actor=principal, year=page.year),
         step="propose",
         done=_proposed,
     )
@@ -107,15 +99,10 @@ def add_item(
     activity: Annotated[str, Form()] = "",
     year: Annotated[int | None, Form()] = None,
 ):
-    year = year_of(request, year)
-    return on_plan(
-        request,
-        session,
-        principal,
-        employee,
-        year,
+    page = PlanPage.of(request, session, principal, employee, year)
+    return page.run(
         lambda: service.add_activity_by_code(
-            session, employee=employee, code=activity, actor=principal, year=year
+            session, employee=employee, code=activity, actor=principal, year=page.year
         ),
         step="add",
         done=_("The activity was added to the plan; it needs approval."),
@@ -133,14 +120,9 @@ def submit(
     employee: ViewableEmployee,
     year: Annotated[int | None, Form()] = None,
 ):
-    year = year_of(request, year)
-    return on_plan(
-        request,
-        session,
-        principal,
-        employee,
-        year,
-        lambda: service.submit_plan(session, employee=employee, actor=principal, year=year),
+    page = PlanPage.of(request, session, principal, employee, year)
+    return page.run(
+        lambda: service.submit_plan(session, employee=employee, actor=principal, year=page.year),
         step="submit",
         done=_("Your plan was sent to your supervisor for approval."),
     )
@@ -154,14 +136,8 @@ def remove_item(
     item_id: int,
     reason: Annotated[str, Form()] = "",
 ):
-    item = item_or_404(session, principal, item_id)
-    employee, year = service.item_owner(session, item)
-    return on_plan(
-        request,
-        session,
-        principal,
-        employee,
-        year,
+    page, item = PlanPage.of_item(request, session, principal, item_id)
+    return page.run(
         lambda: service.remove_item(session, item=item, actor=principal, reason=reason),
         step="remove",
         done=_("The activity was taken out of your plan."),
@@ -205,20 +181,16 @@ def enrol_me(
     employee_id: Annotated[str, Form()] = "",
 ):
     employee, back = _enrolling(request, session, principal, employee_id, session_id)
-    action = refused_in_form(
+    return run_or_flash_back(
+        request,
+        session,
         lambda: service.enrol_employee(
             session, training_session_id=session_id, employee=employee, actor=principal
         ),
         raised=(403, 404),
-    )
-    return run_action(
-        request,
-        session,
-        action,
+        back=back,
         message=_enrolled,
         level=_enrolled_level,
-        to=back,
-        on_error=flash_back(request, session, back),
     )
 
 
@@ -359,13 +331,11 @@ def certificate(
 def my_calendar_ics(
     request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
 ):
-    host = request.url.hostname or "merito"
-    events = [
-        session_event(activity, row, host)
-        for _enrolment, row, activity in service.calendar_rows(session, principal.user)
-    ]
-    body = ical.calendar(events, zone=service.org_zone(settings), name=_("My training"))
-    return ics_response(body, "my-training.ics")
+    rows = service.calendar_rows(session, principal.user)
+    sessions = [(activity, row) for _enrolment, row, activity in rows]
+    return calendar_answer(
+        request, settings, sessions, name=_("My training"), filename="my-training.ics"
+    )
 
 
 # --- mentoring --------------------------------------------------------------------------------

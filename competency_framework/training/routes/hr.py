@@ -22,20 +22,18 @@ from backend.web import render, render_form_errors
 from competency_framework import service as competency_service
 from competency_framework.training import schemas, service
 from competency_framework.training.models import (
-    AUDIENCE_LABELS,
     EVIDENCE_LABELS,
-    MODALITY_LABELS,
     Audience,
     EvidenceRule,
-    Modality,
     TrainingActivity,
     TrainingSession,
 )
 from competency_framework.training.routes.catalogue import activity_context
 from competency_framework.training.routes.common import (
     activity_or_404,
-    form_again,
+    choice_options,
     refused_in_form,
+    run_form,
     session_or_404,
     year_of,
 )
@@ -74,8 +72,7 @@ def _activity_form_context(
         "values": values if values is not None else _activity_values(session, activity),
         "errors": {},
         "competencies": competency_service.list_competencies(session),
-        "modality_options": [(m.value, _(MODALITY_LABELS[m])) for m in Modality],
-        "audience_options": [(a.value, _(AUDIENCE_LABELS[a])) for a in Audience],
+        **choice_options(),
         "evidence_options": [(e.value, _(EVIDENCE_LABELS[e])) for e in EvidenceRule],
     }
 
@@ -94,22 +91,19 @@ def _save_activity(
     message: str,
 ) -> Response:
     code = activity.code if activity is not None else None
-    return run_action(
+    return run_form(
         request,
         session,
         lambda: service.save_activity(session, data=form.data, actor=principal, activity=activity),
         message=message,
         to=lambda saved: f"/training/catalogue/{saved.code}",
-        on_error=form_again(
-            request,
-            "training/activity_form.html",
-            lambda: _activity_form_context(
-                session, activity_or_404(session, code) if code else None, form.values
-            ),
-            values=form.values,
-            block="form",
-            field="code",
+        template="training/activity_form.html",
+        context=lambda: _activity_form_context(
+            session, activity_or_404(session, code) if code else None, form.values
         ),
+        values=form.values,
+        block="form",
+        field="code",
     )
 
 
@@ -158,7 +152,7 @@ def schedule_session(
 ):
     activity = activity_or_404(session, code)
     values = {"starts_at": starts_at, "ends_at": ends_at, "place": place, "capacity": capacity}
-    return run_action(
+    return run_form(
         request,
         session,
         lambda: service.schedule_session(
@@ -166,14 +160,11 @@ def schedule_session(
         ),
         message=_("The session was scheduled."),
         to=f"/training/catalogue/{activity.code}",
-        on_error=form_again(
-            request,
-            "training/activity.html",
-            lambda: activity_context(session, principal, activity_or_404(session, code)),
-            values=values,
-            block="schedule",
-            field="starts_at",
-        ),
+        template="training/activity.html",
+        context=lambda: activity_context(session, principal, activity_or_404(session, code)),
+        values=values,
+        block="schedule",
+        field="starts_at",
     )
 
 
@@ -240,21 +231,18 @@ def enrol_someone(
     row = session_or_404(session, session_id)
     values = {"employee_number": employee_number, "learner_id": learner_id}
     action = _enrolling(session, principal, row, employee_number, learner_id)
-    return run_action(
+    return run_form(
         request,
         session,
         refused_in_form(action, raised=(403, 404)),
         message=_enrolled,
         level=lambda e: "warning" if e.status == "waitlisted" else "success",
         to=f"/training/manage/sessions/{row.id}",
-        on_error=form_again(
-            request,
-            "training/session.html",
-            lambda: _roster_context(session, session_or_404(session, session_id)),
-            values=values,
-            block="enrol",
-            field="employee_number",
-        ),
+        template="training/session.html",
+        context=lambda: _roster_context(session, session_or_404(session, session_id)),
+        values=values,
+        block="enrol",
+        field="employee_number",
     )
 
 
@@ -418,7 +406,7 @@ def set_budget(
     year: Annotated[int | None, Form()] = None,
 ):
     year = year_of(request, year)
-    return run_action(
+    return run_form(
         request,
         session,
         lambda: service.set_budget_by_code(
@@ -428,14 +416,11 @@ def set_budget(
             "Budget of %(unit)s for %(year)s saved.", unit=found.name, year=year
         ),
         to=f"/training/manage/budgets?year={year}",
-        on_error=form_again(
-            request,
-            "training/budgets.html",
-            lambda: _budget_context(session, year, ""),
-            values={"unit": unit, "amount": amount},
-            block="form",
-            field="amount",
-        ),
+        template="training/budgets.html",
+        context=lambda: _budget_context(session, year, ""),
+        values={"unit": unit, "amount": amount},
+        block="form",
+        field="amount",
     )
 
 
@@ -449,17 +434,6 @@ def _learners_context(session: Session) -> dict[str, Any]:
 @router.get("/learners", dependencies=MANAGE)
 def learners_page(request: Request, session: SessionDep):
     return render(request, "training/learners.html", _learners_context(session))
-
-
-def _learner_form_again(request: Request, session: Session, values: dict[str, Any]):
-    return form_again(
-        request,
-        "training/learners.html",
-        lambda: _learners_context(session),
-        values=values,
-        block="form",
-        field="email",
-    )
 
 
 def _invited(learner) -> str:
@@ -485,19 +459,22 @@ def invite_learner(
 ):
     values = {"full_name": full_name, "email": email, "organisation": organisation}
     values["tax_id"] = tax_id
-    invite = refused_in_form(
-        lambda: service.create_supplier_learner(
-            session, settings, password=password, actor=principal, **values
-        ),
-        raised=(403,),
-    )
-    return run_action(
+    return run_form(
         request,
         session,
-        invite,
+        refused_in_form(
+            lambda: service.create_supplier_learner(
+                session, settings, password=password, actor=principal, **values
+            ),
+            raised=(403,),
+        ),
         message=_invited,
         to="/training/manage/learners",
-        on_error=_learner_form_again(request, session, values),
+        template="training/learners.html",
+        context=lambda: _learners_context(session),
+        values=values,
+        block="form",
+        field="email",
     )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from sqlmodel import Session
 
 from backend import clock
 from backend.auth.permissions import Permission
@@ -31,6 +33,20 @@ def budget_of(value: str) -> int | None:
         high=10**12,
         message=_("Enter the budget as a whole number of pesos."),
         location="query",
+    )
+
+
+def needs_asked(
+    request: Request, session: Session, *, region: str, unit: int | None, budget: str, year: Any
+) -> service.NeedsReport:
+    """Return the training needs analysis a page or API query asks for (422 for a bad year or
+    budget)."""
+    return service.needs_report(
+        session,
+        year=year_of(request, year),
+        region=region,
+        unit_id=unit,
+        budget=budget_of(budget),
     )
 
 
@@ -85,13 +101,7 @@ def needs_page(
     year: int | None = None,
     format: str = "",
 ):
-    report = service.needs_report(
-        session,
-        year=year_of(request, year),
-        region=region,
-        unit_id=unit,
-        budget=budget_of(budget),
-    )
+    report = needs_asked(request, session, region=region, unit=unit, budget=budget, year=year)
     exported = export_or_none(lambda: _ranking_table(report), format, "training-needs")
     if exported is not None:
         return exported

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 
-from backend.actions import run_action
 from backend.auth.permissions import Permission
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, form_id, require
@@ -15,12 +14,10 @@ from backend.i18n import _, localized
 from backend.web import redirect, render
 from competency_framework.training import service
 from competency_framework.training.routes.common import (
+    PlanPage,
     ViewableEmployee,
-    flash_back,
-    item_or_404,
-    on_plan,
     plan_context,
-    refused_in_form,
+    run_or_flash_back,
     year_of,
 )
 
@@ -52,15 +49,10 @@ def approve(
     reason: Annotated[str, Form()] = "",
     year: Annotated[int | None, Form()] = None,
 ):
-    year = year_of(request, year)
-    return on_plan(
-        request,
-        session,
-        principal,
-        employee,
-        year,
+    page = PlanPage.of(request, session, principal, employee, year)
+    return page.run(
         lambda: service.approve_plan(
-            session, employee=employee, actor=principal, year=year, reason=reason
+            session, employee=employee, actor=principal, year=page.year, reason=reason
         ),
         step="approve",
         done=lambda approved: _(
@@ -78,14 +70,8 @@ def decline_item(
     item_id: int,
     reason: Annotated[str, Form()] = "",
 ):
-    item = item_or_404(session, principal, item_id)
-    employee, year = service.item_owner(session, item)
-    return on_plan(
-        request,
-        session,
-        principal,
-        employee,
-        year,
+    page, item = PlanPage.of_item(request, session, principal, item_id)
+    return page.run(
         lambda: service.decline_item(session, item=item, actor=principal, reason=reason),
         step="decline",
         done=_("The activity was declined."),
@@ -101,14 +87,8 @@ def action_done(
     item_id: int,
     note: Annotated[str, Form()] = "",
 ):
-    item = item_or_404(session, principal, item_id)
-    employee, year = service.item_owner(session, item)
-    return on_plan(
-        request,
-        session,
-        principal,
-        employee,
-        year,
+    page, item = PlanPage.of_item(request, session, principal, item_id)
+    return page.run(
         lambda: service.complete_described_action(session, item=item, actor=principal, note=note),
         step="mark_done",
         done=_("The development action was marked as done."),
@@ -188,17 +168,14 @@ def assign_mentor(
     if found is None or mentor is None:
         raise HTTPException(status_code=404, detail=_("Choose a mentor and a competency."))
     back = f"/training/people/{employee.id}/mentors?competency={found.code}"
-    action = refused_in_form(
+    return run_or_flash_back(
+        request,
+        session,
         lambda: service.assign_mentor(
             session, mentee=employee, mentor=mentor, competency=found, actor=principal
         ),
         raised=(403,),
-    )
-    return run_action(
-        request,
-        session,
-        action,
+        back=back,
         message=_mentoring(mentor, employee, found),
         to=f"/training/people/{employee.id}",
-        on_error=flash_back(request, session, back),
     )

@@ -166,6 +166,47 @@ def _locked_session(session: Session, session_id: int) -> TrainingSession | None
     ).first()
 
 
+def _session_to_enrol(session: Session, session_id: int) -> TrainingSession:
+    """Return the session row, locked (`_locked_session`); 404 when there is none."""
+    training_session = _locked_session(session, session_id)
+    if training_session is None:
+        raise TrainingError(_("This session does not exist."), status_code=404)
+    return training_session
+
+
+def _take_seat(
+    session: Session,
+    training_session: TrainingSession,
+    activity: TrainingActivity,
+    actor: Actor | None,
+    audited: tuple[str, int],
+    **learner: int,
+) -> TrainingEnrolment:
+    """Give `learner` (an employee and their plan item, or a supplier learner) a seat in the
+    session, or a place on its waiting list when it is full; audited on `audited` (the entity
+    type and id)."""
+    status = _seat_status(session, training_session)
+    enrolment = TrainingEnrolment(
+        session_id=training_session.id,
+        activity_id=activity.id,
+        status=status,
+        enrolled_by_id=actor.user.id if actor is not None else None,
+        **learner,
+    )
+    session.add(enrolment)
+    session.flush()
+    entity_type, entity_id = audited
+    audit.record(
+        session,
+        action="training.enrolled" if status == EnrolmentStatus.enrolled else "training.waitlisted",
+        actor=actor.user if actor is not None else "merito",
+        entity_type=entity_type,
+        entity_id=entity_id,
+        after={"session": training_session.id, "activity": activity.code, "status": status},
+    )
+    return enrolment
+
+
 def _seat_status(session: Session, training_session: TrainingSession) -> EnrolmentStatus:
     if training_session.capacity <= 0:
         return EnrolmentStatus.enrolled
@@ -220,9 +261,7 @@ def enrol_employee(
     to their audience: the activity is then added to their plan as approved (origin `hr`).
     The person, their supervisor or HR may enrol them (actor None: the system).
     """
-    training_session = _locked_session(session, training_session_id)
-    if training_session is None:
-        raise TrainingError(_("This session does not exist."), status_code=404)
+    training_session = _session_to_enrol(session, training_session_id)
     activity = session.get(TrainingActivity, training_session.activity_id)
     if actor is not None and not (
         is_self(actor, employee) or is_supervisor_of(actor, employee) or is_training_hr(actor)
@@ -243,26 +282,15 @@ def enrol_employee(
         raise TrainingError(
             _("Already enrolled (or on the waiting list) for this activity."), status_code=409
         )
-    status = _seat_status(session, training_session)
-    enrolment = TrainingEnrolment(
-        session_id=training_session.id,
-        activity_id=activity.id,
+    return _take_seat(
+        session,
+        training_session,
+        activity,
+        actor,
+        ("employee", employee.id),
         plan_item_id=item.id,
         employee_id=employee.id,
-        status=status,
-        enrolled_by_id=actor.user.id if actor is not None else None,
     )
-    session.add(enrolment)
-    session.flush()
-    audit.record(
-        session,
-        action="training.enrolled" if status == EnrolmentStatus.enrolled else "training.waitlisted",
-        actor=actor.user if actor is not None else "merito",
-        entity_type="employee",
-        entity_id=employee.id,
-        after={"session": training_session.id, "activity": activity.code, "status": status},
-    )
-    return enrolment
 
 
 def _hr_item(
@@ -309,9 +337,7 @@ def enrol_learner(
     None: the system)."""
     if actor is not None and not is_training_hr(actor):
         raise TrainingError(_("Only HR can enrol supplier learners."), status_code=403)
-    training_session = _locked_session(session, training_session_id)
-    if training_session is None:
-        raise TrainingError(_("This session does not exist."), status_code=404)
+    training_session = _session_to_enrol(session, training_session_id)
     activity = session.get(TrainingActivity, training_session.activity_id)
     _check_open(training_session, activity)
     if Audience.suppliers.value not in (activity.audience or []):
@@ -327,25 +353,14 @@ def enrol_learner(
         raise TrainingError(
             _("Already enrolled (or on the waiting list) for this activity."), status_code=409
         )
-    status = _seat_status(session, training_session)
-    enrolment = TrainingEnrolment(
-        session_id=training_session.id,
-        activity_id=activity.id,
-        learner_id=learner.id,
-        status=status,
-        enrolled_by_id=actor.user.id if actor is not None else None,
-    )
-    session.add(enrolment)
-    session.flush()
-    audit.record(
+    return _take_seat(
         session,
-        action="training.enrolled" if status == EnrolmentStatus.enrolled else "training.waitlisted",
-        actor=actor.user if actor is not None else "merito",
-        entity_type="training_external_learner",
-        entity_id=learner.id,
-        after={"session": training_session.id, "activity": activity.code, "status": status},
+        training_session,
+        activity,
+        actor,
+        ("training_external_learner", learner.id),
+        learner_id=learner.id,
     )
-    return enrolment
 
 
 def cancel(

@@ -66,6 +66,28 @@ def _origin_for(actor: Actor, employee: Employee) -> ItemOrigin:
     return ItemOrigin.hr
 
 
+def _live_activity_ids(session: Session, plan: TrainingPlan) -> set[int]:
+    """Return the activities already in `plan` and not declined or removed."""
+    return set(
+        session.exec(
+            select(TrainingPlanItem.activity_id).where(
+                TrainingPlanItem.plan_id == plan.id,
+                col(TrainingPlanItem.status).in_(LIVE_ITEM_STATUSES),
+            )
+        ).all()
+    )
+
+
+def _next_priority(session: Session, plan: TrainingPlan) -> int:
+    """Return the priority after the last of `plan`'s items (1 for an empty plan)."""
+    last = session.exec(
+        select(func.coalesce(func.max(TrainingPlanItem.priority), 0)).where(
+            TrainingPlanItem.plan_id == plan.id
+        )
+    ).one()
+    return last + 1
+
+
 def add_item(
     session: Session, *, employee: Employee, activity: TrainingActivity, actor: Actor, year: int
 ) -> TrainingPlanItem:
@@ -78,27 +100,12 @@ def add_item(
             _("The induction programme is assigned to new staff automatically."), field="activity"
         )
     plan = ensure_plan(session, employee=employee, year=year)
-    already = session.exec(
-        select(TrainingPlanItem).where(
-            TrainingPlanItem.plan_id == plan.id,
-            TrainingPlanItem.activity_id == activity.id,
-            col(TrainingPlanItem.status).in_(LIVE_ITEM_STATUSES),
-        )
-    ).first()
-    if already is not None:
+    if activity.id in _live_activity_ids(session, plan):
         raise TrainingError(_("This activity is already in the plan."), field="activity")
     # Link it to the first of the person's gaps it develops, if any.
     profile = competency_service.person_gap_profile(session, employee=employee)
     targets = {t.competency_id: t for t in activity_targets(session, activity)}
     gap_row = next((r for r in profile.rows if r.gap > 0 and r.competency.id in targets), None)
-    priority = (
-        session.exec(
-            select(func.coalesce(func.max(TrainingPlanItem.priority), 0)).where(
-                TrainingPlanItem.plan_id == plan.id
-            )
-        ).one()
-        + 1
-    )
     item = TrainingPlanItem(
         plan_id=plan.id,
         employee_id=employee.id,
@@ -106,7 +113,7 @@ def add_item(
         competency_id=gap_row.competency.id if gap_row else None,
         origin=_origin_for(actor, employee),
         status=ItemStatus.proposed,
-        priority=priority,
+        priority=_next_priority(session, plan),
         gap=gap_row.gap if gap_row else 0,
         current_level=gap_row.current if gap_row else None,
         target_level=targets[gap_row.competency.id].to_level if gap_row else None,
@@ -489,26 +496,10 @@ def add_development_action(
         gap = max(0, required - current)
         table = offer_table(session)
         offer = table.activity_for(c, current, max(required, current + 1), int(needs.audience[0]))
-        taken = set(
-            session.exec(
-                select(TrainingPlanItem.activity_id).where(
-                    TrainingPlanItem.plan_id == plan.id,
-                    col(TrainingPlanItem.status).in_(LIVE_ITEM_STATUSES),
-                )
-            ).all()
-        )
-        if offer >= 0 and int(table.activity_id[offer]) not in taken:
+        if offer >= 0 and int(table.activity_id[offer]) not in _live_activity_ids(session, plan):
             activity_id = int(table.activity_id[offer])
             target = int(table.to_level[offer])
             cost = int(table.cost[offer])
-    priority = (
-        session.exec(
-            select(func.coalesce(func.max(TrainingPlanItem.priority), 0)).where(
-                TrainingPlanItem.plan_id == plan.id
-            )
-        ).one()
-        + 1
-    )
     item = TrainingPlanItem(
         plan_id=plan.id,
         employee_id=employee.id,
@@ -516,7 +507,7 @@ def add_development_action(
         competency_id=competency.id if competency else None,
         origin=ItemOrigin.development_action,
         status=ItemStatus.proposed,
-        priority=priority,
+        priority=_next_priority(session, plan),
         gap=gap,
         current_level=current,
         target_level=target,

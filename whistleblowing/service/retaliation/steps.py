@@ -80,6 +80,61 @@ def _require(access: ComplaintAccess, *statuses: ComplaintStatus) -> None:
         raise _out_of_order()
 
 
+def _write(
+    session: Session,
+    settings: Settings,
+    access: ComplaintAccess,
+    officer: User,
+    today: date,
+    kind: ComplaintItemKind,
+    payload: dict[str, Any],
+) -> ComplaintItem:
+    """Add the officer's sealed item of `kind` to the complaint."""
+    return _add_complaint_item(
+        session,
+        settings,
+        complaint=access.complaint,
+        kind=kind,
+        payload=payload,
+        author=officer,
+        today=today,
+    )
+
+
+def _ordered(
+    session: Session,
+    *,
+    access: ComplaintAccess,
+    officer: User,
+    item: ComplaintItem,
+    kind: str,
+    first: tuple[ComplaintStatus, ComplaintStatus],
+    action: str,
+    today: date,
+) -> ComplaintItem:
+    """Record an order (a measure, a remedy): the first one moves the complaint on (`first`:
+    from, to); a later one is audited as `action`."""
+    if access.complaint.status == first[0]:
+        _step(
+            session,
+            access=access,
+            officer=officer,
+            to=first[1],
+            today=today,
+            after={"item": item.uid},
+        )
+    else:
+        audit.record(
+            session,
+            action=action,
+            actor=officer,
+            entity_type="retaliation_complaint",
+            entity_id=access.complaint.reference,
+            after={"item": item.uid, "kind": kind},
+        )
+    return item
+
+
 def assess(
     session: Session,
     settings: Settings,
@@ -98,21 +153,14 @@ def assess(
     if len(reason.strip()) < MIN_REASON:
         raise ReportingError(_("Explain the assessment."), field="reason")
     established = protected_report and detriment and timing
-    item = _add_complaint_item(
-        session,
-        settings,
-        complaint=access.complaint,
-        kind=ComplaintItemKind.assessment,
-        payload={
-            "protected_report": protected_report,
-            "detriment": detriment,
-            "timing": timing,
-            "established": established,
-            "text": reason.strip(),
-        },
-        author=officer,
-        today=today,
-    )
+    payload = {
+        "protected_report": protected_report,
+        "detriment": detriment,
+        "timing": timing,
+        "established": established,
+        "text": reason.strip(),
+    }
+    item = _write(session, settings, access, officer, today, ComplaintItemKind.assessment, payload)
     _step(
         session,
         access=access,
@@ -171,39 +219,23 @@ def order_measure(
         raise ReportingError(_("Enter the first day as YYYY-MM-DD."), field="starts_on")
     if ends_on is not None and ends_on < starts_on:
         raise ReportingError(_("The measure must end after it starts."), field="ends_on")
-    item = _add_complaint_item(
+    payload = {
+        "kind": kind,
+        "text": details.strip(),
+        "starts_on": starts_on.isoformat(),
+        "ends_on": ends_on.isoformat() if ends_on else None,
+    }
+    item = _write(session, settings, access, officer, today, ComplaintItemKind.measure, payload)
+    return _ordered(
         session,
-        settings,
-        complaint=access.complaint,
-        kind=ComplaintItemKind.measure,
-        payload={
-            "kind": kind,
-            "text": details.strip(),
-            "starts_on": starts_on.isoformat(),
-            "ends_on": ends_on.isoformat() if ends_on else None,
-        },
-        author=officer,
+        access=access,
+        officer=officer,
+        item=item,
+        kind=kind,
+        first=(ComplaintStatus.assessment, ComplaintStatus.interim_measures),
+        action="retaliation.measure_ordered",
         today=today,
     )
-    if access.complaint.status == ComplaintStatus.assessment:
-        _step(
-            session,
-            access=access,
-            officer=officer,
-            to=ComplaintStatus.interim_measures,
-            today=today,
-            after={"item": item.uid},
-        )
-    else:
-        audit.record(
-            session,
-            action="retaliation.measure_ordered",
-            actor=officer,
-            entity_type="retaliation_complaint",
-            entity_id=access.complaint.reference,
-            after={"item": item.uid, "kind": kind},
-        )
-    return item
 
 
 def start_investigation(
@@ -232,14 +264,9 @@ def determine(
     _require(access, ComplaintStatus.investigation)
     if len(reason.strip()) < MIN_REASON:
         raise ReportingError(_("Give the reasons for the determination."), field="reason")
-    item = _add_complaint_item(
-        session,
-        settings,
-        complaint=access.complaint,
-        kind=ComplaintItemKind.determination,
-        payload={"established": established, "text": reason.strip()},
-        author=officer,
-        today=today,
+    payload = {"established": established, "text": reason.strip()}
+    item = _write(
+        session, settings, access, officer, today, ComplaintItemKind.determination, payload
     )
     access.complaint.outcome = (
         ComplaintOutcome.established.value
@@ -278,34 +305,18 @@ def order_remedy(
         raise ReportingError(_("Choose a remedy."), field="remedy")
     if len(details.strip()) < MIN_REASON:
         raise ReportingError(_("Describe the remedy and who must carry it out."), field="remedy")
-    item = _add_complaint_item(
+    payload = {"kind": kind, "text": details.strip()}
+    item = _write(session, settings, access, officer, today, ComplaintItemKind.remedy, payload)
+    return _ordered(
         session,
-        settings,
-        complaint=access.complaint,
-        kind=ComplaintItemKind.remedy,
-        payload={"kind": kind, "text": details.strip()},
-        author=officer,
+        access=access,
+        officer=officer,
+        item=item,
+        kind=kind,
+        first=(ComplaintStatus.determination, ComplaintStatus.remedies),
+        action="retaliation.remedy_ordered",
         today=today,
     )
-    if access.complaint.status == ComplaintStatus.determination:
-        _step(
-            session,
-            access=access,
-            officer=officer,
-            to=ComplaintStatus.remedies,
-            today=today,
-            after={"item": item.uid},
-        )
-    else:
-        audit.record(
-            session,
-            action="retaliation.remedy_ordered",
-            actor=officer,
-            entity_type="retaliation_complaint",
-            entity_id=access.complaint.reference,
-            after={"item": item.uid, "kind": kind},
-        )
-    return item
 
 
 def close(
@@ -345,15 +356,8 @@ def close(
         raise ReportingError(_("Give the reason for closing the complaint."), field="reason")
     if not 0 <= monitoring_months <= 60:
         raise ReportingError(_("Monitor for at most 60 months."), field="monitoring_months")
-    item = _add_complaint_item(
-        session,
-        settings,
-        complaint=complaint,
-        kind=ComplaintItemKind.decision,
-        payload={"text": reason.strip(), "closing": outcome.value},
-        author=officer,
-        today=today,
-    )
+    payload = {"text": reason.strip(), "closing": outcome.value}
+    item = _write(session, settings, access, officer, today, ComplaintItemKind.decision, payload)
     complaint.outcome = outcome.value
     complaint.monitoring_until = (
         deadlines.add_months(today, monitoring_months) if monitoring_months else today
