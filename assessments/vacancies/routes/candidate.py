@@ -22,7 +22,7 @@ from backend.web import is_htmx, kept_form, redirect, render
 from .. import service
 from ..models import Application
 from ..schemas import ApplicationInput, test_answers_from_form
-from .common import PublicVacancyDep, notice_context, refused
+from .common import PublicVacancyDep, act_on_page, notice_context
 
 router = APIRouter()
 APPLY = [require(Permission.apply_to_vacancies)]
@@ -170,15 +170,12 @@ def withdraw(
     principal: CurrentPrincipal,
     application: OwnApplication,
 ):
-    page = f"/applications/{application.id}"
-    return run_action(
+    return act_on_page(
         request,
         session,
         lambda: service.withdraw(session, application=application, user=principal.user),
         message=_("Your application was withdrawn."),
-        to=page,
-        on_error=refused(request, session, page),
-        refusals="all",
+        page=f"/applications/{application.id}",
     )
 
 
@@ -191,17 +188,16 @@ def request_review(
     application: OwnApplication,
     grounds: Annotated[str, Form()] = "",
 ):
-    page = f"/applications/{application.id}"
-    return run_action(
+    return act_on_page(
         request,
         session,
         lambda: service.request_review(
             session, settings, application=application, user=principal.user, grounds=grounds
         ),
         message=_("Your request for a review was sent to HR."),
-        to=page,
-        on_error=refused(request, session, page, form="review", values={"grounds": grounds}),
-        refusals="all",
+        page=f"/applications/{application.id}",
+        form="review",
+        values={"grounds": grounds},
     )
 
 
@@ -213,17 +209,16 @@ def appeal(
     application: OwnApplication,
     grounds: Annotated[str, Form()] = "",
 ):
-    page = f"/applications/{application.id}"
-    return run_action(
+    return act_on_page(
         request,
         session,
         lambda: service.submit_appeal(
             session, application=application, user=principal.user, grounds=grounds
         ),
         message=_("Your appeal was submitted. You will see the decision and its reasons here."),
-        to=page,
-        on_error=refused(request, session, page, form="appeal", values={"grounds": grounds}),
-        refusals="all",
+        page=f"/applications/{application.id}",
+        form="appeal",
+        values={"grounds": grounds},
     )
 
 
@@ -237,14 +232,13 @@ def start_test(
     principal: CurrentPrincipal,
     application: OwnApplication,
 ):
-    return run_action(
+    return act_on_page(
         request,
         session,
         lambda: service.start_test(session, application=application, user=principal.user),
         message=None,
+        page=f"/applications/{application.id}",
         to=f"/applications/{application.id}/test",
-        on_error=refused(request, session, f"/applications/{application.id}"),
-        refusals="all",
     )
 
 
@@ -314,14 +308,13 @@ async def submit_test(
 ):
     attempt = service.require_attempt(session, application)
     answers = test_answers_from_form(await request.form(), attempt.question_ids)
-    return run_action(
+    return act_on_page(
         request,
         session,
         lambda: service.submit(session, attempt=attempt, user=principal.user, answers=answers),
         message=_("Your test was handed in. It is marked when the test closes for everyone."),
         # Refused: back to the test page, which says why (a page at this POST-only URL would
         # hand the test in again on reload).
+        page=f"/applications/{application.id}/test",
         to=f"/applications/{application.id}",
-        on_error=refused(request, session, f"/applications/{application.id}/test"),
-        refusals="all",
     )

@@ -1,5 +1,6 @@
 """What the vacancy routers share: loading the record a path names, the page a refused action
-returns to, the notice's context, navigation entries and the labels templates use."""
+returns to (and the one way a button on a page acts), the notice's context, navigation entries
+and the labels templates use."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from backend.actions import Message, run_action
 from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.auth.service import Principal
@@ -19,7 +21,16 @@ from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, SettingsDep
 from backend.errors import DomainError
 from backend.i18n import N_
-from backend.web import NavItem, flash, keep_form, redirect, register_nav, templates
+from backend.web import (
+    NavItem,
+    flash,
+    keep_form,
+    kept_form,
+    redirect,
+    register_nav,
+    render,
+    templates,
+)
 from competency_framework import service as competency_service
 
 from .. import panels, service
@@ -108,6 +119,32 @@ def refused(
     return answer
 
 
+def act_on_page(
+    request: Request,
+    session: Session,
+    action: Callable[[], Any],
+    *,
+    message: Message,
+    page: str,
+    to: str = "",
+    form: str = "",
+    values: dict[str, Any] | None = None,
+    on_error: Callable[[DomainError], Response] | None = None,
+) -> Response:
+    """A button (or small form) on `page`: `run_action` it, then go to `to` (`page` unless
+    said) with `message`. Every refusal goes back to `page`, saying why and keeping `form` as
+    typed (`values`), unless the route answers it itself (`on_error`)."""
+    return run_action(
+        request,
+        session,
+        action,
+        message=message,
+        to=to or page,
+        on_error=on_error or refused(request, session, page, form=form, values=values),
+        refusals="all",
+    )
+
+
 def notice_context(session: Session, vacancy: Vacancy) -> dict[str, Any]:
     """Return what the notice page (and HR's copy of it) shows."""
     return {
@@ -145,11 +182,58 @@ class Competition:
         """Refuse (409, saying why) a step `allowed_steps` does not allow now."""
         service.require_step(self.session, self.settings, self.vacancy, self.actor, step)
 
-    def refused(
-        self, *, page: str = "", form: str = "", values: dict[str, Any] | None = None
-    ) -> Callable[[DomainError], Response]:
-        """`run_action`'s `on_error`: back to `page` (the competition's), saying why."""
-        return refused(self.request, self.session, page or self.page, form=form, values=values)
+    def show(
+        self, template: str, context_of: Callable[..., dict[str, Any]], *, page: str = ""
+    ) -> Response:
+        """Render one of HR's pages of buttons (at `page`, the competition's unless said):
+        `context_of(session, settings, vacancy, principal)`, the steps the person may take now,
+        and the form a refused action kept for the page with its errors and what was typed."""
+        kept = kept_form(self.request, page or self.page)
+        context = context_of(self.session, self.settings, self.vacancy, self.principal)
+        context.update(
+            {
+                "principal": self.principal,
+                "error": "",
+                "steps": service.allowed_steps(
+                    self.session, self.settings, self.vacancy, self.actor
+                ),
+                "form": kept.get("form", ""),
+                "errors": kept.get("errors") or {},
+                "values": kept.get("values") or {},
+            }
+        )
+        return render(self.request, template, context)
+
+    def act(
+        self,
+        step: service.Step | None,
+        call: Callable[[], Any],
+        *,
+        message: Message,
+        page: str = "",
+        form: str = "",
+        values: dict[str, Any] | None = None,
+        on_error: Callable[[DomainError], Response] | None = None,
+    ) -> Response:
+        """Carry out one of HR's actions on the competition: refuse `step` unless
+        `allowed_steps` allows it now (no step: the service decides), make the service `call`,
+        and go back to `page` (the competition's) with `message` (`act_on_page`)."""
+
+        def action() -> Any:
+            if step is not None:
+                self.guard(step)
+            return call()
+
+        return act_on_page(
+            self.request,
+            self.session,
+            action,
+            message=message,
+            page=page or self.page,
+            form=form,
+            values=values,
+            on_error=on_error,
+        )
 
 
 def _competition(

@@ -21,7 +21,7 @@ from backend.config import Settings
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, SettingsDep, id_or_none, require
 from backend.i18n import _
-from backend.web import kept_form, redirect, render
+from backend.web import redirect, render
 
 from .. import service
 from ..models import Stage, TieBreak, VacancyStatus
@@ -138,21 +138,15 @@ def competition_context(
     settings: Settings,
     vacancy,
     principal,
-    *,
-    form: str = "",
-    errors: dict | None = None,
-    values: dict | None = None,
 ) -> dict[str, Any]:
-    """Return everything the competition page shows at the vacancy's stage (and a refused
-    form's errors and what was typed, kept across the redirect: `form`, `errors`, `values`)."""
+    """Return everything the competition page shows at the vacancy's stage (`hr.show` adds the
+    steps and a refused form kept for the page)."""
     context = notice_context(session, vacancy)
     authors = [vacancy.created_by_id, vacancy.submitted_by_id]
     context.update(_panel_context(session, vacancy))
     context.update(_stage_context(session, settings, vacancy, context["competencies"]))
     context.update(
         {
-            "principal": principal,
-            "error": "",
             "amendments": service.amendments(session, vacancy),
             "open": service.window_open(vacancy),
             "people": service.user_names(
@@ -161,29 +155,14 @@ def competition_context(
             "now": service.now_or(None),
             "can_approve": principal.can(Permission.approve_vacancies)
             and principal.user.id not in authors,
-            "steps": service.allowed_steps(session, settings, vacancy, principal.user),
-            "form": form,
-            "errors": errors or {},
-            "values": values or {},
         }
     )
     return context
 
 
 @router.get("/competitions/{vacancy_id:int}", dependencies=MANAGE)
-def competition(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy: VacancyDep,
-):
-    kept = kept_form(request, f"/competitions/{vacancy.id}")
-    return render(
-        request,
-        "vacancies/competition.html",
-        competition_context(session, settings, vacancy, principal, **kept),
-    )
+def competition(hr: OnCompetition):
+    return hr.show("vacancies/competition.html", competition_context)
 
 
 # --- the notice ---------------------------------------------------------------------------------
@@ -253,16 +232,13 @@ def edit_form(request: Request, session: SessionDep, settings: SettingsDep, vaca
 @router.post("/competitions/{vacancy_id:int}/edit", dependencies=MANAGE)
 async def edit(request: Request, hr: OnCompetition):
     data = NoticeInput.from_form(await request.form())
-    return run_action(
-        hr.request,
-        hr.session,
+    return hr.act(
+        None,
         lambda: service.update_draft(
             hr.session, hr.settings, vacancy=hr.vacancy, data=data, actor=hr.actor
         ),
         message=_("The draft was saved."),
-        to=hr.page,
         on_error=_notice_form_refused(hr, mode="edit", data=data),
-        refusals="all",
     )
 
 
@@ -281,18 +257,15 @@ async def amend(request: Request, hr: OnCompetition):
     data = NoticeInput.from_form(form)
     data.posting_days = str(hr.vacancy.posting_days)
     reason = str(form.get("reason", ""))
-    return run_action(
-        hr.request,
-        hr.session,
+    return hr.act(
+        None,
         lambda: service.amend(
             hr.session, hr.settings, vacancy=hr.vacancy, data=data, reason=reason, actor=hr.actor
         ),
         message=lambda amendment: _(
             "Amendment %(n)s published; the application window was reopened.", n=amendment.number
         ),
-        to=hr.page,
         on_error=_notice_form_refused(hr, mode="amend", data=data, reason=reason),
-        refusals="all",
     )
 
 
@@ -301,89 +274,54 @@ async def amend(request: Request, hr: OnCompetition):
 
 @router.post("/competitions/{vacancy_id:int}/submit", dependencies=MANAGE)
 def submit(hr: OnCompetition):
-    def action():
-        hr.guard(Step.submit)
-        service.submit_for_approval(hr.session, hr.settings, vacancy=hr.vacancy, actor=hr.actor)
-
-    message = _("Sent for approval to a second person.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=hr.page,
-        on_error=hr.refused(),
-        refusals="all",
+    return hr.act(
+        Step.submit,
+        lambda: service.submit_for_approval(
+            hr.session, hr.settings, vacancy=hr.vacancy, actor=hr.actor
+        ),
+        message=_("Sent for approval to a second person."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/approve", dependencies=APPROVE)
 def approve(hr: OnCompetition):
-    def action():
-        hr.guard(Step.approve)
-        service.approve(hr.session, hr.settings, vacancy=hr.vacancy, actor=hr.actor)
-
-    message = _("Vacancy approved. It can now be published.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=hr.page,
-        on_error=hr.refused(),
-        refusals="all",
+    return hr.act(
+        Step.approve,
+        lambda: service.approve(hr.session, hr.settings, vacancy=hr.vacancy, actor=hr.actor),
+        message=_("Vacancy approved. It can now be published."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/return", dependencies=APPROVE)
 def return_to_draft(hr: OnCompetition, reason: Annotated[str, Form()] = ""):
-    def action():
-        hr.guard(Step.return_to_draft)
-        service.return_to_draft(hr.session, vacancy=hr.vacancy, reason=reason, actor=hr.actor)
-
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
+    return hr.act(
+        Step.return_to_draft,
+        lambda: service.return_to_draft(
+            hr.session, vacancy=hr.vacancy, reason=reason, actor=hr.actor
+        ),
         message=_("The vacancy went back to its author as a draft."),
-        to=hr.page,
-        on_error=hr.refused(form="return", values={"reason": reason}),
-        refusals="all",
+        form="return",
+        values={"reason": reason},
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/publish", dependencies=MANAGE)
 def publish(hr: OnCompetition):
-    def action():
-        hr.guard(Step.publish)
-        service.publish(hr.session, hr.settings, vacancy=hr.vacancy, actor=hr.actor)
-
-    message = _("Published. The notice is locked; its SHA-256 is on the public page.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=hr.page,
-        on_error=hr.refused(),
-        refusals="all",
+    return hr.act(
+        Step.publish,
+        lambda: service.publish(hr.session, hr.settings, vacancy=hr.vacancy, actor=hr.actor),
+        message=_("Published. The notice is locked; its SHA-256 is on the public page."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/cancel", dependencies=MANAGE)
 def cancel(hr: OnCompetition, reason: Annotated[str, Form()] = ""):
-    def action():
-        hr.guard(Step.cancel)
-        service.cancel(hr.session, vacancy=hr.vacancy, reason=reason, actor=hr.actor)
-
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
+    return hr.act(
+        Step.cancel,
+        lambda: service.cancel(hr.session, vacancy=hr.vacancy, reason=reason, actor=hr.actor),
         message=_("The competition was cancelled; the reason is published."),
-        to=hr.page,
-        on_error=hr.refused(form="cancel", values={"reason": reason}),
-        refusals="all",
+        form="cancel",
+        values={"reason": reason},
     )
 
 
@@ -392,39 +330,26 @@ def cancel(hr: OnCompetition, reason: Annotated[str, Form()] = ""):
 
 @router.post("/competitions/{vacancy_id:int}/panel", dependencies=MANAGE)
 def appoint_member(hr: OnCompetition, user_id: Annotated[str, Form()] = ""):
-    def action():
-        hr.guard(Step.change_panel)
+    def appoint():
         user = service.user_to_seat(hr.session, id_or_none(user_id))
         service.appoint_panel_member(hr.session, vacancy=hr.vacancy, user=user, actor=hr.actor)
 
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
+    return hr.act(
+        Step.change_panel,
+        appoint,
         message=_("Panel member appointed."),
-        to=hr.page,
-        on_error=hr.refused(form="panel", values={"user_id": user_id}),
-        refusals="all",
+        form="panel",
+        values={"user_id": user_id},
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/panel/{member_id:int}/remove", dependencies=MANAGE)
 def remove_member(hr: OnCompetition, member_id: int):
-    def action():
-        hr.guard(Step.change_panel)
+    def remove():
         seat = service.panel_seat(hr.session, hr.vacancy, member_id)
         service.remove_panel_member(hr.session, vacancy=hr.vacancy, seat=seat, actor=hr.actor)
 
-    message = _("Removed from the panel.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=hr.page,
-        on_error=hr.refused(),
-        refusals="all",
-    )
+    return hr.act(Step.change_panel, remove, message=_("Removed from the panel."))
 
 
 @router.post("/competitions/{vacancy_id:int}/interview-questions", dependencies=MANAGE)
@@ -433,21 +358,14 @@ def add_interview_question(
     competency: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
 ):
-    def action():
-        hr.guard(Step.change_interview_questions)
-        service.add_interview_question(
+    return hr.act(
+        Step.change_interview_questions,
+        lambda: service.add_interview_question(
             hr.session, vacancy=hr.vacancy, competency_code=competency, text=text, actor=hr.actor
-        )
-
-    values = {"competency": competency, "text": text}
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
+        ),
         message=_("Interview question added."),
-        to=hr.page,
-        on_error=hr.refused(form="interview_question", values=values),
-        refusals="all",
+        form="interview_question",
+        values={"competency": competency, "text": text},
     )
 
 
@@ -456,23 +374,13 @@ def add_interview_question(
     dependencies=MANAGE,
 )
 def remove_interview_question(hr: OnCompetition, question_id: int):
-    def action():
-        hr.guard(Step.change_interview_questions)
+    def remove():
         question = service.interview_question_in(hr.session, hr.vacancy, question_id)
         service.remove_interview_question(
             hr.session, vacancy=hr.vacancy, question=question, actor=hr.actor
         )
 
-    message = _("Interview question removed.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=hr.page,
-        on_error=hr.refused(),
-        refusals="all",
-    )
+    return hr.act(Step.change_interview_questions, remove, message=_("Interview question removed."))
 
 
 # --- stages -------------------------------------------------------------------------------------
@@ -480,37 +388,19 @@ def remove_interview_question(hr: OnCompetition, question_id: int):
 
 @router.post("/competitions/{vacancy_id:int}/test/open", dependencies=MANAGE)
 def open_test(hr: OnCompetition):
-    def action():
-        hr.guard(Step.open_test)
-        service.open_test(hr.session, hr.settings, vacancy=hr.vacancy, actor=hr.actor)
-
-    message = _("The knowledge test is open for the eligible candidates.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=hr.page,
-        on_error=hr.refused(),
-        refusals="all",
+    return hr.act(
+        Step.open_test,
+        lambda: service.open_test(hr.session, hr.settings, vacancy=hr.vacancy, actor=hr.actor),
+        message=_("The knowledge test is open for the eligible candidates."),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/test/close", dependencies=MANAGE)
 def close_test(hr: OnCompetition):
-    def action():
-        hr.guard(Step.close_test)
-        service.close_test(hr.session, vacancy=hr.vacancy, actor=hr.actor)
-
-    message = _("The test is closed and marked; the evidence sift is open.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=hr.page,
-        on_error=hr.refused(),
-        refusals="all",
+    return hr.act(
+        Step.close_test,
+        lambda: service.close_test(hr.session, vacancy=hr.vacancy, actor=hr.actor),
+        message=_("The test is closed and marked; the evidence sift is open."),
     )
 
 
@@ -520,42 +410,25 @@ def neutralise(
     question_id: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ):
-    def action():
-        hr.guard(Step.neutralise)
-        service.neutralise(
+    return hr.act(
+        Step.neutralise,
+        lambda: service.neutralise(
             hr.session,
             vacancy=hr.vacancy,
             question_id=id_or_none(question_id),
             reason=reason,
             actor=hr.actor,
-        )
-
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=_("The question was neutralised for every candidate."),
-        to=hr.page,
-        on_error=hr.refused(
-            form="neutralise", values={"question_id": question_id, "reason": reason}
         ),
-        refusals="all",
+        message=_("The question was neutralised for every candidate."),
+        form="neutralise",
+        values={"question_id": question_id, "reason": reason},
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/sift/lock", dependencies=MANAGE)
 def lock_sift(hr: OnCompetition):
-    def action():
-        hr.guard(Step.lock_sift)
-        service.lock_sift(hr.session, vacancy=hr.vacancy, actor=hr.actor)
-
-    message = _("Sift scores locked and names revealed to the panel; interviews can begin.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=hr.page,
-        on_error=hr.refused(),
-        refusals="all",
+    return hr.act(
+        Step.lock_sift,
+        lambda: service.lock_sift(hr.session, vacancy=hr.vacancy, actor=hr.actor),
+        message=_("Sift scores locked and names revealed to the panel; interviews can begin."),
     )

@@ -12,12 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 
-from backend.actions import run_action
 from backend.auth.permissions import Permission
 from backend.db import SessionDep
-from backend.deps import CurrentPrincipal, SettingsDep, id_or_none, require
+from backend.deps import CurrentPrincipal, id_or_none, require
 from backend.i18n import _
-from backend.web import kept_form, render, render_form_errors
+from backend.web import render, render_form_errors
 
 from .. import service
 from ..models import VacancyStatus
@@ -102,14 +101,13 @@ def decide_review(
 ):
     application = service.application_in(hr.session, hr.vacancy, application_id)
     reinstate = {"reinstate": True, "confirm": False}.get(decision)
-    return run_action(
-        hr.request,
-        hr.session,
+    return hr.act(
+        None,
         lambda: service.decide_review(
             hr.session, application=application, reinstate=reinstate, reason=reason, actor=hr.actor
         ),
         message=_("The review was decided and the candidate can see the reasons."),
-        to=f"/competitions/{hr.vacancy.id}/applications/{application.id}",
+        page=f"/competitions/{hr.vacancy.id}/applications/{application.id}",
         on_error=lambda err: render_form_errors(
             hr.request,
             "vacancies/application_hr.html",
@@ -118,7 +116,6 @@ def decide_review(
             values={"decision": decision, "reason": reason},
             status_code=err.status_code,
         ),
-        refusals="all",
     )
 
 
@@ -128,17 +125,13 @@ def decide_review(
 )
 def declined(hr: OnCompetition, application_id: int, reason: Annotated[str, Form()] = ""):
     application = service.application_in(hr.session, hr.vacancy, application_id)
-    page = _merit_page(hr)
-    return run_action(
-        hr.request,
-        hr.session,
+    return hr.act(
+        None,
         lambda: service.record_declined(
             hr.session, application=application, reason=reason, actor=hr.actor
         ),
         message=_("Recorded that the candidate declined."),
-        to=page,
-        on_error=hr.refused(page=page),
-        refusals="all",
+        page=_merit_page(hr),
     )
 
 
@@ -150,10 +143,6 @@ def merit_context(
     settings,
     vacancy,
     principal,
-    *,
-    form: str = "",
-    errors: dict | None = None,
-    values: dict | None = None,
 ) -> dict[str, Any]:
     context = notice_context(session, vacancy)
     appeals = service.appeals_of(session, vacancy)
@@ -175,64 +164,36 @@ def merit_context(
             "blockers": service.appointment_blockers(session, vacancy),
             "reserve": service.reserve_list(session, vacancy),
             "people": service.user_names(session, deciders),
-            "error": "",
-            "principal": principal,
             "is_member": service.membership(session, vacancy, principal.user) is not None,
-            "steps": service.allowed_steps(session, settings, vacancy, principal.user),
-            "form": form,
-            "errors": errors or {},
-            "values": values or {},
         }
     )
     return context
 
 
 @router.get("/competitions/{vacancy_id:int}/merit", dependencies=MANAGE)
-def merit_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    vacancy: VacancyDep,
-):
-    kept = kept_form(request, f"/competitions/{vacancy.id}/merit")
-    return render(
-        request,
-        "vacancies/merit.html",
-        merit_context(session, settings, vacancy, principal, **kept),
-    )
+def merit_page(hr: OnCompetition):
+    return hr.show("vacancies/merit.html", merit_context, page=_merit_page(hr))
 
 
 @router.post("/competitions/{vacancy_id:int}/results", dependencies=MANAGE)
 def publish_results(hr: OnCompetition):
-    def action():
-        hr.guard(Step.publish_results)
-        service.publish_results(hr.session, hr.settings, vacancy=hr.vacancy, actor=hr.actor)
-
-    page = _merit_page(hr)
-    message = _("Merit list published; the appeal window is open.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=page,
-        on_error=hr.refused(page=page),
-        refusals="all",
+    return hr.act(
+        Step.publish_results,
+        lambda: service.publish_results(
+            hr.session, hr.settings, vacancy=hr.vacancy, actor=hr.actor
+        ),
+        message=_("Merit list published; the appeal window is open."),
+        page=_merit_page(hr),
     )
 
 
 @router.post("/competitions/{vacancy_id:int}/merit/republish", dependencies=MANAGE)
 def republish(hr: OnCompetition):
-    page = _merit_page(hr)
-    return run_action(
-        hr.request,
-        hr.session,
+    return hr.act(
+        None,
         lambda: service.republish_merit_list(hr.session, vacancy=hr.vacancy, actor=hr.actor),
         message=_("The corrected merit list was published."),
-        to=page,
-        on_error=hr.refused(page=page),
-        refusals="all",
+        page=_merit_page(hr),
     )
 
 
@@ -241,20 +202,13 @@ def republish(hr: OnCompetition):
 
 @router.post("/competitions/{vacancy_id:int}/appeals/{appeal_id:int}/review", dependencies=APPROVE)
 def review_appeal(hr: OnCompetition, appeal_id: int):
-    def action():
-        appeal = service.appeal_in(hr.session, hr.vacancy, appeal_id)
-        service.start_review(hr.session, appeal=appeal, actor=hr.actor)
-
-    page = _merit_page(hr)
-    message = _("The appeal is under review.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=page,
-        on_error=hr.refused(page=page),
-        refusals="all",
+    return hr.act(
+        None,
+        lambda: service.start_review(
+            hr.session, appeal=service.appeal_in(hr.session, hr.vacancy, appeal_id), actor=hr.actor
+        ),
+        message=_("The appeal is under review."),
+        page=_merit_page(hr),
     )
 
 
@@ -265,7 +219,7 @@ def decide_appeal(
     decision: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ):
-    def action():
+    def decide():
         if decision not in ("upheld", "dismissed"):
             raise VacancyError(_("Choose a decision."), field="decision")
         appeal = service.appeal_in(hr.session, hr.vacancy, appeal_id)
@@ -274,17 +228,7 @@ def decide_appeal(
             hr.session, appeal=appeal, upheld=upheld, reason=reason, actor=hr.actor
         )
 
-    page = _merit_page(hr)
-    message = _("The appeal was decided.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=page,
-        on_error=hr.refused(page=page),
-        refusals="all",
-    )
+    return hr.act(None, decide, message=_("The appeal was decided."), page=_merit_page(hr))
 
 
 @router.post("/competitions/{vacancy_id:int}/appointments", dependencies=MANAGE)
@@ -297,7 +241,7 @@ def appoint(
     # A candidate who is not in this competition is a 404, as on every page that names one.
     application = None if chosen is None else service.application_in(hr.session, hr.vacancy, chosen)
 
-    def action():
+    def propose():
         if application is None:
             raise VacancyError(_("Choose a candidate."), field="application_id")
         service.propose_appointment(
@@ -308,14 +252,15 @@ def appoint(
             actor=hr.actor,
         )
 
-    page, values = (
-        _merit_page(hr),
-        {"application_id": application_id, "justification": justification},
-    )
-    refused = hr.refused(page=page, form="appointment", values=values)
-    message = _("Appointment recorded (or sent for second-level approval when out of merit order).")
-    return run_action(
-        hr.request, hr.session, action, message=message, to=page, on_error=refused, refusals="all"
+    return hr.act(
+        None,
+        propose,
+        message=_(
+            "Appointment recorded (or sent for second-level approval when out of merit order)."
+        ),
+        page=_merit_page(hr),
+        form="appointment",
+        values={"application_id": application_id, "justification": justification},
     )
 
 
@@ -329,7 +274,7 @@ def decide_appointment(
     decision: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ):
-    def action():
+    def decide():
         appointment = service.appointment_in(hr.session, hr.vacancy, appointment_id)
         if decision not in ("approve", "refuse"):
             raise VacancyError(_("Choose a decision."), field="decision")
@@ -338,14 +283,4 @@ def decide_appointment(
             hr.session, appointment=appointment, approve=approve, note=note, actor=hr.actor
         )
 
-    page = _merit_page(hr)
-    message = _("The decision was recorded.")
-    return run_action(
-        hr.request,
-        hr.session,
-        action,
-        message=message,
-        to=page,
-        on_error=hr.refused(page=page),
-        refusals="all",
-    )
+    return hr.act(None, decide, message=_("The decision was recorded."), page=_merit_page(hr))

@@ -23,7 +23,7 @@ from competency_framework import service as competency_service
 from .. import service
 from ..models import Application, Stage, Vacancy, VacancyStatus
 from ..schemas import declarations_from_form, scores_from_form
-from .common import VacancyDep, refused
+from .common import VacancyDep, act_on_page
 
 router = APIRouter()
 SCORE = [require(Permission.score_candidates)]
@@ -191,7 +191,7 @@ async def record_scores(request: Request, session: SessionDep, sheet: SheetDep):
     scores = scores_from_form(await request.form(), service.criteria_codes(sheet.vacancy))
     values = {f"score_{c}": v for c, (v, n) in scores.items()}
     values |= {f"note_{c}": n for c, (v, n) in scores.items()}
-    return run_action(
+    return act_on_page(
         request,
         session,
         lambda: service.record_scores(
@@ -205,9 +205,9 @@ async def record_scores(request: Request, session: SessionDep, sheet: SheetDep):
         message=_(
             "Your scores were recorded. Others' scores stay sealed until everyone has scored."
         ),
-        to=sheet.page,
-        on_error=refused(request, session, sheet.page, form="scores", values=values),
-        refusals="all",
+        page=sheet.page,
+        form="scores",
+        values=values,
     )
 
 
@@ -222,7 +222,7 @@ def record_consensus(
     accept: Annotated[str, Form()] = "",
 ):
     values = {f"consensus_{competency}": score, f"reason_{competency}": reason}
-    return run_action(
+    return act_on_page(
         request,
         session,
         lambda: service.decide_consensus(
@@ -237,7 +237,7 @@ def record_consensus(
             actor=sheet.user,
         ),
         message=_("Consensus recorded."),
-        to=sheet.page,
-        on_error=refused(request, session, sheet.page, form="consensus", values=values),
-        refusals="all",
+        page=sheet.page,
+        form="consensus",
+        values=values,
     )

@@ -182,21 +182,25 @@ def bank_shortfalls(session: Session, vacancy: Vacancy) -> list[dict[str, Any]]:
     return problems
 
 
+def _shortfall_refused(first: dict[str, Any]) -> VacancyError:
+    """The refusal (409) of a notice whose test draws more questions than the bank holds."""
+    return VacancyError(
+        _(
+            "The question bank holds %(held)s suitable questions of domain %(domain)s but the "
+            "test draws %(wanted)s. Add questions or change the blueprint.",
+            held=first["held"],
+            domain=first["domain"],
+            wanted=first["wanted"],
+        ),
+        status_code=409,
+    )
+
+
 def _check_complete(session: Session, settings: Settings, vacancy: Vacancy) -> None:
     parse_notice(session, settings, notice_input_of(vacancy))
     shortfalls = bank_shortfalls(session, vacancy)
     if shortfalls:
-        first = shortfalls[0]
-        raise VacancyError(
-            _(
-                "The question bank holds %(held)s suitable questions of domain %(domain)s but the "
-                "test draws %(wanted)s. Add questions or change the blueprint.",
-                held=first["held"],
-                domain=first["domain"],
-                wanted=first["wanted"],
-            ),
-            status_code=409,
-        )
+        raise _shortfall_refused(shortfalls[0])
 
 
 def submit_for_approval(
@@ -339,17 +343,7 @@ def amend(
     if shortfalls:
         for name, change in changes.items():
             setattr(vacancy, name, change["before"])
-        first = shortfalls[0]
-        raise VacancyError(
-            _(
-                "The question bank holds %(held)s suitable questions of domain %(domain)s but the "
-                "test draws %(wanted)s. Add questions or change the blueprint.",
-                held=first["held"],
-                domain=first["domain"],
-                wanted=first["wanted"],
-            ),
-            status_code=409,
-        )
+        raise _shortfall_refused(shortfalls[0])
     moment = clock.now()
     reopened_until = deadline_after(moment, settings.vacancy_amendment_min_days, settings.time_zone)
     closes_before = vacancy.closes_at
