@@ -105,13 +105,12 @@ def sample_attachment() -> tuple[str, bytes]:
 class _ShiftedClock:
     """The competitions' clock, moved back while candidates apply."""
 
-    def __init__(self, offset: timedelta) -> None:
+    def __init__(self, real_now, offset: timedelta) -> None:
+        self.real_now = real_now  # the clock it replaces (calling clock.now here would recurse)
         self.offset = offset
 
     def __call__(self):
-        from backend.clock import now as utcnow
-
-        return utcnow() - self.offset
+        return self.real_now() - self.offset
 
 
 def prepare(
@@ -417,7 +416,7 @@ def _competitions(
     session.commit()
 
     real_now = clock.now
-    clock.now = _ShiftedClock(APPLICATION_CLOCK_OFFSET)
+    clock.now = _ShiftedClock(real_now, APPLICATION_CLOCK_OFFSET)
     try:
         vacancies = []
         for n in range(competitions):
