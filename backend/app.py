@@ -44,7 +44,15 @@ log = logging.getLogger("merito")
 
 # The core's own route modules; the domains' come from their plugins (backend/plugins.py).
 # Each exposes `router` (pages) and may expose `api_router` (JSON under /api/v1).
-CORE_ROUTER_MODULES = ("backend.routes", "backend.admin_routes", "backend.org.routes")
+CORE_ROUTER_MODULES = (
+    "backend.routes",
+    "backend.second_factor_routes",
+    "backend.admin_routes",
+    "backend.org.routes",
+    "backend.privacy.routes.person",
+    "backend.privacy.routes.staff",
+    "backend.notices.routes",
+)
 
 
 def router_modules() -> list[str]:
@@ -323,12 +331,17 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     """Build the application for `settings` (read from the environment when omitted)."""
     settings = settings or get_settings()
     settings.resolved_secret_key()
-    engine = make_engine(settings.database_url)
+    # A connection for every route thread, the scheduler's and the warm-up's; overflow covers
+    # sessions that finish after their thread is handed to the next request.
+    engine = make_engine(settings.database_url, pool_size=settings.request_threads + 2)
     if check_migrations:
         ensure_migrated(engine)
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        # The threads that run routes (and so touch the database) at once: bounded, the rest
+        # queue, instead of twenty threads contending for the GIL around every query.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         scheduler = None
         if settings.scheduler:
             scheduler = Scheduler(engine, settings, settings.scheduler_poll_seconds)

@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+notices_app = typer.Typer(help="Notices and their mail.", no_args_is_help=True)
+app.add_typer(notices_app, name="notices")
 
 
 def _engine():
@@ -248,6 +250,51 @@ def create_user(
         typer.echo(f"Created account {user.email} ({', '.join(roles) or 'no roles'}).")
 
 
+@app.command("import-roster")
+def import_roster(
+    file: Annotated[str, typer.Argument(help="The roster file: CSV or XLSX.")],
+    mapping: Annotated[str, typer.Option(help="The name of a saved mapping.")] = "",
+    mapping_file: Annotated[str, typer.Option(help="A mapping as a JSON file.")] = "",
+    dry_run: Annotated[bool, typer.Option(help="Check only: write nothing.")] = False,
+    accept_close_matches: Annotated[
+        bool, typer.Option(help="Take units and positions matched by a close name.")
+    ] = False,
+    actor: Annotated[str, typer.Option(help="Who the audit log names.")] = "cli",
+) -> None:
+    """Import (or with --dry-run check) an employee roster, all or nothing, for unattended
+    nightly imports. Exit status 1 when anything stops it; every problem is printed by line."""
+    import json
+    from pathlib import Path
+
+    from backend.i18n import use_locale
+    from backend.org import service as org
+
+    settings = get_settings()
+    raw = Path(file).read_bytes()
+    document = Path(mapping_file).read_text(encoding="utf-8") if mapping_file else ""
+    with use_locale(settings.default_locale), Session(_engine()) as session:
+        session.info["settings"] = settings
+        try:
+            chosen = org.load_import_mapping(session, name=mapping, document=document)
+        except org.OrgError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(2)
+        check = org.unattended_import(
+            session, raw, Path(file).name, mapping=chosen, dry_run=dry_run,
+            accept_close_matches=accept_close_matches, actor=actor,
+        )  # fmt: skip
+        result = org.import_outcome(check, dry_run=dry_run)
+        refused = org.import_refusal_message(check)
+        if refused:
+            session.rollback()
+        elif check.imported:
+            session.commit()
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    if refused:
+        typer.echo(refused, err=True)
+        raise typer.Exit(1)
+
+
 @app.command()
 def tick(
     force: Annotated[bool, typer.Option(help="Run every job now, due or not.")] = False,
@@ -340,6 +387,26 @@ def audit_verify() -> None:
     )
     raise typer.Exit(1)
 
+
+@notices_app.command("send")
+def notices_send(
+    digest: Annotated[bool, typer.Option(help="Also send the daily digests now.")] = False,
+) -> None:
+    """Send the notices' mail that is due now (beside the `notices.deliver` job: each mail is
+    claimed by one sender, so running both never sends one twice)."""
+    from backend import notices
+
+    settings = get_settings()
+    with Session(_engine()) as session:
+        session.info["settings"] = settings
+        typer.echo(f"Mail: {notices.deliver(session, settings).summary()}")
+        if digest:
+            typer.echo(f"Digests: {notices.send_digests(session, settings).summary()}")
+        session.commit()
+
+
+# The privacy package's commands (`merito privacy retention`), a core package of its own.
+plugins.load_object("backend.privacy.cli:register")(app)
 
 # Each domain's own commands (`Plugin.cli`: `register(app)`), after the core's.
 for _plugin in plugins.installed():

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     scheduler_poll_seconds: int = Field(default=60, ge=1)
     # Each worker computes the organisation-wide reports once at start (backend/warmup.py).
     warm_caches: bool = True
+    # Worker threads per process that run routes (and so touch the database) at once; more
+    # requests queue for a thread. Twenty threads handing the GIL back and forth around every
+    # small query served fewer pages at 20 connections than at one (bench/RESULTS.md, "Pages
+    # against /healthz"); the connection pool is sized to match (backend/app.py).
+    request_threads: int = Field(default=4, ge=1, le=200)
     host: str = "127.0.0.1"
     port: int = 8000
     # Reporting channel retention (docs/reporting.md): months a closed case is kept, by outcome
@@ -53,6 +58,10 @@ class Settings(BaseSettings):
     # after which a closed case's reporter, inactive, can no longer open it with the receipt.
     case_retention_months: dict[str, int] = Field(default_factory=dict)
     reporter_access_months: int = Field(default=12, ge=1)
+    # New reports through the public form, all together, per hour: beyond it the form asks a
+    # simple question before accepting more, and reports accepted meanwhile start their legal
+    # clocks only when an investigator confirms them (docs/reporting.md, "Floods").
+    report_submissions_per_hour: int = Field(default=30, ge=1)
     # Months a closed retaliation complaint is kept after its monitoring ends.
     complaint_retention_months: int = Field(default=60, ge=1)
     # Outgoing mail (backend/mail.py). Without a host, development and test write each message

@@ -132,11 +132,21 @@ def get_session(request: Request) -> Iterator[Session]:
     """Yield a session bound to the app's engine for the duration of one request.
 
     The app's settings ride along in `session.info["settings"]`, for code that runs deep in a
-    transaction without them (event handlers, see backend/events.py).
+    transaction without them (event handlers, see backend/events.py). The session is also
+    `request.state.db_session`, for rendering.
     """
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         session.info["settings"] = request.app.state.settings
-        yield session
+        # Pages rendered for this request read through it (the header's unread count): a
+        # second session would hold a second pooled connection while the first is held, and
+        # enough such requests at once would wait on each other until the pool timed out.
+        request.state.db_session = session
+        try:
+            yield session
+        finally:
+            # Closed with the request's work: a page rendered after it (an error page) opens
+            # its own, closed session instead of reopening this one.
+            request.state.db_session = None
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -27,7 +27,7 @@ KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
 
 # Package -> the template folders whose messages it translates.
 CATALOGUE_SOURCES: dict[str, list[str]] = {
-    "backend": ["", "partials", "auth", "admin", "dashboard", "org"],
+    "backend": ["", "partials", "auth", "admin", "dashboard", "org", "notices", "privacy"],
     "competency_framework": ["competency", "training"],
     "assessments": ["vacancies", "appraisals"],
     "whistleblowing": ["report", "cases", "retaliation"],

@@ -111,10 +111,14 @@ def _finish(engine: Engine, job: Job, summary: str) -> None:
         session.commit()
 
 
+# The core's own job modules beside this one (imported by name: they import this module).
+CORE_JOB_MODULES = ("backend.notices.jobs", "backend.privacy.jobs")
+
+
 def load_job_modules() -> None:
-    """Import every plugin's job modules (`Plugin.jobs`), so that `merito tick` (which does not
-    build the app) knows their jobs too."""
-    for name in plugins.modules("jobs"):
+    """Import the core's and every plugin's job modules (`Plugin.jobs`), so that `merito tick`
+    (which does not build the app) knows their jobs too."""
+    for name in [*CORE_JOB_MODULES, *plugins.modules("jobs")]:
         import_module(name)
 
 

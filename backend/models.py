@@ -14,6 +14,8 @@ CORE_MODEL_MODULES = (
     "backend.audit",
     "backend.jobs",
     "backend.revisions",
+    "backend.notices.models",
+    "backend.privacy.models",
 )
 
 

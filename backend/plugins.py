@@ -52,7 +52,11 @@ class Hook:
     demo organisation is generated), `demo.accounts` (after the demo accounts exist:
     `fn(session, settings, accounts)`), `demo.after` (after the demo is committed:
     `fn(engine, settings) -> str`, a line for the operator), `up` (a development `merito up`,
-    after the demo: `fn(engine, settings) -> str | None`). Lower `order` runs first.
+    after the demo: `fn(engine, settings) -> str | None`), `privacy.export` (a person's data
+    export: `fn(session, subject) -> list[ExportPart]`, what the domain holds about them) and
+    `privacy.retention` (`fn() -> list[RetentionRule]`, the domain's record types, periods and
+    the functions that list and delete or anonymise what is past them; both shapes are in
+    `backend.privacy.contracts`). Lower `order` runs first.
     """
 
     moment: str

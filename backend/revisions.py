@@ -12,6 +12,9 @@ older than its key says.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy import BigInteger, Column, event, text
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
@@ -24,6 +27,8 @@ WATCHED_TABLES: dict[str, tuple[str, ...]] = {
     "org": ("unit", "position", "role_profile", "competency"),
     # Who works where: the gap reports' population (unit, position, status of each employee).
     "people": ("employee",),
+    # The competency framework (migration 0028): the snapshot pages read on every request.
+    "framework": ("competency", "proficiency_level", "level_descriptor", "framework_version"),
     "training": (
         "training_activity",
         "training_activity_target",
@@ -43,6 +48,8 @@ class DataRevision(SQLModel, table=True):
     # 64 bits, as migration 0009 creates it: a counter bumped on every write must not wrap.
     value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
+
+T = TypeVar("T")
 
 _READ = text("SELECT name, value FROM data_revision")
 _MEMO = "data_revisions"
@@ -69,8 +76,29 @@ def value_of(session: Session, name: str) -> int:
     return current(session).get(name, 0)
 
 
+_PER_TRANSACTION = "per_transaction"
+
+
+def per_transaction(session: Session, key: tuple, compute: Callable[[], T]) -> T:
+    """Return compute(), computed at most once per transaction of `session` for `key`.
+
+    For what one page asks for several times (a person's gap profile, read by two dashboard
+    panels): the copy is dropped exactly when the revisions' copy is (the end of the
+    transaction, a flush, any statement that is not a SELECT), so it never hides a write.
+    """
+    if session.new or session.dirty or session.deleted:
+        # Changes not flushed yet: the next query flushes them, which drops the copy.
+        session.info.pop(_PER_TRANSACTION, None)
+        return compute()
+    memo = session.info.setdefault(_PER_TRANSACTION, {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def _forget(session: OrmSession, *_args) -> None:
     session.info.pop(_MEMO, None)
+    session.info.pop(_PER_TRANSACTION, None)
 
 
 def _forget_after_writes(state: ORMExecuteState) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Annotated
 from urllib.parse import quote
 
@@ -104,112 +103,6 @@ def _signed_in(request: Request, settings: Settings, user: User, token: str, tar
         auth_service.device_token(settings, user),
         max_age=auth_service.DEVICE_COOKIE_DAYS * 86400,
     )
-    return response
-
-
-def _half_signed_in(request: Request) -> Principal | None:
-    """Return the principal of a session that still owes its second factor, if any."""
-    return getattr(request.state, "second_factor_principal", None)
-
-
-def _qr_svg(text: str) -> str:
-    """Return an inline SVG QR code of `text`, drawn on the server (no script, no other host)."""
-    import segno
-
-    buffer = io.BytesIO()
-    segno.make(text, error="m").save(
-        buffer, kind="svg", scale=4, border=2, xmldecl=False, svgclass="qr", lineclass=None
-    )
-    return buffer.getvalue().decode("utf-8")
-
-
-def _second_factor_page(
-    request: Request, session, pending: Principal, *, next: str, error: str = "", status=200
-):
-    from markupsafe import Markup
-
-    enrolment = None
-    if pending.user.totp_confirmed_at is None:
-        settings = request.app.state.settings
-        secret = auth_service.totp_draft_secret(session, settings, user=pending.user)
-        session.commit()
-        uri = auth_service.totp_uri(settings, pending.user)
-        enrolment = {
-            "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
-            "uri": uri,
-            # segno's output is markup we generated from our own URI, not user input.
-            "qr": Markup(_qr_svg(uri)),  # noqa: S704
-        }
-    return render(
-        request,
-        "auth/second_factor.html",
-        {"next": safe_next(next), "enrolment": enrolment, "error": error},
-        status_code=status,
-    )
-
-
-@router.get("/login/second-factor", dependencies=[public])
-def second_factor_form(
-    request: Request, session: SessionDep, principal: OptionalPrincipal, next: str = "/"
-):
-    if principal is not None:
-        return redirect(request, safe_next(next))
-    pending = _half_signed_in(request)
-    if pending is None:
-        return redirect(request, f"/login?next={quote(safe_next(next), safe='')}")
-    return _second_factor_page(request, session, pending, next=next)
-
-
-@router.post("/login/second-factor", dependencies=[public])
-def second_factor(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: OptionalPrincipal,
-    code: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",
-):
-    if principal is not None:
-        return redirect(request, safe_next(next))
-    pending = _half_signed_in(request)
-    if pending is None:
-        return redirect(request, f"/login?next={quote(safe_next(next), safe='')}")
-    try:
-        auth_service.verify_second_factor(
-            session, settings, user=pending.user, session_row=pending.session, code=code
-        )
-    except auth_service.AuthError as err:
-        if err.status_code == 429:
-            return _signed_out_for_too_many_codes(request, settings, pending, err, next=next)
-        return _second_factor_page(
-            request, session, pending, next=next, error=str(err), status=err.status_code
-        )
-    session.commit()
-    return redirect(request, safe_next(next))
-
-
-def _signed_out_for_too_many_codes(
-    request: Request, settings: Settings, pending: Principal, err: Exception, *, next: str
-):
-    """Return the sign-in page (429) and end the half-open session's cookie."""
-    response = render(
-        request,
-        "auth/login.html",
-        {"error": str(err), "email": pending.user.email, "next": safe_next(next)},
-        status_code=429,
-    )
-    delete_cookie(response, settings, SESSION_COOKIE)
-    return response
-
-
-@router.post("/login/second-factor/cancel", dependencies=[public])
-def second_factor_cancel(request: Request, session: SessionDep, principal: OptionalPrincipal):
-    pending = _half_signed_in(request)
-    if pending is not None:
-        auth_service.end_session(session, pending.session)
-        session.commit()
-    response = redirect(request, "/login")
-    delete_cookie(response, request.app.state.settings, SESSION_COOKIE)
     return response
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from backend import audit_display, i18n, plugins
 from backend.auth.permissions import ROLE_LABELS, Permission
 from backend.deps import csrf_token_for, give_presession_cookie
+from backend.notices import service as notice_service
 from backend.org.models import EMPLOYEE_STATUS_LABELS, JOB_FAMILY_LABELS, UNIT_KIND_LABELS
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
@@ -102,10 +103,13 @@ def format_datetime(value: datetime | None, fmt: str = "table") -> str:
     return i18n.datetime_text(value.astimezone(_org_tz()), fmt)
 
 
-def format_date(value: date | datetime | None, fmt: str = "table") -> str:
-    """Return a day (a timestamp's day in the organisation): `table` or `sentence` style."""
-    if value is None:
+def format_date(value: date | datetime | str | None, fmt: str = "table") -> str:
+    """Return a day (a timestamp's day in the organisation): `table` or `sentence` style.
+    A string is a day as YYYY-MM-DD (as sealed JSON keeps days)."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     if isinstance(value, datetime):
         value = value.astimezone(_org_tz()).date()
     return i18n.date_text(value, fmt)
@@ -343,6 +347,21 @@ def nav_menu(principal: Any, path: str) -> list[NavEntry]:
     ]
 
 
+def _unread_notices(request: Request, principal: Any) -> int:
+    """The signed-in person's unread notices, for the header: through the request's own
+    session (backend.db.get_session), never a second connection while it holds one."""
+    if principal is None:
+        return 0
+    session = getattr(request.state, "db_session", None)
+    if session is not None:
+        return notice_service.unread_count(session, user_id=principal.user.id)
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None:
+        return 0
+    with Session(engine) as fresh:  # a page rendered without one (an error page)
+        return notice_service.unread_count(fresh, user_id=principal.user.id)
+
+
 def render(
     request: Request,
     template: str,
@@ -362,6 +381,8 @@ def render(
         "locale": i18n.get_locale(),
         "nav": nav_menu(principal, request.url.path),
         "settings": request.app.state.settings,
+        # Called by base.html's header (not by htmx fragments): one small indexed count.
+        "unread_notices": lambda: _unread_notices(request, principal),
         **(context or {}),
     }
     tmpl = _env.get_template(template)

@@ -12,7 +12,7 @@ plugin = Plugin(
     package="competency_framework",
     routers=("competency_framework.routes",),
     models=("competency_framework.models",),
-    subscribers=(),
+    subscribers=("competency_framework.notices",),
     jobs=(),
     cli="competency_framework.cli:register",
     catalogue="competency_framework",
@@ -23,5 +23,6 @@ plugin = Plugin(
         Hook("demo.people", "competency_framework.demo:seed_people", order=50),
         # The demo supervisor and employee inside the open campaign (after the appraisals').
         Hook("demo.accounts", "competency_framework.demo:prepare_accounts", order=60),
+        Hook("privacy.export", "competency_framework.privacy:export"),
     ),
 )

@@ -110,6 +110,7 @@ def main() -> None:
                             page.fill("input[name=password]", demo_password(role))
                             page.click("button[type=submit].primary")
                             page.wait_for_load_state("networkidle")
+                            _pass_second_step(page)
                         signed_in[role] = page
                     page = signed_in[role]
                     page.goto(base + path)
@@ -120,6 +121,18 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def _pass_second_step(page) -> None:
+    """Enrol the demo account's authenticator (first sign-in) and enter its current code."""
+    if "/login/second-factor" not in page.url:
+        return
+    import pyotp
+
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    page.fill("#f-code", pyotp.TOTP(secret).now())
+    page.click("form[action='/login/second-factor'] button[type=submit]")
+    page.wait_for_load_state("networkidle")
 
 
 if __name__ == "__main__":

@@ -19,10 +19,9 @@ from __future__ import annotations
 import io
 import os
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from backend import crypto
 from backend.files import safe_filename
@@ -96,8 +95,13 @@ def _looks_like_text(data: bytes) -> bool:
             text = data.decode("cp1252")
         except UnicodeDecodeError:
             return False
-    allowed = {"\t", "\n", "\r", "\f"}
-    return all(ch in allowed or unicodedata.category(ch) != "Cc" for ch in text[:1_000_000])
+    return _CONTROL.search(text, 0, 1_000_000) is None
+
+
+# Unicode's control characters (category Cc: U+0000–U+001F and U+007F–U+009F) but tab, line
+# feed, form feed and carriage return. One regular expression scans the text in C: checking it
+# character by character in Python cost 4 % of a report's submission.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
 def clean(filename: str, data: bytes) -> CleanFile:
@@ -498,6 +502,11 @@ def load(directory: Path, uid: str, *, key: bytes, aad: bytes) -> bytes:
     """Return the decrypted file; raise DecryptionError if it was altered, FileNotFoundError."""
     with _path(directory, uid).open("rb") as source:
         return crypto.decrypt_stream_to_bytes(key, source, aad=aad)
+
+
+def open_stored(directory: Path, uid: str) -> BinaryIO:
+    """Return the stored (encrypted) file open for reading, to decrypt it as a stream."""
+    return _path(directory, uid).open("rb")
 
 
 def remove(directory: Path, uid: str) -> None:

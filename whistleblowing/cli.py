@@ -3,6 +3,8 @@ signed certificate. The core adds them to the command line through the plugin (`
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,7 +38,8 @@ JOBS = {
 
 
 def register(app: typer.Typer) -> None:
-    """Add `merito recovery …`, `merito reporting run …` and `merito verify-certificate`."""
+    """Add `merito recovery …`, `merito reporting run …`, `merito verify-certificate`,
+    `merito verify-export`, `merito referral-keygen` and `merito decrypt-referral`."""
     app.add_typer(recovery_app, name="recovery")
     app.add_typer(reporting_app, name="reporting")
     for command in _commands.registered_commands:
@@ -209,3 +212,88 @@ def _default_locale() -> str:
         return get_settings().default_locale
     except ValidationError:
         return DEFAULT_LOCALE
+
+
+@_commands.command("verify-export")
+def verify_export(
+    file: Annotated[typer.FileBinaryRead, typer.Argument(help="The case export (.zip).")],
+    fingerprint: Annotated[
+        str,
+        typer.Option(help="The signing key fingerprint the reporting channel publishes."),
+    ] = "",
+    lang: Annotated[
+        str | None,
+        typer.Option(help="Language of the answer: es or en (default: MERITO_DEFAULT_LOCALE)."),
+    ] = None,
+) -> None:
+    """Check a signed case export offline (no database or network needed): every file is as
+    it was signed, nothing was added or removed, and the ZIP itself was not altered. Exit
+    status 0 when it holds, 1 when it does not."""
+
+    locale = lang or _default_locale()
+    if locale not in i18n.LOCALES:
+        typer.echo(f"--lang must be one of: {', '.join(i18n.LOCALES)}.", err=True)
+        raise typer.Exit(2)
+    with i18n.use_locale(locale):
+        check = verification.check_export(file, expected_fingerprint=fingerprint)
+        if not check.valid:
+            typer.echo(check.headline, err=True)
+            raise typer.Exit(1)
+        typer.echo(check.headline)
+        for label, value in check.facts:
+            typer.echo(f"  {label}: {value}")
+        if not fingerprint:
+            typer.echo(verification.compare_fingerprint_advice())
+
+
+@_commands.command("referral-keygen")
+def referral_keygen(
+    out: Annotated[
+        Path, typer.Option("--out", help="Where to write the private key (must not exist).")
+    ],
+) -> None:
+    """Make a key pair for a competent authority: the private key goes to --out (keep it
+    safe: it opens every case referred to you), the public key (age1…) is printed, for the
+    institute's administrator to register."""
+
+    recipient, secret = reporting.new_authority_key()
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        typer.echo(f"{out} already exists: choose another file.", err=True)
+        raise typer.Exit(1)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"# public key: {recipient}\n{secret}\n")
+    typer.echo(f"Public key (give it to the institute): {recipient}\nPrivate key written to {out}.")
+
+
+@_commands.command("decrypt-referral")
+def decrypt_referral(
+    file: Annotated[Path, typer.Argument(help="The referral file (.merito-referral).")],
+    key: Annotated[Path, typer.Option("--key", help="The authority's private key file.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the export (default: FILE.zip).")
+    ] = None,
+) -> None:
+    """Open a case referred to your authority with its private key: writes the signed export
+    (.zip), which `merito verify-export` then checks. Exit status 1 if the key does not open
+    it or the file was altered (nothing is left behind then)."""
+
+    try:
+        secret = reporting.parse_secret_key(key.read_text())
+    except (OSError, reporting.ReportingError) as err:
+        typer.echo(f"Cannot read the key: {err}", err=True)
+        raise typer.Exit(1)
+    target = out or file.with_suffix(".zip")
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        with file.open("rb") as source, partial.open("wb") as sink:
+            header = reporting.decrypt_referral(source, sink, secret_key=secret)
+        partial.replace(target)
+    except (OSError, reporting.ReferralNotOpened) as err:
+        partial.unlink(missing_ok=True)
+        typer.echo(f"Not opened: {err}.", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"Case {header['reference']} written to {target}. Check it: merito verify-export {target}"
+    )

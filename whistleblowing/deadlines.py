@@ -98,3 +98,9 @@ def reminder_day(due_on: date, lead_days: int) -> date:
 def days_between(start: date, end: date | None) -> int | None:
     """Return the number of calendar days from `start` to `end`, or None without an end."""
     return None if end is None else (end - start).days
+
+
+# The due day of a report whose clocks have not started: accepted during a submission flood,
+# it waits for an investigator to confirm it is genuine (whistleblowing.service.flood). No
+# check of "overdue" or "due soon" ever reaches it; confirming sets the real days.
+CLOCK_NOT_STARTED = date(9999, 12, 31)

@@ -57,6 +57,8 @@ class ReportForm:
     channel_id: int | None = None
     received_day: date | None = None
     problems: dict[str, str] = field(default_factory=dict)
+    # The channel questionnaires' fields as typed ("q-<channel id>-<question key>": value).
+    questions: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_form(cls, form: Any, *, staff: bool = False) -> ReportForm:
@@ -68,6 +70,11 @@ class ReportForm:
             red_flags=[v for v in form.getlist("red_flags") if isinstance(v, str)],
             others_know=_text(form, "others_know", "unsure") or "unsure",
             good_faith=form.get("good_faith") == "yes",
+            questions={
+                key: value
+                for key, value in form.items()
+                if key.startswith("q-") and isinstance(value, str) and len(key) <= 40
+            },
         )
         if not staff:
             parsed.channel_id = id_or_none(parsed.channel)
@@ -96,6 +103,16 @@ class ReportForm:
             "others_know": self.others_know,
             "excluded_user_ids": self.excluded,
             "good_faith": self.good_faith,
+            "answers": self.answers(),
+        }
+
+    def answers(self) -> dict[str, str]:
+        """What was typed for the chosen channel's questions, by question key."""
+        prefix = f"q-{self.channel_id}-"
+        return {
+            name.removeprefix(prefix): value
+            for name, value in self.questions.items()
+            if self.channel_id is not None and name.startswith(prefix)
         }
 
     def values(self) -> dict[str, Any]:
@@ -109,6 +126,7 @@ class ReportForm:
             good_faith=self.good_faith,
             received_via=self.received_via,
             received_on=self.received_on,
+            questions=self.questions,
         )
         return shown
 
@@ -334,3 +352,41 @@ class MessageForm:
     def parse(cls, form: Any, files: list[Upload]) -> MessageForm:
         """Return the message a submitted form (a multi-dict) holds, with its files."""
         return cls(_text(form, "text"), files, form.get("kind") == "officer_message")
+
+
+# --- external authorities on the channel page -------------------------------------------------
+
+AUTHORITY_FIELDS = (
+    "name_es",
+    "name_en",
+    "description_es",
+    "description_en",
+    "url",
+    "phone",
+    "email",
+)
+
+
+@dataclass
+class AuthorityForm:
+    """The administrators' form for a competent authority listed on the channel page."""
+
+    values_typed: dict[str, str] = field(default_factory=dict)
+    is_active: bool = False
+    order: int = 100
+
+    @classmethod
+    def from_form(cls, form: Any) -> AuthorityForm:
+        return cls(
+            values_typed={key: _text(form, key) for key in AUTHORITY_FIELDS},
+            is_active=form.get("is_active") == "yes",
+            order=form_int(_text(form, "order", "100") or "100", field="order"),
+        )
+
+    def authority(self) -> dict[str, Any]:
+        """The values, as the service's `save_authority` takes them."""
+        return {**self.values_typed, "is_active": self.is_active, "order": self.order}
+
+    def values(self) -> dict[str, Any]:
+        """What the form shows again when it is refused."""
+        return self.authority()

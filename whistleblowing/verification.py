@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
 
-from backend.i18n import _
+from backend.i18n import _, date_text
 from whistleblowing import service as reporting
 from whistleblowing.service.retaliation import PACK_TYPE
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 
 @dataclass
@@ -110,3 +115,33 @@ def _pack(raw: bytes | str, expected_fingerprint: str) -> SignedFileCheck:
         ],
         check.fingerprint,
     )
+
+
+def check_export(source: BinaryIO, *, expected_fingerprint: str = "") -> SignedFileCheck:
+    """Return whether a signed case export (a ZIP) holds, and what it is, in the current
+    locale; the same check for `merito verify-export` and the page `/verify-export`."""
+    check = reporting.verify_export(source, expected_fingerprint=expected_fingerprint)
+    if not check.valid:
+        return SignedFileCheck(
+            False,
+            _("INVALID case export: %(problem)s.", problem=_(check.problem)),
+            fingerprint=check.fingerprint,
+        )
+    return SignedFileCheck(
+        True,
+        _("Valid case export: every file is as it was signed."),
+        [
+            (_("Reference"), check.reference),
+            (_("Exported on"), _day(check.exported_on)),
+            (_("Files"), str(check.files)),
+            (_("Signed by key"), check.fingerprint),
+        ],
+        check.fingerprint,
+    )
+
+
+def _day(value: str) -> str:
+    try:
+        return date_text(date.fromisoformat(value), "sentence")
+    except ValueError:
+        return value

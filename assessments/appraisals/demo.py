@@ -28,7 +28,14 @@ from sqlalchemy import exists, insert, select
 from sqlmodel import Session
 
 from assessments.appraisals import service
-from assessments.appraisals.models import AppraisalCycle, ManagerTraining, TrainingSource
+from assessments.appraisals.models import (
+    Appraisal,
+    AppraisalCycle,
+    FeedbackInvitation,
+    FeedbackRelation,
+    ManagerTraining,
+    TrainingSource,
+)
 from backend import audit, clock, demo
 from backend.auth.models import User
 from backend.auth.permissions import Permission, Role, permissions_for
@@ -98,6 +105,109 @@ def prepare(session: Session, settings: Settings, accounts: Sequence[DemoAccount
             actor=hr,
         )
     _train_supervisors(session, hr, completed_on=min(demo.AS_OF, clock.today(settings)))
+    employee_email = next((a.email for a in accounts if a.role == Role.employee), None)
+    _feedback(session, hr, year=year, employee_email=employee_email)
+
+
+# The behaviours the demo's feedback round rates, and what the demo's colleagues wrote.
+FEEDBACK_ITEMS = ("communication", "relationship_management", "results_focus", "leadership")
+FEEDBACK_COMMENTS = (
+    "Explica con claridad los plazos de cada licitación.",
+    "Comparte la información del mercado con todo el equipo.",
+    "",
+    "Podría pedir ayuda antes cuando se acumulan los expedientes.",
+    "Escucha a las áreas requirentes antes de proponer una estrategia.",
+)
+
+
+@dataclass(frozen=True)
+class _DemoColleague:
+    """A colleague of the demo answering a request for feedback (an `Actor`)."""
+
+    user: object
+
+    def can(self, permission: Permission) -> bool:
+        return False
+
+
+def _feedback(session: Session, hr: _DemoHR, *, year: int, employee_email: str | None) -> None:
+    """Switch feedback on in the demo cycle: six peers asked about the demo employee, five of
+    whom answered (the pooled results show), and four of the demo supervisor's other reports
+    answered upward feedback, so the demo employee's own pending answer makes it five."""
+    cycle = (
+        session.execute(select(AppraisalCycle).where(AppraisalCycle.name == cycle_name(year)))
+        .scalars()
+        .first()
+    )
+    employee_user = session.execute(select(User).where(User.email == employee_email)).scalars()
+    employee_id = next((u.employee_id for u in employee_user), None)
+    if cycle is None or employee_id is None or service.feedback_round(session, cycle.id):
+        return
+    known = {c.code for c in service.feedback_items(session)}
+    items = [code for code in FEEDBACK_ITEMS if code in known]
+    service.open_feedback_round(session, cycle=cycle, items=items, actor=hr)
+    appraisals = {a.employee_id: a for a, _c in _cycle_appraisals(session, cycle)}
+    mine = appraisals.get(employee_id)
+    if mine is None:
+        return
+    for peer in service.peer_choices(session, appraisal=mine)[:6]:
+        service.invite_peer(session, appraisal=mine, peer_id=peer.id, actor=hr)
+    asked = service.invitations_for
+    peers = session.execute(
+        select(FeedbackInvitation.rater_id).where(
+            FeedbackInvitation.appraisal_id == mine.id,
+            FeedbackInvitation.relation == FeedbackRelation.peer,
+        )
+    ).scalars()
+    _answer_some(session, asked, list(peers), appraisal_id=mine.id, limit=5)
+    supervisor = appraisals.get(session.get(Employee, employee_id).supervisor_id)
+    if supervisor is not None:
+        reports = session.execute(
+            select(Employee.id).where(
+                Employee.supervisor_id == supervisor.employee_id, Employee.id != employee_id
+            )
+        ).scalars()
+        _answer_some(session, asked, list(reports), appraisal_id=supervisor.id, limit=4)
+
+
+def _cycle_appraisals(session: Session, cycle: AppraisalCycle):
+    rows = session.execute(select(Appraisal).where(Appraisal.cycle_id == cycle.id)).scalars()
+    return [(a, cycle) for a in rows]
+
+
+def _answer_some(session, asked, rater_ids, *, appraisal_id: int, limit: int) -> None:
+    """Let up to `limit` of `rater_ids` answer their request about `appraisal_id`."""
+    answered = 0
+    for n, rater_id in enumerate(sorted(rater_ids)):
+        if answered >= limit:
+            return
+        row = next(
+            (
+                r
+                for r in asked(session, employee_id=rater_id)
+                if r.invitation.appraisal_id == appraisal_id
+                and r.open
+                and r.invitation.relation != FeedbackRelation.self
+            ),
+            None,
+        )
+        if row is None:
+            continue
+        ratings = {code: 3 + (n + i) % 3 for i, code in enumerate(row.round.items)}
+        service.answer_feedback(
+            session,
+            row=row,
+            ratings=ratings,
+            comment=FEEDBACK_COMMENTS[answered % len(FEEDBACK_COMMENTS)],
+            actor=_DemoColleague(_Colleague(rater_id)),
+        )
+        answered += 1
+
+
+@dataclass(frozen=True)
+class _Colleague:
+    employee_id: int
+    id: int | None = None
 
 
 def _train_supervisors(session: Session, hr: _DemoHR, *, completed_on: date) -> int:

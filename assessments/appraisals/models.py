@@ -406,3 +406,75 @@ class AppraisalReminder(SQLModel, table=True):
     mail_status: str | None = Field(default=None, max_length=12, index=True)
     mail_attempts: int = 0
     mailed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- 360° and upward feedback -------------------------------------------------------------------
+
+
+class FeedbackRelation(StrEnum):
+    """How a rater stands to the person they give feedback on."""
+
+    self = "self"  # the appraisee's own feedback, shown apart from the others'
+    report = "report"  # upward: someone who reports to the appraisee
+    peer = "peer"  # chosen by the appraisee, their supervisor or HR
+
+
+FEEDBACK_RELATION_LABELS = {
+    FeedbackRelation.self: N_("Your own feedback"),
+    FeedbackRelation.report: N_("Upward feedback (you report to this person)"),
+    FeedbackRelation.peer: N_("Feedback on a colleague"),
+}
+
+
+class FeedbackRound(SQLModel, table=True):
+    """The cycle's feedback round, switched on by HR: the behaviours rated, open until closed."""
+
+    __tablename__ = "feedback_round"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="appraisal_cycle.id", unique=True, ondelete="CASCADE")
+    # The competency codes whose behaviours every answer rates 1–5, in framework order.
+    items: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    opened_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    opened_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+
+
+class FeedbackInvitation(SQLModel, table=True):
+    """Who is asked for feedback on whose appraisal; `answered` is all an answer leaves here.
+
+    It carries no time of answering and no link to the answer, so nothing joins a rater to
+    what they said (the answer rows carry no rater either).
+    """
+
+    __tablename__ = "feedback_invitation"
+    __table_args__ = (UniqueConstraint("round_id", "appraisal_id", "rater_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="feedback_round.id", index=True, ondelete="CASCADE")
+    appraisal_id: int = Field(foreign_key="appraisal.id", index=True, ondelete="CASCADE")
+    rater_id: int = Field(foreign_key="employee.id", index=True)
+    relation: str = Field(max_length=8)
+    invited_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    answered: bool = False
+
+
+class FeedbackAnswer(SQLModel, table=True):
+    """One answer: ratings per item and a comment, with no rater, no time and a random id.
+
+    Others' answers are released in batches of at least the suppression threshold (`batch`,
+    None until released), so two views of the results never differ by fewer answers than that.
+    """
+
+    __tablename__ = "feedback_answer"
+    __table_args__ = (Index("ix_feedback_answer_appraisal_id_own", "appraisal_id", "own"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    round_id: int = Field(foreign_key="feedback_round.id", index=True, ondelete="CASCADE")
+    appraisal_id: int = Field(foreign_key="appraisal.id", ondelete="CASCADE")
+    own: bool = False  # the appraisee's own feedback
+    batch: int | None = None
+    # {competency code: rating 1–5}
+    ratings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    comment: str = Field(default="", max_length=2000)

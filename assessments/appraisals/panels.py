@@ -97,3 +97,16 @@ def cycle_progress(session: Session, principal: Principal) -> Panel | None:
         },
         order=35,
     )
+
+
+@panel
+def feedback_to_give(session: Session, principal: Principal) -> Panel | None:
+    own = principal.user.employee_id
+    if own is None or not principal.can(Permission.take_part_in_appraisals):
+        return None
+    pending = service.pending_count(session, employee_id=own)
+    if not pending:
+        return None
+    return Panel(
+        N_("Feedback to give"), "appraisals/panel_feedback.html", {"pending": pending}, order=13
+    )

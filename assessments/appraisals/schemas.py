@@ -438,3 +438,65 @@ class AssessmentOut(BaseModel):
     achievements: str
     to_improve: str
     ratings: list[ObjectiveRatingOut]
+
+
+# --- 360° and upward feedback -------------------------------------------------------------------
+
+
+@dataclass
+class FeedbackAnswerForm:
+    """An answer to a request for feedback: a rating per behaviour and an optional comment."""
+
+    ratings: dict[str, str]
+    comment: str
+
+    @classmethod
+    def from_form(cls, form: Any, items: list[str]) -> FeedbackAnswerForm:
+        return cls(
+            ratings={code: _text(form, f"item_{code}") for code in items},
+            comment=_text(form, "comment"),
+        )
+
+    def arguments(self) -> dict[str, Any]:
+        """The service's `answer_feedback` arguments."""
+        return {"ratings": self.ratings, "comment": self.comment}
+
+    def values(self) -> dict[str, Any]:
+        return {**{f"item_{c}": r for c, r in self.ratings.items()}, "comment": self.comment}
+
+
+@dataclass
+class FeedbackRoundForm:
+    """HR switching feedback on for a cycle: the behaviours every answer rates."""
+
+    items: list[str]
+
+    @classmethod
+    def from_form(cls, form: Any) -> FeedbackRoundForm:
+        return cls(items=[str(v) for v in form.getlist("items")][:50])
+
+
+class PeerForm(BaseModel):
+    """A colleague asked for feedback on an appraisal."""
+
+    peer_id: str = ""
+
+
+class FeedbackItemOut(BaseModel):
+    code: str
+    count: int
+    mean: float | None
+    distribution: dict[int, int]
+
+
+class FeedbackOut(BaseModel):
+    """The pooled feedback on an appraisal (nothing of others' answers below the threshold)."""
+
+    appraisal_id: int
+    invited: int
+    answered: int
+    shown: int
+    min_answers: int
+    items: list[FeedbackItemOut]
+    comments: list[str]
+    own: dict[str, int] | None

@@ -10,9 +10,15 @@ walk a competition from both sides without configuring anything:
 - five competitions, each run through the same service functions HR, candidates and the panel
   use, with the clock set back (`backend.clock.frozen`) so their earlier stages happened in the
   past weeks: one accepting applications; one whose knowledge test is open, where the
-  demo candidate has applied and can take it; one in interviews, where the other two members of
-  the panel have scored and the demo panel member has every candidate still to score; one with
+  demo candidate has applied and can take it (and choose one of its two test sittings); one in
+  interviews, where the other two members of the panel have scored the interviews held
+  yesterday, the demo candidate's interview is booked for tomorrow (with free places the day
+  after, to move to) and the demo panel member has every candidate still to score; one with
   a published merit list inside its appeal window, the demo candidate on it; one appointed.
+- fairness: in the competition accepting applications, an invented external candidate has asked
+  for reasonable adjustments (extra time and larger print), awaiting HR's decision; in the one
+  in interviews, every applicant has answered the optional equal-opportunity questionnaire, so
+  HR's statistics page shows figures, and small counts suppressed.
 
 The panel of each competition is the three demo panel members. The other candidates are
 invented: three employees of the demo organisation and three external candidates, with accounts
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -44,7 +50,7 @@ from backend.org.models import Employee, EmployeeStatus, Position, Unit, UnitKin
 
 from . import service
 from .models import Application, BankQuestion, CandidateAccount, Stage, Vacancy
-from .schemas import ApplicationInput, NoticeInput, QuestionInput
+from .schemas import AdjustmentInput, ApplicationInput, NoticeInput, QuestionInput
 
 BANK_FILE = Path(__file__).parent / "data" / "question_bank.yaml"
 PANEL = ("panel_member", "panel_member2", "panel_member3")
@@ -67,6 +73,12 @@ ELIGIBILITY = [
     ("¿Cuenta con título de licenciatura?", "yes"),
     ("¿Tiene al menos dos años de experiencia en contrataciones públicas?", "yes"),
 ]
+# Where the demo's interviews and test sittings take place (demo data, in the installation's
+# language like the rest of the demo competitions).
+INTERVIEW_ROOM = "Sala de juntas 2, Delegación Regional, piso 3"
+INTERVIEW_LINK = "https://videollamadas.demo.merito.mx/entrevistas"
+SITTING_ROOM = "Aula de capacitación 1, planta baja"
+
 # One structured-interview question per competency (the same for every candidate).
 INTERVIEW_QUESTIONS = {
     "procurement_process": "Describa un procedimiento de contratación que condujo de principio "
@@ -420,6 +432,8 @@ class Builder:
         self.seat_panel(vacancy, today - 2 * day)
         for person in (a, e):
             self.apply(vacancy, person, today - day)
+        # One of them asks for reasonable adjustments, for HR to decide.
+        self.ask_adjustments(vacancy, e, today - day + timedelta(hours=1))
 
         # The knowledge test opened yesterday: the demo candidate can take it now.
         opens = today - day
@@ -437,9 +451,13 @@ class Builder:
             Person(c, 6, (3, 2, 3), (3, 3, 2)),
             Person(e, 8, (4, 3, 3), (4, 3, 4)),
             Person(f, 4, (2, 2, 2), (2, 2, 2)),  # below the test's pass mark
+            Person(me, 7, (3, 3, 3), (0, 0, 0)),  # interviewed tomorrow (plan_interviews)
         ]
         self.run_to_interview(vacancy, people, locked)
-        self.interview(vacancy, people, today - day, members=self.panel[1:])
+        self.interview(vacancy, people[:-1], today - day, members=self.panel[1:])
+        self.plan_interviews(vacancy, people[:-1], locked)
+        self.answer_monitoring(vacancy, people)
+        self.plan_sittings(self.vacancy_at("testing"), opens - day)
 
         # Merit list published yesterday: its appeal window is open; the demo candidate is on
         # it (second of three).
@@ -585,6 +603,66 @@ class Builder:
         with clock.frozen(locked):
             service.lock_sift(session, vacancy=vacancy, actor=self.hr)
 
+    # Calendar slots ------------------------------------------------------------------------
+
+    def _local(self, days: int, hour: int, minute: int = 0) -> datetime:
+        """Return `hour`:`minute` in the organisation's zone `days` after today, in UTC."""
+        zone = clock.zone(self.settings.time_zone)
+        local = (self.today.astimezone(zone) + timedelta(days=days)).replace(
+            hour=hour, minute=minute, second=0, microsecond=0
+        )
+        return local.astimezone(UTC)
+
+    def _slot(self, vacancy, kind: str, start: datetime, minutes: int, where: tuple, places: int):
+        place, link = where
+        data = service.SlotInput(
+            kind=kind,
+            starts_at=start.isoformat(),
+            ends_at=(start + timedelta(minutes=minutes)).isoformat(),
+            place=place,
+            video_link=link,
+            capacity=str(places),
+        )
+        return service.create_slot(
+            self.session, self.settings, vacancy=vacancy, data=data, actor=self.hr
+        )
+
+    def plan_interviews(self, vacancy: Vacancy, others: list[Person], locked: datetime) -> None:
+        """Interview times: yesterday's, where the others were interviewed; the demo
+        candidate's tomorrow, and free places the day after (to move to)."""
+        session, settings = self.session, self.settings
+        room = (INTERVIEW_ROOM, "")
+        active = {a.user_id for a in service.active_applications(session, vacancy)}
+        interviewed = [p.user for p in others if p.user.id in active]
+        with clock.frozen(locked + timedelta(hours=1)):
+            past = self._slot(vacancy, "interview", self._local(-1, 10), 90, room, len(interviewed))
+            mine = self._slot(vacancy, "interview", self._local(1, 10), 60, room, 1)
+            self._slot(vacancy, "interview", self._local(2, 12), 60, ("", INTERVIEW_LINK), 2)
+            for user, slot in [(u, past) for u in interviewed] + [(self.candidate, mine)]:
+                application = service.application_of(session, vacancy, user)
+                service.book(
+                    session,
+                    settings,
+                    vacancy=vacancy,
+                    application=application,
+                    slot=slot,
+                    actor=user,
+                )
+
+    def plan_sittings(self, vacancy: Vacancy, moment: datetime) -> None:
+        """Two sittings of the open knowledge test, tomorrow and the day after: the demo
+        candidate has not chosen one yet."""
+        with clock.frozen(moment):
+            for days in (1, 2):
+                self._slot(vacancy, "test", self._local(days, 9), 90, (SITTING_ROOM, ""), 20)
+
+    def vacancy_at(self, stage: str) -> Vacancy:
+        """Return the demo competition built for `stage`."""
+        position = self.positions[stage]
+        return self.session.exec(
+            select(Vacancy).where(Vacancy.position_id == position.id).order_by(col(Vacancy.id))
+        ).first()
+
     def interview(self, vacancy, people: list[Person], moment: datetime, *, members) -> None:
         self._score(vacancy, people, Stage.interview, moment, members)
 
@@ -619,6 +697,45 @@ class Builder:
     def publish_results(self, vacancy: Vacancy, moment: datetime) -> None:
         with clock.frozen(moment):
             service.publish_results(self.session, self.settings, vacancy=vacancy, actor=self.hr)
+
+    # Fairness: reasonable adjustments and equal-opportunity answers ------------------------
+
+    def ask_adjustments(self, vacancy: Vacancy, user: User, moment: datetime) -> None:
+        """A pending request: extra time and larger print, with the candidate's words."""
+        application = service.application_of(self.session, vacancy, user)
+        data = AdjustmentInput(
+            kinds=["extra_time", "large_print"],
+            extra_percent="25",
+            details="Tengo baja visión: leo con lentes de aumento y más despacio que otras "
+            "personas. Adjunto el dictamen de mi oftalmóloga si se requiere.",
+        )
+        with clock.frozen(moment):
+            service.request_adjustment(self.session, application=application, user=user, data=data)
+
+    def answer_monitoring(self, vacancy: Vacancy, people: list[Person]) -> None:
+        """Everyone answers the optional questionnaire, so the statistics page has figures,
+        and small cells show as suppressed."""
+        answers = [
+            {"sex": "woman", "age_band": "from_30", "disability": "no"},
+            {"sex": "man", "age_band": "from_40", "disability": "no"},
+            {"sex": "woman", "age_band": "under_30", "disability": "no"},
+            {
+                "sex": "woman",
+                "age_band": "from_30",
+                "disability": "no",
+                "indigenous_language": "yes",
+            },
+            {"sex": "man", "age_band": "from_50", "disability": "no"},
+        ]
+        for person, given in zip(people, answers, strict=False):
+            application = service.application_of(self.session, vacancy, person.user)
+            service.answer_questionnaire(
+                self.session,
+                self.settings,
+                application=application,
+                user=person.user,
+                answers=given,
+            )
 
 
 def _email_domain() -> str:

@@ -323,6 +323,9 @@ class ConflictDeclaration(SQLModel, table=True):
     note: str = Field(default="", max_length=2000)
     # Likely conflicts Mérito found: "supervisor", "same_unit", "shared_surname".
     flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # A relation that is not a conflict (the member still scores): "", "former_colleague",
+    # "acquaintance", "other". Integrity checks such pairs for favouritism.
+    relation: str = Field(default="", max_length=20)
     declared_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
@@ -495,3 +498,148 @@ class Appointment(SQLModel, table=True):
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approval_note: str = Field(default="", max_length=2000)
     effective_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- fairness: reasonable adjustments and equal-opportunity monitoring ----------------------------
+# Neither is read by the panel's or the sift's modules (tests/vacancies/test_fairness_boundary.py).
+
+
+class AdjustmentKind(StrEnum):
+    extra_time = "extra_time"
+    large_print = "large_print"
+    screen_reader = "screen_reader"
+    breaks = "breaks"
+    another_sitting = "another_sitting"
+
+
+ADJUSTMENT_KIND_LABELS = {
+    AdjustmentKind.extra_time: N_("Extra time in the knowledge test"),
+    AdjustmentKind.large_print: N_("Larger print"),
+    AdjustmentKind.screen_reader: N_("Screen-reader-friendly format"),
+    AdjustmentKind.breaks: N_("Breaks during the test"),
+    AdjustmentKind.another_sitting: N_("Another sitting (a different time)"),
+}
+
+
+class AdjustmentDecision(StrEnum):
+    pending = "pending"
+    granted = "granted"
+    partly = "partly"
+    refused = "refused"
+
+
+ADJUSTMENT_DECISION_LABELS = {
+    AdjustmentDecision.pending: N_("Awaiting HR's decision"),
+    AdjustmentDecision.granted: N_("Granted in full"),
+    AdjustmentDecision.partly: N_("Granted in part"),
+    AdjustmentDecision.refused: N_("Refused"),
+}
+
+
+class AdjustmentRequest(SQLModel, table=True):
+    """A candidate's request for reasonable adjustments in one competition, and HR's decision.
+
+    Only the candidate, HR and the knowledge test read it: never the panel or the sift.
+    """
+
+    __tablename__ = "adjustment_request"
+    __table_args__ = (
+        CheckConstraint("extra_minutes >= 0 AND extra_minutes <= 600", name="extra_minutes_range"),
+        CheckConstraint(
+            "granted_minutes >= 0 AND granted_minutes <= 600", name="granted_minutes_range"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    vacancy_id: int = Field(foreign_key="vacancy.id", index=True)
+    application_id: int = Field(
+        foreign_key="vacancy_application.id", unique=True, ondelete="CASCADE"
+    )
+    # AdjustmentKind values asked for.
+    kinds: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Extra test time asked for: minutes, or a percentage of the test's time (one of them).
+    extra_minutes: int = 0
+    extra_percent: int = 0
+    details: str = Field(default="", max_length=2000)
+    requested_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    decision: str = Field(default=AdjustmentDecision.pending, max_length=10)
+    granted_kinds: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    granted_minutes: int = 0
+    decision_reason: str = Field(default="", max_length=2000)
+    decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class MonitoringResponse(SQLModel, table=True):
+    """One applicant's optional equal-opportunity answers, kept apart from selection.
+
+    No column names the application or the person: `token` is a keyed MAC of the application's
+    id (a key only the monitoring service derives), so no selection query can join the two, and
+    no timestamp or sequence orders the rows. Deleted with the competition's retention
+    (`service.monitoring`).
+    """
+
+    __tablename__ = "monitoring_response"
+
+    token: str = Field(max_length=64, primary_key=True)
+    vacancy_id: int = Field(foreign_key="vacancy.id", index=True)
+    sex: str = Field(default="", max_length=20)
+    age_band: str = Field(default="", max_length=20)
+    disability: str = Field(default="", max_length=20)
+    indigenous_language: str = Field(default="", max_length=20)
+
+
+# --- calendar slots: interviews and test sittings ---------------------------------------------
+
+
+class SlotKind(StrEnum):
+    test = "test"  # a knowledge-test sitting
+    interview = "interview"
+
+
+SLOT_KIND_LABELS = {
+    SlotKind.test: N_("Knowledge test sitting"),
+    SlotKind.interview: N_("Interview"),
+}
+
+
+class Slot(SQLModel, table=True):
+    """A time and place (a room, or a video link) where some candidates sit the test or are
+    interviewed. `booked` counts the live bookings; it is changed only by conditional updates
+    that keep it within `capacity` (service/slots.py), so concurrent bookings never overfill."""
+
+    __tablename__ = "vacancy_slot"
+    __table_args__ = (
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+        Index("ix_vacancy_slot_list", "vacancy_id", "kind", "starts_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    vacancy_id: int = Field(foreign_key="vacancy.id")
+    kind: str = Field(max_length=20)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    place: str = Field(default="", max_length=300)
+    video_link: str = Field(default="", max_length=500)
+    capacity: int
+    booked: int = 0
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class SlotBooking(SQLModel, table=True):
+    """A candidate's place in a slot: one per application and kind. The row outlives moves and
+    cancellations so the calendar event keeps its UID and its SEQUENCE only ever grows."""
+
+    __tablename__ = "vacancy_slot_booking"
+    __table_args__ = (UniqueConstraint("application_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="vacancy_application.id", index=True)
+    slot_id: int = Field(foreign_key="vacancy_slot.id", index=True)
+    kind: str = Field(max_length=20)
+    sequence: int = 0
+    booked_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    booked_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -18,16 +18,20 @@ plugin = Plugin(
             "outcomes",
             "panel",
             "integrity",
+            "fairness",
+            "slots",
             "api",
         )
     ),
     models=("assessments.vacancies.models",),
-    subscribers=(),
-    jobs=(),  # none: see jobs.py
+    subscribers=("assessments.vacancies.notices",),
+    jobs=("assessments.vacancies.jobs",),
     cli="assessments.vacancies.cli:register",
     catalogue="assessments",
     hooks=(
         # Competitions at every stage, the question bank and the confirmed demo candidate.
         Hook("demo.accounts", "assessments.vacancies.demo:prepare", order=90),
+        Hook("privacy.export", "assessments.vacancies.privacy:export"),
+        Hook("privacy.retention", "assessments.vacancies.privacy:retention_rules"),
     ),
 )

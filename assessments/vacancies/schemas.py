@@ -213,6 +213,21 @@ def declarations_from_form(form: Any) -> tuple[dict[int, tuple[bool, str]], dict
     return decisions, values
 
 
+RELATIONS = ("former_colleague", "acquaintance", "other")
+
+
+def relations_from_form(form: Any) -> dict[int, str]:
+    """Return {application id: relation} a member declared without a conflict (`relation_<id>`:
+    former_colleague, acquaintance, other; anything else is no relation)."""
+    found = {}
+    for key in form:
+        if key.startswith("relation_") and key[len("relation_") :].isdigit():
+            value = _text(form, key)
+            if value in RELATIONS:
+                found[int(key[len("relation_") :])] = value
+    return found
+
+
 def scores_from_form(form: Any, codes: list[str]) -> dict[str, tuple[str, str]]:
     """Return {competency code: (score, note) as typed} from a member's score sheet."""
     return {code: (_text(form, f"score_{code}"), _text(form, f"note_{code}")) for code in codes}
@@ -233,3 +248,41 @@ def test_answers_from_form(form: Any, question_ids: list[int]) -> dict[int, int]
         if chosen is not None:
             answers[question_id] = chosen
     return answers
+
+
+@dataclass
+class AdjustmentInput:
+    """A candidate's request for reasonable adjustments, as typed (the service checks it)."""
+
+    kinds: list[str] = field(default_factory=list)
+    extra_minutes: str = ""
+    extra_percent: str = ""
+    details: str = ""
+
+    @classmethod
+    def from_form(cls, form: Any) -> AdjustmentInput:
+        return cls(
+            kinds=[str(k) for k in form.getlist("kinds")],
+            extra_minutes=_text(form, "extra_minutes").strip(),
+            extra_percent=_text(form, "extra_percent").strip(),
+            details=_text(form, "details"),
+        )
+
+
+@dataclass
+class DecisionInput:
+    """HR's decision on a request for adjustments, as typed."""
+
+    decision: str = ""
+    granted_kinds: list[str] = field(default_factory=list)
+    granted_minutes: str = ""
+    reason: str = ""
+
+    @classmethod
+    def from_form(cls, form: Any) -> DecisionInput:
+        return cls(
+            decision=_text(form, "decision"),
+            granted_kinds=[str(k) for k in form.getlist("granted_kinds")],
+            granted_minutes=_text(form, "granted_minutes").strip(),
+            reason=_text(form, "reason"),
+        )

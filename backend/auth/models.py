@@ -30,6 +30,8 @@ class User(SQLModel, table=True):
     totp_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The last accepted TOTP time step, so one code cannot be used twice.
     totp_last_step: int | None = None
+    # When the person last created recovery codes (None: never; the pages remind them).
+    recovery_codes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     password_changed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
@@ -67,6 +69,23 @@ class AuthSession(SQLModel, table=True):
     flash: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # Key material encrypted under a key that only the browser's cookie holds (see docs).
     sealed_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One of a person's single-use codes for the second step when the phone is lost.
+
+    Only a keyed digest is kept (see backend.auth.second_factor); `used_at` is set by the one
+    request that uses it.
+    """
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (UniqueConstraint("user_id", "code_digest"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    code_digest: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class LoginThrottle(SQLModel, table=True):

@@ -86,6 +86,10 @@ class Permission(StrEnum):
     # Decide investigators' requests to learn a reporter's identity (protection officers).
     release_reporter_identity = "release_reporter_identity"
     view_report_statistics = "view_report_statistics"
+    # Privacy (LGPDPPSO): answer people's ARCO requests (HR); publish privacy notices and run
+    # the retention rules (administrators).
+    answer_privacy_requests = "answer_privacy_requests"
+    manage_privacy = "manage_privacy"
 
 
 _EVERYONE = {
@@ -127,6 +131,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.view_integrity,
             Permission.manage_appraisal_cycles,
             Permission.calibrate_appraisals,
+            Permission.answer_privacy_requests,
         }
     ),
     Role.panel_member: frozenset(_EVERYONE | {Permission.score_candidates}),
@@ -150,6 +155,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.edit_org,
             Permission.view_audit,
             Permission.manage_report_channels,
+            Permission.manage_privacy,
         }
     ),
     Role.auditor: frozenset(

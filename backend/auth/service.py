@@ -8,14 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import pyotp
 from sqlalchemy import bindparam, case, delete, exists, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from zxcvbn import zxcvbn
 
 from backend import audit, clock, crypto
-from backend.auth.models import AuthSession, LoginThrottle, User, UserRole
+from backend.auth.models import AuthSession, LoginThrottle, RecoveryCode, User, UserRole
 from backend.auth.permissions import ASSIGNABLE_ROLES, Permission, Role, permissions_for
 from backend.config import Settings
 from backend.db import UTCDateTime
@@ -35,9 +34,12 @@ class AuthError(DomainError):
     """A sign-in or account rule was broken; `str(err)` is a translated message."""
 
 
-# Roles whose holders must prove a second factor (TOTP) at every sign-in: they hold keys that
-# open reports of the reporting channel.
-SECOND_FACTOR_ROLES = frozenset({Role.investigator, Role.protection_officer})
+# Roles whose holders must prove a second factor (TOTP) at every sign-in: those who hold keys
+# that open reports of the reporting channel, and those who decide about people or administer
+# accounts (HR planners and administrators).
+SECOND_FACTOR_ROLES = frozenset(
+    {Role.investigator, Role.protection_officer, Role.hr_planner, Role.admin}
+)
 
 # --- extension points -------------------------------------------------------------------------
 # Other packages react to sign-in and password changes here (the reporting channel unlocks and
@@ -261,7 +263,9 @@ def reset_second_factor(session: Session, *, user: User, actor: User) -> None:
     if user.totp_secret is None and user.totp_confirmed_at is None:
         return
     user.totp_secret, user.totp_confirmed_at, user.totp_last_step = None, None, None
+    user.recovery_codes_at = None
     session.add(user)
+    session.exec(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     session.exec(delete(AuthSession).where(AuthSession.user_id == user.id))
     audit.record(
         session,
@@ -336,7 +340,7 @@ def throttle_key(settings: Settings, kind: str, name: str) -> str:
     return crypto.mac_hex(key, f"{kind}|{name}")
 
 
-def _count_attempt(
+def count_attempt(
     session: Session, key: str, *, limit: int, window: timedelta, now: datetime
 ) -> int | None:
     """Count one attempt against `key`; return its number in the window, or None when full.
@@ -383,7 +387,7 @@ def _give_back(session: Session, key: str, *, counted_at: datetime) -> None:
     )
 
 
-def _forget(session: Session, key: str) -> None:
+def forget_attempts(session: Session, key: str) -> None:
     session.exec(delete(LoginThrottle).where(col(LoginThrottle.account_key) == key))
 
 
@@ -433,15 +437,13 @@ def authenticate(
         key = throttle_key(settings, "device", device_id)
     else:
         key = throttle_key(settings, "account", email)
-    counted = _count_attempt(
-        session, key, limit=settings.login_max_failures, window=window, now=now
-    )
+    counted = count_attempt(session, key, limit=settings.login_max_failures, window=window, now=now)
     if counted is None:
         session.commit()
         raise _too_many()
     spent = None
     if device_id is None:
-        spent = _count_attempt(
+        spent = count_attempt(
             session,
             GLOBAL_THROTTLE_KEY,
             limit=settings.login_global_max_failures,
@@ -463,7 +465,7 @@ def authenticate(
     if not valid or user is None or not user.is_active:
         _log_failure(settings, known_browser=device_id is not None, spent=spent, counted=counted)
         raise AuthError(_("Email or password is not correct."), status_code=401)
-    _forget(session, key)
+    forget_attempts(session, key)
     if device_id is None:
         _give_back(session, GLOBAL_THROTTLE_KEY, counted_at=now)
     # Committed at once: every sign-in from an unknown browser writes the global counter, and
@@ -540,151 +542,12 @@ def start_session(
     return token, row
 
 
-# --- second factor (TOTP) ---------------------------------------------------------------------
-
-TOTP_ISSUER = "Mérito"
-TOTP_PERIOD = 30
+# --- second factor (TOTP): who needs it; the rest is backend.auth.second_factor ---------------
 
 
 def needs_second_factor(roles: frozenset[Role] | set[Role]) -> bool:
     """Return whether someone with `roles` must pass a TOTP check at sign-in."""
     return bool(set(roles) & SECOND_FACTOR_ROLES)
-
-
-def _totp_key(settings: Settings) -> bytes:
-    # A key of its own, derived from the installation secret: a copy of the database alone
-    # (a stolen backup) does not give anyone the second factors.
-    return crypto.installation_key(settings.resolved_secret_key(), "totp-secret")
-
-
-def _seal_totp_secret(settings: Settings, user: User, secret: str) -> str:
-    return crypto.seal_text(_totp_key(settings), secret, aad=f"totp|{user.id}".encode())
-
-
-def totp_secret_of(settings: Settings, user: User) -> str | None:
-    """Return the user's TOTP secret in the clear, or None when not enrolled."""
-    if not user.totp_secret:
-        return None
-    if not user.totp_secret.startswith("v1:"):
-        raise AuthError(_("Two-step verification must be set up again."), status_code=409)
-    try:
-        return crypto.open_text(
-            _totp_key(settings), user.totp_secret, aad=f"totp|{user.id}".encode()
-        )
-    except crypto.DecryptionError:
-        # Another installation's secret key, or a tampered row.
-        raise AuthError(
-            _("Two-step verification must be set up again. Ask an administrator."),
-            status_code=409,
-        ) from None
-
-
-def totp_draft_secret(session: Session, settings: Settings, *, user: User) -> str:
-    """Return the secret to enrol (kept, encrypted, until confirmed); the caller commits."""
-    if user.totp_confirmed_at is not None:
-        raise AuthError(_("Two-step verification is already set up."), status_code=409)
-    existing = totp_secret_of(settings, user)
-    if existing:
-        return existing
-    secret = pyotp.random_base32()
-    user.totp_secret = _seal_totp_secret(settings, user, secret)
-    session.add(user)
-    return secret
-
-
-def totp_uri(settings: Settings, user: User) -> str:
-    """Return the otpauth:// URI authenticator apps read (from a QR code or typed)."""
-    return pyotp.TOTP(totp_secret_of(settings, user) or "").provisioning_uri(
-        name=user.email, issuer_name=TOTP_ISSUER
-    )
-
-
-def _matching_step(secret: str, code: str, *, now: float) -> int | None:
-    """Return the time step whose code equals `code` (now, or one step either side)."""
-    totp = pyotp.TOTP(secret, interval=TOTP_PERIOD)
-    current = int(now // TOTP_PERIOD)
-    for step in (current - 1, current, current + 1):
-        if crypto.macs_equal(totp.at(step * TOTP_PERIOD), code):
-            return step
-    return None
-
-
-def verify_second_factor(
-    session: Session,
-    settings: Settings,
-    *,
-    user: User,
-    session_row: AuthSession,
-    code: str,
-    now: float | None = None,
-) -> None:
-    """Complete a half-open session with a TOTP code, or raise AuthError (throttled).
-
-    Codes are counted per person before they are checked (as passwords are, see above): at
-    most `login_max_failures` in a lockout window, however many arrive at once. The one that
-    fills the window, and any after it, end the session, so the password must be entered
-    again. A code is accepted once: replaying it (or an older one) fails, also when both
-    arrive together. The first success confirms enrolment.
-    """
-    code = "".join(ch for ch in code if ch.isdigit())
-    key = throttle_key(settings, "totp", str(user.id))
-    limit = settings.login_max_failures
-    counted = _count_attempt(
-        session,
-        key,
-        limit=limit,
-        window=timedelta(minutes=settings.login_lockout_minutes),
-        now=clock.now(),
-    )
-    if counted is None:
-        end_session(session, session_row)
-        session.commit()
-        raise _too_many_codes()
-    session.commit()
-    moment = time.time() if now is None else now
-    secret = totp_secret_of(settings, user)
-    step = _matching_step(secret, code, now=moment) if secret and len(code) == 6 else None
-    if step is None or not _claim_step(session, user, step):
-        if counted >= limit:
-            end_session(session, session_row)
-            session.commit()
-            raise _too_many_codes()
-        raise AuthError(_("This code is not correct. Enter the current code."), status_code=422)
-    _forget(session, key)
-    enrolling = user.totp_confirmed_at is None
-    if enrolling:
-        user.totp_confirmed_at = clock.now()
-    user.totp_last_step = step
-    session_row.pending_second_factor = False
-    session.add(user)
-    session.add(session_row)
-    audit.record(
-        session,
-        action="user.second_factor_enrolled" if enrolling else "user.second_factor_passed",
-        actor=user,
-        entity_type="user",
-        entity_id=user.id,
-    )
-
-
-def _too_many_codes() -> AuthError:
-    return AuthError(
-        _("Too many wrong codes. Wait a few minutes, then sign in again with your password."),
-        status_code=429,
-    )
-
-
-def _claim_step(session: Session, user: User, step: int) -> bool:
-    """Record `step` as the last code used, unless it (or a later one) already was."""
-    result = session.exec(
-        update(User)
-        .where(
-            col(User.id) == user.id,
-            col(User.totp_last_step).is_(None) | (col(User.totp_last_step) < step),
-        )
-        .values(totp_last_step=step)
-    )
-    return result.rowcount == 1
 
 
 @dataclass

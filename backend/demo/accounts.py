@@ -16,6 +16,7 @@ from backend.auth import service as auth_service
 from backend.auth.models import User
 from backend.auth.permissions import Role
 from backend.config import Settings
+from backend.demo import roster_import as roster_import_demo
 from backend.demo.institute import EMAIL_DOMAIN
 from backend.demo.organisation import DemoError
 from backend.org.models import (
@@ -25,6 +26,7 @@ from backend.org.models import (
     Unit,
     UnitKind,
 )
+from backend.privacy import demo as privacy_demo
 
 
 @dataclass(frozen=True)
@@ -171,4 +173,8 @@ def create_demo_accounts(session: Session, settings: Settings) -> list[DemoAccou
     # with trained supervisors, the demo supervisor and employee in the open competency
     # campaign, competitions at every stage with the confirmed demo candidate.
     plugins.call_hooks("demo.accounts", session, settings, accounts)
+    # The core's privacy part: notices, ARCO requests, records for the retention dry run.
+    privacy_demo.prepare(session, settings, accounts)
+    # The roster import's part: an HRIS export in the HR planner's uploads, a saved mapping.
+    roster_import_demo.prepare(session, settings, accounts)
     return accounts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from backend import clock
@@ -135,6 +135,10 @@ class EmployeeQualification(SQLModel, table=True):
     employee_id: int = Field(foreign_key="employee.id", primary_key=True, ondelete="CASCADE")
     # Indexed on its own too: "who holds this qualification" is asked by the C8 metric.
     qualification_id: int = Field(foreign_key="qualification.id", primary_key=True, index=True)
+    # The day the qualification stops being valid (None: it never expires). The C8 metric
+    # counts only valid ones; holders and HR are told 90, 30 and 0 days before (training's
+    # daily job).
+    expires_on: date | None = None
 
 
 class EmployeeStatusChange(SQLModel, table=True):
@@ -147,3 +151,64 @@ class EmployeeStatusChange(SQLModel, table=True):
     status: str = Field(max_length=16)
     effective_on: date
     recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class ImportMapping(SQLModel, table=True):
+    """A named, confirmed way of reading an HR system's export (the roster import's mapping).
+
+    `columns` is JSON: {header as written in the file: field, or "" for an ignored column};
+    `matches` remembers the close unit and position matches someone confirmed, as JSON
+    {"unit_code" | "position_code": {value as written: code}}, so the next file is exact.
+    """
+
+    __tablename__ = "import_mapping"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    columns: str = Field(sa_type=Text)
+    name_rule: str = Field(default="given_first", max_length=24)
+    matches: str = Field(default="{}", sa_type=Text)
+    updated_by: str = Field(default="", max_length=254)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+IMPORT_RUN_STATES = {
+    "mapping": N_("Waiting for its mapping"),
+    "checking": N_("Being checked"),
+    "checked": N_("Checked, not imported"),
+    "importing": N_("Being imported"),
+    "imported": N_("Imported"),
+    "failed": N_("Could not be processed"),
+}
+
+
+class ImportRun(SQLModel, table=True):
+    """One uploaded roster file on its way through mapping, check and import (in the background).
+
+    The file itself is kept only until it is imported or abandoned; what the check found (its
+    problems with the original rows, the list of changes) is kept as gzip-compressed JSON so the
+    downloads do not need the file again.
+    """
+
+    __tablename__ = "import_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    filename: str = Field(default="", max_length=255)
+    sha256: str = Field(max_length=64)
+    size: int = 0
+    # mapping | checking | checked | importing | imported | failed
+    state: str = Field(default="mapping", max_length=16)
+    phase: str = Field(default="", max_length=16)
+    locale: str = Field(default="es", max_length=8)
+    total_rows: int = 0
+    done_rows: int = 0
+    mapping: str = Field(default="{}", sa_type=Text)
+    mapping_name: str = Field(default="", max_length=80)
+    summary: str = Field(default="{}", sa_type=Text)
+    error: str = Field(default="", sa_type=Text)
+    content: bytes | None = Field(default=None, sa_type=LargeBinary)
+    report: bytes | None = Field(default=None, sa_type=LargeBinary)
+    changes: bytes | None = Field(default=None, sa_type=LargeBinary)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -469,18 +469,56 @@ def _text(cell: str | date) -> str:
     return unescape_formula(cell.strip())
 
 
-def parse_roster(table: Table) -> ParsedRoster:
-    """Return the interpreted rows of a table and every problem found in its cells."""
-    positions, written, problems = map_headers(table.headers)
-    if problems:
-        return ParsedRoster([], problems, written)
-    given = frozenset(positions)
+def _mapped_positions(
+    headers: list[str], columns: dict[str, str]
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Return {field: index} and {field: header as written} of a confirmed mapping."""
+    positions: dict[str, int] = {}
+    written: dict[str, str] = {}
+    for index, header in enumerate(headers):
+        name = columns.get(header, "")
+        if name and name not in positions:
+            positions[name] = index
+            written[name] = header
+    return positions, written
+
+
+def parse_roster(
+    table: Table,
+    columns: dict[str, str] | None = None,
+    *,
+    split_name: Callable[[str], tuple[str, str]] | None = None,
+    header_problems: list[RowProblem] | None = None,
+) -> ParsedRoster:
+    """Return the interpreted rows of a table and every problem found in its header and cells.
+
+    `columns` is a confirmed mapping ({header: field}); without it the headers are read as
+    Mérito's own columns (English or Spanish). Header problems do not stop the rows being
+    checked: every column that could be read is, so one check names everything.
+    """
+    if columns is None:
+        positions, written, problems = map_headers(table.headers)
+    else:
+        positions, written = _mapped_positions(table.headers, columns)
+        problems = list(header_problems or [])
+    full_name = positions.pop("full_name", None)
+    paternal = positions.pop("paternal_surname", None)
+    maternal = positions.pop("maternal_surname", None)
+    given = set(positions)
+    if full_name is not None:
+        given |= {"first_name", "last_name"}
+        written["first_name"] = written["last_name"] = written.pop("full_name")
+    if paternal is not None or maternal is not None:
+        given.add("last_name")
+        written["last_name"] = written.get("paternal_surname") or written["maternal_surname"]
+    required = [c for c in REQUIRED_COLUMNS if c in given]
+    frozen_given = frozenset(given)
     blank_columns = [
         i for i, h in enumerate(table.headers) if not h.strip() and i not in positions.values()
     ]
     rows: list[RosterRow] = []
     for line, cells in table.rows:
-        row = RosterRow(line=line, given=given)
+        row = RosterRow(line=line, given=frozen_given)
         if len(cells) > len(table.headers) and not _blank(cells[len(table.headers) :]):
             extra = next(str(c) for c in cells[len(table.headers) :] if str(c).strip())
             problems.append(
@@ -493,6 +531,15 @@ def parse_roster(table: Table) -> ParsedRoster:
                         line, "", str(cells[index]), _("This value is in a column without a name.")
                     )
                 )
+        if full_name is not None:
+            _split_name(row, cells, full_name, written, split_name, problems)
+        if paternal is not None or maternal is not None:
+            parts = [
+                _text(cells[i]) if i < len(cells) else ""
+                for i in (paternal, maternal)
+                if i is not None
+            ]
+            row.last_name = row.raw["last_name"] = " ".join(p for p in parts if p)
         for column, index in positions.items():
             cell = cells[index] if index < len(cells) else ""
             text = _text(cell)
@@ -510,11 +557,31 @@ def parse_roster(table: Table) -> ParsedRoster:
                 problems.append(RowProblem(line, written[column], text, str(err)))
                 continue
             setattr(row, column, value)
-        for column in REQUIRED_COLUMNS:
+        for column in required:
             if not row.raw.get(column):
                 problems.append(RowProblem(line, written[column], "", _("This value is required.")))
         rows.append(row)
     return ParsedRoster(rows, problems, written)
+
+
+def _split_name(
+    row: RosterRow,
+    cells: list[str | date],
+    index: int,
+    written: dict[str, str],
+    split_name: Callable[[str], tuple[str, str]] | None,
+    problems: list[RowProblem],
+) -> None:
+    text = _text(cells[index]) if index < len(cells) else ""
+    if not text or split_name is None:
+        return
+    try:
+        row.first_name, row.last_name = split_name(text)
+    except ValueError as err:
+        problems.append(RowProblem(row.line, written["first_name"], text, str(err)))
+        row.raw["first_name"] = row.raw["last_name"] = text
+        return
+    row.raw["first_name"], row.raw["last_name"] = row.first_name, row.last_name
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -554,7 +621,7 @@ def csv_chunks(
 
 
 def _xlsx_value(value: Any) -> Any:
-    if value is None or isinstance(value, date):
+    if value is None or isinstance(value, date | int | float) and not isinstance(value, bool):
         return value
     return xlsx_cell(str(value))
 

@@ -88,6 +88,9 @@ def _serve(
         "MERITO_DATA_DIR": str(data_dir),
         "MERITO_SECRET_KEY": secret,
         "MERITO_FAST_PASSWORD_HASHING": "false",
+        # The simulated reporters are a deliberate flood of real reports: the channel's question
+        # for floods (docs/reporting.md, "A channel nobody can jam") would stop the script.
+        "MERITO_REPORT_SUBMISSIONS_PER_HOUR": "1000000",
     }
     command = [
         sys.executable,

@@ -5,8 +5,8 @@ does (organisation, demo accounts, training catalogue and plans), and adds the p
 the load's simulated users work with:
 
 - employee accounts linked to demo employees in post (their own competency pages and gaps);
-- HR planner accounts, and validated ratings for everyone in post (imported as HR would, so the
-  heatmaps have numbers);
+- HR planner accounts (enrolled in two-step verification, as the role requires), and validated
+  ratings for everyone in post (imported as HR would, so the heatmaps have numbers);
 - investigators who signed in once and enrolled in two-step verification (their key pairs are
   created by that sign-in, as in production), receiving the "procurement fraud" channel, and a
   few reports already filed there with an attachment, each assigned to one of them;
@@ -15,8 +15,8 @@ the load's simulated users work with:
   knowledge test is open now.
 
 The simulated users read what they need from a JSON file (accounts, the shared password, the
-investigators' TOTP secrets and the step each last used). It lives in the run's temporary data
-directory, readable by its owner only, and goes with it.
+investigators' and HR planners' TOTP secrets and the step each last used). It lives in the run's
+temporary data directory, readable by its owner only, and goes with it.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class LoadFixtures:
 
     password: str
     employees: list[str] = field(default_factory=list)
-    planners: list[str] = field(default_factory=list)
+    planners: list[dict] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
     investigators: list[dict] = field(default_factory=list)
     channel_id: int = 0
@@ -180,11 +180,12 @@ def _principal(session: Session, user):
     return auth_service.Principal(user, None, roles, permissions_for(roles))  # type: ignore[arg-type]
 
 
-def _planners(session: Session, settings, password: str, count: int) -> list[str]:
+def _planners(session: Session, settings, password: str, count: int) -> list[dict]:
+    """HR planners, enrolled in the second step as investigators are (`_enrolled`)."""
     from backend.auth import service as auth_service
     from backend.auth.permissions import Role
 
-    emails = []
+    found = []
     for n in range(1, count + 1):
         user = auth_service.create_user(
             session,
@@ -195,8 +196,26 @@ def _planners(session: Session, settings, password: str, count: int) -> list[str
             roles=[Role.hr_planner],
             actor="bench.load",
         )
-        emails.append(user.email)
-    return emails
+        session.flush()
+        account, (_token, row) = _enrolled(session, settings, user, password)
+        auth_service.end_session(session, row)
+        found.append(account)
+    return found
+
+
+def _enrolled(session: Session, settings, user, password: str) -> tuple[dict, tuple[str, object]]:
+    """Sign `user` in once through the service calls the sign-in form and the two-step page
+    make (enrolling the authenticator); return the account for locust and (token, session)."""
+    from backend.auth import second_factor
+    from backend.auth import service as auth_service
+
+    token, row = auth_service.start_session(session, settings, user=user, password=password)
+    secret = second_factor.totp_draft_secret(session, settings, user=user)
+    second_factor.verify_second_factor(
+        session, settings, user=user, session_row=row, code=pyotp.TOTP(secret).now()
+    )
+    account = {"email": user.email, "totp_secret": secret, "last_step": user.totp_last_step}
+    return account, (token, row)
 
 
 def _employees(session: Session, settings, password: str, count: int) -> list[str]:
@@ -296,14 +315,10 @@ def _investigators(
             actor="bench.load",
         )
         session.flush()
-        token, row = auth_service.start_session(session, settings, user=user, password=password)
-        secret = auth_service.totp_draft_secret(session, settings, user=user)
-        auth_service.verify_second_factor(
-            session, settings, user=user, session_row=row, code=pyotp.TOTP(secret).now()
-        )
+        account, (token, row) = _enrolled(session, settings, user, password)
         keys[user.id] = reporting.session_private_key(row, token)
         auth_service.end_session(session, row)
-        found.append({"email": user.email, "totp_secret": secret, "last_step": user.totp_last_step})
+        found.append(account)
     return found, keys
 
 

@@ -268,7 +268,8 @@ class HRPlanner(Browser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.email = take_account("planners")
+        self.account = take_account("planners")
+        self.email = self.account["email"]
         self.regions: list[str] = []
         self.units: list[str] = []
         self.people: list[str] = []

@@ -91,8 +91,9 @@ def _assessment_context(session: Session, employee: Employee) -> dict[str, Any]:
     }
     current = service.current_levels(session, employee_id=employee.id)
     profile = service.person_gap_profile(session, employee=employee)
+    framework = service.framework_snapshot(session)
     values = {}
-    for c in service.list_competencies(session):
+    for c in framework.competencies:
         entry = pending.get(c.id)
         validated = current.get(c.id)
         values[c.code] = {
@@ -102,9 +103,9 @@ def _assessment_context(session: Session, employee: Employee) -> dict[str, Any]:
         }
     return {
         "employee": employee,
-        "competencies": service.list_competencies(session),
-        "descriptors": service.all_descriptors(session),
-        "scale": service.scale(session),
+        "competencies": framework.competencies,
+        "descriptors": framework.descriptors,
+        "scale": framework.scale,
         "current": current,
         "required": {r.competency.id: r for r in profile.rows},
         "values": values,
@@ -140,7 +141,7 @@ async def submit_self_assessment(
     request: Request, session: SessionDep, principal: CurrentPrincipal
 ):
     employee = service.linked_employee(session, principal)
-    codes = [c.code for c in service.list_competencies(session)]
+    codes = list(service.framework_snapshot(session).by_code)
     answers = SelfAssessmentForm.from_form(await request.form(), codes)
     return run_action(
         request,

@@ -127,6 +127,11 @@ from competency_framework.service.reports import (
     heatmap,
     organisation_cells,
 )
+from competency_framework.service.snapshot import (
+    CompetencyInfo,
+    FrameworkSnapshot,
+    framework_snapshot,
+)
 from competency_framework.service.steps import (
     PersonSteps,
     Step,
@@ -246,6 +251,9 @@ __all__ = [
     "participant_states",
     "pending_self_entries",
     "person_gap_profile",
+    "CompetencyInfo",
+    "FrameworkSnapshot",
+    "framework_snapshot",
     "person_matrices",
     "position_by_code",
     "position_profile_key",

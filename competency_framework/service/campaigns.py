@@ -14,6 +14,7 @@ from backend import audit, clock
 from backend.auth.models import User
 from backend.i18n import N_, _
 from backend.org.models import Employee, EmployeeStatus, Position, Unit
+from competency_framework import notices as campaign_notices
 from competency_framework.models import (
     AssessmentCampaign,
     CampaignParticipant,
@@ -139,6 +140,14 @@ def create_campaign(
             "scope": campaign.scope,
             "participants": len(people),
         },
+    )
+    campaign_notices.tell_employees(
+        session,
+        (e for e, _u in people),
+        kind=campaign_notices.CAMPAIGN_OPEN,
+        key=f"campaign:{campaign.id}:open",
+        params={"campaign": name, "date": deadline},
+        link="/competencies/me/assessment",
     )
     return campaign
 
@@ -281,6 +290,20 @@ def remind(
     session.add_all(reminders)
     people = len(owing_self)
     supervisors = len(reminders) - people
+    params = {"campaign": campaign.name, "date": campaign.deadline}
+    due, validation = campaign_notices.CAMPAIGN_DUE, campaign_notices.CAMPAIGN_VALIDATION
+    for kind, recipients, link in (
+        (due, owing_self["employee_id"], "/competencies/me/assessment"),
+        (validation, waiting["supervisor_id"], "/competencies/validation"),
+    ):
+        campaign_notices.tell_employees(
+            session,
+            (int(e) for e in recipients),
+            kind=kind,
+            key=campaign_notices.round_key(campaign.id, kind, now),
+            params=params,
+            link=link,
+        )
     audit.record(
         session,
         action="campaign.reminded",

@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from backend import clock
+from backend import clock, revisions
 from backend.org.models import Employee, Position, Unit
 from competency_framework import gaps
 from competency_framework.models import (
@@ -39,13 +39,14 @@ from competency_framework.service.reports import (
     data_key,
     organisation_cells,
 )
+from competency_framework.service.snapshot import CompetencyInfo, framework_snapshot
 
 # --- people -------------------------------------------------------------------------------------
 
 
 @dataclass
 class PersonGapRow:
-    competency: Competency
+    competency: CompetencyInfo
     required: int
     importance: str
     current: int | None
@@ -80,7 +81,17 @@ class PersonGapProfile:
 
 
 def person_gap_profile(session: Session, *, employee: Employee) -> PersonGapProfile:
-    """Return one person's requirements, current levels, pending self-ratings and gaps."""
+    """Return one person's requirements, current levels, pending self-ratings and gaps.
+
+    Computed once per transaction (a dashboard's panels and a page ask for it several times);
+    treat the result as read-only.
+    """
+    return revisions.per_transaction(
+        session, ("person_gap_profile", employee.id), lambda: _gap_profile(session, employee)
+    )
+
+
+def _gap_profile(session: Session, employee: Employee) -> PersonGapProfile:
     position = session.get(Position, employee.position_id) if employee.position_id else None
     profile = profile_for_position(session, position)
     version = profile_version(session, profile) if profile is not None else None
@@ -95,7 +106,7 @@ def person_gap_profile(session: Session, *, employee: Employee) -> PersonGapProf
         version=version,
         rows=[],
     )
-    for competency in list_competencies(session):
+    for competency in framework_snapshot(session).competencies:
         requirement = requirements.get(competency.id)
         required = requirement.level if requirement else 0
         rating = current.get(competency.id)

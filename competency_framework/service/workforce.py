@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -207,6 +207,8 @@ def unit_plans(
             sa_select(link.c.employee_id)
             .join(qual, qual.c.id == link.c.qualification_id)
             .where(qual.c.is_procurement.is_(True))
+            # Only valid ones count: no expiry, or one after today (the day it stops being valid).
+            .where(or_(link.c.expires_on.is_(None), link.c.expires_on > today))
         )
     }
     change = EmployeeStatusChange.__table__

@@ -4,14 +4,24 @@ for recent hires and the supplier learner demo account. Idempotent; never in pro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from backend import clock
 from backend.auth.models import User
 from backend.config import Settings
-from backend.org.models import Employee, EmployeeStatus, Unit, UnitKind
+from backend.org import service as org_service
+from backend.org.models import (
+    Employee,
+    EmployeeQualification,
+    EmployeeStatus,
+    Qualification,
+    Unit,
+    UnitKind,
+)
 from competency_framework.training import service
 from competency_framework.training.models import Audience, ExternalLearner, TrainingActivity
 
@@ -19,6 +29,11 @@ from competency_framework.training.models import Audience, ExternalLearner, Trai
 BUDGET_PER_PERSON = {UnitKind.procurement_unit.value: 4500, UnitKind.user_area.value: 2500}
 DEFAULT_BUDGET_PER_PERSON = 3000
 SUPPLIER_EMAIL = "supplier@demo.merito.mx"
+EMPLOYEE_EMAIL = "employee@demo.merito.mx"
+# The demo employee's procurement certification expires in this many days; a few colleagues'
+# expire later or expired lately (HR's list on /org/qualifications).
+DEMO_EXPIRY_DAYS = 20
+COLLEAGUE_EXPIRY_DAYS = (-10, 45, 75, 120)
 
 
 @dataclass
@@ -56,6 +71,7 @@ def seed(engine: Engine, settings: Settings) -> TrainingDemoSummary:
         session.flush()
         inductions = service.assign_to_new_staff(session, actor=None)
         summary = service.propose_plans(session, year=year, actor=None, only_missing=True)
+        _expiring_certificates(session, settings)
         _supplier_learner(session)
         session.commit()
     return TrainingDemoSummary(created, budgets, summary.plans_created, summary.items, inductions)
@@ -83,6 +99,51 @@ def _supplier_learner(session: Session) -> None:
                 session, training_session_id=upcoming[0].id, learner=learner, actor=None
             )
             break
+
+
+def _expiring_certificates(session: Session, settings: Settings) -> None:
+    """Give the demo employee a procurement certification that expires within 30 days (and a
+    few colleagues others), then run the expiry job: the notice and the renewal proposal show
+    in the demo at once. Only qualifications without an expiry yet are touched."""
+    today = clock.today(settings)
+    qualification = session.exec(
+        select(Qualification)
+        .where(col(Qualification.is_procurement).is_(True))
+        .order_by(col(Qualification.id))
+    ).first()
+    user = session.exec(select(User).where(User.email == EMPLOYEE_EMAIL)).first()
+    if qualification is None or user is None or user.employee_id is None:
+        return
+    if session.get(EmployeeQualification, (user.employee_id, qualification.id)) is None:
+        session.add(
+            EmployeeQualification(employee_id=user.employee_id, qualification_id=qualification.id)
+        )
+        session.flush()
+    colleagues = session.exec(
+        select(EmployeeQualification.employee_id)
+        .join(Employee, col(Employee.id) == EmployeeQualification.employee_id)
+        .where(
+            EmployeeQualification.qualification_id == qualification.id,
+            EmployeeQualification.employee_id != user.employee_id,
+            Employee.status != EmployeeStatus.left,
+        )
+        .order_by(col(EmployeeQualification.employee_id))
+        .limit(len(COLLEAGUE_EXPIRY_DAYS))
+    ).all()
+    for employee_id, days in [
+        (user.employee_id, DEMO_EXPIRY_DAYS),
+        *zip(colleagues, COLLEAGUE_EXPIRY_DAYS, strict=False),
+    ]:
+        link = session.get(EmployeeQualification, (employee_id, qualification.id))
+        if link.expires_on is None:
+            org_service.set_qualification_expiry(
+                session,
+                employee_id=employee_id,
+                qualification_id=qualification.id,
+                expires_on=today + timedelta(days=days),
+                actor="demo",
+            )
+    service.run_expiry(session, settings, today=today)
 
 
 def after_demo(engine: Engine, settings: Settings) -> str:

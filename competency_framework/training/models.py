@@ -3,7 +3,7 @@ enrolments with their evidence, external learners and mentoring."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
@@ -198,6 +198,7 @@ class ItemOrigin(StrEnum):
     employee = "employee"
     supervisor = "supervisor"
     hr = "hr"
+    renewal = "renewal"
 
 
 ORIGIN_LABELS = {
@@ -207,6 +208,7 @@ ORIGIN_LABELS = {
     ItemOrigin.employee: N_("Asked by the employee"),
     ItemOrigin.supervisor: N_("Added by the supervisor"),
     ItemOrigin.hr: N_("Added by HR"),
+    ItemOrigin.renewal: N_("Certificate renewal"),
 }
 
 
@@ -264,6 +266,10 @@ class TrainingPlanItem(SQLModel, table=True):
     decision_reason: str = Field(default="", max_length=1000)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A renewal: what it renews ("qualification:ID" or "enrolment:ID") and the day that
+    # expires; the daily expiry job proposes each (renewal_of, expires_on) once.
+    renewal_of: str = Field(default="", max_length=40)
+    expires_on: date | None = None
 
 
 class ExternalLearner(SQLModel, table=True):
@@ -336,6 +342,8 @@ class TrainingEnrolment(SQLModel, table=True):
     certificate_name: str = Field(default="", max_length=200)
     certificate_type: str = Field(default="", max_length=50)
     certificate_sha256: str = Field(default="", max_length=64)
+    # The day the certificate stops being valid (None: it does not expire).
+    certificate_expires_on: date | None = None
     evidence_note: str = Field(default="", max_length=1000)
     # Rating log entries (source "training") written on completion, awaiting confirmation.
     rating_entry_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -14,9 +14,13 @@ plugin = Plugin(
         "competency_framework.training.routes.api",
     ),
     models=("competency_framework.training.models",),
-    subscribers=("competency_framework.training.events",),
+    subscribers=("competency_framework.training.events", "competency_framework.training.notices"),
     jobs=("competency_framework.training.jobs",),
     cli="competency_framework.training.cli:register",
     catalogue="competency_framework",
-    hooks=(Hook("demo.after", "competency_framework.training.demo:after_demo", order=50),),
+    hooks=(
+        Hook("demo.after", "competency_framework.training.demo:after_demo", order=50),
+        Hook("privacy.export", "competency_framework.training.privacy:export"),
+        Hook("privacy.retention", "competency_framework.training.privacy:retention_rules"),
+    ),
 )

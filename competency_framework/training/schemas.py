@@ -115,6 +115,7 @@ class CompletionForm:
     note: str
     upload: UploadFile | None
     file: Certificate | None = None  # the upload, once read (`certificate()`)
+    expires_on: str = ""  # the day the certificate stops being valid ("": never)
 
     @classmethod
     def parse(cls, form: FormData) -> CompletionForm:
@@ -123,6 +124,7 @@ class CompletionForm:
             score=str(form.get("score", "")),
             note=str(form.get("note", "")),
             upload=upload if isinstance(upload, UploadFile) else None,
+            expires_on=str(form.get("certificate_expires_on", "")).strip()[:20],
         )
 
     async def certificate(self) -> Certificate | None:

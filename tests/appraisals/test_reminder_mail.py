@@ -1,18 +1,22 @@
-"""Appraisal reminders by email: a real local SMTP server, the outbox, retries, the audit."""
+"""Appraisal reminders by email, through the notice service: a real local SMTP server, the
+outbox, retries, the audit."""
 
 from __future__ import annotations
 
 import email
 from dataclasses import dataclass
+from datetime import timedelta
 from email import policy
+from email.utils import parseaddr
 
 import pytest
 from sqlmodel import select
 
 from assessments.appraisals import service
 from assessments.appraisals.models import AppraisalReminder
-from backend import jobs
+from backend import clock, jobs
 from backend.audit import AuditEntry
+from backend.notices.models import Notice, NoticeDelivery
 from tests.appraisals.helpers import agree, appraisal_of, open_cycle, plan, set_objectives
 from tests.competency.helpers import principal_for
 from tests.conftest import free_port, login
@@ -51,6 +55,12 @@ def scene(session, org, make_user) -> Scene:
     return Scene(cycle, hr, hr_user, head_user, a_user)
 
 
+def reminders_in(messages: list) -> list:
+    """The reminders among the mail (the supervisor's proposal also told officer a that the
+    objectives wait to be agreed)."""
+    return [m for m in messages if str(m["Subject"]).startswith("Mérito:")]
+
+
 def remind(session, scene: Scene) -> dict[str, int]:
     counts = service.remind(session, cycle=scene.cycle, actor=scene.hr)
     session.commit()
@@ -87,12 +97,12 @@ def test_reminders_are_emailed_in_each_recipients_language_and_audited(
     with local_smtp() as (controller, inbox):
         run = service.mail_reminders(session, use_smtp(settings, controller))
         assert run.counts == {"sent": 2, "no_account": 1}
-        by_recipient = {m["To"]: m for m in inbox.messages}
+        by_recipient = {parseaddr(str(m["To"]))[1]: m for m in reminders_in(inbox.messages)}
         assert set(by_recipient) == {scene.a_user.email, scene.head_user.email}
 
         spanish = by_recipient[scene.a_user.email]
         assert spanish["Subject"] == "Mérito: ciclo de evaluación 2026 — Redactar su autoevaluación"
-        body = spanish.get_content()
+        body = spanish.get_body(("plain",)).get_content()
         assert body.startswith(f"Hola, {scene.a_user.full_name}:")
         assert "RR. HH. le recuerda" in body and "1 de enero de 2026" in body
         assert f"{PUBLIC_URL}/appraisals" in body
@@ -102,12 +112,12 @@ def test_reminders_are_emailed_in_each_recipients_language_and_audited(
         assert english["Subject"] == (
             "Mérito: appraisal cycle 2026 — Write your assessments of the people who report to you"
         )
-        body = english.get_content()
+        body = english.get_body(("plain",)).get_content()
         assert "1 appraisal is waiting for you." in body and "January 1, 2026" in body
 
         # Each reminder is emailed once: a second run finds nothing to send.
         assert service.mail_reminders(session, settings).counts == {}
-        assert len(inbox.messages) == 2
+        assert len(reminders_in(inbox.messages)) == 2
 
     assert statuses(session) == {
         org.officer_a.id: ("sent", 1),
@@ -125,40 +135,43 @@ def test_reminders_are_emailed_in_each_recipients_language_and_audited(
     assert rows[org.officer_b.full_name] == "no_account"
 
 
-def test_a_mail_server_that_is_down_is_retried_then_given_up(session, settings, org, scene):
+def _deliveries(session) -> list[tuple[str, int]]:
+    session.expire_all()
+    return sorted(
+        (d.status, d.attempts)
+        for d in session.exec(
+            select(NoticeDelivery)
+            .join(Notice, Notice.id == NoticeDelivery.notice_id)
+            .where(Notice.kind == "appraisal.reminder")
+        )
+    )
+
+
+def test_a_mail_server_that_is_down_is_retried_by_the_notice_service(session, settings, org, scene):
     remind(session, scene)
     settings.smtp_host, settings.smtp_port = "127.0.0.1", free_port()  # nobody listens
     settings.smtp_timeout_seconds = 2
     first = service.mail_reminders(session, settings)
-    # The run stops at the first failure; that reminder waits for the next run.
-    assert first.counts["retry"] == 1 and first.counts["sent"] == 0
-    assert statuses(session)[org.officer_a.id] == ("pending", 1)
-    second = service.mail_reminders(session, settings)
-    third = service.mail_reminders(session, settings)
-    # Officer a's third failure gives it up; officer b has no account; the head's first try
-    # (the head's reminder was recorded last) fails in the third run.
-    assert first.counts + second.counts + third.counts == {
-        "retry": 3,
-        "failed": 1,
-        "no_account": 1,
-    }
-    assert statuses(session)[org.head.id] == ("pending", 1)
-    with local_smtp() as (controller, inbox):
-        last = service.mail_reminders(session, use_smtp(settings, controller))
-        assert last.counts == {"sent": 1}
-        assert [m["To"] for m in inbox.messages] == [scene.head_user.email]
+    # Handed over once; their mail waits to be retried (with backoff), not lost.
+    assert first.counts == {"sent": 2, "no_account": 1}
+    assert [status for status, _n in _deliveries(session)] == ["pending", "pending"]
+    assert all(attempts == 1 for _s, attempts in _deliveries(session))
+    # A second run hands over nothing again: each reminder is told once.
+    assert service.mail_reminders(session, settings).counts == {}
+    with local_smtp() as (controller, inbox), clock.frozen(clock.now() + timedelta(minutes=5)):
+        use_smtp(settings, controller)
+        from backend import notices
+
+        notices.deliver(session, settings)
+        assert sorted(parseaddr(str(m["To"]))[1] for m in reminders_in(inbox.messages)) == sorted(
+            [scene.a_user.email, scene.head_user.email]
+        )
+    assert [status for status, _n in _deliveries(session)] == ["sent", "sent"]
     assert statuses(session) == {
-        org.officer_a.id: ("failed", 3),
-        org.head.id: ("sent", 2),
+        org.officer_a.id: ("sent", 1),
+        org.head.id: ("sent", 1),
         org.officer_b.id: ("no_account", 0),
     }
-    audits = mail_audits(session)
-    assert [(a["sent"], a["failed"], a["retry"]) for a in audits] == [
-        (0, 0, 1),
-        (0, 0, 1),
-        (0, 1, 1),
-        (1, 0, 0),
-    ]
 
 
 def test_reminders_of_a_cycle_completed_before_mailing_are_not_sent(session, settings, org, scene):
@@ -168,7 +181,7 @@ def test_reminders_of_a_cycle_completed_before_mailing_are_not_sent(session, set
     with local_smtp() as (controller, inbox):
         run = service.mail_reminders(session, use_smtp(settings, controller))
         assert run.counts == {"cancelled": 3}
-        assert inbox.messages == []
+        assert reminders_in(inbox.messages) == []
     assert {s for s, _n in statuses(session).values()} == {"cancelled"}
 
 
@@ -189,10 +202,19 @@ def test_hr_reminds_from_the_cycle_page_and_the_job_writes_the_outbox(
     assert "2 reminders emailed" in job.run(session, settings)
     # No SMTP host in tests: each message is an .eml file in the outbox.
     files = sorted(settings.outbox_dir.glob("*.eml"))
-    messages = [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
-    assert {m["To"] for m in messages} == {scene.a_user.email, scene.head_user.email}
+    messages = reminders_in(
+        [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
+    )
+    assert {parseaddr(str(m["To"]))[1] for m in messages} == {
+        scene.a_user.email,
+        scene.head_user.email,
+    }
     assert all(
-        "Sign in to Mérito" in m.get_content() or "Inicie sesión" in m.get_content()
+        "/appraisals" in m.get_body(("plain",)).get_content()
+        and (
+            "Open it in Mérito" in m.get_body(("plain",)).get_content()
+            or "Ábralo en Mérito" in m.get_body(("plain",)).get_content()
+        )
         for m in messages
     )
 
@@ -233,7 +255,7 @@ def test_merito_appraisals_mail_reminders_sends_now_once_under_the_jobs_lease(
         done = cli_env.invoke(cli, ["appraisals", "mail-reminders"])
         assert done.exit_code == 0, done.output
         assert "2 reminders emailed" in done.output and "1 without an account" in done.output
-        assert len(inbox.messages) == 2
+        assert len(reminders_in(inbox.messages)) == 2
         # Nothing is sent twice; while the scheduler's run holds the lease, the command waits.
         again = cli_env.invoke(cli, ["appraisals", "mail-reminders"])
         assert again.exit_code == 0 and "0 reminders emailed" in again.output
@@ -241,7 +263,7 @@ def test_merito_appraisals_mail_reminders_sends_now_once_under_the_jobs_lease(
         assert jobs.claim(session.get_bind(), job, force=True)
         busy = cli_env.invoke(cli, ["appraisals", "mail-reminders"])
         assert busy.exit_code == 1 and "another run" in busy.output
-        assert len(inbox.messages) == 2
+        assert len(reminders_in(inbox.messages)) == 2
     assert set(statuses(session).values()) == {("sent", 1), ("no_account", 0)}
 
 

@@ -102,13 +102,14 @@ def _officer(browser, base: str):
 
 
 def _open_from_dashboard(staff, base: str, reference: str) -> None:
-    """The dashboard's panel counts the complaint and names it among the unread notices."""
+    """The dashboard's panel counts the complaint and names it among the unread notices (the
+    notice says "Complaint <reference>" and links to it)."""
     staff.goto(f"{base}/")
     panel = staff.locator(
         "section.panel", has=staff.locator("h2", has_text="Quejas por represalias")
     )
     assert panel.locator("dl.facts dd").first.inner_text() == "1"
-    _click(staff, f"a:has(code:text-is('{reference}'))")
+    _click(staff, f"ul.notices li:has-text('{reference}') a[href='/retaliation/{reference}']")
     assert staff.url.endswith(f"/retaliation/{reference}")
     assert STORY in staff.content()
     assert ACT in staff.content()

@@ -10,6 +10,8 @@ code path gives the channel its readers and their keys.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 WHAT = "Se pagaron dos veces las facturas de guantes del almacén central"
 REPLY = "Gracias, estamos revisando las facturas."
+MEETING = "Entre semana después de las 18 h; prefiero que me propongan un horario."
 
 
 @pytest.fixture
@@ -57,6 +60,11 @@ def test_a_report_on_the_demo_is_read_and_answered(demo_database, live_server, b
     reporter.goto(f"{base}/login")
     reporter.click("#login-report-link a")
     assert reporter.locator("h1").inner_text() == "Denuncia de forma segura"
+    # The competent authorities outside the institute (the demo's Mexican bodies), on a phone.
+    outside = reporter.locator("#external-reporting").inner_text()
+    assert "Secretaría Anticorrupción y Buen Gobierno" in outside
+    assert "Órgano Interno de Control" in outside
+    assert reporter.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     reporter.click("a[href^='/report/new']")
     reporter.locator("input[name=channel]").first.check()
     reporter.fill("#f-what", WHAT)
@@ -68,7 +76,12 @@ def test_a_report_on_the_demo_is_read_and_answered(demo_database, live_server, b
     reporter.click("#report-form button[type=submit]")
     reporter.wait_for_selector("#receipt")  # not "Nadie recibiría tu denuncia…"
     receipt = reporter.locator("#receipt").inner_text().strip()
-    assert len(receipt.replace("-", "")) == 24
+    # The thank-you line names the report's reference (the demo has other cases too).
+    reference = re.search(
+        r"\b[A-Z]{2,4}-[0-9A-Z-]+\b", reporter.locator("main p").first.inner_text()
+    )
+    assert reference, reporter.locator("main p").first.inner_text()
+    assert [len(group) for group in receipt.split("-")] == [4] * 7  # 24 random + the tag
     # The channel set no cookie (the sign-in page's pre-session cookie is all the browser has).
     assert [c["name"] for c in reporter_context.cookies()] == ["merito_presession"]
 
@@ -84,7 +97,7 @@ def test_a_report_on_the_demo_is_read_and_answered(demo_database, live_server, b
     sign_in(staff, base, demo.demo_email("investigator"), demo.demo_password("investigator"))
     assert "/login" not in staff.url
     staff.goto(f"{base}/cases")
-    staff.locator("#inbox a").first.click()
+    staff.click(f"#inbox a[href='/cases/{reference.group(0)}']")
     staff.wait_for_selector("#case-history")
     assert WHAT in staff.content()
     assert staff.locator("a:has-text('facturas.txt')").count() == 1
@@ -101,5 +114,17 @@ def test_a_report_on_the_demo_is_read_and_answered(demo_database, live_server, b
     reporter.wait_for_selector("#report-status")
     assert REPLY in reporter.content()
     assert WHAT in reporter.content()
+
+    # The reporter asks for a call (Art. 9(2)); the investigator reads the request.
+    reporter.check("input[name=meeting_mode][value=phone]")
+    reporter.fill("#f-meeting_text", MEETING)
+    reporter.click("#meeting-form button[type=submit]")
+    reporter.wait_for_selector("#report-status")
+    assert MEETING in reporter.content()
+    assert reporter.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    staff.reload()
+    staff.wait_for_selector("#case-history")
+    assert MEETING in staff.content()
+    assert "Una llamada telefónica" in staff.content() or "A telephone call" in staff.content()
     reporter_context.close()
     staff_context.close()

@@ -57,7 +57,7 @@ def test_an_hr_planner_sees_the_problems_then_imports_the_corrected_file(
         ("4", "estatus"),
     ]
     assert rows[0][2] == "NO-EXISTE"
-    assert "No unit has the code NO-EXISTE." in rows[0][3]
+    assert "No unit has this code or name." in rows[0][3]
     assert "already appears on line 2" in rows[2][3]
     assert "Nothing was changed" in page.locator("#import-result").inner_text()
 

@@ -265,6 +265,30 @@ def test_share_of_procurement_staff_with_a_procurement_qualification(session, bu
     assert plan.qualified_share == 0.5
 
 
+def test_the_share_counts_only_qualifications_still_valid(session, build):
+    unit = build.unit("U1")
+    buyers = build.post(unit, "U1-ANA", planned=4)
+    people = [build.person(unit, buyers, qualifications=("CERT-CP",)) for _n in range(4)]
+    session.commit()
+    qualification = org_service.ensure_qualification(
+        session, code="CERT-CP", name_es="", name_en="", is_procurement=True
+    )
+    # Expired yesterday; stops being valid today (the day it stops counting); tomorrow; never.
+    for person, expires_on in zip(
+        people, (date(2026, 6, 29), TODAY, date(2026, 7, 1), None), strict=True
+    ):
+        org_service.set_qualification_expiry(
+            session,
+            employee_id=person.id,
+            qualification_id=qualification.id,
+            expires_on=expires_on,
+        )
+    session.commit()
+    plan = plan_of(session, unit)
+    assert (plan.procurement_staff, plan.procurement_qualified) == (4, 2)
+    assert plan.qualified_share == 0.5
+
+
 def test_a_unit_without_procurement_staff_has_no_share(session, build):
     unit = build.unit("U1")
     area = build.post(unit, "U1-UA", planned=1, role="user_area_staff", job_family="user_area")
@@ -353,9 +377,7 @@ def test_the_competency_target_is_a_threshold_and_people_without_a_profile_have_
     assert plan.shortfall == "none"  # at the target is not short
     stricter = WorkforceRules(**(RULES.model_dump() | {"coverage_target": 0.81}))
     strict_plan = next(
-        p
-        for p in service.unit_plans(session, today=TODAY, rules=stricter)
-        if p.unit_id == unit.id
+        p for p in service.unit_plans(session, today=TODAY, rules=stricter) if p.unit_id == unit.id
     )
     assert strict_plan.shortfall == "competencies"
     # No role profile, no requirements: short in numbers only, never in competencies.

@@ -137,9 +137,7 @@ def test_anonymous_csrf_tokens_expire_and_cannot_be_forged():
     assert not check_anonymous_csrf_token(secret, bound, binding="q" * 43, now=1_000_100)
     assert not check_anonymous_csrf_token(secret, bound, now=1_000_100)
     assert not check_anonymous_csrf_token(secret, token, binding="p" * 43, now=1_000_100)
-    assert not check_anonymous_csrf_token(
-        secret, bound, binding="p" * 43, now=1_000_000 + 3 * 3600
-    )
+    assert not check_anonymous_csrf_token(secret, bound, binding="p" * 43, now=1_000_000 + 3 * 3600)
 
 
 def test_role_without_permission_gets_403_and_api_errors_are_structured(client, make_user):

@@ -793,9 +793,13 @@ def test_custom_reminders_are_sent_once_to_whoever_set_them(session, settings, m
     session.commit()
     assert cases.run_deadlines(session, today=today + timedelta(days=4)).reminders == 0
     assert session.get(CaseReminder, reminder.id).sent_on == today + timedelta(days=3)
-    [view] = cases.notifications_for(session, user=me)
-    assert view.reference == report.reference and view.notification.kind == "reminder"
-    assert cases.mark_read(session, user=me, today=today) == 1
+    # The one notice list (backend.notices) holds it, named by the case's reference.
+    views = cases.notifications_for(session, user=me)
+    [view] = [v for v in views if v.notice.kind == "reporting.reminder"]
+    assert view.notice.params["reference"] == report.reference and view.href.endswith(
+        report.reference
+    )
+    assert cases.mark_read(session, user=me, today=today) == len(views)
 
 
 def test_reports_nobody_can_read_are_flagged_to_the_administrators(session, settings, make_user):
@@ -1062,19 +1066,21 @@ def test_the_steps_a_case_allows_are_what_its_page_offers_and_its_forms_accept(
     report = file_report(session, settings, ready.channel.id).report
     access = open_as(session, me, report.reference)
     Step = cases.Step
-    assert cases.allowed_steps(access, me) == {Step.acknowledge, Step.assign, Step.remind}
+    open_steps = {Step.assign, Step.remind, Step.set_priority, Step.keep}
+    assert cases.allowed_steps(access, me) == {Step.acknowledge} | open_steps
     with pytest.raises(reporting.ReportingError) as refused:
         cases.refuse_unless(access, me, Step.request_identity)
     assert refused.value.status_code == 409
     cases.acknowledge(session, settings, access=access, actor=me, text="Received")
     session.commit()
-    assert cases.allowed_steps(access, me) == {Step.change_status, Step.assign, Step.remind}
+    assert cases.allowed_steps(access, me) == {Step.change_status} | open_steps
     with pytest.raises(reporting.ReportingError, match="already acknowledged"):
         cases.refuse_unless(access, me, Step.acknowledge)
     closed = _closed_case(session, settings, ready, outcome="unsubstantiated", closed_on=None)
     access = open_as(session, me, closed.reference)
-    assert cases.allowed_steps(access, me) == frozenset()
-    for step in (Step.assign, Step.remind, Step.acknowledge):
+    # A closed case can still be kept longer (an extension, a legal hold) and referred.
+    assert cases.allowed_steps(access, me) == {Step.keep, Step.refer}
+    for step in (Step.assign, Step.remind, Step.acknowledge, Step.set_priority):
         with pytest.raises(reporting.ReportingError, match="was closed on") as refused:
             cases.refuse_unless(access, me, step)
         assert refused.value.status_code == 409

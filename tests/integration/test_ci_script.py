@@ -136,7 +136,7 @@ def test_a_clean_run_passes_and_ends_with_what_ran(tmp_path, run_ci):
 
 # --- the session check alone (pytest in a scratch copy, without the rest of .ci/run) ---------
 
-LABELLED = '''
+LABELLED = """
 import pytest
 
 
@@ -152,15 +152,15 @@ def test_on_no_database():
 @pytest.mark.browser
 def test_in_a_browser():
     assert True
-'''
-LOAD = '''
+"""
+LOAD = """
 import pytest
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_load_run(database):
     assert database
-'''
+"""
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from backend.auth.models import User
-from tests.conftest import TEST_PASSWORD, login, sign_in_form_token
+from tests.conftest import TEST_PASSWORD, csrf_of, login, sign_in_form_token
+from tests.reporting_helpers import totp_code
 
 INITIAL = "Initial-password-from-admin-77"
 CHOSEN = "lantern orchard velvet compass 19"
@@ -45,6 +46,19 @@ def test_an_account_made_by_an_administrator_can_only_change_its_password_first(
         follow_redirects=False,
     )
     assert response.status_code == 303
+    # An HR planner passes the second step first (enrolling), then meets the password hold.
+    assert response.headers["location"].startswith("/login/second-factor")
+    client.get(response.headers["location"])
+    passed = client.post(
+        "/login/second-factor",
+        data={
+            "code": totp_code(client.app, "nueva.persona@example.org"),
+            "next": "/competencies/gaps",
+            "csrf_token": csrf_of(client),
+        },
+        follow_redirects=False,
+    )
+    assert passed.status_code == 303
     # Every page, wherever sign-in meant to go, leads to the one page it may use.
     for path in ("/", "/competencies/gaps", "/account", "/appraisals/cycles"):
         answer = client.get(path, follow_redirects=False)

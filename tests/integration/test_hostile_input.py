@@ -286,6 +286,12 @@ EXPORTS: dict[str, list[Export]] = {
     "/training/manage/import": [
         Export("planner", "/training/manage/import?template=1", formats=("xlsx",))
     ],
+    "/org/employees/import/template": [
+        Export("planner", "/org/employees/import/template?format={fmt}&lang=es")
+    ],
+    # An import run's problem and change lists: fetched below, from a run with hostile cells.
+    "/org/employees/import/runs/{run_id}/problems": [],
+    "/org/employees/import/runs/{run_id}/changes": [],
 }
 
 
@@ -361,8 +367,41 @@ def test_no_export_lets_a_cell_run_as_a_formula(client, session, org, hostile_wo
     assert report.status_code == 200, report.text[:300]
     problems += formula_problems("import problems", report.content, "csv")
     assert any(HYPERLINK in cell for cell in csv_cells(report.content))
+    problems += run_export_problems(client, tokens["planner"][0])
+    fetched += 4
     assert fetched >= 2 * len(EXPORTS)
     assert problems == [], "\n".join(problems)
+
+
+def run_export_problems(client, csrf: str) -> list[str]:
+    """Upload a file with hostile cells through the mapping step; check its two lists."""
+    from backend.org import spreadsheet
+    from backend.org.service import imports
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(spreadsheet.header_row("en"))
+    writer.writerow(["N9", HYPERLINK, AT, "", "DA", "", "", "2024-01-01", "", "", ""])
+    writer.writerow([PLUS, MINUS, HYPERLINK, AT, "DA", "", "", "2024-01-01", "", "", ""])
+    upload = client.post(
+        "/org/employees/import/runs",
+        data={"csrf_token": csrf},
+        files={"file": ("people.csv", buffer.getvalue().encode(), "text/csv")},
+        follow_redirects=False,
+    )
+    page = upload.headers["location"]
+    fields = {f"field-{i}": c for i, c in enumerate(spreadsheet.COLUMNS)}
+    client.post(f"{page}/mapping", data={"csrf_token": csrf, **fields})
+    imports.wait(int(page.rsplit("/", 1)[1]))
+    found: list[str] = []
+    for name in ("problems", "changes"):
+        for kind in ("csv", "xlsx"):
+            response = client.get(f"{page}/{name}?format={kind}")
+            assert response.status_code == 200, response.text[:300]
+            found += formula_problems(f"import run {name}", response.content, kind)
+            if not any(HYPERLINK in cell for cell in text_of(response.content, kind)):
+                found.append(f"import run {name} ({kind}): the seeded text does not appear")
+    return found
 
 
 # --- oversized bodies -------------------------------------------------------------------------

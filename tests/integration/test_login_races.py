@@ -19,10 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from backend.auth import second_factor
 from backend.auth import service as auth_service
-from backend.auth.models import AuthSession, LoginThrottle
+from backend.auth.models import AuthSession, LoginThrottle, RecoveryCode
 from backend.auth.service import anonymous_csrf_token
 from tests.browser.conftest import LiveServer
 from tests.conftest import TEST_PASSWORD
@@ -228,3 +229,43 @@ def test_one_code_sent_on_several_half_sessions_at_once_is_accepted_once(
 
     statuses = _burst([send(cookie) for cookie in halves])
     assert sorted(statuses) == [303, 422, 422, 422]
+
+
+def test_one_recovery_code_sent_on_several_half_sessions_at_once_is_accepted_once(
+    app, server, settings, make_user
+):
+    user = make_user("admin")
+    with Session(app.state.engine) as db:
+        person = db.get(type(user), user.id)
+        second_factor.totp_draft_secret(db, settings, user=person)
+        person.totp_confirmed_at = person.created_at
+        code = second_factor.new_recovery_codes(db, settings, user=person)[0]
+        db.commit()
+    halves = []
+    for _n in range(4):
+        with httpx.Client(base_url=server.url, timeout=20) as browser:
+            pre = _browser(settings)
+            browser.cookies.set("merito_presession", pre["cookie"].split("=", 1)[1])
+            step = browser.post(
+                "/login",
+                data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": pre["token"]},
+            )
+            assert step.status_code == 303
+            halves.append(browser.cookies["merito_session"])
+    with Session(app.state.engine) as db:
+        rows = db.exec(select(AuthSession).where(AuthSession.user_id == user.id)).all()
+        csrf = {row.token_hash: row.csrf_token for row in rows}
+
+    def send(cookie: str):
+        return lambda: httpx.post(
+            f"{server.url}/login/second-factor",
+            data={"code": code, "next": "/", "csrf_token": csrf[auth_service.token_hash(cookie)]},
+            headers={"Cookie": f"merito_session={cookie}"},
+            timeout=20,
+        )
+
+    statuses = _burst([send(cookie) for cookie in halves])
+    assert sorted(statuses) == [303, 422, 422, 422]
+    with Session(app.state.engine) as db:
+        used = db.exec(select(RecoveryCode).where(col(RecoveryCode.used_at).is_not(None))).all()
+        assert len(used) == 1

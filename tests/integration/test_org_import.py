@@ -384,7 +384,7 @@ def test_checking_a_file_writes_nothing_even_when_it_is_correct(session, org):
 def test_problem_messages_follow_the_language_of_the_request(session, org):
     with use_locale("es"):
         check = roster.check_roster(session, csv_bytes("N1,A,B,,NOPE,,,2024-01-01,,,"), "x.csv")
-    assert check.problems[0].message == "Ninguna unidad tiene la clave NOPE."
+    assert check.problems[0].message == "Ninguna unidad tiene esa clave o ese nombre."
 
 
 def test_an_export_imports_back_unchanged(session, org):

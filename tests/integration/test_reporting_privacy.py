@@ -309,12 +309,25 @@ MARKERS = {
     "act": "ACT-MARKER-62bf8",
     "evidence": "EVIDENCE-MARKER-f1e35",
     "identity_reason": "IDREASON-MARKER-7e4a9",
+    # Triage, questionnaires and retention
+    "questionnaire": "QUESTIONNAIRE-MARKER-3d9f0",
+    "priority_reason": "PRIORITY-MARKER-8c2b7",
+    "hold_reason": "HOLDREASON-MARKER-61ae4",
 }
 
 
 def _seed_marked_case(client, session, settings, make_user):
     ready = ready_channel(session, settings, make_user)
     officer = add_holder(session, settings, make_user, "protection_officer")
+    # The channel's questionnaire: its answers are sealed with the report.
+    reporting.add_question(
+        session,
+        channel=ready.channel,
+        actor=ready.investigator,
+        data=reporting.QuestionInput(text_es="¿Qué contrato?", text_en="Which contract?"),
+        today=clock.today(settings),
+    )
+    session.commit()
     sent = submit_via_client(
         client,
         report_form_data(
@@ -322,6 +335,7 @@ def _seed_marked_case(client, session, settings, make_user):
             what=f"Facts {MARKERS['answer']}",
             who=MARKERS["who"],
             identity=f"My phone {MARKERS['identity']}",
+            **{f"q-{ready.channel.id}-q1": MARKERS["questionnaire"]},
         ),
         files=[
             (
@@ -377,6 +391,23 @@ def _seed_marked_case(client, session, settings, make_user):
     client.cookies.clear()
     csrf = staff_login(client, ready.investigator.email)
     for path, data in (
+        ("priority", {"priority_level": "urgent", "priority_reason": MARKERS["priority_reason"]}),
+        (
+            "holds",
+            {
+                "hold_kind": "legal_hold",
+                "hold_until": str(date.today() + timedelta(days=400)),
+                "hold_reason": MARKERS["hold_reason"],
+            },
+        ),
+    ):
+        response = client.post(
+            f"/cases/{reference}/{path}",
+            data={**data, "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+    for path, data in (
         (
             "reminders",
             {"remind_on": str(date.today() + timedelta(days=30)), "note": MARKERS["reminder"]},
@@ -401,6 +432,8 @@ def _seed_marked_case(client, session, settings, make_user):
         assert response.status_code == 303, response.text
     page = client.get(f"/cases/{reference}").text
     assert MARKERS["close_reason"] in page and MARKERS["reminder"] in page
+    for name in ("questionnaire", "priority_reason", "hold_reason"):
+        assert MARKERS[name] in page, name
 
     # An identity request, decided with a reason the reporter is told.
     report = session.exec(select(Report)).one()

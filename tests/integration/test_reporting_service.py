@@ -258,19 +258,43 @@ def test_tampered_or_swapped_ciphertext_is_detected(session, settings, make_user
         reporting.timeline(session, access=access)
 
 
-def test_wrong_receipts_are_generic_and_throttled_globally(session, settings, make_user):
+def test_wrong_receipts_are_generic_and_throttled_globally(
+    session, settings, make_user, monkeypatch
+):
+    import time
+
+    from whistleblowing.service import receipts as receipts_service
+
+    # The budget refills one attempt every two seconds: the clock stands still here.
+    frozen = time.time()
+    monkeypatch.setattr(receipts_service, "_clock", lambda: frozen)
     ready = ready_channel(session, settings, make_user)
     result = _file(session, settings, _submission(ready.channel.id))
     messages = set()
     last = "1" if result.receipt[-1] == "0" else "0"
-    for attempt in ["nonsense", crypto.new_receipt(), result.receipt[:-1] + last]:
+    issued_elsewhere = reporting.with_tag(settings, crypto.new_receipt())  # tagged, no report
+    for attempt in [
+        "nonsense",
+        crypto.new_receipt(),
+        result.receipt[:-1] + last,
+        issued_elsewhere,
+    ]:
         with pytest.raises(reporting.ReportingError) as wrong:
             reporting.receipt_login(session, settings, receipt=attempt)
         messages.add((wrong.value.status_code, str(wrong.value)))
     assert len(messages) == 1
+    # Forged receipts (a wrong tag, or the old form when no report still uses it) cost nothing:
+    # however many, the budget stays whole.
+    for _ in range(3 * int(reporting.RECEIPT_BUCKET_CAPACITY)):
+        with pytest.raises(reporting.ReportingError) as forged:
+            reporting.receipt_login(session, settings, receipt=result.receipt[:-1] + last)
+        assert forged.value.status_code == 401
+    # Receipts the server tagged but that open nothing are what the global budget counts.
     for _ in range(int(reporting.RECEIPT_BUCKET_CAPACITY)):
         try:
-            reporting.receipt_login(session, settings, receipt=crypto.new_receipt())
+            reporting.receipt_login(
+                session, settings, receipt=reporting.with_tag(settings, crypto.new_receipt())
+            )
         except reporting.ReportingError as err:
             last = err
     assert last.status_code == 429

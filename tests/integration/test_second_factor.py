@@ -1,15 +1,18 @@
-"""Investigators and protection officers sign in with a TOTP second factor."""
+"""Investigators, protection officers, HR planners and administrators sign in with a TOTP
+second factor, and can fall back on single-use recovery codes."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pyotp
 import pytest
 from sqlmodel import Session, select
 
+from backend.auth import second_factor
 from backend.auth import service as auth_service
-from backend.auth.models import AuthSession, User
+from backend.auth.models import AuthSession, RecoveryCode, User
 from backend.auth.permissions import Role
 from tests.conftest import csrf_of, login, sign_in_form_token
 from tests.reporting_helpers import staff_login, totp_code
@@ -74,7 +77,7 @@ def test_a_totp_code_cannot_be_replayed(client, session, make_user):
     used_step = session.get(User, user.id).totp_last_step
     client.cookies.clear()
     _password_step(client, user.email)
-    secret = auth_service.totp_secret_of(client.app.state.settings, session.get(User, user.id))
+    secret = second_factor.totp_secret_of(client.app.state.settings, session.get(User, user.id))
     replay = pyotp.TOTP(secret).at(used_step * 30)
     response = client.post(
         "/login/second-factor",
@@ -112,13 +115,116 @@ def test_cancel_ends_the_half_session(client, make_user):
 
 ROLES_WITHOUT_SECOND_FACTOR = [
     "employee",
-    "hr_planner",
     "panel_member",
     "candidate",
-    "admin",
     "auditor",
     "supplier",
 ]
+
+
+@pytest.mark.parametrize("role", ["hr_planner", "admin"])
+def test_hr_planners_and_administrators_must_pass_totp(client, make_user, role):
+    user = make_user(role)
+    response = _password_step(client, user.email)
+    assert response.headers["location"] == "/login/second-factor?next=%2Fcases"
+    assert client.get("/").status_code == 401
+    page = client.get("/login/second-factor?next=/cases")
+    assert "otpauth://totp/" in page.text
+    ok = client.post(
+        "/login/second-factor",
+        data={
+            "code": totp_code(client.app, user.email),
+            "next": "/",
+            "csrf_token": csrf_of(client),
+        },
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    home = client.get("/")
+    assert home.status_code == 200
+    # Enrolled, without recovery codes yet: every page says so until they are created.
+    assert "recovery-codes-reminder" in home.text
+
+
+def _recovery_codes(client) -> list[str]:
+    page = client.post("/account/two-step/recovery-codes", data={"csrf_token": csrf_of(client)})
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    codes = re.findall(r"<li><code>([0-9a-z]{5}-[0-9a-z]{5})</code></li>", page.text)
+    assert len(codes) == second_factor.RECOVERY_COUNT == len(set(codes))
+    return codes
+
+
+def _recovery_step(client, user, code: str):
+    client.cookies.clear()
+    _password_step(client, user.email)
+    client.get("/login/second-factor")
+    return client.post(
+        "/login/second-factor",
+        data={"code": code, "next": "/", "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
+
+
+def test_a_recovery_code_signs_in_once_and_only_its_digest_is_kept(client, session, make_user):
+    user = make_user("admin")
+    staff_login(client, user.email)
+    assert "recovery-codes-reminder" in client.get("/account").text
+    codes = _recovery_codes(client)
+    assert "recovery-codes-reminder" not in client.get("/account").text
+    stored = session.exec(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all()
+    assert len(stored) == 10
+    dump = " ".join(row.code_digest for row in stored)
+    assert not any(code.replace("-", "") in dump or code in dump for code in codes)
+    # Typed in capitals, with spaces, and an O for a 0: still the code.
+    typed = codes[3].upper().replace("-", " ").replace("0", "O")
+    used = _recovery_step(client, user, typed)
+    assert used.status_code == 303
+    landing = client.get("/")
+    assert landing.status_code == 200 and "9 codes are left" in landing.text
+    again = _recovery_step(client, user, codes[3])
+    assert again.status_code == 422 and "This code is not correct" in again.text
+    page = client.get("/login/second-factor")
+    assert "Use a recovery code" in page.text
+
+
+def test_new_recovery_codes_replace_the_old_ones(client, make_user):
+    user = make_user("hr_planner")
+    staff_login(client, user.email)
+    old = _recovery_codes(client)
+    new = _recovery_codes(client)
+    assert not set(old) & set(new)
+    assert _recovery_step(client, user, old[0]).status_code == 422
+    assert _recovery_step(client, user, new[0]).status_code == 303
+    page = client.get("/account/two-step")
+    assert "9 are still unused" in page.text
+
+
+def test_wrong_recovery_codes_spend_the_same_budget_as_wrong_totp_codes(client, make_user):
+    user = make_user("admin")
+    staff_login(client, user.email)
+    _recovery_codes(client)
+    client.cookies.clear()
+    _password_step(client, user.email)
+    client.get("/login/second-factor")
+    statuses = [
+        client.post(
+            "/login/second-factor",
+            data={"code": f"zzzzz-zzzz{n}", "next": "/", "csrf_token": csrf_of(client)},
+        ).status_code
+        for n in range(2, 7)
+    ]
+    # The fifth wrong code fills the window and ends the half-open session.
+    assert statuses == [422, 422, 422, 422, 429]
+
+
+def test_recovery_codes_need_an_enrolled_second_factor(client, make_user):
+    user = make_user("employee")
+    login(client, user.email)
+    page = client.get("/account/two-step")
+    assert page.status_code == 200 and "does not require a second step" in page.text
+    refused = client.post("/account/two-step/recovery-codes", data={"csrf_token": csrf_of(client)})
+    assert refused.status_code == 409
 
 
 @pytest.mark.parametrize("role", ROLES_WITHOUT_SECOND_FACTOR)
@@ -149,20 +255,20 @@ def test_granting_the_investigator_role_ends_open_sessions(client, session, make
 
 def test_verify_second_factor_accepts_adjacent_steps_only(session, settings, make_user):
     user = make_user("investigator")
-    secret = auth_service.totp_draft_secret(session, settings, user=user)
+    secret = second_factor.totp_draft_secret(session, settings, user=user)
     token, row = auth_service.start_session(session, settings, user=user)
     session.commit()
     now = time.time()
     far = pyotp.TOTP(secret).at(now - 120)
     try:
-        auth_service.verify_second_factor(
+        second_factor.verify_second_factor(
             session, settings, user=user, session_row=row, code=far, now=now
         )
         raise AssertionError("a two-minute-old code was accepted")
     except auth_service.AuthError as err:
         assert err.status_code == 422
     near = pyotp.TOTP(secret).at(now - 30)
-    auth_service.verify_second_factor(
+    second_factor.verify_second_factor(
         session, settings, user=user, session_row=row, code=near, now=now
     )
     assert row.pending_second_factor is False
@@ -170,22 +276,23 @@ def test_verify_second_factor_accepts_adjacent_steps_only(session, settings, mak
 
 def test_totp_secrets_are_encrypted_at_rest(session, settings, make_user):
     user = make_user("investigator")
-    secret = auth_service.totp_draft_secret(session, settings, user=user)
+    secret = second_factor.totp_draft_secret(session, settings, user=user)
     session.commit()
     session.expire_all()
     stored = session.get(User, user.id).totp_secret
     assert secret not in stored and stored.startswith("v1:")
-    assert auth_service.totp_secret_of(settings, session.get(User, user.id)) == secret
+    assert second_factor.totp_secret_of(settings, session.get(User, user.id)) == secret
     # Another installation's key (a stolen database alone) cannot open it.
     other = settings.model_copy(update={"secret_key": None})
     other._secret = "another-installation-secret-key-0123456789"
     with pytest.raises(auth_service.AuthError):
-        auth_service.totp_secret_of(other, session.get(User, user.id))
+        second_factor.totp_secret_of(other, session.get(User, user.id))
 
 
 def test_an_admin_resets_a_lost_second_factor(client, session, settings, make_user):
     user = make_user("investigator")
     staff_login(client, user.email)
+    _recovery_codes(client)
     admin = make_user("admin")
     client.cookies.clear()
     token = login(client, admin.email)
@@ -198,5 +305,7 @@ def test_an_admin_resets_a_lost_second_factor(client, session, settings, make_us
     session.expire_all()
     reset = session.get(User, user.id)
     assert reset.totp_secret is None and reset.totp_confirmed_at is None
+    assert reset.recovery_codes_at is None
+    assert not session.exec(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all()
     client.cookies.clear()
     staff_login(client, user.email)  # enrols again

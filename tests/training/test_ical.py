@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from competency_framework.training import ical
+from backend import calendar as ical
 
 MEXICO = ZoneInfo("America/Mexico_City")
 

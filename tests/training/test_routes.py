@@ -302,9 +302,7 @@ def test_a_full_session_offers_the_waiting_list(client, session, org, setup):
             session, employee=person, activity=course, actor=setup["hr_principal"], year=YEAR
         )
         service.approve_plan(session, employee=person, actor=setup["hr_principal"], year=YEAR)
-    service.enrol_employee(
-        session, training_session_id=seat.id, employee=org.officer_b, actor=None
-    )
+    service.enrol_employee(session, training_session_id=seat.id, employee=org.officer_b, actor=None)
     session.commit()
     csrf = login(client, setup["officer"].email)
     assert "Join the waiting list" in client.get("/training/catalogue/tiny").text

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlmodel import select
+
 from assessments.vacancies import service
 from assessments.vacancies.models import ApplicationStatus, VacancyStatus
+from backend.notices.models import Notice
 from tests.vacancies import helpers
 
 
@@ -67,3 +70,19 @@ def test_a_full_competition_ranks_appoints_the_top_and_keeps_a_reserve_list(
     reserve = service.reserve_list(session, vacancy)
     assert [a.id for _e, a in reserve] == [comp.candidates["a"][1].id]
     assert service.window_open(vacancy) is False
+    # Each candidate was told each step, with its dates (assessments/vacancies/notices.py).
+    told = {}
+    for user_id, kind, params in session.exec(select(Notice.user_id, Notice.kind, Notice.params)):
+        told.setdefault(user_id, {})[kind] = params
+    x_user = comp.candidates["x"][0]
+    assert {
+        "vacancy.application_received",
+        "vacancy.sift_passed",
+        "vacancy.results",
+        "vacancy.appeal_window",
+        "vacancy.appointment",
+    } <= set(told[x_user.id])
+    assert told[x_user.id]["vacancy.appeal_window"]["closes"] == {
+        "$datetime": vacancy.appeal_closes_at.isoformat()
+    }
+    assert "vacancy.appointment" not in told[comp.candidates["a"][0].id]

@@ -21,6 +21,7 @@ from assessments.vacancies.models import (
     BankQuestion,
     CandidateAccount,
     PanelMember,
+    Slot,
     Vacancy,
     VacancyStatus,
 )
@@ -99,8 +100,20 @@ def test_the_demo_has_a_competition_at_every_stage_and_a_bank_for_every_competen
         "declarations": 0,
         "to_score": len(active),
     }
+    # The other two interviewed everyone yesterday but the demo candidate, whose interview is
+    # booked for tomorrow (there are free places the day after, to move to).
     for member in panel[1:]:
-        assert service.work_for(session, vacancy=interview, user=member)["to_score"] == 0
+        assert service.work_for(session, vacancy=interview, user=member)["to_score"] == 1
+    booked = service.booking_of(
+        session, service.application_of(session, interview, candidate), "interview"
+    )
+    assert booked is not None
+    slot = session.get(Slot, booked.slot_id)
+    assert slot.starts_at > now and slot.place
+    free = [s for s in service.slots_of(session, interview, "interview") if s.booked < s.capacity]
+    assert free and all(s.starts_at > slot.starts_at for s in free)
+    sittings = service.slots_of(session, testing_vacancy, "test")
+    assert len(sittings) == 2 and service.booking_of(session, mine, "test") is None
     # The merit list is published, its appeal window open, the demo candidate ranked on it.
     results = by_status[VacancyStatus.results]
     assert results.appeal_closes_at > now

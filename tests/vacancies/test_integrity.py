@@ -121,6 +121,8 @@ def test_a_patronage_scenario_raises_every_flag(
     assert _codes(first_flags) == {
         "short_posting_window",
         "rater_outlier",
+        "rater_total_outlier",
+        "favoured_related_candidate",
         "lenient_to_internal",
         "lenient_to_same_unit",
         "edited_after_reveal",
@@ -139,11 +141,16 @@ def test_a_patronage_scenario_raises_every_flag(
     for flag in first_flags:
         if flag.code in (
             "rater_outlier",
+            "favoured_related_candidate",
             "lenient_to_internal",
             "lenient_to_same_unit",
             "own_unit_winners",
         ):
             assert flag.member_user_id == inside.id
+    # With three raters, one who favours makes the others' totals look far from "the rest" too
+    # (leave-one-out), so a total flag may name them; favouritism names only her.
+    favoured = [f for f in first_flags if f.code == "favoured_related_candidate"]
+    assert len(favoured) == 2 and "from the rater's own unit" in favoured[0].detail
     profile = service.member_profile(session, settings, inside)
     assert len(profile.own_unit_wins) == 2 and profile.outliers == 3
     assert service.member_profile(session, settings, outside).flags == []

@@ -141,17 +141,13 @@ def test_the_evidence_gives_completed_appraisals_and_levels_against_the_vacancy(
     assert record.latest_rating == 4 and record.mean_rating == 4
     # External candidates have no record in Mérito.
     assert (
-        service.promotion_evidence(
-            session, vacancy=vacancy, application=external, for_panel=False
-        )
+        service.promotion_evidence(session, vacancy=vacancy, application=external, for_panel=False)
         is None
     )
     # The panel: nothing while the sift is anonymous, the same record once it is locked.
     to_the_sift(session, settings, fake_clock, published)
     assert (
-        service.promotion_evidence(
-            session, vacancy=vacancy, application=internal, for_panel=True
-        )
+        service.promotion_evidence(session, vacancy=vacancy, application=internal, for_panel=True)
         is None
     )
     lock_the_sift(session, published)

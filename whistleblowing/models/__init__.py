@@ -8,6 +8,18 @@ separate identity key) by ``whistleblowing.service``; see docs/security.md.
 The tables live in `reports`, `cases` and `retaliation`; this package exports them all.
 """
 
+from whistleblowing.models.casefile import (
+    REDACTION_KIND_LABELS,
+    REDACTION_REASON_LABELS,
+    CaseRedactedCopy,
+    CaseRedaction,
+    CaseRedactionKey,
+    CaseReferral,
+    CaseViewer,
+    RedactionKind,
+    RedactionReason,
+    ReferralAuthority,
+)
 from whistleblowing.models.cases import (
     NOTIFICATION_LABELS,
     CaseReminder,
@@ -20,9 +32,11 @@ from whistleblowing.models.cases import (
     ReportLink,
     ReportTag,
 )
+from whistleblowing.models.external import ExternalAuthority
 from whistleblowing.models.reports import (
     INTAKE_CHANNEL_LABELS,
     ITEM_KIND_LABELS,
+    MEETING_MODE_LABELS,
     RED_FLAG_LABELS,
     RED_FLAGS,
     REPORT_OUTCOME_LABELS,
@@ -75,8 +89,40 @@ from whistleblowing.models.retaliation import (
     WatchKey,
     WatchKeyWrap,
 )
+from whistleblowing.models.triage import (
+    PRIORITY_LABELS,
+    QUESTION_KIND_LABELS,
+    RETENTION_HOLD_LABELS,
+    ChannelQuestionnaire,
+    PriorityLevel,
+    QuestionKind,
+    ReportPriorityOverride,
+    RetentionHold,
+    RetentionHoldKind,
+)
 
 __all__ = [
+    "MEETING_MODE_LABELS",
+    "REDACTION_KIND_LABELS",
+    "REDACTION_REASON_LABELS",
+    "CaseRedactedCopy",
+    "CaseRedaction",
+    "CaseRedactionKey",
+    "CaseReferral",
+    "CaseViewer",
+    "RedactionKind",
+    "RedactionReason",
+    "ReferralAuthority",
+    "ExternalAuthority",
+    "ChannelQuestionnaire",
+    "PRIORITY_LABELS",
+    "PriorityLevel",
+    "QUESTION_KIND_LABELS",
+    "QuestionKind",
+    "RETENTION_HOLD_LABELS",
+    "ReportPriorityOverride",
+    "RetentionHold",
+    "RetentionHoldKind",
     "COMPLAINANT_VISIBLE_ITEMS",
     "COMPLAINT_ITEM_LABELS",
     "COMPLAINT_OUTCOME_LABELS",

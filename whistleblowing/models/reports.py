@@ -114,6 +114,7 @@ class ItemKind(StrEnum):
     note = "note"  # investigators only
     decision = "decision"  # investigators only: the reason for a closure, conflict, handover
     identity_notice = "identity_notice"  # to the reporter: a decision on their identity (Art. 16)
+    meeting_request = "meeting_request"  # the reporter asks for a meeting or a call (Art. 9(2))
 
 
 # Kinds the reporter sees on their case page; notes never are.
@@ -128,10 +129,17 @@ REPORTER_VISIBLE_KINDS = frozenset(
         ItemKind.acknowledgement,
         ItemKind.feedback,
         ItemKind.identity_notice,
+        ItemKind.meeting_request,
     }
 )
 REPORTER_KINDS = frozenset(
-    {ItemKind.submission, ItemKind.identity, ItemKind.reporter_message, ItemKind.reporter_answer}
+    {
+        ItemKind.submission,
+        ItemKind.identity,
+        ItemKind.reporter_message,
+        ItemKind.reporter_answer,
+        ItemKind.meeting_request,
+    }
 )
 
 ITEM_KIND_LABELS: dict[ItemKind, str] = {
@@ -146,6 +154,14 @@ ITEM_KIND_LABELS: dict[ItemKind, str] = {
     ItemKind.note: N_("Internal note"),
     ItemKind.decision: N_("Case decision (internal)"),
     ItemKind.identity_notice: N_("Notice on the reporter's identity (Art. 16 of the Directive)"),
+    ItemKind.meeting_request: N_("Request for a meeting or a call"),
+}
+
+# How a reporter may ask to be heard (Directive 2019/1937, Art. 9(2)): the words shown.
+MEETING_MODE_LABELS: dict[str, str] = {
+    "in_person": N_("A meeting in person"),
+    "phone": N_("A telephone call"),
+    "video": N_("A video call"),
 }
 
 
@@ -203,6 +219,8 @@ class ReportChannel(SQLModel, table=True):
     # absent or conflicted, or when nobody else may receive a report.
     lead_user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
     deputy_user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    # Points this channel adds to its reports' triage priority (0-5, whistleblowing.service.triage).
+    priority_weight: int = Field(default=0)
 
 
 class ReportChannelRecipient(SQLModel, table=True):
@@ -285,6 +303,18 @@ class Report(SQLModel, table=True):
     # The reporter's wraps were deleted after a long inactivity: the receipt opens nothing.
     reporter_access_ended_on: date | None = None
     awaiting_staff: bool = True
+    # Whether the receipt given out carried its keyed tag (every report since migration 0020;
+    # older receipts are 24 symbols, whistleblowing.service.receipts).
+    receipt_tagged: bool = True
+    # Accepted while submissions were flooding the channel (after the form's challenge): the
+    # statutory clocks start only when an investigator confirms it is genuine (confirmed_on).
+    awaiting_confirmation: bool = False
+    confirmed_on: date | None = None
+    # Triage: the weighted sum of the red flags ticked (which ones stays sealed), and the
+    # questionnaire version the report was filed with (whistleblowing.service.triage).
+    red_flag_points: int = Field(default=0)
+    # (channel_questionnaire.version of the report's channel; None: the channel had none).
+    questionnaire_version: int | None = None
     public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     identity_public_key: bytes | None = Field(
         default=None, sa_column=Column(LargeBinary, nullable=True)
@@ -403,8 +433,9 @@ class ReporterSession(SQLModel, table=True):
 
 
 class ReceiptThrottle(SQLModel, table=True):
-    """The global budget of receipt attempts (one row, created by the migration). No client
-    data is kept.
+    """The channel's global budgets, one row each (created by the migrations): 1 for logins
+    with tagged receipts, 2 for receipts issued before tags, 3 for new reports (over it the
+    form asks a challenge; whistleblowing.service.receipts, flood). No client data is kept.
 
     `full_at` is when the budget will be whole again (seconds since the epoch; any moment in
     the past means whole: 0 once the periodic job or a refund finds it so). Each attempt moves

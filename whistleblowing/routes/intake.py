@@ -49,6 +49,7 @@ def _intake_context(session, settings, values: dict | None = None, errors: dict 
     return {
         **case_labels(),
         "channels": channels,
+        "questionnaires": reporting.current_questions(session, [c.id for c in channels]),
         "recipients": reporting.recipients_by_channel(session),
         "RED_FLAGS": RED_FLAGS,
         "intake_channels": [c for c in IntakeChannel if c is not IntakeChannel.web],

@@ -44,9 +44,11 @@ from whistleblowing import attachments, deadlines
 from whistleblowing import service as reporting
 from whistleblowing.models import (
     ItemKind,
+    PriorityLevel,
     ReportChannel,
     ReportOutcome,
     ReportStatus,
+    RetentionHoldKind,
 )
 from whistleblowing.routes.common import (
     Desk,
@@ -101,6 +103,12 @@ def _open(desk: Desk, reference: str, *, audit_read: bool) -> reporting.CaseAcce
 # --- inbox ------------------------------------------------------------------------------------
 
 
+def _inbox_queries(**chosen: str) -> dict[str, str]:
+    """The inbox's query strings: the filters as chosen, and the same without the order."""
+    unsorted = {k: v for k, v in chosen.items() if k != "sort"}
+    return {"base_query": urlencode(chosen), "base_query_unsorted": urlencode(unsorted)}
+
+
 @router.get("", dependencies=[require(Permission.handle_reports)])
 def inbox(
     desk: DeskDep,
@@ -108,6 +116,7 @@ def inbox(
     assigned: str = "",
     tag: str = "",
     due: str = "",
+    sort: str = "",
     page: int = 1,
 ):
     filters = reporting.InboxFilter(
@@ -115,6 +124,7 @@ def inbox(
         assigned=assigned if assigned in ("mine", "unassigned") else "",
         tag_id=id_or_none(tag),
         due=due if due in ("overdue", "soon") else "",
+        sort="priority" if sort == "priority" else "",
     )
     rows, total = reporting.inbox_page(
         desk.session, user=desk.user, filters=filters, today=desk.today, page=page
@@ -123,7 +133,7 @@ def inbox(
         **case_labels(),
         "rows": rows,
         "page": Page(rows, total, max(1, page), 50),
-        "base_query": urlencode({"status": status, "assigned": assigned, "tag": tag, "due": due}),
+        **_inbox_queries(status=status, assigned=assigned, tag=tag, due=due, sort=sort),
         "filters": filters,
         "status": status,
         "statuses": list(ReportStatus),
@@ -195,6 +205,11 @@ def _case_page(
             "tags": reporting.all_tags(session),
             "case_tags": {t.id for t in reporting.tags_of(session, report)},
             "reminders": reminders,
+            "priority": reporting.case_priority(session, access=access, today=today),
+            "holds": reporting.holds_of(session, access=access),
+            "deletion_day": reporting.deletion_day(report, desk.settings),
+            "priority_levels": list(PriorityLevel),
+            "hold_kinds": list(RetentionHoldKind),
             "steps": reporting.allowed_steps(access, desk.principal),
             "errors": errors or {},
             "values": values or _typed(),
@@ -256,6 +271,8 @@ def _kept_case_form(desk: Desk, page: str) -> dict:
 @router.get("/{reference}", dependencies=[require(Permission.handle_reports)])
 def case(desk: DeskDep, reference: str):
     access = _open(desk, reference, audit_read=True)
+    # Reports filed before red flags were counted get their points now (the flags are sealed).
+    reporting.recount_red_flags(desk.session, access=access)
     # The read is audited in the same transaction as nothing else: commit it before showing.
     desk.session.commit()
     return _case_page(desk, access, **_kept_case_form(desk, f"/cases/{access.report.reference}"))
@@ -351,6 +368,21 @@ def acknowledge(desk: DeskDep, reference: str, text: Annotated[str, Form()] = ""
         field="acknowledge",
         done=_("The acknowledgement was sent to the reporter."),
         step=reporting.Step.acknowledge,
+    )
+
+
+@router.post("/{reference}/confirm", dependencies=[require(Permission.handle_reports)])
+def confirm_genuine(desk: DeskDep, reference: str):
+    """Confirm a report held during a submission flood: its statutory clocks start today."""
+    return _act(
+        desk,
+        reference,
+        lambda access: reporting.confirm_genuine(
+            desk.session, desk.settings, access=access, actor=desk.user
+        ),
+        field="confirm",
+        done=_("Confirmed as genuine: the time limits run from today."),
+        step=reporting.Step.confirm,
     )
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
+from backend import crypto
 from backend.config import Settings
 from backend.db import SessionDep
 from backend.deps import SESSION_COOKIE, SettingsDep, public, read_form, reporter_session
@@ -63,6 +64,7 @@ def landing(request: Request, session: SessionDep, settings: SettingsDep):
     context["staff_cookie_sent"] = _staff_cookie_sent(request)
     context["channels"] = reporting.active_channels(session)
     context["fingerprint"] = reporting.signing_fingerprint(session, settings)
+    context["authorities"] = reporting.active_external_authorities(session)
     session.commit()
     return render(request, "report/landing.html", context)
 
@@ -75,6 +77,7 @@ def _form_context(session, settings, values: dict | None = None, errors: dict | 
     context.update(
         {
             "channels": channels,
+            "questionnaires": reporting.current_questions(session, [c.id for c in channels]),
             "recipients": recipients,
             "people": sorted(people.values(), key=lambda u: u.full_name),
             "values": values or blank_report(),
@@ -85,8 +88,12 @@ def _form_context(session, settings, values: dict | None = None, errors: dict | 
 
 
 @router.get("/new", dependencies=[public])
-def report_form(request: Request, session: SessionDep, settings: SettingsDep):
-    context = _form_context(session, settings)
+def report_form(request: Request, session: SessionDep, settings: SettingsDep, channel: str = ""):
+    # ?channel= chooses the subject first: the form then asks that channel's questions only.
+    chosen = next((c for c in reporting.active_channels(session) if str(c.id) == channel), None)
+    context = _form_context(
+        session, settings, blank_report(channel=str(chosen.id) if chosen else "")
+    )
     context["staff_cookie_sent"] = _staff_cookie_sent(request)
     return render(request, "report/form.html", context)
 
@@ -109,6 +116,8 @@ def _refused_report(
         _("For your safety, files are not kept: attach them again."),
     )
     context = _form_context(session, settings, typed.values(), errors)
+    if isinstance(err, reporting.ChallengeRequired):
+        context["challenge"] = err.challenge
     return render(request, "report/form.html", context, status_code=422)
 
 
@@ -120,7 +129,14 @@ async def submit(request: Request, session: SessionDep, settings: SettingsDep):
     submission = reporting.Submission(**typed.submitted(), files=await uploads(form))
     try:
         reporting.check_submission(session, submission)
-        result = reporting.submit_report(session, settings, submission=submission)
+        # Beyond the configured rate of new reports, the form asks its question first.
+        result = reporting.submit_screened(
+            session,
+            settings,
+            submission=submission,
+            challenge_token=str(form.get("challenge_token", "") or ""),
+            answer=str(form.get("challenge_answer", "") or ""),
+        )
     except reporting.ReportingError as err:
         session.rollback()
         return _refused_report(request, session, settings, typed, submission, err)
@@ -192,7 +208,11 @@ def follow_up(
         context = {**public_context(session, settings), "error": str(err)}
         return render(request, "report/follow_up.html", context, status_code=err.status_code)
     session.commit()
-    response = redirect(request, f"{REPORTER_COOKIE_PATH}?{lang()}")
+    # A receipt issued before tags: the case page shows the group to add to it.
+    tag = reporting.tag_to_add(settings, receipt)
+    response = redirect(
+        request, f"{REPORTER_COOKIE_PATH}?{lang()}" + (f"&tag={tag}" if tag else "")
+    )
     response.set_cookie(
         REPORTER_COOKIE,
         token,
@@ -219,13 +239,22 @@ def _case_context(session, settings, access: reporting.CaseAccess) -> dict:
         "errors": {},
         "message": "",
         "reply_to": None,
+        "meeting_mode": "",
+        "meeting_text": "",
+        # Art. 9(1)(f): a referral to a competent authority is told to the reporter.
+        "referrals": reporting.referrals_of(session, access.report.id),
     }
 
 
 @router.get("/case", dependencies=[reporter_session])
 def case(request: Request, session: SessionDep, settings: SettingsDep):
+    tag = request.query_params.get("tag", "")
+    tag_ok = len(tag) == reporting.TAG_LENGTH and all(c in crypto.RECEIPT_ALPHABET for c in tag)
+
     def show(access: reporting.CaseAccess) -> Response:
-        return render(request, "report/case.html", _case_context(session, settings, access))
+        context = _case_context(session, settings, access)
+        context["tag_to_add"] = tag if tag_ok else ""
+        return render(request, "report/case.html", context)
 
     return reporter_page(request, session, settings, show)
 
@@ -268,6 +297,37 @@ async def send_message(request: Request, session: SessionDep, settings: Settings
         )
 
     return reporter_page(request, session, settings, send)
+
+
+@router.post("/case/meeting", dependencies=[reporter_session])
+def request_meeting(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    meeting_mode: Annotated[str, Form()] = "",
+    meeting_text: Annotated[str, Form()] = "",
+):
+    """The reporter asks for a meeting or a call (Art. 9(2)); sealed like a message."""
+
+    def ask(access: reporting.CaseAccess) -> Response:
+        try:
+            reporting.request_meeting(
+                session, settings, access=access, mode=meeting_mode, text=meeting_text
+            )
+        except reporting.TamperedCase:
+            raise
+        except reporting.ReportingError as err:
+            session.rollback()
+            access = reporting.reporter_access(session, token=request.cookies.get(REPORTER_COOKIE))
+            context = _case_context(session, settings, access)
+            field = "meeting_text" if err.field == "text" else err.field or "meeting_text"
+            context.update(errors={field: str(err)}, meeting_mode=meeting_mode)
+            context["meeting_text"] = meeting_text
+            return render(request, "report/case.html", context, status_code=err.status_code)
+        session.commit()
+        return redirect(request, f"{REPORTER_COOKIE_PATH}?{lang()}#latest")
+
+    return reporter_page(request, session, settings, ask)
 
 
 @router.get("/case/attachments/{uid}", dependencies=[reporter_session])

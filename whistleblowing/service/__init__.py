@@ -22,15 +22,26 @@ a module uses only those listed before it):
 * `keys`: the installation, holders' keys, certificates; `channels`: channels and recipients;
 * `interests`: names and declared interests in a text; `items`: a case's timeline and files,
   writing into it; `reporter`: the receipt login and the reporter's session;
+* `triage`: a case's priority and its override; `questionnaires`: channels' versioned
+  questionnaires and checking their answers;
 * `inbox`: the investigators' inbox, opening a case, holders, grants, dashboard counts;
 * `intake`: filing a report (online or entered by staff); `identity`: identity requests;
 * `lifecycle`: statuses, notifications, reminders; `handling`: assignment, handover,
   conflicts, absences, declared interests, links, tags; `steps`: `allowed_steps`;
 * `sla`: the SLA board and the deadline run; `recovery`: restoring access;
-  `evaluation`: statistics; `retention`: deleting expired cases;
+  `evaluation`: statistics; `retention`: deleting expired cases, extensions and legal holds;
+* `redaction`: what the redacted version hides, viewers; `export`: the signed case export
+  (and `export_pdf`, its PDF); `referrals`: authorities and referrals;
 * `retaliation`: retaliation complaints and the HR watch (a subpackage).
 """
 
+from whistleblowing.service.authorities import (
+    EXTERNAL_AUTHORITY_TEXTS,
+    active_external_authorities,
+    all_external_authorities,
+    delete_external_authority,
+    save_external_authority,
+)
 from whistleblowing.service.channels import (
     active_channels,
     all_channels,
@@ -73,6 +84,24 @@ from whistleblowing.service.evaluation import (
     evaluation_xlsx,
     statistics,
     statistics_year,
+)
+from whistleblowing.service.export import (
+    EXPORT_TYPE,
+    ExportCheck,
+    export_file,
+    iter_file,
+    referrals_of,
+    verify_export,
+    write_export,
+)
+from whistleblowing.service.flood import (
+    Challenge,
+    ChallengeRequired,
+    confirm_genuine,
+    new_challenge,
+    request_meeting,
+    submission_budget,
+    submit_screened,
 )
 from whistleblowing.service.handling import (
     MAX_INTEREST_LENGTH,
@@ -174,7 +203,6 @@ from whistleblowing.service.lifecycle import (
     MIN_REASON,
     OUTCOMES_AFTER,
     STATUS_FLOW,
-    NotificationView,
     ReminderView,
     acknowledge,
     add_reminder,
@@ -188,9 +216,60 @@ from whistleblowing.service.lifecycle import (
     state_days,
     unread_count,
 )
+from whistleblowing.service.questionnaires import (
+    QuestionInput,
+    add_question,
+    condition_choices,
+    current_questionnaire,
+    current_questions,
+    edit_question,
+    field_name,
+    form_questions,
+    options_of,
+    questionnaire_versions,
+    remove_question,
+)
+from whistleblowing.service.receipts import (
+    TAG_LENGTH,
+    parse_receipt,
+    tag_to_add,
+    with_tag,
+)
 from whistleblowing.service.recovery import (
     RestoreSummary,
     restore_access,
+)
+from whistleblowing.service.redaction import (
+    MASK,
+    REGION_TYPES,
+    RedactedCase,
+    RedactionView,
+    ViewedCase,
+    add_redaction,
+    grant_viewer,
+    open_viewed_case,
+    read_viewed_file,
+    redacted_case,
+    redactions_of,
+    refresh_copy,
+    remove_redaction,
+    revoke_viewer,
+    viewed_cases,
+    viewer_candidates,
+    viewers,
+)
+from whistleblowing.service.referrals import (
+    ReferralNotOpened,
+    authorities,
+    decrypt_referral,
+    encrypt_export,
+    new_authority_key,
+    parse_recipient,
+    parse_secret_key,
+    refer_case,
+    referral_file,
+    register_authority,
+    set_authority_active,
 )
 from whistleblowing.service.reporter import (
     RECEIPT_ATTEMPT_SECONDS,
@@ -206,9 +285,17 @@ from whistleblowing.service.retention import (
     CHUNK,
     DEFAULT_RETENTION_MONTHS,
     RETENTION_BATCH,
+    DueCase,
+    HoldView,
     RetentionRun,
     apply_retention,
     delete_cases,
+    deletion_day,
+    due_for_deletion,
+    holds_of,
+    kept_until,
+    place_hold,
+    release_hold,
     remove_files,
     retention_months,
 )
@@ -230,8 +317,86 @@ from whistleblowing.service.sla import (
     sla_board,
 )
 from whistleblowing.service.steps import Step, allowed_steps, refuse_unless
+from whistleblowing.service.triage import (
+    MAX_CHANNEL_WEIGHT,
+    RED_FLAG_WEIGHTS,
+    CasePriority,
+    Priority,
+    case_priority,
+    compute_priority,
+    override_priority,
+    priorities_for,
+    recount_red_flags,
+    red_flag_points,
+    set_priority_weight,
+)
 
 __all__ = [
+    "EXPORT_TYPE",
+    "ExportCheck",
+    "export_file",
+    "iter_file",
+    "referrals_of",
+    "verify_export",
+    "write_export",
+    "MASK",
+    "REGION_TYPES",
+    "RedactedCase",
+    "RedactionView",
+    "ViewedCase",
+    "add_redaction",
+    "open_viewed_case",
+    "read_viewed_file",
+    "redacted_case",
+    "redactions_of",
+    "refresh_copy",
+    "remove_redaction",
+    "revoke_viewer",
+    "grant_viewer",
+    "viewed_cases",
+    "viewer_candidates",
+    "viewers",
+    "ReferralNotOpened",
+    "authorities",
+    "decrypt_referral",
+    "encrypt_export",
+    "new_authority_key",
+    "parse_recipient",
+    "parse_secret_key",
+    "refer_case",
+    "referral_file",
+    "register_authority",
+    "set_authority_active",
+    "CasePriority",
+    "DueCase",
+    "HoldView",
+    "Priority",
+    "QuestionInput",
+    "RED_FLAG_WEIGHTS",
+    "MAX_CHANNEL_WEIGHT",
+    "add_question",
+    "case_priority",
+    "compute_priority",
+    "condition_choices",
+    "current_questionnaire",
+    "current_questions",
+    "deletion_day",
+    "due_for_deletion",
+    "edit_question",
+    "field_name",
+    "form_questions",
+    "holds_of",
+    "kept_until",
+    "options_of",
+    "override_priority",
+    "place_hold",
+    "priorities_for",
+    "questionnaire_versions",
+    "recount_red_flags",
+    "red_flag_points",
+    "release_hold",
+    "remove_question",
+    "set_priority_weight",
     "Step",
     "allowed_steps",
     "refuse_unless",
@@ -266,7 +431,6 @@ __all__ = [
     "MAX_INTEREST_UNITS",
     "MAX_TEXT",
     "MIN_REASON",
-    "NotificationView",
     "OPEN_STATUSES",
     "OTHERS_KNOW",
     "OUTCOMES_AFTER",
@@ -363,6 +527,22 @@ __all__ = [
     "purge_reporter_sessions",
     "read_attachment",
     "receipt_login",
+    "TAG_LENGTH",
+    "EXTERNAL_AUTHORITY_TEXTS",
+    "active_external_authorities",
+    "all_external_authorities",
+    "delete_external_authority",
+    "save_external_authority",
+    "Challenge",
+    "ChallengeRequired",
+    "confirm_genuine",
+    "new_challenge",
+    "request_meeting",
+    "submission_budget",
+    "submit_screened",
+    "parse_receipt",
+    "tag_to_add",
+    "with_tag",
     "recipients_by_channel",
     "record_absence",
     "recovery_ready",

@@ -19,8 +19,10 @@ from whistleblowing.models import (
     INTAKE_CHANNEL_LABELS,
     REPORT_OUTCOME_LABELS,
     IntakeChannel,
+    ItemKind,
     Report,
     ReportChannel,
+    ReportItem,
     ReportOutcome,
     ReportStatus,
 )
@@ -65,6 +67,9 @@ class Evaluation:
     total: ChannelFigures
     intake: list[tuple[str, int | None]]
     years: list[int]
+    # Reporters' requests to be heard in a meeting or a call (Directive Art. 9(2)), by the day
+    # they asked (ReportItem kind, plain; what they wrote stays sealed).
+    meeting_requests: int | None = None
 
 
 def _suppress(count: int, threshold: int) -> int | None:
@@ -189,7 +194,17 @@ def evaluation(session: Session, *, year: int | None = None, threshold: int = 5)
             for v in IntakeChannel
         ],
         years=years,
+        meeting_requests=_suppress(_meeting_requests(session, year), threshold),
     )
+
+
+def _meeting_requests(session: Session, year: int | None) -> int:
+    statement = select(func.count()).where(ReportItem.kind == ItemKind.meeting_request.value)
+    if year is not None:
+        statement = statement.where(
+            ReportItem.created_on >= date(year, 1, 1), ReportItem.created_on <= date(year, 12, 31)
+        )
+    return session.exec(statement).one()
 
 
 def evaluation_table(result: Evaluation) -> list[list[Any]]:
@@ -233,6 +248,8 @@ def evaluation_table(result: Evaluation) -> list[list[Any]]:
     table.append([_("How the report was received"), _("Received")])
     for label, count in result.intake:
         table.append([label, cell(count)])
+    table.append([])
+    table.append([_("Requests for a meeting or a call"), cell(result.meeting_requests)])
     return table
 
 

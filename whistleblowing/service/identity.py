@@ -14,6 +14,7 @@ from backend import audit, crypto
 from backend.auth.models import User
 from backend.i18n import _
 from whistleblowing import attachments
+from whistleblowing import notices as reporting_notices
 from whistleblowing.models import (
     HolderKey,
     IdentityRequest,
@@ -86,6 +87,7 @@ def request_identity(
         entity_id=report.reference,
         after={"request": row.id},
     )
+    reporting_notices.identity_requested(session, report=report, request_id=row.id)
     return row
 
 

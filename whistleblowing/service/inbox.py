@@ -28,6 +28,7 @@ from whistleblowing.models import (
     ReportConflict,
     ReportItem,
     ReportKeyWrap,
+    ReportPriorityOverride,
     ReportStatus,
     ReportTag,
 )
@@ -42,6 +43,7 @@ from whistleblowing.service.common import (
 from whistleblowing.service.interests import interests_touched, named_in
 from whistleblowing.service.items import _open_item
 from whistleblowing.service.sealing import _add_wrap
+from whistleblowing.service.triage import Priority, priorities_for, priority_order
 
 # --- the investigators' side ------------------------------------------------------------------
 
@@ -54,17 +56,20 @@ class InboxRow:
     feedback_overdue: bool
     assignee: User | None = None
     tags: list[CaseTag] = field(default_factory=list)
+    priority: Priority | None = None
 
 
 @dataclass(frozen=True)
 class InboxFilter:
     """What the inbox shows: status ("open", "all" or one status), whose cases ("mine",
-    "unassigned" or anyone's), one tag, and deadlines ("overdue" or "soon")."""
+    "unassigned" or anyone's), one tag, and deadlines ("overdue" or "soon"); `sort`:
+    "priority" (highest first, whistleblowing.service.triage) or newest first."""
 
     status: str = "open"
     assigned: str = ""
     tag_id: int | None = None
     due: str = ""
+    sort: str = ""
 
 
 OPEN_STATUSES = [s.value for s in ReportStatus if s is not ReportStatus.closed]
@@ -143,8 +148,13 @@ def inbox_page(
         select(Report, ReportChannel)
         .join(ReportChannel, col(ReportChannel.id) == Report.channel_id)
         .where(*conditions)
-        .order_by(col(Report.submitted_on).desc(), col(Report.id).desc())
     )
+    if filters.sort == "priority":
+        statement = statement.outerjoin(
+            ReportPriorityOverride, col(ReportPriorityOverride.report_id) == Report.id
+        ).order_by(*priority_order(today))
+    else:
+        statement = statement.order_by(col(Report.submitted_on).desc(), col(Report.id).desc())
     if per_page is not None:
         statement = statement.offset((max(1, page) - 1) * per_page).limit(per_page)
     found = session.exec(statement).all()
@@ -164,6 +174,7 @@ def inbox_page(
         if assignee_ids
         else {}
     )
+    priorities = priorities_for(session, found, today=today)
     rows = []
     for report, channel in found:
         still_open = report.status != ReportStatus.closed
@@ -179,6 +190,7 @@ def inbox_page(
                 and report.feedback_due_on < today,
                 assignee=assignees.get(report.assignee_id),
                 tags=tags.get(report.id, []),
+                priority=priorities[report.id],
             )
         )
     return rows, total

@@ -17,6 +17,7 @@ from backend.auth.permissions import Role
 from backend.config import Settings
 from backend.i18n import _
 from whistleblowing import attachments, deadlines
+from whistleblowing import notices as reporting_notices
 from whistleblowing.models import (
     RED_FLAGS,
     HolderKey,
@@ -27,6 +28,7 @@ from whistleblowing.models import (
     ReportChannel,
     ReportItem,
 )
+from whistleblowing.service import questionnaires, receipts, triage
 from whistleblowing.service.channels import channel_people, channel_recipients, holder_keys
 from whistleblowing.service.common import (
     MAX_TEXT,
@@ -77,6 +79,8 @@ class Submission:
     received_via: str = IntakeChannel.web
     received_on: date | None = None  # the day the reporter made it (defaults to today)
     entered_by: User | None = None
+    # What was typed for the channel's questionnaire, by question key (questionnaires).
+    answers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,6 +139,8 @@ def validate_submission(session: Session, submission: Submission) -> dict[str, s
                 "excluded by you, named in your report, or cannot receive it for another "
                 "reason. Nothing has been sent. Exclude fewer people, or choose another channel."
             )
+    if channel is not None and "channel" not in errors:
+        errors |= _questionnaire_of(session, channel, submission)[2]
     if not submission.form_token:
         errors["form"] = _("This form has expired. Reload the page and try again.")
     if submission.received_via not in IntakeChannel.__members__:
@@ -142,6 +148,18 @@ def validate_submission(session: Session, submission: Submission) -> dict[str, s
     elif (submission.received_via == IntakeChannel.web) != (submission.entered_by is None):
         errors["received_via"] = _("Only an investigator can enter a report made another way.")
     return errors
+
+
+def _questionnaire_of(session: Session, channel: ReportChannel, submission: Submission):
+    """Return (the channel's questionnaire now or None, the answers to what it asked, the
+    problems by form field)."""
+    questionnaire = questionnaires.current_questionnaire(session, channel.id)
+    if questionnaire is None:
+        return None, {}, {}
+    answers, problems = questionnaires.check_answers(
+        questionnaire.questions, submission.answers, channel_id=channel.id
+    )
+    return questionnaire, answers, problems
 
 
 def check_submission(
@@ -300,10 +318,11 @@ def submit_report(
     inst = installation(session, settings)
     today = submission.received_on or today or clock.today(settings)
     reference = new_reference(session, Report.reference, REFERENCE_PREFIX)
-    receipt = crypto.new_receipt()
+    # The keys come from the random part; the receipt given out carries its keyed tag too.
+    receipt, random_part = receipts.new_receipt(settings)
     receipt_params = _kdf(settings, crypto.RECEIPT_KEY_KDF)
     receipt_salt = crypto.new_salt()
-    receipt_key = crypto.receipt_key(receipt, receipt_salt, params=receipt_params)
+    receipt_key = crypto.receipt_key(random_part, receipt_salt, params=receipt_params)
     report_pair = crypto.generate_keypair()
     identity_pair = crypto.generate_keypair() if submission.identity.strip() else None
     report = Report(
@@ -317,7 +336,7 @@ def submit_report(
         public_key=report_pair.public,
         identity_public_key=identity_pair.public if identity_pair else None,
         receipt_lookup=crypto.receipt_lookup(
-            receipt, inst.receipt_salt, params=_lookup_params(inst)
+            random_part, inst.receipt_salt, params=_lookup_params(inst)
         ),
         receipt_salt=receipt_salt,
         receipt_memory_kib=receipt_params.memory_kib,
@@ -335,7 +354,13 @@ def submit_report(
         ),
         content_sha256="",
         form_token_sha256=form_hash,
+        red_flag_points=triage.red_flag_points(submission.red_flags),
     )
+    questionnaire, questionnaire_answers, _problems = _questionnaire_of(
+        session, channel, submission
+    )
+    if questionnaire is not None:
+        report.questionnaire_version = questionnaire.version
     session.add(report)
     session.flush()
     written: list[str] = []
@@ -364,6 +389,10 @@ def submit_report(
             "received_via": submission.received_via,
             "entered_by": submission.entered_by.full_name if submission.entered_by else "",
             "files": files,
+            # The questions as they were asked, with their answers (sealed like the rest).
+            "questionnaire": questionnaires.sealed_answers(questionnaire, questionnaire_answers)
+            if questionnaire is not None
+            else None,
             "submitted_on": today.isoformat(),
             # Makes the certificate's hash unguessable even for a short, predictable report.
             "nonce": crypto.new_hex(16),
@@ -396,6 +425,12 @@ def submit_report(
                 recipients.append((entered_by, entered_key))
         _wrap_for(
             session, report, KeyKind.report, report_pair.private, recipients, inst.recovery_public
+        )
+        # The investigators who can read it are told (contentless mail); not one who entered it.
+        reporting_notices.report_received(
+            session,
+            report=report,
+            to=[user.id for user, _key in recipients if entered_by is None or user != entered_by],
         )
         if identity_pair is not None:
             officers = _protection_officer_keys(session)

@@ -14,6 +14,7 @@ from backend.auth.models import User
 from backend.config import Settings
 from backend.i18n import _
 from whistleblowing import attachments, deadlines
+from whistleblowing import notices as reporting_notices
 from whistleblowing.models import (
     REPORTER_KINDS,
     REPORTER_VISIBLE_KINDS,
@@ -162,8 +163,10 @@ def add_item(
     reply_to_uid: str | None = None,
     files: Sequence[Upload] = (),
     today: date | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> ReportItem:
     """Seal a message, question, answer or note (with files) into the case; caller commits.
+    `extra` is sealed beside the text (a meeting request's mode and availability).
 
     Reporters may add messages and answers; staff replies, questions, acknowledgements,
     feedback and notes. Raises ReportingError on empty text or a refused file.
@@ -231,7 +234,7 @@ def add_item(
                 report,
                 kind=kind,
                 uid=uid,
-                payload={"text": text, "files": summaries},
+                payload={**(extra or {}), "text": text, "files": summaries},
                 position=item_position(session, report),
             ),
         )
@@ -251,6 +254,8 @@ def add_item(
                 report.feedback_given_on = report.feedback_given_on or today
         session.add(report)
         session.flush()
+        if access.by_reporter:
+            reporting_notices.reporter_wrote(session, report=report, today=today)
         if author is not None:
             audit.record(
                 session,

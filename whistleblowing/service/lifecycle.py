@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from backend import audit, clock, crypto
+from backend import audit, clock, crypto, notices
 from backend.auth.models import User
 from backend.config import Settings
 from backend.i18n import _
 from backend.web import format_date
 from whistleblowing import attachments, deadlines
+from whistleblowing import notices as reporting_notices
 from whistleblowing.models import (
     REPORT_STATUS_LABELS,
     CaseReminder,
@@ -251,7 +251,11 @@ def notify(
     due_on: date | None = None,
     today: date,
 ) -> bool:
-    """Add a notice for one person unless the same one exists; return whether it was added."""
+    """Add a notice for one person unless the same one exists; return whether it was added.
+
+    The channel's `notification` row keeps its clock's de-duplication; the notice itself goes
+    through the core notice service (the person's one notice list, and a contentless mail).
+    """
     exists = session.exec(
         select(Notification.id).where(
             Notification.user_id == user_id, Notification.dedupe == dedupe
@@ -259,76 +263,57 @@ def notify(
     ).first()
     if exists is not None:
         return False
-    session.add(
-        Notification(
-            user_id=user_id,
-            kind=kind.value,
-            report_id=report_id,
-            complaint_id=complaint_id,
-            due_on=due_on,
-            created_on=today,
-            dedupe=dedupe,
-        )
-    )
+    row = {
+        "user_id": user_id,
+        "kind": kind.value,
+        "report_id": report_id,
+        "complaint_id": complaint_id,
+        "due_on": due_on,
+        "created_on": today,
+        "dedupe": dedupe,
+    }
+    session.add(Notification(**row))
+    reporting_notices.record_many(session, [row])
     return True
 
 
-@dataclass
-class NotificationView:
-    notification: Notification
-    reference: str  # of the report or complaint
-    href: str
+def _time_zone(session: Session) -> str:
+    settings = session.info.get("settings")
+    return settings.time_zone if settings is not None else "America/Mexico_City"
 
 
 def notifications_for(
     session: Session, *, user: User, unread_only: bool = False, limit: int = 50
-) -> list[NotificationView]:
-    """Return a person's newest notices with the reference they are about."""
-    from whistleblowing.models import RetaliationComplaint
-
-    statement = (
-        select(Notification, Report.reference, RetaliationComplaint.reference)
-        .join(Report, col(Report.id) == Notification.report_id, isouter=True)
-        .join(
-            RetaliationComplaint,
-            col(RetaliationComplaint.id) == Notification.complaint_id,
-            isouter=True,
-        )
-        .where(Notification.user_id == user.id)
-        .order_by(col(Notification.created_on).desc(), col(Notification.id).desc())
-        .limit(limit)
+) -> list[notices.NoticeView]:
+    """A person's newest notices from the reporting channel (their part of the one notice
+    list, `/notifications`), in the current language."""
+    return notices.notices_for(
+        session,
+        user_id=user.id,
+        tz=_time_zone(session),
+        unread_only=unread_only,
+        kind_prefix=reporting_notices.PREFIX,
+        limit=limit,
     )
-    if unread_only:
-        statement = statement.where(col(Notification.read_on).is_(None))
-    views = []
-    for notice, report_ref, complaint_ref in session.exec(statement).all():
-        if report_ref:
-            views.append(NotificationView(notice, report_ref, f"/cases/{report_ref}"))
-        elif complaint_ref:
-            views.append(NotificationView(notice, complaint_ref, f"/retaliation/{complaint_ref}"))
-        else:
-            views.append(NotificationView(notice, "", "/"))
-    return views
 
 
 def unread_count(session: Session, *, user: User) -> int:
-    return session.exec(
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user.id, col(Notification.read_on).is_(None))
-    ).one()
+    return notices.count_for(
+        session, user_id=user.id, unread_only=True, kind_prefix=reporting_notices.PREFIX
+    )
 
 
 def mark_read(
     session: Session, *, user: User, notification_id: int | None = None, today: date
 ) -> int:
-    """Mark one notice (or all of them) read; return how many. Only one's own notices."""
-    statement = update(Notification).where(
-        col(Notification.user_id) == user.id, col(Notification.read_on).is_(None)
+    """Mark one of the channel's notices (or all of them) read; return how many. Only one's
+    own notices."""
+    return notices.mark_read(
+        session,
+        user_id=user.id,
+        notice_id=notification_id,
+        kind_prefix=reporting_notices.PREFIX,
     )
-    if notification_id is not None:
-        statement = statement.where(col(Notification.id) == notification_id)
-    return session.execute(statement.values(read_on=today)).rowcount or 0
 
 
 # --- custom reminders -------------------------------------------------------------------------

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import case, delete, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from backend import clock, crypto
 from backend.config import Settings
 from backend.i18n import _
 from whistleblowing.models import (
-    ReceiptThrottle,
     Report,
     ReporterSession,
 )
+from whistleblowing.service import receipts
 from whistleblowing.service.common import (
     RECEIPT_BUCKET_CAPACITY,
     RECEIPT_BUCKET_REFILL_PER_SECOND,
@@ -30,93 +29,79 @@ from whistleblowing.service.keys import _lookup_params, installation
 # --- receipt login and the reporter's session -------------------------------------------------
 
 
-# The budget as a "generic cell rate": one attempt costs RECEIPT_ATTEMPT_SECONDS of budget time,
-# and the budget holds RECEIPT_BUCKET_CAPACITY attempts, so an attempt is allowed while the
-# moment the budget is whole again lies at most RECEIPT_BURST_SECONDS ahead.
+# The two login budgets (whistleblowing.service.receipts): receipts with a right tag, and
+# receipts issued before tags. Wrong receipts cost one attempt each, right ones are given back.
 RECEIPT_ATTEMPT_SECONDS = 1.0 / RECEIPT_BUCKET_REFILL_PER_SECOND
-RECEIPT_BURST_SECONDS = (RECEIPT_BUCKET_CAPACITY - 1) * RECEIPT_ATTEMPT_SECONDS
+LOGIN_BUDGET = receipts.Budget(
+    receipts.LOGIN_BUDGET, RECEIPT_BUCKET_CAPACITY, RECEIPT_ATTEMPT_SECONDS
+)
+LEGACY_BUDGET = receipts.Budget(
+    receipts.LEGACY_BUDGET, RECEIPT_BUCKET_CAPACITY, RECEIPT_ATTEMPT_SECONDS
+)
+RECEIPT_BURST_SECONDS = LOGIN_BUDGET.burst_seconds
 
 
 def _clock() -> float:
     return clock.now().timestamp()
 
 
-def _charge_receipt_budget(session: Session) -> bool:
-    """Take one attempt from the installation-wide budget and commit; return False (nothing
-    taken) when it is spent.
-
-    One conditional UPDATE: on PostgreSQL concurrent attempts queue on the row's lock and each
-    re-checks the condition against the row as the previous one left it; on SQLite writers are
-    serialised. So however many attempts arrive at once, exactly the budget passes. It commits
-    at once, before any key derivation, so nothing holds the row (or SQLite's writer lock)
-    while Argon2id runs.
-    """
-    now = _clock()
-    later = case((col(ReceiptThrottle.full_at) > now, col(ReceiptThrottle.full_at)), else_=now)
-    charge = (
-        update(ReceiptThrottle)
-        .where(col(ReceiptThrottle.id) == 1)
-        .where(col(ReceiptThrottle.full_at) <= now + RECEIPT_BURST_SECONDS)
-        .values(full_at=later + RECEIPT_ATTEMPT_SECONDS)
-    )
-    taken = session.execute(charge).rowcount == 1
-    if not taken and session.get(ReceiptThrottle, 1) is None:
-        # The migration creates the row; a database emptied by hand gets it back.
-        session.add(ReceiptThrottle(id=1, full_at=0.0))
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-        taken = session.execute(charge).rowcount == 1
-    session.commit()
-    return taken
-
-
-def _refund_receipt_budget(session: Session) -> None:
-    """Give back the attempt a right receipt took (the budget counts failures). Once the
-    budget is whole again the row goes back to 0, so a reporter's sign-in leaves no time."""
-    now = _clock()
-    earlier = col(ReceiptThrottle.full_at) - RECEIPT_ATTEMPT_SECONDS
-    session.execute(
-        update(ReceiptThrottle)
-        .where(col(ReceiptThrottle.id) == 1)
-        .values(full_at=case((earlier <= now, 0.0), else_=earlier))
-    )
-
-
 def forget_receipt_attempts(session: Session) -> int:
-    """Set a whole budget's row back to 0 (the periodic job), so the moment of the last
-    failed attempt does not stay in the database; return how many rows changed (0 or 1)."""
-    result = session.execute(
-        update(ReceiptThrottle)
-        .where(col(ReceiptThrottle.full_at) > 0, col(ReceiptThrottle.full_at) <= _clock())
-        .values(full_at=0.0)
+    """Set every whole budget's row back to 0 (the periodic job), so the moment of the last
+    failed attempt does not stay in the database; return how many rows changed."""
+    return receipts.forget_whole_budgets(session)
+
+
+def _not_recognised() -> ReportingError:
+    return ReportingError(
+        _("This receipt was not recognised. Check it and try again."),
+        status_code=401,
+        field="receipt",
     )
-    return result.rowcount or 0
+
+
+def _budget_for(session: Session, settings: Settings, receipt: str) -> receipts.Budget:
+    """Return the budget a typed receipt is charged to, or raise the generic refusal at once
+    (no database query, no key derivation) when the server cannot have issued it."""
+    try:
+        parsed = receipts.parse_receipt(receipt)
+    except ValueError:
+        raise _not_recognised() from None
+    if parsed.tag is not None:
+        if not receipts.tag_is_right(settings, parsed):
+            raise _not_recognised()
+        return LOGIN_BUDGET
+    if not receipts.legacy_receipts_open(session):
+        raise _not_recognised()
+    return LEGACY_BUDGET
 
 
 def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tuple[str, Report]:
     """Open a reporter session for a receipt; return (cookie token, report).
 
-    Every failure (malformed, unknown, not opening) gets the same message. Every attempt is
-    charged to one installation-wide budget (committed) before any key derivation runs, and
-    given back when the receipt is right; when the budget is spent, attempts are refused
-    without deriving anything. The caller commits the session.
+    Every failure (malformed, forged, unknown, not opening) gets the same message. A receipt
+    the server cannot have issued (malformed, or a wrong tag) is refused before anything else;
+    the others are charged to their installation-wide budget (committed) before any key
+    derivation runs, and given back when the receipt is right; when the budget is spent,
+    attempts are refused without deriving anything. The caller commits the session.
     """
-    if not _charge_receipt_budget(session):
+    budget = _budget_for(session, settings, receipt)
+    if not receipts.charge(session, budget):
         raise ReportingError(
             _("Too many receipts were tried just now. Wait a minute and try again."),
             status_code=429,
         )
+    parsed = receipts.parse_receipt(receipt)
     inst = installation(session, settings)
     report = None
     key = None
     try:
-        lookup = crypto.receipt_lookup(receipt, inst.receipt_salt, params=_lookup_params(inst))
+        lookup = crypto.receipt_lookup(
+            parsed.random_part, inst.receipt_salt, params=_lookup_params(inst)
+        )
         report = session.exec(select(Report).where(Report.receipt_lookup == lookup)).first()
         if report is not None and report.reporter_access_ended_on is not None:
             # The lookup matched, so this is the real receipt: say why it opens nothing.
-            _refund_receipt_budget(session)
+            receipts.refund(session, budget)
             session.commit()
             raise ReportingError(
                 _(
@@ -128,21 +113,19 @@ def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tupl
                 field="receipt",
             )
         if report is not None:
-            key = crypto.receipt_key(receipt, report.receipt_salt, params=_receipt_params(report))
+            key = crypto.receipt_key(
+                parsed.random_part, report.receipt_salt, params=_receipt_params(report)
+            )
             _open_reporter_wrap(report, key)
     except ReportingError:
         raise
     except (ValueError, crypto.DecryptionError):
         report = None
     if report is None or key is None:
-        raise ReportingError(
-            _("This receipt was not recognised. Check it and try again."),
-            status_code=401,
-            field="receipt",
-        )
+        raise _not_recognised()
     # Written only now, after the two key derivations: on SQLite the first write takes the
     # writer queue, which other requests would otherwise wait on while the receipt is derived.
-    _refund_receipt_budget(session)
+    receipts.refund(session, budget)
     token = crypto.new_token(32)
     token_sha = crypto.token_digest(token)
     ends = int(_clock()) + REPORTER_SESSION_MINUTES * 60

@@ -17,6 +17,7 @@ from backend.auth.models import User, UserRole
 from backend.auth.permissions import Role
 from backend.i18n import N_
 from whistleblowing import deadlines
+from whistleblowing import notices as reporting_notices
 from whistleblowing.models import (
     CaseReminder,
     InvestigatorAbsence,
@@ -362,5 +363,6 @@ def run_deadlines(session: Session, *, today: date) -> DeadlineRun:
                 run.unattended += add(admin_id, NotificationKind.unattended, report_id, None, "")
     if new_notices:
         session.execute(insert(Notification), new_notices)
+        reporting_notices.record_many(session, new_notices)
     audit.record_many(session, escalated)
     return run

@@ -62,6 +62,7 @@ FORM_ANCHORS = {
     "sign": "#sign",
     "review": "#review",
     "send_back": "#calibration",
+    "peers": "#feedback",
 }
 
 

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from assessments.appraisals import service
 from assessments.appraisals.models import Appraisal, Side, Stage
 from assessments.appraisals.routes.common import AppraisalDep, OnAppraisal
+from assessments.appraisals.routes.feedback import feedback_section
 from assessments.appraisals.schemas import AssessmentForm, ProgressForm, SignForm
 from backend import clock
 from backend.actions import run_action
@@ -45,6 +46,7 @@ def appraisals_home(request: Request, session: SessionDep, principal: CurrentPri
         "hr_reviews": service.escalated_to_hr(session) if hr else [],
         "is_hr": hr,
         "reminders": service.reminders_for(session, employee_id=own) if own else [],
+        "feedback_pending": service.pending_count(session, employee_id=own),
     }
     return render(request, "appraisals/index.html", context)
 
@@ -135,6 +137,7 @@ def _detail_context(
         if show_score and views["both_submitted"]
         else None,
         "history": service.steps_of(session, appraisal),
+        **feedback_section(session, principal, appraisal),
         "competencies": competencies,
         "competency_by_code": {c.code: c for c in competencies},
         "today": today,

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from assessments.appraisals import service
 from assessments.appraisals.models import Stage
 from assessments.appraisals.routes.common import CycleDep, OnAppraisal
+from assessments.appraisals.routes.feedback import cycle_feedback
 from assessments.appraisals.schemas import CycleForm, SendBackForm, TrainingForm
 from backend import clock
 from backend.actions import run_action, show_form
@@ -107,6 +108,7 @@ def cycle_page(request: Request, session: SessionDep, cycle: CycleDep):
         "stages": list(Stage),
         "reminders": service.reminders(session, cycle),
         "untrained": len(service.untrained_supervisors(session)) if watch else 0,
+        **cycle_feedback(request, session, cycle),
     }
     return render(request, "appraisals/cycle.html", context)
 

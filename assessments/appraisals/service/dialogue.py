@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from assessments.appraisals import events
+from assessments.appraisals import notices as appraisal_notices
 from assessments.appraisals.models import (
     Appraisal,
     AppraisalCycle,
@@ -228,7 +229,7 @@ def sign(
     the second-level manager (the supervisor's own supervisor; HR when there is none). Once both
     have signed, each agreed development action is announced to the training plans.
     """
-    _cycle_of(session, appraisal)
+    cycle = _cycle_of(session, appraisal)
     parts = roles_in(session, appraisal=appraisal, actor=actor)
     now = clock.now()
     if "employee" in parts:
@@ -307,6 +308,14 @@ def sign(
         )
         _touch(session, appraisal)
         session.flush()
+        appraisal_notices.tell_employee(
+            session,
+            employee_id=appraisal.employee_id,
+            kind=appraisal_notices.RATING_TO_ACKNOWLEDGE,
+            key=f"appraisal:{appraisal.id}:supervisor_signed",
+            params={"cycle": cycle.name, "supervisor": actor.user.full_name},
+            link=f"/appraisals/{appraisal.id}",
+        )
         return appraisal
     raise AppraisalError(
         _("Only the person appraised and their direct supervisor sign the record."),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert, or_, update
 from sqlmodel import Session, col, select
 
+from assessments.appraisals import notices as appraisal_notices
 from assessments.appraisals.models import (
     Appraisal,
     AppraisalCycle,
@@ -282,6 +283,14 @@ def save_objectives(
         actor,
         before={"objectives": before} if before else None,
         after={"objectives": [(o.title, o.weight) for o in written]},
+    )
+    appraisal_notices.tell_employee(
+        session,
+        employee_id=appraisal.employee_id,
+        kind=appraisal_notices.OBJECTIVES_TO_AGREE,
+        key=f"appraisal:{appraisal.id}:objectives",
+        params={"cycle": cycle.name, "supervisor": actor.user.full_name},
+        link=f"/appraisals/{appraisal.id}",
     )
     return written
 

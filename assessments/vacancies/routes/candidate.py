@@ -141,6 +141,11 @@ def _application_context(
             "result": service.own_result(session, application=application),
             "appeals": service.appeals_by(session, application),
             "appeal_open": service.appeal_open(vacancy),
+            "adjustment": service.adjustment_of(session, application),
+            "may_request_adjustment": service.may_request(session, vacancy, application),
+            "monitoring_open": service.questionnaire_open(vacancy),
+            "monitoring_answered": service.answered(session, settings, application),
+            "my_slots": service.candidate_slots(session, vacancy, application),
             "error": "",
             "open": service.window_open(vacancy),
             "form": form,
@@ -255,6 +260,8 @@ def test_page(request: Request, session: SessionDep, application: OwnApplication
         "answers": service.answers_of(session, attempt),
         "time_left": service.time_left(attempt),
         "error": "",
+        "formats": service.test_format(session, application),
+        "extra_minutes": service.granted_minutes(session, application),
     }
     return render(request, "vacancies/test.html", context)
 

@@ -22,7 +22,7 @@ from competency_framework import service as competency_service
 
 from .. import service
 from ..models import Application, Stage, Vacancy, VacancyStatus
-from ..schemas import declarations_from_form, scores_from_form
+from ..schemas import declarations_from_form, relations_from_form, scores_from_form
 from .common import VacancyDep, act_on_page
 
 router = APIRouter()
@@ -83,11 +83,20 @@ async def declare(
     request: Request, session: SessionDep, principal: CurrentPrincipal, vacancy: VacancyDep
 ):
     service.require_member(session, vacancy, principal.user)
-    decisions, values = declarations_from_form(await request.form())
+    form = await request.form()
+    decisions, values = declarations_from_form(form)
+    relations = relations_from_form(form)
+    values.update({f"relation_{k}": v for k, v in relations.items()})
     return run_action(
         request,
         session,
-        lambda: service.declare(session, vacancy=vacancy, user=principal.user, decisions=decisions),
+        lambda: service.declare(
+            session,
+            vacancy=vacancy,
+            user=principal.user,
+            decisions=decisions,
+            relations=relations,
+        ),
         message=_("Your declarations were recorded."),
         to=f"/panel/{vacancy.id}",
         on_error=lambda err: render(

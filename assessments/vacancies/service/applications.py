@@ -11,9 +11,11 @@ from assessments.appraisals import service as appraisal_service
 from backend import audit, clock, crypto
 from backend.auth.models import User
 from backend.config import Settings
+from backend.events import DomainEvent, publish
 from backend.i18n import _
 from backend.org.models import Employee
 
+from ..events import APPLICATION_RECEIVED
 from ..models import (
     Application,
     ApplicationEvidence,
@@ -177,6 +179,14 @@ def apply(
             "internal": application.is_internal,
         },
     )
+    if created:
+        publish(
+            session,
+            DomainEvent(
+                APPLICATION_RECEIVED,
+                payload={"vacancy_id": vacancy.id, "application_id": application.id},
+            ),
+        )
     return application
 
 

@@ -18,6 +18,7 @@ from backend.auth.permissions import Permission, permissions_for
 from backend.auth.service import roles_of
 from backend.config import Settings
 from backend.errors import DomainError
+from backend.events import DomainEvent, publish
 from backend.i18n import _
 from backend.org.models import Position, Unit
 from backend.workdays import (
@@ -26,6 +27,7 @@ from backend.workdays import (
 )
 from competency_framework import service as competency_service
 
+from ..events import STATUS_CHANGED
 from ..models import (
     Application,
     ApplicationStatus,
@@ -295,6 +297,13 @@ def set_status(
         vacancy=vacancy,
         before={"status": before},
         after={"status": status.value, **(extra or {})},
+    )
+    publish(
+        session,
+        DomainEvent(
+            STATUS_CHANGED,
+            payload={"vacancy_id": vacancy.id, "status": status.value, "before": before},
+        ),
     )
 
 

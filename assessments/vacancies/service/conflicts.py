@@ -31,6 +31,12 @@ CONFLICT_FLAG_LABELS = {
     "same_unit": N_("Works in the same unit as the candidate"),
     "shared_surname": N_("Shares a surname with the candidate"),
 }
+# Relations a member may declare that are not conflicts (they still score).
+DECLARED_RELATION_LABELS = {
+    "former_colleague": N_("A former colleague"),
+    "acquaintance": N_("An acquaintance"),
+    "other": N_("Another relation"),
+}
 _PARTICLES = {"de", "del", "la", "las", "los", "y", "da", "dos", "van", "von", "der", "san"}
 
 
@@ -137,12 +143,15 @@ def declare(
     vacancy: Vacancy,
     user: User,
     decisions: dict[int, tuple[bool, str]],
+    relations: dict[int, str] | None = None,
     now: datetime | None = None,
 ) -> list[ConflictDeclaration]:
     """Record the member's declarations: every applicant not yet declared about must be covered.
 
     A declaration of "no conflict" where HR data suggests one needs an explanation. A conflict,
-    once declared, stands.
+    once declared, stands. `relations` names a relation that is not a conflict (a former
+    colleague, an acquaintance): the member still scores, and the integrity flags check those
+    scores for favouritism.
     """
     seat = require_member(session, vacancy, user)
     if vacancy.status in (VacancyStatus.results, VacancyStatus.appointed, VacancyStatus.cancelled):
@@ -207,6 +216,7 @@ def declare(
             conflicted=conflicted,
             note=note,
             flags=flags,
+            relation="" if conflicted else (relations or {}).get(application.id, ""),
             declared_at=moment,
         )
         session.add(row)
@@ -217,7 +227,13 @@ def declare(
             actor=user,
             entity_type="vacancy_application",
             entity_id=application.id,
-            after={"conflicted": conflicted, "note": note, "flags": flags, "member": seat.user_id},
+            after={
+                "conflicted": conflicted,
+                "note": note,
+                "flags": flags,
+                "member": seat.user_id,
+                "relation": row.relation,
+            },
         )
     session.flush()
     return written

@@ -18,6 +18,7 @@ from backend.config import Settings
 from backend.i18n import N_, _
 
 from ..models import (
+    STAGE_LABELS,
     Application,
     ApplicationStatus,
     Appointment,
@@ -29,11 +30,14 @@ from ..models import (
     Vacancy,
     VacancyStatus,
 )
+from . import favouritism as stats
 from .base import all_applications, working_days_open
 from .merit import merit_entries
 from .panel import panel_of
 
-OUTLIER_POINTS = 2.0
+# An item this far from the mean of the OTHER raters (leave-one-out; chosen by simulation,
+# service/favouritism.py).
+OUTLIER_POINTS = stats.ITEM_POINTS
 # Average extra points a rater gives one group over the others to count as systematic leniency.
 LENIENCY_POINTS = 1.0
 LENIENCY_MIN_FAVOURED = 2
@@ -42,6 +46,10 @@ OWN_UNIT_REPEAT = 2
 
 FLAG_LABELS = {
     "rater_outlier": N_("Rater far from the panel mean"),
+    "rater_total_outlier": N_("Rater's total for a candidate far from the other raters'"),
+    "favoured_related_candidate": N_(
+        "Rater scored a related candidate well above the rest of the panel"
+    ),
     "lenient_to_internal": N_("Rater lenient to internal candidates"),
     "lenient_to_same_unit": N_("Rater lenient to candidates from their own unit"),
     "edited_after_reveal": N_("Scores edited after identities were revealed"),
@@ -54,6 +62,8 @@ FLAG_LABELS = {
 }
 SEVERITY = {
     "rater_outlier": "medium",
+    "rater_total_outlier": "medium",
+    "favoured_related_candidate": "high",
     "lenient_to_internal": "high",
     "lenient_to_same_unit": "high",
     "edited_after_reveal": "high",
@@ -87,6 +97,7 @@ class Deviations:
     # rater -> number of items more than OUTLIER_POINTS from the panel mean
     outliers: dict[int, int] = field(default_factory=dict)
     items: dict[int, int] = field(default_factory=dict)
+    all: list[stats.Deviation] = field(default_factory=list)
 
 
 def _current(rows) -> dict[tuple[int, str, str, int], int]:
@@ -101,23 +112,51 @@ def deviations(session: Session, vacancy: Vacancy) -> Deviations:
     scores = _current(
         session.exec(select(PanelScore).where(PanelScore.vacancy_id == vacancy.id)).all()
     )
-    items: dict[tuple[int, str, str], dict[int, int]] = defaultdict(dict)
+    items: stats.Scores = defaultdict(dict)
     for (app_id, stage, code, rater), score in scores.items():
         items[(app_id, stage, code)][rater] = score
     result = Deviations()
-    for (app_id, _stage, _code), by_rater in items.items():
-        if len(by_rater) < 2:
-            continue
-        panel_mean = mean(by_rater.values())
-        for rater, score in by_rater.items():
-            others = [s for r, s in by_rater.items() if r != rater]
-            result.by_rater.setdefault(rater, {}).setdefault(app_id, []).append(
-                score - mean(others)
-            )
-            result.items[rater] = result.items.get(rater, 0) + 1
-            if abs(score - panel_mean) > OUTLIER_POINTS:
-                result.outliers[rater] = result.outliers.get(rater, 0) + 1
+    for found in stats.deviations(items):
+        rater = found.rater
+        result.by_rater.setdefault(rater, {}).setdefault(found.candidate, []).append(found.points)
+        result.items[rater] = result.items.get(rater, 0) + 1
+        result.all.append(found)
+        if abs(found.points) >= OUTLIER_POINTS:
+            result.outliers[rater] = result.outliers.get(rater, 0) + 1
     return result
+
+
+RELATION_LABELS = {
+    "same_unit": N_("from the rater's own unit"),
+    "supervisor": N_("a direct report or boss of the rater"),
+    "shared_surname": N_("shares a surname with the rater"),
+    "former_colleague": N_("a former colleague, as the rater declared"),
+    "acquaintance": N_("an acquaintance, as the rater declared"),
+    "other": N_("a relation the rater declared"),
+}
+
+
+def related_pairs(
+    session: Session, vacancy: Vacancy, applications: list[Application], seats: list[PanelMember]
+) -> dict[tuple[int, int], str]:
+    """Return {(rater user id, application id): relation} for the pairs checked for favouritism:
+    a candidate from the rater's own unit, or a relation the rater declared (or that HR data
+    suggested) without declaring a conflict (a conflicted rater does not score)."""
+    found: dict[tuple[int, int], str] = {}
+    for seat in seats:
+        for application in applications:
+            if seat.unit_id is not None and application.unit_id == seat.unit_id:
+                found[(seat.user_id, application.id)] = "same_unit"
+    for declaration in session.exec(
+        select(ConflictDeclaration).where(
+            ConflictDeclaration.vacancy_id == vacancy.id,
+            col(ConflictDeclaration.conflicted).is_(False),
+        )
+    ):
+        kind = declaration.relation or next(iter(declaration.flags or []), "")
+        if kind in RELATION_LABELS:
+            found.setdefault((declaration.member_user_id, declaration.application_id), kind)
+    return found
 
 
 def _leniency(
@@ -207,13 +246,52 @@ def competition_flags(session: Session, settings: Settings, vacancy: Vacancy) ->
                 "rater_outlier",
                 vid,
                 _(
-                    "%(name)s scored %(count)s of %(items)s items more than 2 points from the "
-                    "panel mean.",
+                    "%(name)s scored %(count)s of %(items)s items %(points)s points or more "
+                    "from the mean of the other raters.",
                     name=_name(session, rater),
                     count=count,
                     items=found.items.get(rater, 0),
+                    points=f"{OUTLIER_POINTS:.1f}",
                 ),
                 rater,
+            )
+        )
+    names = {a.id: a.candidate_name for a in applications}
+    for total in stats.total_outliers(found.all):
+        flags.append(
+            Flag(
+                "rater_total_outlier",
+                vid,
+                _(
+                    "%(name)s's scores of %(candidate)s in the %(stage)s lie %(points)s points "
+                    "per item from the mean of the other raters (%(items)s items).",
+                    name=_name(session, total.rater),
+                    candidate=names.get(total.candidate, ""),
+                    stage=_(STAGE_LABELS[total.stage]).lower(),
+                    points=f"{total.points:+.1f}",
+                    items=total.items,
+                ),
+                total.rater,
+            )
+        )
+    related = related_pairs(session, vacancy, applications, seats)
+    for favour in stats.favouritism(found.all, related):
+        flags.append(
+            Flag(
+                "favoured_related_candidate",
+                vid,
+                _(
+                    "%(name)s scored %(candidate)s (%(relation)s) %(points)s points per item "
+                    "above the other raters, beyond how %(name)s scores the other candidates "
+                    "(%(items)s items; the threshold is %(threshold)s).",
+                    name=_name(session, favour.rater),
+                    candidate=names.get(favour.candidate, ""),
+                    relation=_(RELATION_LABELS[related[(favour.rater, favour.candidate)]]).lower(),
+                    points=f"{favour.points:.1f}",
+                    items=favour.items,
+                    threshold=f"{stats.FAVOUR_POINTS:.1f}",
+                ),
+                favour.rater,
             )
         )
     internal = {a.id for a in applications if a.is_internal}

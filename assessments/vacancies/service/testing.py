@@ -26,6 +26,7 @@ from ..models import (
     Vacancy,
     VacancyStatus,
 )
+from .adjustments import granted_minutes
 from .applications import pending_reviews
 from .base import (
     VacancyError,
@@ -163,6 +164,7 @@ def start_test(
         )
     moment = now_or(now)
     seed = crypto.new_hex(16)
+    extra = granted_minutes(session, application)
     question_ids = draw(pools(session, vacancy), [int(r["count"]) for r in vacancy.blueprint], seed)
     attempt = TestAttempt(
         vacancy_id=vacancy.id,
@@ -170,7 +172,9 @@ def start_test(
         seed=seed,
         question_ids=question_ids,
         started_at=moment,
-        deadline_at=moment + timedelta(minutes=vacancy.test_minutes),
+        # The test's time plus any extra time HR granted this candidate (reasonable
+        # adjustments): enforced here, on the server, by every answer and the hand-in.
+        deadline_at=moment + timedelta(minutes=vacancy.test_minutes + extra),
     )
     session.add(attempt)
     session.flush()
@@ -180,7 +184,12 @@ def start_test(
         actor=user,
         entity_type="vacancy_application",
         entity_id=application.id,
-        after={"seed": seed, "questions": question_ids, "deadline": attempt.deadline_at},
+        after={
+            "seed": seed,
+            "questions": question_ids,
+            "deadline": attempt.deadline_at,
+            "extra_minutes": extra,
+        },
     )
     return attempt
 

@@ -31,7 +31,9 @@ def upgrade() -> None:
         batch_op.drop_column("locked_until")
     with op.batch_alter_table("app_user", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false())
+            sa.Column(
+                "must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
         )
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse
 
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal
+from backend.errors import problem
 from backend.i18n import _
-from backend.org import service
+from backend.org import service, spreadsheet
 from backend.org.models import EmployeeStatus, JobFamily, Position, Unit, UnitKind
 from backend.org.routes.lookups import EDIT, VIEW
 from backend.org.schemas import (
@@ -227,3 +229,42 @@ def api_update_employee(
     service.change_employee_from_api(session, employee, body, actor=principal.user)
     session.commit()
     return service.api_employee_out(session, employee)
+
+
+@api_router.get("/import-mappings", dependencies=EDIT, responses=ERRORS)
+def api_import_mappings(session: SessionDep) -> list[dict]:
+    """The saved import mappings, each as the JSON document `/employees/import` accepts."""
+    return service.import_mapping_documents(session)
+
+
+@api_router.post(
+    "/employees/import",
+    dependencies=EDIT,
+    responses=ERRORS | INVALID | CONFLICT,
+)
+async def api_import_employees(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    file: Annotated[UploadFile, File(description="The roster: CSV or XLSX.")],
+    mapping: Annotated[str, Form(description="The name of a saved mapping.")] = "",
+    mapping_json: Annotated[str, Form(description="A mapping as a JSON document.")] = "",
+    dry_run: Annotated[bool, Form()] = False,
+    accept_close_matches: Annotated[bool, Form()] = False,
+):
+    """Check (dry run) or import a roster file, read with a saved mapping or one given as JSON
+    (without one, the file must have Mérito's own columns). All or nothing: with any problem,
+    or a unit or position matched only by a close name (unless accepted), nothing is written
+    and the answer is 422 with every problem by line."""
+    raw = await file.read(spreadsheet.MAX_BYTES + 1)
+    chosen = service.load_import_mapping(session, name=mapping, document=mapping_json)
+    check = service.unattended_import(
+        session, raw, file.filename or "", mapping=chosen, dry_run=dry_run,
+        accept_close_matches=accept_close_matches, actor=principal.user,
+    )  # fmt: skip
+    body = service.import_outcome(check, dry_run=dry_run)
+    refused = service.import_refusal_message(check)
+    if refused:
+        session.rollback()
+        return JSONResponse(problem(422, refused, extra=body), status_code=422)
+    session.commit()
+    return body

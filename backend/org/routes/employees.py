@@ -30,7 +30,7 @@ from backend.org.routes.lookups import (
 )
 from backend.org.schemas import EMPLOYEE_FORM_FIELDS, EmployeeForm
 from backend.org.service import EmployeeFilters
-from backend.web import NavItem, register_nav, render
+from backend.web import NavItem, kept_form, register_nav, render
 
 router = APIRouter(prefix="/org")
 
@@ -174,7 +174,9 @@ def employee_detail(request: Request, session: SessionDep, employee: EmployeeDep
             "position": service.get_position(session, position_id) if position_id else None,
             "chain": service.supervisor_chain(session, employee),
             "reports": service.direct_reports(session, employee.id),
-            "qualifications": service.qualifications_of(session, employee.id),
+            "qualifications": service.held_qualifications(session, employee.id),
+            "today": service.organisation_today(session),
+            "expiry_form": kept_form(request, f"/org/employees/{employee.id}"),
             "statuses": service.status_history(session, employee.id),
             "changes": service.recent_changes(session, employee.id),
         },

@@ -19,9 +19,10 @@ from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, SettingsDep
 from backend.i18n import _
 from backend.org import service, spreadsheet
+from backend.org.models import IMPORT_RUN_STATES
 from backend.org.routes.employees import EmployeeQuery
 from backend.org.routes.lookups import EDIT, VIEW
-from backend.org.service import EmployeeFilters, roster
+from backend.org.service import EmployeeFilters, imports, roster
 from backend.web import render
 
 router = APIRouter(prefix="/org")
@@ -77,8 +78,12 @@ def export_employees(
     return _download(request, filters, format=format, language=language, filename=filename)
 
 
-def _import_context(**extra: Any) -> dict[str, Any]:
+def import_context(**extra: Any) -> dict[str, Any]:
+    """The import page's context (also the mapping step's, backend/org/routes/imports.py)."""
     return {
+        "saved_mappings": [],
+        "runs": [],
+        "run_states": IMPORT_RUN_STATES,
         "columns": spreadsheet.COLUMNS,
         "required": spreadsheet.REQUIRED_COLUMNS,
         "spanish": spreadsheet.SPANISH_HEADERS,
@@ -94,7 +99,7 @@ def _import_context(**extra: Any) -> dict[str, Any]:
 def _import_refused(request: Request, **extra: Any) -> Response:
     # 422: htmx swaps only 422 error responses into the page.
     return render(
-        request, "org/import.html", _import_context(**extra), status_code=422, block="result"
+        request, "org/import.html", import_context(**extra), status_code=422, block="result"
     )
 
 
@@ -124,8 +129,12 @@ async def _check_or_import(
 
 
 @router.get("/employees/import", dependencies=EDIT)
-def import_form(request: Request):
-    return render(request, "org/import.html", _import_context())
+def import_form(request: Request, session: SessionDep, principal: CurrentPrincipal):
+    context = import_context(
+        saved_mappings=imports.saved_mappings(session),
+        runs=imports.recent_runs(session, principal.user),
+    )
+    return render(request, "org/import.html", context)
 
 
 async def _import_answer(
@@ -138,7 +147,7 @@ async def _import_answer(
             return _problems_report(check)
     else:
         await run_in_threadpool(session.commit)
-    context = _import_context(check=check, action=action)
+    context = import_context(check=check, action=action)
     status_code = 200 if check.ok else 422
     return render(request, "org/import.html", context, status_code=status_code, block="result")
 

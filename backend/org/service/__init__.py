@@ -59,6 +59,11 @@ from backend.org.service.forms import (
     save_position,
     save_unit,
 )
+from backend.org.service.imports import load_mapping as load_import_mapping
+from backend.org.service.imports import mapping_documents as import_mapping_documents
+from backend.org.service.imports import outcome as import_outcome
+from backend.org.service.imports import refusal_message as import_refusal_message
+from backend.org.service.imports import unattended_import
 from backend.org.service.positions import (
     create_position,
     get_position,
@@ -69,9 +74,17 @@ from backend.org.service.positions import (
 )
 from backend.org.service.qualifications import (
     QUALIFICATION_CODE,
+    HeldQualification,
     create_qualification,
     ensure_qualification,
+    expiring_qualifications,
+    expiry_from_text,
+    held_qualifications,
+    is_valid,
     list_qualifications,
+    set_qualification_expiry,
+    valid_on,
+    validity_text,
 )
 from backend.org.service.roles import (
     RoleProfileOption,
@@ -99,6 +112,11 @@ from backend.org.service.units import (
 )
 
 __all__ = [
+    "import_mapping_documents",
+    "import_outcome",
+    "import_refusal_message",
+    "load_import_mapping",
+    "unattended_import",
     "position_occupants",
     "recent_changes",
     "record_export",
@@ -144,6 +162,10 @@ __all__ = [
     "employees_page",
     "employees_statement",
     "ensure_qualification",
+    "held_qualifications",
+    "expiry_from_text",
+    "expiring_qualifications",
+    "is_valid",
     "filter_employees",
     "get_employee",
     "get_position",
@@ -151,6 +173,10 @@ __all__ = [
     "is_employee_address",
     "is_supervisor_of",
     "list_qualifications",
+    "set_qualification_expiry",
+    "valid_on",
+    "validity_text",
+    "HeldQualification",
     "list_units",
     "occupants_count",
     "organisation_today",

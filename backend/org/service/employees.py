@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -44,8 +45,10 @@ def employee_field_problems(
     hire_date: date | None,
     birth_date: date | None,
     status: str,
+    check_email: Callable[[str], str | None] = email_problem,
 ) -> dict[str, str]:
-    """Return {field: message} for the rules that need no database (shared with imports)."""
+    """Return {field: message} for the rules that need no database (shared with imports, which
+    pass a faster `check_email` that gives the same answers)."""
     problems: dict[str, str] = {}
     if not number.strip():
         problems["number"] = _("Enter an employee number.")
@@ -62,7 +65,7 @@ def employee_field_problems(
     if email.strip():
         if len(email.strip()) > EMAIL_MAX:
             problems["email"] = _("Use at most %(n)s characters.", n=EMAIL_MAX)
-        elif problem := email_problem(email):
+        elif problem := check_email(email):
             problems["email"] = problem
     if status not in EmployeeStatus.__members__:
         problems["status"] = _("Unknown status.")

@@ -11,8 +11,9 @@ for the import itself.
 
 from __future__ import annotations
 
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -24,8 +25,10 @@ from sqlmodel import Session, col, select
 from backend import audit, clock, crypto
 from backend.audit import PendingEntry
 from backend.db import insert_rows
+from backend.emails import email_problem
 from backend.files import safe_filename
 from backend.i18n import _
+from backend.org import mapping as mappings
 from backend.org import spreadsheet
 from backend.org.models import (
     Employee,
@@ -47,6 +50,7 @@ from backend.org.service.employees import (
     employee_field_problems,
     employee_snapshot,
 )
+from backend.org.service.matching import CloseMatch, Resolver, resolver
 from backend.org.service.rules import organisation_today
 from backend.org.spreadsheet import RosterRow, RowProblem
 
@@ -104,10 +108,24 @@ class RosterCheck:
     problems: list[RowProblem] = field(default_factory=list)
     imported: bool = False
     changes: list[_Change] = field(default_factory=list, repr=False)
+    moved: int = 0  # of to_update: employees whose unit or position changes
+    headers: list[str] = field(default_factory=list)
+    # The cells of every line with a problem, as read, for the report beside its problems.
+    problem_rows: dict[int, list[str]] = field(default_factory=dict, repr=False)
+    close_matches: list[CloseMatch] = field(default_factory=list)
+    unconfirmed: list[CloseMatch] = field(default_factory=list)
+    mapping: mappings.Mapping | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
 
 
 def _problem(row: RosterRow, headers: dict[str, str], column: str, message: str) -> RowProblem:
@@ -121,11 +139,18 @@ def check_roster(
     *,
     max_rows: int = spreadsheet.MAX_ROWS,
     max_bytes: int = spreadsheet.MAX_BYTES,
+    mapping: mappings.Mapping | None = None,
+    progress: Progress = _no_progress,
 ) -> RosterCheck:
-    """Return what importing the file would do, and every problem that stops it. Writes nothing."""
+    """Return what importing the file would do, and every problem that stops it. Writes nothing.
+
+    Without a mapping the headers must be Mérito's own columns (English or Spanish names).
+    """
     # Some browsers send the whole path; only a plain name is worth showing and auditing.
     filename = safe_filename(filename, default="")
-    check = RosterCheck(filename=filename, sha256=crypto.sha256_hex(raw), size=len(raw))
+    check = RosterCheck(
+        filename=filename, sha256=crypto.sha256_hex(raw), size=len(raw), mapping=mapping
+    )
     if len(raw) > max_bytes:
         check.problems.append(
             RowProblem(
@@ -139,19 +164,19 @@ def check_roster(
             )
         )
         return check
+    progress("reading", 0, 0)
     table = spreadsheet.read_table(raw, filename, max_rows=max_rows)
     check.kind, check.encoding, check.delimiter = table.kind, table.encoding, table.delimiter
     check.rows = len(table.rows)
+    check.headers = table.headers
     if table.problems:
         check.problems = table.problems
         return check
-    parsed = spreadsheet.parse_roster(table)
-    table.rows = []  # the parsed rows hold what is needed; the raw cells can go
+    progress("checking", 0, check.rows)
+    parsed = _parse(table, mapping)
     problems = list(parsed.problems)
-    if not parsed.rows:
-        check.problems = problems
-        return check
-    _plan(session, parsed, check, problems)
+    if parsed.rows:
+        _plan(session, parsed, check, problems, mapping, progress)
     # Listed as the file reads (by line, then column), one message per cell: the first rule a
     # cell breaks is the one to fix.
     column_order = {header: index for index, header in enumerate(table.headers)}
@@ -164,13 +189,43 @@ def check_roster(
         seen.add(key)
         unique.append(problem)
     check.problems = unique
+    lines = {p.line for p in unique if p.line > 1}
+    check.problem_rows = {
+        line: [_cell_text(c) for c in cells] for line, cells in table.rows if line in lines
+    }
     return check
 
 
-def _plan(session: Session, parsed, check: RosterCheck, problems: list[RowProblem]) -> None:
+def _cell_text(cell: str | date) -> str:
+    return cell.isoformat() if isinstance(cell, date) else cell
+
+
+def _parse(table: spreadsheet.Table, mapping: mappings.Mapping | None):
+    if mapping is None:
+        return spreadsheet.parse_roster(table)
+    header_problems = [
+        RowProblem(1, header, header, message)
+        for header, message in mappings.mapping_problems(mapping, table.headers)
+    ]
+
+    def split(text: str) -> tuple[str, str]:
+        return mappings.split_full_name(text, mapping.name_rule)
+
+    return spreadsheet.parse_roster(
+        table, mapping.columns, split_name=split, header_problems=header_problems
+    )
+
+
+def _plan(
+    session: Session,
+    parsed,
+    check: RosterCheck,
+    problems: list[RowProblem],
+    mapping: mappings.Mapping | None,
+    progress: Progress,
+) -> None:
     headers = parsed.headers
-    units = dict(session.exec(select(Unit.code, Unit.id)).all())
-    positions = dict(session.exec(select(Position.code, Position.id)).all())
+    found: Resolver = resolver(session, mapping.matches if mapping else None)
     qualifications = dict(session.exec(select(Qualification.code, Qualification.id)).all())
     existing = {r.number: dict(r._mapping) for r in session.execute(select(_employees))}
     number_of = {e["id"]: number for number, e in existing.items()}
@@ -207,7 +262,10 @@ def _plan(session: Session, parsed, check: RosterCheck, problems: list[RowProble
         number: number_of.get(e["supervisor_id"]) for number, e in existing.items()
     }
     changes: list[_Change] = []
-    for row in rows:
+    check_email = _EmailCheck()
+    for done, row in enumerate(rows):
+        if done % 5000 == 0:
+            progress("checking", done, len(rows))
         row_problems: list[RowProblem] = []
         current = existing.get(row.number)
         values: dict[str, Any] = dict(current) if current else {}
@@ -224,27 +282,19 @@ def _plan(session: Session, parsed, check: RosterCheck, problems: list[RowProble
             values["status"] = ACTIVE
 
         if row.unit_code:
-            values["unit_id"] = units.get(row.unit_code)
-            if values["unit_id"] is None:
-                row_problems.append(
-                    _problem(
-                        row,
-                        headers,
-                        "unit_code",
-                        _("No unit has the code %(code)s.", code=row.unit_code),
-                    )
-                )
+            values["unit_id"], message = found.resolve("unit_code", row.unit_code, row.line)
+            if message:
+                row_problems.append(_problem(row, headers, "unit_code", message))
         if "position_code" in row.given:
-            values["position_id"] = positions.get(row.position_code) if row.position_code else None
-            if row.position_code and values["position_id"] is None:
-                row_problems.append(
-                    _problem(
-                        row,
-                        headers,
-                        "position_code",
-                        _("No position has the code %(code)s.", code=row.position_code),
-                    )
+            values["position_id"], message = (
+                found.resolve(
+                    "position_code", row.position_code, row.line, unit_id=values.get("unit_id")
                 )
+                if row.position_code
+                else (None, "")
+            )
+            if message:
+                row_problems.append(_problem(row, headers, "position_code", message))
         elif current is None:
             values["position_id"] = None
 
@@ -296,8 +346,11 @@ def _plan(session: Session, parsed, check: RosterCheck, problems: list[RowProble
             hire_date=values.get("hire_date"),
             birth_date=values.get("birth_date"),
             status=values["status"],
+            check_email=check_email,
         ).items():
-            row_problems.append(_problem(row, headers, name, message))
+            # A column the file lacks is one header problem, not one problem per row.
+            if name in row.given or name == "status":
+                row_problems.append(_problem(row, headers, name, message))
 
         problems.extend(row_problems)
         changes.append(
@@ -352,7 +405,40 @@ def _plan(session: Session, parsed, check: RosterCheck, problems: list[RowProble
         else:
             change.kind = "update"
             check.to_update += 1
+            if any(change.existing[k] != change.values.get(k) for k in ("unit_id", "position_id")):
+                change.kind = "move"
+                check.moved += 1
     check.changes = changes
+    # Units first, then positions, each as the file first mentions them.
+    check.close_matches = sorted(
+        found.close.values(), key=lambda c: (c.field != "unit_code", c.first_line, c.value)
+    )
+
+
+# An ASCII dot-atom local part (RFC 5322 atext): what email-validator accepts as it is.
+_PLAIN_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+
+
+class _EmailCheck:
+    """`email_problem` for many addresses of few domains, with the same answers.
+
+    Most of a 100,000-row check went into email-validator, mostly into checking the domain of
+    each address again. A plain ASCII local part (at most 64 characters, 254 in all) with a
+    domain found valid once is valid; anything else gets the whole check, as before.
+    """
+
+    def __init__(self) -> None:
+        self.domains: dict[str, bool] = {}
+
+    def __call__(self, address: str) -> str | None:
+        local, _at, domain = address.strip(" \t").rpartition("@")
+        if local and len(local) <= 64 and len(address) <= 254 and _PLAIN_LOCAL.match(local):
+            known = self.domains.get(domain)
+            if known is None:
+                known = self.domains[domain] = email_problem(f"a@{domain}") is None
+            if known:
+                return None
+        return email_problem(address)
 
 
 def _reporting_loops(supervisor_of: dict[str, str | None], *, starts: list[str]) -> list[list[str]]:
@@ -382,29 +468,50 @@ def import_roster(
     actor: object,
     max_rows: int = spreadsheet.MAX_ROWS,
     max_bytes: int = spreadsheet.MAX_BYTES,
+    mapping: mappings.Mapping | None = None,
+    accepted: set[str] | None = None,
+    accept_close_matches: bool = False,
+    progress: Progress = _no_progress,
 ) -> RosterCheck:
     """Check the file and, when it has no problem at all, write it (the caller commits).
 
-    With any problem nothing is written and the check is returned with `imported` False.
+    With any problem nothing is written and the check is returned with `imported` False. Close
+    matches of units and positions must each be confirmed (`accepted`, keys `field:value`), or
+    all at once for an unattended import (`accept_close_matches`); else they are `unconfirmed`
+    and nothing is written either.
     """
-    check = check_roster(session, raw, filename, max_rows=max_rows, max_bytes=max_bytes)
-    if check.ok:
-        _apply(session, check, actor=actor)
+    check = check_roster(
+        session,
+        raw,
+        filename,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        mapping=mapping,
+        progress=progress,
+    )
+    if not accept_close_matches:
+        check.unconfirmed = [c for c in check.close_matches if c.key not in (accepted or set())]
+    if check.ok and not check.unconfirmed:
+        _apply(session, check, actor=actor, progress=progress)
         check.imported = True
     return check
 
 
-def _apply(session: Session, check: RosterCheck, *, actor: object) -> None:
+def _apply(
+    session: Session, check: RosterCheck, *, actor: object, progress: Progress = _no_progress
+) -> None:
     now = clock.now()
     today = organisation_today(session)
     qualification_code = dict(session.exec(select(Qualification.id, Qualification.code)).all())
     ids = dict(session.exec(select(Employee.number, Employee.id)).all())
 
     creates = [c for c in check.changes if c.kind == "create"]
-    updates = [c for c in check.changes if c.kind == "update"]
+    updates = [c for c in check.changes if c.kind in ("update", "move")]
 
     # New employees first (their supervisors may be other new rows: set in a second pass).
+    total = len(creates) + len(updates)
     for start in range(0, len(creates), BATCH):
+        progress("writing", start, total)
         batch = creates[start : start + BATCH]
         params = []
         for change in batch:
@@ -449,7 +556,9 @@ def _apply(session: Session, check: RosterCheck, *, actor: object) -> None:
             for c in updates
         ]
         for start in range(0, len(params), BATCH):
+            progress("writing", len(creates) + start, total)
             session.execute(statement, params[start : start + BATCH])
+    progress("writing", total, total)
     if late_supervisors:
         statement = (
             update(_employees)
@@ -531,6 +640,7 @@ def _apply(session: Session, check: RosterCheck, *, actor: object) -> None:
                 "created": len(creates),
                 "updated": len(updates),
                 "unchanged": check.unchanged,
+                **_mapping_record(check),
             },
         )
 
@@ -549,6 +659,18 @@ def _apply(session: Session, check: RosterCheck, *, actor: object) -> None:
         )
     # The ORM's copies of employees (if any were loaded) no longer match the rows.
     session.expire_all()
+
+
+def _mapping_record(check: RosterCheck) -> dict[str, Any]:
+    """What the audit keeps of the mapping an import was read with (nothing for Mérito's own)."""
+    if check.mapping is None:
+        return {}
+    return {
+        "mapping": check.mapping.name or "—",
+        "columns": {h: f or "—" for h, f in check.mapping.columns.items()},
+        "name_rule": check.mapping.name_rule,
+        "confirmed_matches": [f"{c.value} → {c.code}" for c in check.close_matches],
+    }
 
 
 # --- export -----------------------------------------------------------------------------------

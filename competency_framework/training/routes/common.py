@@ -13,7 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from backend import clock
+from backend import calendar, clock
 from backend.actions import Level, Message, Target, run_action
 from backend.auth import Actor
 from backend.auth.permissions import Permission
@@ -22,10 +22,11 @@ from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, form_int
 from backend.errors import DomainError
 from backend.files import content_disposition
-from backend.i18n import N_, _, fmt, localized
+from backend.i18n import N_, _, fmt
 from backend.org.models import Employee
 from backend.web import NavItem, flash, redirect, register_nav, render_form_errors, templates
-from competency_framework.training import ical, panels, service
+from competency_framework.training import notices as session_notices
+from competency_framework.training import panels, service
 from competency_framework.training.models import (
     AUDIENCE_LABELS,
     ENROLMENT_STATUS_LABELS,
@@ -204,31 +205,6 @@ def refused_in_form(action: Callable[[], T], *, raised: tuple[int, ...]) -> Call
 # --- iCalendar --------------------------------------------------------------------------------
 
 
-def session_event(
-    activity: TrainingActivity, row: TrainingSession, host: str
-) -> ical.CalendarEvent:
-    """Return a session as a calendar event."""
-    title = localized(activity, "title")
-    description = "\n".join(
-        part
-        for part in (
-            localized(activity, "description"),
-            _("Provider: %(provider)s", provider=activity.provider) if activity.provider else "",
-        )
-        if part
-    )
-    return ical.CalendarEvent(
-        uid=f"training-session-{row.id}@{host}",
-        start=row.starts_at,
-        end=row.ends_at,
-        summary=title,
-        location=row.place,
-        description=description,
-        cancelled=row.is_cancelled,
-        stamp=row.created_at,
-    )
-
-
 def ics_response(body: bytes, filename: str) -> Response:
     return Response(
         body,
@@ -246,9 +222,9 @@ def calendar_answer(
     filename: str,
 ) -> Response:
     """Answer an iCalendar file named `filename` of these sessions (each with its activity)."""
-    host = request.url.hostname or "merito"
-    events = [session_event(activity, row, host) for activity, row in sessions]
-    body = ical.calendar(events, zone=service.org_zone(settings), name=name)
+    host = session_notices.host(settings, request.url.hostname or "merito")
+    events = [session_notices.session_event(activity, row, host) for activity, row in sessions]
+    body = calendar.calendar(events, zone=service.org_zone(settings), name=name)
     return ics_response(body, filename)
 
 
@@ -369,6 +345,7 @@ def plan_context(
         "errors": {},
         "values": {},
         "now": clock.now(),
+        "validity": service.validity_on(clock.today(service.settings_of(session))),
     }
 
 

@@ -282,6 +282,7 @@ def _record_completion(request, session, settings, principal, enrolment, form) -
             score=form.score,
             certificate=form.file,
             note=form.note,
+            certificate_expires_on=form.expires_on,
         ),
         message=_completed,
         level=lambda result: "success" if result.passed else "warning",
@@ -296,7 +297,11 @@ def _completion_refused(request, session, principal, enrolment_id: int, form):
         request,
         "training/complete.html",
         lambda: _completion_context(session, enrolment_or_404(session, principal, enrolment_id)),
-        values={"score": form.score, "note": form.note},
+        values={
+            "score": form.score,
+            "note": form.note,
+            "certificate_expires_on": form.expires_on,
+        },
         block="form",
         field="certificate",
     )

@@ -134,6 +134,16 @@ from competency_framework.training.service.reactions import (
     on_development_action_agreed,
     on_employee_created,
 )
+from competency_framework.training.service.renewals import (
+    THRESHOLDS,
+    Expiring,
+    ExpiryRun,
+    expiring,
+    propose_renewal,
+    run_expiry,
+    threshold_for,
+    validity_on,
+)
 from competency_framework.training.service.rules import (
     ENROLMENT_CANCELLED,
     PLAN_STEPS_APPROVER,
@@ -289,4 +299,12 @@ __all__ = [
     "unit_by_code",
     "unit_name",
     "unit_subtree",
+    "THRESHOLDS",
+    "Expiring",
+    "ExpiryRun",
+    "expiring",
+    "propose_renewal",
+    "run_expiry",
+    "threshold_for",
+    "validity_on",
 ]

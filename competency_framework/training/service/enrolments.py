@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func
@@ -23,6 +24,7 @@ from backend.files import safe_filename
 from backend.i18n import _
 from backend.org.models import Employee, EmployeeStatus, Position
 from competency_framework import service as competency_service
+from competency_framework.training import notices as session_notices
 from competency_framework.training.models import (
     ACTIVE_ENROLMENT_STATUSES,
     Audience,
@@ -204,6 +206,8 @@ def _take_seat(
         entity_id=entity_id,
         after={"session": training_session.id, "activity": activity.code, "status": status},
     )
+    if status == EnrolmentStatus.enrolled:
+        session_notices.tell_seat(session, enrolment)
     return enrolment
 
 
@@ -408,6 +412,7 @@ def cancel(
             "promoted": promoted.id if promoted else None,
         },
     )
+    session_notices.tell_cancelled(session, enrolment, had_seat=before == EnrolmentStatus.enrolled)
     employee = session.get(Employee, enrolment.employee_id) if enrolment.employee_id else None
     if announce and employee is not None and not is_self(actor, employee):
         activity = session.get(TrainingActivity, enrolment.activity_id)
@@ -457,6 +462,7 @@ def _promote(session: Session, training_session: TrainingSession) -> TrainingEnr
         entity_id=first.id,
         after={"session": training_session.id},
     )
+    session_notices.tell_seat(session, first)
     return first
 
 
@@ -471,12 +477,15 @@ def cancel_session(
     training_session.is_cancelled = True
     session.add(training_session)
     affected = 0
+    seated: list[TrainingEnrolment] = []
     for enrolment in session.exec(
         select(TrainingEnrolment).where(
             TrainingEnrolment.session_id == training_session.id,
             col(TrainingEnrolment.status).in_(ACTIVE_ENROLMENT_STATUSES),
         )
     ):
+        if enrolment.status == EnrolmentStatus.enrolled:
+            seated.append(enrolment)
         enrolment.status = EnrolmentStatus.cancelled
         enrolment.cancelled_at = clock.now()
         enrolment.cancelled_by_id = actor.user.id
@@ -484,6 +493,8 @@ def cancel_session(
         session.add(enrolment)
         affected += 1
     session.flush()
+    for enrolment in seated:
+        session_notices.tell_cancelled(session, enrolment, had_seat=True)
     audit.record(
         session,
         action="training.session_cancelled",
@@ -571,6 +582,7 @@ def complete(
     score: object = None,
     certificate: Certificate | None = None,
     note: str = "",
+    certificate_expires_on: str = "",
 ) -> Completion:
     """Record that a learner finished an activity, with the evidence the activity requires.
 
@@ -606,6 +618,7 @@ def complete(
     note = (note or "").strip()
     if len(note) > 1000:
         errors["note"] = _("Keep the note under 1,000 characters.")
+    expires_on = _expiry(certificate_expires_on, clock.today(settings), errors)
     rule = activity.evidence
     if not errors:
         if rule == EvidenceRule.certificate and stored is None:
@@ -630,6 +643,7 @@ def complete(
             evidence_dir(settings) / enrolment.certificate_file
         )
     enrolment.score = value
+    enrolment.certificate_expires_on = expires_on
     enrolment.evidence_note = note
     enrolment.completed_at = now
     enrolment.completed_by_id = actor.user.id
@@ -658,6 +672,7 @@ def complete(
             "learner_id": enrolment.learner_id,
             "score": value,
             "certificate_sha256": enrolment.certificate_sha256 or None,
+            "certificate_expires_on": expires_on.isoformat() if expires_on else None,
             "rating_entries": enrolment.rating_entry_ids,
         },
     )
@@ -675,6 +690,22 @@ def complete(
             ),
         )
     return Completion(enrolment, passed, entries)
+
+
+def _expiry(text: str, today: date, errors: dict[str, str]) -> date | None:
+    """The day the certificate stops being valid (a day after today), or None; a problem goes
+    into `errors`."""
+    if not text.strip():
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        errors["certificate_expires_on"] = _("Enter a date (YYYY-MM-DD).")
+        return None
+    if day <= today or day.year > 2200:
+        errors["certificate_expires_on"] = _("The expiry date must be after today.")
+        return None
+    return day
 
 
 def _record_levels(

@@ -15,6 +15,7 @@ from backend.events import DomainEvent, publish
 from backend.i18n import _
 from backend.org.models import Employee
 from competency_framework import service as competency_service
+from competency_framework.training import notices as training_notices
 from competency_framework.training.models import (
     ACTIVE_ENROLMENT_STATUSES,
     LIVE_ITEM_STATUSES,
@@ -150,6 +151,7 @@ def submit_plan(session: Session, *, employee: Employee, actor: Actor, year: int
         entity_id=employee.id,
         after={"year": year},
     )
+    training_notices.tell_approval_requested(session, plan, employee)
     return plan
 
 
@@ -213,6 +215,7 @@ def approve_plan(
             "committed_before": view.budget.committed,
         },
     )
+    training_notices.tell_decision(session, plan=plan, approver=actor.user.full_name)
     return approved
 
 
@@ -364,6 +367,9 @@ def decline_item(
                 subject_employee_id=employee.id,
             ),
         )
+    training_notices.tell_decision(
+        session, plan=plan, approver=actor.user.full_name, item=item, reason=reason
+    )
     return item
 
 

@@ -37,7 +37,7 @@ from competency_framework.training.service.rules import Actor, audience_of
 class PlanLine:
     item: TrainingPlanItem
     activity: TrainingActivity | None
-    competency: competency_service.Competency | None
+    competency: competency_service.CompetencyInfo | None
     enrolment: TrainingEnrolment | None = None
     enrolment_session: TrainingSession | None = None
     sessions: list[TrainingSession] = field(default_factory=list)
@@ -49,7 +49,7 @@ class PlanLine:
 
 @dataclass
 class UncoveredNeed:
-    competency: competency_service.Competency
+    competency: competency_service.CompetencyInfo
     current: int
     required: int
     gap: int
@@ -83,7 +83,7 @@ class PlanView:
 def plan_view(session: Session, *, employee: Employee, year: int) -> PlanView:
     """Return a person's plan for the year with activities, enrolments and budget."""
     plan = get_plan(session, employee_id=employee.id, year=year)
-    competencies = {c.id: c for c in competency_service.list_competencies(session)}
+    competencies = {c.id: c for c in competency_service.framework_snapshot(session).competencies}
     lines: list[PlanLine] = []
     if plan is not None:
         items = plan_items(session, plan)

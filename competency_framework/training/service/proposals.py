@@ -25,12 +25,14 @@ The proposal rule (docs/training.md explains it for users):
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from backend import revisions
 from backend.org.models import Employee
 from competency_framework import service as competency_service
 from competency_framework.training.models import (
@@ -275,11 +277,38 @@ def _fit_budgets(
 # --- loading what the engine needs ------------------------------------------------------------
 
 
+_OFFER_LOCK = threading.Lock()
+_OFFER_CACHE: dict[str, tuple[tuple[int, int], OfferTable]] = {}
+
+
 def offer_table(session: Session) -> OfferTable:
-    """Return the offer table of the current catalogue."""
-    competency_ids = [c.id for c in competency_service.list_competencies(session)]
+    """Return the offer table of the current catalogue (read-only arrays).
+
+    One copy per process, database and revision of the catalogue (`training`) and the
+    framework (`framework`), shared across requests: the revisions are read before the data,
+    so a copy is never older than its key.
+    """
+    database = session.get_bind().url.render_as_string(hide_password=True)
+    key = (revisions.value_of(session, "training"), revisions.value_of(session, "framework"))
+    with _OFFER_LOCK:
+        entry = _OFFER_CACHE.get(database)
+    if entry is not None and entry[0] == key:
+        return entry[1]
+    competency_ids = competency_service.framework_snapshot(session).ids
     activities = list(session.exec(select(TrainingActivity)))
-    return build_offer_table(activities, all_targets(session), competency_ids)
+    table = build_offer_table(activities, all_targets(session), competency_ids)
+    for array in (
+        table.competency_ids,
+        table.choice,
+        table.activity_id,
+        table.cost,
+        table.from_level,
+        table.to_level,
+    ):
+        array.setflags(write=False)
+    with _OFFER_LOCK:
+        _OFFER_CACHE[database] = (key, table)
+    return table
 
 
 def person_needs(

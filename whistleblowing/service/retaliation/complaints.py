@@ -17,6 +17,7 @@ from backend.i18n import _
 from backend.org import service as org_service
 from backend.web import format_date
 from whistleblowing import attachments
+from whistleblowing import notices as reporting_notices
 from whistleblowing.models import (
     ComplaintItem,
     ComplaintItemKind,
@@ -216,16 +217,20 @@ def _file(
             author=None,
             today=today,
         )
-    for user, _key in officers:
-        session.add(
-            Notification(
-                user_id=user.id,
-                kind=NotificationKind.complaint_received.value,
-                complaint_id=complaint.id,
-                created_on=today,
-                dedupe=f"complaint_received:{complaint.id}",
-            )
-        )
+    told = [
+        {
+            "user_id": user.id,
+            "kind": NotificationKind.complaint_received.value,
+            "complaint_id": complaint.id,
+            "created_on": today,
+            "dedupe": f"complaint_received:{complaint.id}",
+        }
+        for user, _key in officers
+    ]
+    for row in told:
+        session.add(Notification(**row))
+    session.flush()
+    reporting_notices.record_many(session, told)
     # The actor is not named: the audit log is plain text, and who complains is confidential.
     # Day precision, like every reporter action: appended once the day is over, so neither a
     # time nor the entry's place next to the complainant's own sign-in gives them away.

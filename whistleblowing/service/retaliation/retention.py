@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from backend import audit
 from backend.config import Settings
 from whistleblowing import attachments, deadlines
+from whistleblowing import notices as reporting_notices
 from whistleblowing.models import (
     ComplaintAttachment,
     ComplaintItem,
@@ -71,6 +72,7 @@ def apply_retention(session: Session, settings: Settings, *, today: date) -> Com
             before={"outcome": complaint.outcome, "closed_on": complaint.closed_on},
             after={"reason": "retention", "files": len(files)},
         )
+        reporting_notices.forget_complaint(session, complaint.reference)
         session.exec(delete(RetaliationComplaint).where(RetaliationComplaint.id == complaint.id))
         run.deleted.append(complaint.reference)
         run.files += files

@@ -25,6 +25,7 @@ from backend.config import Settings
 from backend.i18n import N_, _
 from backend.org import service as org_service
 from whistleblowing import deadlines
+from whistleblowing import notices as reporting_notices
 from whistleblowing.models import (
     DetrimentalAct,
     HolderKey,
@@ -370,6 +371,12 @@ def on_hr_decision(session: Session, event: events.DomainEvent) -> None:
                 ),
             )
         )
+    # Whatever the decision was about: a notice only for a protected person would say who is.
+    reporting_notices.hr_watch_entries(
+        session,
+        officers=[user_id for user_id, _key in recipients if user_id is not None],
+        today=clock.today(settings),
+    )
 
 
 @dataclass

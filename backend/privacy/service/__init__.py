@@ -1,0 +1,70 @@
+"""The privacy package's public interface: notices, ARCO requests, the data export, retention."""
+
+from backend.privacy.service.arco import (
+    DEADLINE_WORKING_DAYS,
+    allowed_steps,
+    answer_request,
+    deadline_for,
+    file_request,
+    get_request,
+    own_request,
+    pending_count,
+    queue,
+    requests_of,
+    working_days_left,
+)
+from backend.privacy.service.common import PrivacyError
+from backend.privacy.service.export import build_export, export_parts, plain, record_rows
+from backend.privacy.service.notices import (
+    current_notice,
+    current_notices,
+    notice_text,
+    notice_version,
+    notice_versions,
+    publish_notice,
+    purpose_of,
+)
+from backend.privacy.service.retention import (
+    RetentionPlan,
+    apply,
+    months_before,
+    periods,
+    plan,
+    rule_named,
+    rules,
+    set_period,
+)
+
+__all__ = [
+    "DEADLINE_WORKING_DAYS",
+    "PrivacyError",
+    "RetentionPlan",
+    "allowed_steps",
+    "answer_request",
+    "apply",
+    "build_export",
+    "current_notice",
+    "current_notices",
+    "deadline_for",
+    "export_parts",
+    "file_request",
+    "get_request",
+    "months_before",
+    "notice_text",
+    "notice_version",
+    "notice_versions",
+    "own_request",
+    "pending_count",
+    "periods",
+    "plain",
+    "plan",
+    "publish_notice",
+    "purpose_of",
+    "queue",
+    "record_rows",
+    "requests_of",
+    "rule_named",
+    "rules",
+    "set_period",
+    "working_days_left",
+]

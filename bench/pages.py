@@ -1,0 +1,229 @@
+"""Every role's landing page and daily pages against /healthz, same server, A B A B.
+
+    python -m bench.pages [--employees 600] [--seconds 4] [--backend both] [--threads N]
+                          [--pages employee-dashboard,heatmap] [--rounds 2]
+                          [--compare-threads 4,40]
+
+Builds the demo (`merito demo`, the same data as `merito up`), opens a session for each demo
+account it needs, starts uvicorn with one worker on 127.0.0.1 and loads it with wrk (Debian's
+`wrk`): for each page, /healthz and the page alternate (A B A B, `--rounds` times) at 20
+connections, then the page once at 1 connection. Prints req/s, p95 and the ratio to /healthz
+(the mean of the rounds), and whether 20 connections serve at least as much as one. `--threads`
+sets MERITO_REQUEST_THREADS for the server (default: the app's default). The load goes only to
+127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+from bench.dashboard import BENCH_SECRET, WRK_SCRIPT, _serve, _wrk
+
+# name → (demo account, path). Every role's landing page and the pages used every day.
+PAGES: dict[str, tuple[str, str]] = {
+    "hr-dashboard": ("hr_planner", "/"),
+    "heatmap": ("hr_planner", "/competencies/gaps"),
+    "employee-dashboard": ("employee", "/"),
+    "self-assessment": ("employee", "/competencies/me/assessment"),
+    "appraisal": ("employee", "/appraisals"),
+    "supervisor-dashboard": ("supervisor", "/"),
+    "investigator-dashboard": ("investigator", "/"),
+    "inbox": ("investigator", "/cases"),
+    "candidate-dashboard": ("candidate", "/"),
+    "vacancy-board": ("candidate", "/vacancies"),
+}
+
+
+def build_demo(database_url: str, data_dir: Path, employees: int) -> None:
+    """Build the demo with the CLI, as `merito up` does."""
+    env = {
+        **os.environ,
+        "MERITO_DATABASE_URL": database_url,
+        "MERITO_DATA_DIR": str(data_dir),
+        "MERITO_SECRET_KEY": BENCH_SECRET,
+        "MERITO_FAST_PASSWORD_HASHING": "true",
+        "MERITO_ENVIRONMENT": "development",
+    }
+    for command in (["migrate"], ["demo", "--employees", str(employees)]):
+        subprocess.run(  # noqa: S603 - fixed argument list
+            [sys.executable, "-m", "backend.cli", *command],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+
+
+def open_sessions(database_url: str, data_dir: Path, accounts: set[str]) -> dict[str, str]:
+    """Return account → session cookie token (second factor marked done, as after the code)."""
+    from sqlmodel import Session, select
+
+    from backend import demo
+    from backend.auth import service as auth_service
+    from backend.auth.models import User
+    from backend.config import Settings
+    from backend.db import make_engine
+
+    settings = Settings(database_url=database_url, data_dir=data_dir, secret_key=BENCH_SECRET)
+    engine = make_engine(database_url)
+    tokens: dict[str, str] = {}
+    with Session(engine) as session:
+        for account in sorted(accounts):
+            email = demo.demo_email(account)
+            user = session.exec(select(User).where(User.email == email)).one()
+            token, row = auth_service.start_session(session, settings, user=user)
+            row.pending_second_factor = False
+            tokens[account] = token
+        session.commit()
+    engine.dispose()
+    return tokens
+
+
+def measure(base: str, path: str, token: str, seconds: int, rounds: int, script: Path) -> dict:
+    """Return the page's and /healthz's figures, A B A B, and the page at one connection."""
+    headers = [f"Cookie: merito_session={token}", "Accept-Language: es"]
+    check = httpx.get(base + path, headers={"Cookie": f"merito_session={token}"}, timeout=30)
+    if check.status_code != 200:
+        raise RuntimeError(f"{path}: {check.status_code}")
+    _wrk(base + path, 1, 20, headers, script)  # warm up
+    trivial, page = [], []
+    for _ in range(rounds):
+        trivial.append(_wrk(base + "/healthz", seconds, 20, [], script))
+        page.append(_wrk(base + path, seconds, 20, headers, script))
+    one = _wrk(base + path, seconds, 1, headers, script)
+    ratio = sum(p["rps"] / t["rps"] for p, t in zip(page, trivial, strict=True)) / rounds
+    return {
+        "healthz": sum(t["rps"] for t in trivial) / rounds,
+        "rps": sum(p["rps"] for p in page) / rounds,
+        "p95": max(p["p95"] for p in page),
+        "errors": sum(p["errors"] for p in page),
+        "ratio": ratio,
+        "one": one["rps"],
+    }
+
+
+def compare_threads(
+    servers: dict[int, str],
+    tokens: dict[str, str],
+    names: list[str],
+    seconds: int,
+    rounds: int,
+    script: Path,
+) -> None:
+    """Serve the same database with each thread bound at once; alternate between them."""
+    counts = list(servers)
+    print(f"{'page':<24}" + "".join(f"{f't={n} 20c':>10}{f't={n} 1c':>9}" for n in counts))
+    for name in ["/healthz", *names]:
+        account, path = PAGES.get(name, ("", name))
+        headers = [f"Cookie: merito_session={tokens[account]}"] if account else []
+        twenty = {n: [] for n in counts}
+        one = {n: [] for n in counts}
+        for _ in range(rounds):
+            for n in counts:  # A B A B
+                twenty[n].append(_wrk(servers[n] + path, seconds, 20, headers, script)["rps"])
+            for n in counts:
+                one[n].append(_wrk(servers[n] + path, seconds, 1, headers, script)["rps"])
+        print(
+            f"{name:<24}"
+            + "".join(
+                f"{sum(twenty[n]) / rounds:>10.0f}{sum(one[n]) / rounds:>9.0f}" for n in counts
+            ),
+            flush=True,
+        )
+
+
+def run(
+    backend: str,
+    employees: int,
+    seconds: int,
+    rounds: int,
+    names: list[str],
+    compare: list[int] | None = None,
+) -> None:
+    from bench.pg import throwaway_cluster
+    from tests.conftest import free_port
+
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="merito-pages-")))
+        if backend == "sqlite":
+            database_url = f"sqlite:///{tmp / 'merito.db'}"
+        else:
+            database_url = stack.enter_context(throwaway_cluster())
+        build_demo(database_url, tmp, employees)
+        tokens = open_sessions(database_url, tmp, {PAGES[name][0] for name in names})
+        script = tmp / "report.lua"
+        script.write_text(WRK_SCRIPT)
+        if compare:
+            servers = {}
+            for count in compare:
+                os.environ["MERITO_REQUEST_THREADS"] = str(count)
+                port = free_port()
+                process = _serve(database_url, tmp, port, 1)
+                stack.callback(process.wait, 30)
+                stack.callback(process.terminate)
+                servers[count] = f"http://127.0.0.1:{port}"
+            print(f"\n{backend}: {employees} employees, thread bounds {compare}, {rounds} rounds")
+            compare_threads(servers, tokens, names, seconds, rounds, script)
+            return
+        port = free_port()
+        server = _serve(database_url, tmp, port, 1)
+
+        def stop_server() -> None:
+            server.terminate()
+            server.wait(timeout=30)
+
+        stack.callback(stop_server)
+        base = f"http://127.0.0.1:{port}"
+        threads = os.environ.get("MERITO_REQUEST_THREADS", "default")
+        print(
+            f"\n{backend}: {employees} employees, 1 uvicorn worker, request threads {threads}, "
+            f"{seconds} s per run, {rounds} rounds A B"
+        )
+        print(
+            f"{'page':<24}{'req/s':>8}{'healthz':>9}{'ratio':>7}{'p95 ms':>8}"
+            f"{'1 conn':>8}{'20≥1':>6}{'errors':>7}"
+        )
+        for name in names:
+            account, path = PAGES[name]
+            r = measure(base, path, tokens[account], seconds, rounds, script)
+            holds = "yes" if r["rps"] >= r["one"] else "no"
+            print(
+                f"{name:<24}{r['rps']:>8.0f}{r['healthz']:>9.0f}{r['ratio']:>7.2f}"
+                f"{r['p95']:>8.1f}{r['one']:>8.0f}{holds:>6}{r['errors']:>7}",
+                flush=True,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--employees", type=int, default=600)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--pages", default=",".join(PAGES))
+    parser.add_argument(
+        "--compare-threads", default="", help="e.g. 4,40: one server per bound, A B A B"
+    )
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    if args.threads is not None:
+        os.environ["MERITO_REQUEST_THREADS"] = str(args.threads)
+    names = args.pages.split(",")
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        compare = [int(n) for n in args.compare_threads.split(",") if n]
+        run(backend, args.employees, args.seconds, args.rounds, names, compare or None)
+
+
+if __name__ == "__main__":
+    main()
