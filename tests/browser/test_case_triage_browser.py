@@ -59,7 +59,8 @@ def test_questionnaire_priority_and_legal_hold_on_a_phone(
         page.goto(f"{live_server.url}/report/new?lang=es")
         assert page.locator(f"#questions-{ready.channel.id}").count() == 1
         page.check(f"input[name=channel][value='{other.id}']")
-        page.wait_for_function(f"!document.querySelector('#questions-{ready.channel.id}')")
+        # (A selector wait: the page's CSP forbids evaluating a string as script.)
+        page.wait_for_selector(f"#questions-{ready.channel.id}", state="detached")
         page.check(f"input[name=channel][value='{ready.channel.id}']")
         page.wait_for_selector(f"#questions-{ready.channel.id}")
         assert "Responda estas preguntas solo si" not in page.inner_text("#questions")

@@ -52,7 +52,7 @@ def test_anonymous_report_reply_and_follow_up(live_server, browser, session, set
     staff.wait_for_load_state("networkidle")
     assert staff.locator("h1").inner_text().startswith("Welcome")
     staff.goto(f"{base}/cases")
-    staff.locator("#inbox a").first.click()
+    staff.locator("#inbox td a[href^='/cases/']").first.click()  # the case, not a sort link
     staff.wait_for_selector("#case-history")
     assert "Gloves invoiced twice by the same supplier" in staff.content()
     assert staff.locator("a:has-text('ledger.txt')").count() == 1

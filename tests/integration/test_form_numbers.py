@@ -46,7 +46,13 @@ def _cases(world, org) -> list[tuple[str, str, dict[str, str], str]]:
             ("investigator", "/cases/intake", {"what": "x", "excluded": bad}, "excluded"),
             ("investigator", "/cases/intake", {"what": "x", "channel": bad}, "channel"),
             ("investigator", f"/cases/{ref}/assign", {"user_id": bad}, "user_id"),
-            ("employee", "/notifications/read", {"notification_id": bad}, "notification_id"),
+            # Notice ids are random 53-bit numbers (backend/notices/models.py): past 2**53.
+            (
+                "employee",
+                "/notifications/read",
+                {"notification_id": str(2**53 + 1) if bad == str(2**31) else bad},
+                "notification_id",
+            ),
             (
                 "hr",
                 f"/org/employees/{org.officer_a.id}/edit",
