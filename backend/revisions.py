@@ -29,6 +29,8 @@ WATCHED_TABLES: dict[str, tuple[str, ...]] = {
     "people": ("employee",),
     # The competency framework (migration 0028): the snapshot pages read on every request.
     "framework": ("competency", "proficiency_level", "level_descriptor", "framework_version"),
+    # The role profiles in force (migration 0029): every person's gap profile reads them.
+    "profiles": ("role_profile", "role_profile_version", "role_requirement"),
     "training": (
         "training_activity",
         "training_activity_target",

@@ -93,7 +93,7 @@ def cycle_progress(session: Session, principal: Principal) -> Panel | None:
             "cycles": [(c, totals.get(c.id, {})) for c in cycles],
             "stages": list(Stage),
             "untrained": len(service.untrained_supervisors(session)),
-            "hr_reviews": len(service.escalated_to_hr(session)),
+            "hr_reviews": service.escalated_to_hr_count(session),
         },
         order=35,
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, delete, exists, literal, update
+from sqlalchemy import bindparam, case, delete, exists, literal, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from zxcvbn import zxcvbn
@@ -112,12 +112,15 @@ class Principal:
 
 
 # Built once: these run on every request, and SQLAlchemy caches their compiled form.
-_ROLES_OF = select(UserRole.role).where(UserRole.user_id == bindparam("user_id"))
-_HAS_REPORTS = select(
-    exists().where(
-        Employee.supervisor_id == bindparam("employee_id"),
-        Employee.status != EmployeeStatus.left,
-    )
+# The granted roles and, in the same statement, `supervisor` when someone reports to the user.
+_ROLES_OF = union_all(
+    select(UserRole.role).where(UserRole.user_id == bindparam("user_id")),
+    select(literal(Role.supervisor.value)).where(
+        exists().where(
+            Employee.supervisor_id == bindparam("employee_id"),
+            Employee.status != EmployeeStatus.left,
+        )
+    ),
 )
 _SESSION_WITH_USER = (
     select(AuthSession, User)
@@ -128,17 +131,8 @@ _SESSION_WITH_USER = (
 
 def roles_of(session: Session, user: User) -> frozenset[Role]:
     """Return the user's granted roles plus `supervisor` when someone reports to them."""
-    granted = {
-        Role(r)
-        for r in session.exec(_ROLES_OF, params={"user_id": user.id}).all()
-        if r in Role.__members__
-    }
-    if (
-        user.employee_id is not None
-        and session.exec(_HAS_REPORTS, params={"employee_id": user.employee_id}).one()
-    ):
-        granted.add(Role.supervisor)
-    return frozenset(granted)
+    rows = session.execute(_ROLES_OF, {"user_id": user.id, "employee_id": user.employee_id})
+    return frozenset(Role(r) for r in rows.scalars() if r in Role.__members__)
 
 
 # --- accounts ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import bindparam, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -281,9 +281,17 @@ def count_for(
     return session.exec(statement).one()
 
 
+# Built once: the header asks on every page, and SQLAlchemy caches its compiled form.
+_UNREAD = (
+    select(func.count())
+    .select_from(Notice)
+    .where(Notice.user_id == bindparam("user_id"), col(Notice.read_at).is_(None))
+)
+
+
 def unread_count(session: Session, *, user_id: int) -> int:
     """The number the header shows."""
-    return count_for(session, user_id=user_id, unread_only=True)
+    return session.exec(_UNREAD, params={"user_id": user_id}).one()
 
 
 def mark_read(

@@ -76,6 +76,11 @@ from competency_framework.service.people import (
     trend_report,
     unit_people,
 )
+from competency_framework.service.profile_cache import (
+    ProfileInForce,
+    ProfilesSnapshot,
+    profiles_snapshot,
+)
 from competency_framework.service.profiles import (
     PROFILE_IMPORT_COLUMNS,
     check_requirements,
@@ -254,6 +259,9 @@ __all__ = [
     "CompetencyInfo",
     "FrameworkSnapshot",
     "framework_snapshot",
+    "ProfileInForce",
+    "ProfilesSnapshot",
+    "profiles_snapshot",
     "person_matrices",
     "position_by_code",
     "position_profile_key",

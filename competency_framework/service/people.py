@@ -18,16 +18,16 @@ from competency_framework.models import (
     Competency,
     Importance,
     RatingEntry,
-    RoleProfile,
-    RoleProfileVersion,
 )
 from competency_framework.service.frames import gap_inputs, load_org_frames
 from competency_framework.service.framework import list_competencies, revision
+from competency_framework.service.profile_cache import (
+    ProfileInfo,
+    VersionInfo,
+    profiles_snapshot,
+)
 from competency_framework.service.profiles import (
     list_profiles,
-    profile_for_position,
-    profile_version,
-    requirements_of,
 )
 from competency_framework.service.ratings import _chunks, current_levels, pending_self_entries
 from competency_framework.service.reports import (
@@ -63,8 +63,8 @@ class PersonGapProfile:
     employee: Employee
     unit: Unit | None
     position: Position | None
-    profile: RoleProfile | None
-    version: RoleProfileVersion | None
+    profile: ProfileInfo | None
+    version: VersionInfo | None
     rows: list[PersonGapRow]
     required_n: int = 0
     met_n: int = 0
@@ -93,9 +93,10 @@ def person_gap_profile(session: Session, *, employee: Employee) -> PersonGapProf
 
 def _gap_profile(session: Session, employee: Employee) -> PersonGapProfile:
     position = session.get(Position, employee.position_id) if employee.position_id else None
-    profile = profile_for_position(session, position)
-    version = profile_version(session, profile) if profile is not None else None
-    requirements = requirements_of(session, profile) if profile is not None else {}
+    in_force = profiles_snapshot(session).for_position(position)
+    profile = in_force.profile if in_force else None
+    version = in_force.version if in_force else None
+    requirements = in_force.requirements if in_force else {}
     current = current_levels(session, employee_id=employee.id)
     pending = pending_self_entries(session, employee_id=employee.id)
     result = PersonGapProfile(

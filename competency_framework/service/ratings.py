@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from backend import audit, crypto
+from backend import audit, crypto, revisions
 from backend.auth import Actor
 from backend.auth.models import User
 from backend.events import DomainEvent, publish
@@ -116,7 +116,19 @@ def rating_log(
 
 
 def current_levels(session: Session, *, employee_id: int) -> dict[int, CurrentRating]:
-    """Return {competency_id: current rating} (the newest validated entry of each)."""
+    """Return {competency_id: current rating} (the newest validated entry of each).
+
+    Read once per transaction (a page and the gap profile it shows both ask; a write drops the
+    copy, backend.revisions.per_transaction); the caller gets its own dict.
+    """
+    return dict(
+        revisions.per_transaction(
+            session, ("current_levels", employee_id), lambda: _current_levels(session, employee_id)
+        )
+    )
+
+
+def _current_levels(session: Session, employee_id: int) -> dict[int, CurrentRating]:
     return {
         r.competency_id: r
         for r in session.exec(select(CurrentRating).where(CurrentRating.employee_id == employee_id))
@@ -194,29 +206,47 @@ def pending_self_entries(session: Session, *, employee_id: int) -> dict[int, Rat
     """Return {competency_id: self (or training) entry awaiting validation}.
 
     Only the newest unvalidated entry of a competency can be pending: rating it again replaces
-    the earlier one in the queue (both stay in the log).
+    the earlier one in the queue (both stay in the log). Read once per transaction, as
+    `current_levels`; the caller gets its own dict.
     """
-    latest: dict[int, RatingEntry] = {}
+    return dict(
+        revisions.per_transaction(
+            session, ("pending_self", employee_id), lambda: _pending(session, employee_id)
+        )
+    )
+
+
+def _pending(session: Session, employee_id: int) -> dict[int, RatingEntry]:
+    return _pending_of(session, [employee_id]).get(employee_id, {})
+
+
+def _pending_of(session: Session, employee_ids: list[int]) -> dict[int, dict[int, RatingEntry]]:
+    """{employee_id: {competency_id: pending entry}} for several people in two queries."""
+    latest: dict[int, dict[int, RatingEntry]] = {}
     for entry in session.exec(
         select(RatingEntry)
         .where(
-            RatingEntry.employee_id == employee_id,
+            col(RatingEntry.employee_id).in_(employee_ids),
             col(RatingEntry.source).in_(AWAITING_VALIDATION_SOURCES),
             col(RatingEntry.validated).is_(False),
         )
         .order_by(col(RatingEntry.id))
     ):
-        latest[entry.competency_id] = entry
+        latest.setdefault(entry.employee_id, {})[entry.competency_id] = entry
     if not latest:
         return {}
     reviewed = set(
         session.exec(
             select(RatingEntry.review_of_id).where(
-                RatingEntry.employee_id == employee_id, col(RatingEntry.review_of_id).is_not(None)
+                col(RatingEntry.employee_id).in_(list(latest)),
+                col(RatingEntry.review_of_id).is_not(None),
             )
         ).all()
     )
-    return {cid: e for cid, e in latest.items() if e.id not in reviewed}
+    return {
+        employee_id: {cid: e for cid, e in entries.items() if e.id not in reviewed}
+        for employee_id, entries in latest.items()
+    }
 
 
 @dataclass
@@ -678,14 +708,17 @@ def validation_queue(
             )
         )
     candidates = session.exec(statement).all()
+    ids = [e for e, _count, _oldest in sorted(candidates, key=lambda r: r[2])[: limit * 2]]
+    ids = [e for e in ids if e != own]
+    # The people and their pending entries in three queries, not three per person.
+    people = {e.id: e for e in session.exec(select(Employee).where(col(Employee.id).in_(ids)))}
+    pending_by_person = _pending_of(session, ids) if ids else {}
     items: list[ValidationQueueItem] = []
-    for employee_id, _count, _oldest in sorted(candidates, key=lambda r: r[2])[: limit * 2]:
-        if employee_id == own:
-            continue
-        employee = session.get(Employee, employee_id)
+    for employee_id in ids:
+        employee = people.get(employee_id)
         if employee is None or employee.status == EmployeeStatus.left:
             continue
-        pending = pending_self_entries(session, employee_id=employee_id)
+        pending = pending_by_person.get(employee_id)
         if pending:
             oldest = min(e.recorded_at for e in pending.values())
             items.append(ValidationQueueItem(employee, len(pending), oldest))

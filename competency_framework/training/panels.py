@@ -29,23 +29,26 @@ def my_training(session: Session, principal: Principal) -> Panel | None:
         return Panel(
             N_("My training"),
             "training/panel_mine.html",
-            {"view": None, "next": _next(rows, now), "learner": learner},
+            {"plan": None, "next": _next(rows, now), "learner": learner},
             order=18,
         )
     employee = session.get(Employee, principal.user.employee_id)
     if employee is None:
         return None
-    view = service.plan_view(
-        session, employee=employee, year=service.plan_year(service.settings_of(session))
-    )
+    # The plan's status and its items counted by status: the panel shows no more than that
+    # (the whole plan, with its activities, budget and uncovered needs, is /training/me's).
+    year = service.plan_year(service.settings_of(session))
+    summary = service.plans_for_people(session, [(employee, None)], year)[0]
+    counts = {
+        ItemStatus.approved: summary.approved,
+        ItemStatus.proposed: summary.waiting,
+        ItemStatus.completed: summary.completed,
+    }
     rows = service.my_enrolments(session, employee_id=employee.id)
-    counts = {s: 0 for s in ItemStatus}
-    for line in view.lines:
-        counts[ItemStatus(line.item.status)] += 1
     return Panel(
         N_("My training"),
         "training/panel_mine.html",
-        {"view": view, "counts": counts, "next": _next(rows, now), "learner": None},
+        {"plan": summary.plan, "year": year, "counts": counts, "next": _next(rows, now)},
         order=18,
     )
 

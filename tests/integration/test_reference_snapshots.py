@@ -81,3 +81,58 @@ def test_a_persons_gap_profile_is_computed_once_per_transaction(session: Session
     session.add(employee)
     assert revisions.per_transaction(session, ("x",), lambda: 1) == 1
     assert competency_service.person_gap_profile(session, employee=employee) is not after
+
+
+def test_the_profiles_in_force_are_read_once_per_revision_and_follow_every_change(
+    engine, session: Session, org, make_user
+):
+    position = org.officer_position
+    first = competency_service.profiles_snapshot(session).for_position(position)
+    assert first is not None and first.profile.key == "role:procurement_officer"
+    required = {cid: r.level for cid, r in first.requirements.items()}
+    assert required and first.version.version == first.profile.current_version
+    session.commit()
+    with Session(engine) as other:
+        seen = _count_statements(other)
+        # Another request: the same copy, no query but the counters.
+        again = competency_service.profiles_snapshot(other).for_position(position)
+        assert again is first
+        assert not [s for s in seen if "role_profile" in s or "role_requirement" in s]
+
+    # An edit writes a new version: every person's requirements follow at once.
+    hr = make_user("hr_planner")
+    cid, level = next((c, lv) for c, lv in required.items() if lv < 4)
+    code = next(
+        c.code for c in competency_service.framework_snapshot(session).competencies if c.id == cid
+    )
+    competency_service.save_profile(
+        session,
+        profile=competency_service.get_profile(session, first.profile.id),
+        requirements={code: (level + 1, "essential")},
+        reason="Nuevo nivel",
+        actor=hr,
+    )
+    session.commit()
+    edited = competency_service.profiles_snapshot(session).for_position(position)
+    assert edited.version.version == first.version.version + 1
+    assert edited.requirements[cid].level == level + 1
+    gap_row = next(
+        r
+        for r in competency_service.person_gap_profile(session, employee=org.officer_a).rows
+        if r.competency.id == cid
+    )
+    assert gap_row.required == level + 1
+
+    # A position's own override wins over its role's defaults; plain SQL is seen too.
+    competency_service.create_position_override(session, position_id=position.id, actor=hr)
+    session.commit()
+    override = competency_service.profiles_snapshot(session).for_position(position)
+    assert override.profile.key == f"position:{position.id}"
+    session.execute(
+        text("UPDATE role_profile SET is_active = false WHERE key = :k"),
+        {"k": override.profile.key},
+    )
+    session.commit()
+    back = competency_service.profiles_snapshot(session).for_position(position)
+    assert back.profile.key == "role:procurement_officer"
+    assert competency_service.profiles_snapshot(session).for_position(None) is None

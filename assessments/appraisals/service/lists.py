@@ -80,6 +80,15 @@ def escalated_to_hr(session: Session, *, limit: int = 50) -> list[tuple[Appraisa
     )
 
 
+def escalated_to_hr_count(session: Session) -> int:
+    """How many escalated appraisals HR reviews (the dashboard's count, without the rows)."""
+    return session.exec(
+        select(func.count())
+        .select_from(Appraisal)
+        .where(col(Appraisal.reviewer_id).is_(None), Appraisal.stage == Stage.escalated)
+    ).one()
+
+
 def steps_of(session: Session, appraisal: Appraisal) -> list[tuple[AppraisalStep, User | None]]:
     return list(
         session.exec(
