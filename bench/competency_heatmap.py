@@ -1,12 +1,16 @@
 """Benchmark: the organisation's competency heatmap at 100 000 employees.
 
     python -m bench.competency_heatmap [--employees 100000] [--entries 3] [--backend both]
+        [--keep DIR | --reuse DIR] [--repeats 3] [--no-pages]
 
 For each backend (SQLite file; PostgreSQL on a throwaway cluster, see bench/pg.py):
 1. builds an organisation (units in 8 regions, positions following the role profiles) and a
    rating history of `--entries` validated entries per employee × competency, with bulk Core
    inserts (the log, and `current_rating` holding the newest of each);
 2. in a fresh process (so peak memory is the heatmap's, not the fixture's) measures:
+   - raw and cold, A B A B: *raw* is a plain DB-API cursor `fetchall()` of the columns of
+     `current_rating` the heatmap needs (every row), *cold* is service.heatmap with every
+     cache emptied; the ratio cold ÷ raw of each pair, and their medians;
    - fetch: reading everyone's current ratings into pandas (service.fetch_current_ratings);
    - compute: the heatmap from frames already in memory (gaps.cell_sums + rollup + totals);
    - end to end: service.heatmap with an empty cache (key, org, employees, ratings,
@@ -17,6 +21,11 @@ For each backend (SQLite file; PostgreSQL on a throwaway cluster, see bench/pg.p
    server (5 restarts); after a role profile change (through the API before each request: the
    population and requirements are re-read, the ratings carried over); after a new rating
    (only newer ratings are read); and cached (nothing changed).
+
+`--keep DIR` builds the fixtures into DIR (the SQLite file and a PostgreSQL cluster's data
+directory) and leaves them there; `--reuse DIR` measures what a `--keep` run left, without
+building (the page timings write a few ratings and a profile change into it). `--no-pages`
+skips the uvicorn timings.
 """
 
 from __future__ import annotations
@@ -26,12 +35,14 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -228,30 +239,77 @@ def _insert_ratings(engine, url, employees, competency_ids, entries, rng) -> int
 # --- measuring in a fresh process ------------------------------------------------------------
 
 
-def measure(url: str, repeats: int = 3) -> dict:
-    """Time fetch, compute and end to end; return the figures (run in its own process)."""
+RAW_QUERY = "SELECT employee_id, competency_id, level FROM current_rating"
+
+
+def raw_fetch(engine) -> tuple[float, int]:
+    """Time a plain DB-API `fetchall()` of the ratings the heatmap reads (the floor to beat)."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        started = time.perf_counter()
+        cursor.execute(RAW_QUERY)
+        rows = cursor.fetchall()
+        elapsed = time.perf_counter() - started
+        cursor.close()
+        raw.rollback()
+    finally:
+        raw.close()
+    count = len(rows)
+    del rows
+    return elapsed, count
+
+
+def cold_heatmap(engine) -> float:
+    """Time service.heatmap with every cache emptied, in a new session (a worker's first)."""
     from sqlmodel import Session
 
+    from competency_framework import service
+
+    service.GAP_CACHE.clear()
+    with Session(engine) as session:
+        started = time.perf_counter()
+        report = service.heatmap(session, group_by="region", details=True)
+        elapsed = time.perf_counter() - started
+        assert report.rows
+    return elapsed
+
+
+def measure(url: str, repeats: int = 3) -> dict:
+    """Time raw vs cold (A B A B), fetch, compute; return the figures (run in its own process).
+
+    First the process does what a server has done before its first report (imports the app,
+    connects, loads the message catalogue and configures the ORM's mappers, as showing the
+    sign-in page and signing in do); every cache the heatmap uses is cold in the first pair
+    and emptied again before each of the others.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.orm import configure_mappers
+    from sqlmodel import Session
+
+    from backend import i18n
     from backend.db import make_engine
     from competency_framework import gaps, service
 
     engine = make_engine(url)
-    fetch, compute, end_to_end = [], [], []
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    i18n.gettext("Sign in")
+    configure_mappers()
+    raw, cold = [], []
+    for _ in range(repeats):
+        elapsed, rows = raw_fetch(engine)
+        raw.append(elapsed)
+        cold.append(cold_heatmap(engine))
+    fetch, compute = [], []
     with Session(engine) as session:
         for _ in range(repeats):
             session.rollback()
             started = time.perf_counter()
             frame = service.fetch_current_ratings(session)
             fetch.append(time.perf_counter() - started)
-            rows = len(frame)
+            assert len(frame) == rows
             del frame
-
-            service.GAP_CACHE.clear()
-            session.rollback()
-            started = time.perf_counter()
-            report = service.heatmap(session, group_by="region", details=True)
-            end_to_end.append(time.perf_counter() - started)
-            assert report.rows
 
             org = service.load_org_frames(session)
             inputs, _employees = service.gap_inputs(session, org)
@@ -264,13 +322,19 @@ def measure(url: str, repeats: int = 3) -> dict:
             del inputs, cells
     engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    fetch_s, e2e_s = statistics.median(fetch), statistics.median(end_to_end)
+    raw_s, cold_s = statistics.median(raw), statistics.median(cold)
     return {
         "current_ratings": rows,
-        "fetch_s": round(fetch_s, 3),
+        "raw_runs_s": [round(v, 3) for v in raw],
+        "cold_runs_s": [round(v, 3) for v in cold],
+        "pair_ratios": [round(c / r, 2) for r, c in zip(raw, cold, strict=True)],
+        "raw_s": round(raw_s, 3),
+        "cold_s": round(cold_s, 3),
+        "cold_ratio": round(cold_s / raw_s, 2),
+        "fetch_s": round(statistics.median(fetch), 3),
         "compute_s": round(statistics.median(compute), 3),
-        "end_to_end_s": round(e2e_s, 3),
-        "ratio": round(e2e_s / fetch_s, 2),
+        "fetch_ratio": round(statistics.median(fetch) / raw_s, 2),
+        "end_to_end_ratio": round(cold_s / statistics.median(fetch), 2),
         "peak_rss_mib": round(peak),
     }
 
@@ -449,21 +513,76 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_backend(name: str, url: str, args) -> dict:
-    print(f"[{name}] building {args.employees} employees × {args.entries} entries…", flush=True)
-    summary = build(url, employees=args.employees, entries=args.entries)
-    print(f"[{name}] built: {json.dumps(summary)}", flush=True)
+def run_backend(name: str, url: str, args, summary_file: Path | None = None) -> dict:
+    if args.reuse:
+        summary = json.loads(summary_file.read_text())
+        print(f"[{name}] reusing {summary_file.parent}: {json.dumps(summary)}", flush=True)
+    else:
+        print(f"[{name}] building {args.employees} employees × {args.entries} entries…", flush=True)
+        summary = build(url, employees=args.employees, entries=args.entries)
+        print(f"[{name}] built: {json.dumps(summary)}", flush=True)
+        if summary_file is not None:
+            summary_file.write_text(json.dumps(summary))
     measured = subprocess.run(
-        [sys.executable, "-m", "bench.competency_heatmap", "--measure", url],
+        [sys.executable, "-m", "bench.competency_heatmap", "--measure", url,
+         "--repeats", str(args.repeats)],
         check=True,
         capture_output=True,
         text=True,
-    )
+    )  # fmt: skip
     figures = json.loads(measured.stdout.strip().splitlines()[-1])
     print(f"[{name}] heatmap: {json.dumps(figures)}", flush=True)
-    pages = page_timings(url)
-    print(f"[{name}] page: {json.dumps(pages)}", flush=True)
+    pages = {} if args.no_pages else page_timings(url)
+    if pages:
+        print(f"[{name}] page: {json.dumps(pages)}", flush=True)
     return {"backend": name, **summary, **figures, **pages}
+
+
+@contextmanager
+def kept_cluster(root: Path, database: str) -> Iterator[str]:
+    """Like bench.pg.throwaway_cluster, but the cluster lives in `root` and stays there.
+
+    The first use creates it (initdb, createdb); later uses start it again on a free port.
+    """
+    from bench.pg import _free_port, _pg_bin
+
+    initdb, pg_ctl, createdb = _pg_bin("initdb"), _pg_bin("pg_ctl"), _pg_bin("createdb")
+    data, sockets = root / "data", root / "sock"
+    fresh = not data.exists()
+    sockets.mkdir(parents=True, exist_ok=True)
+    as_root = os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    if as_root:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+        os.chmod(root, 0o700)
+    if fresh:
+        subprocess.run(
+            [*prefix, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+             "--locale=C.UTF-8"],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+    port = _free_port()
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
+    subprocess.run(
+        [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        if fresh:
+            subprocess.run(
+                [*prefix, createdb, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                 database],
+                check=True,
+                capture_output=True,
+            )  # fmt: skip
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
+    finally:
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True
+        )
 
 
 def main() -> None:
@@ -471,29 +590,62 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=100_000)
     parser.add_argument("--entries", type=int, default=3)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--repeats", type=int, default=3, help="raw/cold pairs, fetch, compute")
+    parser.add_argument("--no-pages", action="store_true", help="skip the uvicorn page timings")
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--keep", metavar="DIR", help="build the fixtures into DIR and keep them")
+    kept.add_argument("--reuse", metavar="DIR", help="measure the fixtures a --keep run left")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure)))
+        print(json.dumps(measure(args.measure, repeats=args.repeats)))
         return
+    folder = Path(args.keep or args.reuse) if (args.keep or args.reuse) else None
+    if args.keep:
+        folder.mkdir(parents=True, exist_ok=True)
     results = []
     with ExitStack() as stack:
         if args.backend in ("sqlite", "both"):
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="merito-hm-")))
-            results.append(run_backend("SQLite", f"sqlite:///{folder / 'bench.db'}", args))
+            where = folder or Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="merito-hm-"))
+            )
+            url = f"sqlite:///{where / 'bench.db'}"
+            results.append(run_backend("SQLite", url, args, where / "sqlite-summary.json"))
         if args.backend in ("postgresql", "both"):
             from bench.pg import throwaway_cluster
 
-            url = stack.enter_context(throwaway_cluster("merito_heatmap"))
-            results.append(run_backend("PostgreSQL", url, args))
+            if folder is None:
+                url = stack.enter_context(throwaway_cluster("merito_heatmap"))
+            else:
+                url = stack.enter_context(kept_cluster(folder / "pg", "merito_heatmap"))
+            summary = folder / "postgresql-summary.json" if folder else None
+            results.append(run_backend("PostgreSQL", url, args, summary))
+    _print_tables(results)
+
+
+def _print_tables(results: list[dict]) -> None:
     print()
-    print("| Backend | fetch current ratings | heatmap compute | end to end | ratio | peak RSS |")
+    print("| Backend | raw fetchall (A) | cold heatmap (B) | A B A B … pairs, cold ÷ raw "
+          "| median cold ÷ raw |")  # fmt: skip
+    print("| --- | ---: | ---: | --- | ---: |")
+    for r in results:
+        pairs = ", ".join(
+            f"{a} / {b} s ({q})"
+            for a, b, q in zip(r["raw_runs_s"], r["cold_runs_s"], r["pair_ratios"], strict=True)
+        )
+        print(f"| {r['backend']} | {r['raw_s']} s | {r['cold_s']} s | {pairs} | "
+              f"**{r['cold_ratio']}** |")  # fmt: skip
+    print()
+    print("| Backend | fetch current ratings (÷ raw) | heatmap compute | end to end | "
+          "end to end ÷ fetch | peak RSS |")  # fmt: skip
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(
-            f"| {r['backend']} | {r['fetch_s']} s | {r['compute_s']} s | {r['end_to_end_s']} s | "
-            f"{r['ratio']} | {r['peak_rss_mib']} MiB |"
+            f"| {r['backend']} | {r['fetch_s']} s ({r['fetch_ratio']}) | {r['compute_s']} s | "
+            f"{r['cold_s']} s | {r['end_to_end_ratio']} | {r['peak_rss_mib']} MiB |"
         )
+    if not any("fresh_p50_s" in r for r in results):
+        return
     print()
     print("| Backend | fresh server, first request p50 / max | after a profile change p50 / p95 "
           "| after a new rating p50 / p95 | nothing changed p50 / p95 |")  # fmt: skip

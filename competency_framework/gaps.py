@@ -108,14 +108,7 @@ def person_matrices(inputs: GapInputs) -> dict[str, np.ndarray]:
 
     current = np.zeros((n, k), dtype=np.int8)
     rated = np.zeros((n, k), dtype=bool)
-    if len(inputs.current):
-        rows = _dense_positions(emp_ids, inputs.current["employee_id"].to_numpy(dtype=np.int64))
-        cols = _dense_positions(
-            competencies, inputs.current["competency_id"].to_numpy(dtype=np.int64)
-        )
-        keep = (rows >= 0) & (cols >= 0)
-        current[rows[keep], cols[keep]] = inputs.current["level"].to_numpy()[keep]
-        rated[rows[keep], cols[keep]] = True
+    _scatter_ratings(current, rated, emp_ids, competencies, inputs.current)
 
     reqs = inputs.requirements
     profile_ids = np.unique(reqs["profile_id"].to_numpy(dtype=np.int64))
@@ -167,15 +160,32 @@ def apply_ratings(
 ) -> dict[str, np.ndarray]:
     """Return copies of `matrices` with newer current ratings applied (others left as they are)."""
     current, rated = matrices["current"].copy(), matrices["rated"].copy()
-    if len(ratings):
-        emp_ids = inputs.employees["employee_id"].to_numpy(dtype=np.int64)
-        competencies = np.asarray(inputs.competency_ids, dtype=np.int64)
-        rows = _dense_positions(emp_ids, ratings["employee_id"].to_numpy(dtype=np.int64))
-        cols = _dense_positions(competencies, ratings["competency_id"].to_numpy(dtype=np.int64))
-        keep = (rows >= 0) & (cols >= 0)
-        current[rows[keep], cols[keep]] = ratings["level"].to_numpy()[keep]
-        rated[rows[keep], cols[keep]] = True
+    emp_ids = inputs.employees["employee_id"].to_numpy(dtype=np.int64)
+    competencies = np.asarray(inputs.competency_ids, dtype=np.int64)
+    _scatter_ratings(current, rated, emp_ids, competencies, ratings)
     return {**matrices, "current": current, "rated": rated}
+
+
+def _scatter_ratings(
+    current: np.ndarray,
+    rated: np.ndarray,
+    emp_ids: np.ndarray,
+    competencies: np.ndarray,
+    ratings: pd.DataFrame,
+) -> None:
+    """Write `ratings` (employee_id, competency_id, level) into the people × competencies
+    matrices in place; ratings of people or competencies not in them are left out."""
+    if not len(ratings):
+        return
+    rows = _dense_positions(emp_ids, ratings["employee_id"].to_numpy(dtype=np.int64))
+    cols = _dense_positions(competencies, ratings["competency_id"].to_numpy(dtype=np.int64))
+    levels = ratings["level"].to_numpy()
+    cells = rows * current.shape[1] + cols  # one flat index per rating: one pass, no pairs
+    keep = (rows >= 0) & (cols >= 0)
+    if not keep.all():
+        cells, levels = cells[keep], levels[keep]
+    current.reshape(-1)[cells] = levels
+    rated.reshape(-1)[cells] = True
 
 
 def carry_ratings(

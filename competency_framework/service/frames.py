@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func
+from sqlalchemy import LargeBinary, Text, and_, func, literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -17,13 +17,13 @@ from backend import revisions
 from backend.org.models import Employee, EmployeeStatus, Position, Unit
 from competency_framework import gaps
 from competency_framework.models import (
+    Competency,
     CurrentRating,
     Importance,
     RoleProfile,
     RoleProfileVersion,
     RoleRequirement,
 )
-from competency_framework.service.framework import list_competencies
 
 # --- gap analysis: loading frames -------------------------------------------------------------
 
@@ -53,6 +53,52 @@ def _fetch_ints(session: Session, statement: Any, columns: list[str]) -> pd.Data
     return pd.DataFrame({name: data[:, i] for i, name in enumerate(columns)})
 
 
+def _fetch_packed_ints(
+    session: Session, columns: dict[str, Any], where: list[Any]
+) -> pd.DataFrame | None:
+    """Read NOT NULL integer columns as one row of per-column aggregates, decoded by numpy.
+
+    A plain read hands every row to Python (a tuple and an int per value: most of the time of
+    reading a million rows). Here the database packs each column into one value — PostgreSQL
+    the 4-byte big-endian integers (`string_agg(int4send(c))`), SQLite the decimal text
+    (`group_concat(c)`) — and numpy decodes it in C, so no Python object is made per row. The
+    aggregates of one query step through the same rows in the same order, so the columns stay
+    aligned row by row (also in a parallel plan on PostgreSQL 16+: a worker's partial states of
+    all the aggregates travel in one tuple and are combined together). Returns None on another
+    database, or if the values do not decode as integers (the caller then reads rows).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        empty = literal(b"", LargeBinary)
+        aggregates = [
+            func.string_agg(func.int4send(c), empty, type_=LargeBinary) for c in columns.values()
+        ]
+    elif dialect == "sqlite":
+        aggregates = [func.group_concat(c, type_=Text) for c in columns.values()]
+    else:
+        return None
+    row = session.connection().execute(sa_select(*aggregates).where(*where)).one()
+    arrays = []
+    for packed in row:
+        if packed is None:  # no rows
+            arrays.append(np.zeros(0, dtype=np.int64))
+        elif dialect == "postgresql":
+            if len(packed) % 4:
+                return None
+            arrays.append(np.frombuffer(packed, dtype=">i4").astype(np.int64))
+        else:
+            try:
+                values = np.fromstring(packed, dtype=np.int64, sep=",")
+            except ValueError:
+                return None  # something that is not an integer
+            if len(values) != packed.count(",") + 1:
+                return None
+            arrays.append(values)
+    if len({len(a) for a in arrays}) > 1:
+        return None
+    return pd.DataFrame(dict(zip(columns, arrays, strict=True)), copy=False)
+
+
 def fetch_current_ratings(
     session: Session, *, employee_ids: list[int] | None = None, above_revision: int | None = None
 ) -> pd.DataFrame:
@@ -61,17 +107,28 @@ def fetch_current_ratings(
     With `above_revision`, only those written by transactions after that ratings revision.
     """
     table = CurrentRating.__table__
-    statement = sa_select(table.c.employee_id, table.c.competency_id, table.c.level)
+    columns = {
+        "employee_id": table.c.employee_id,
+        "competency_id": table.c.competency_id,
+        "level": table.c.level,
+    }
+    where = []
     if employee_ids is not None:
-        statement = statement.where(table.c.employee_id.in_(employee_ids))
+        where.append(table.c.employee_id.in_(employee_ids))
     if above_revision is not None:
-        statement = statement.where(table.c.revision > above_revision)
-    return _fetch_ints(session, statement, ["employee_id", "competency_id", "level"])
+        where.append(table.c.revision > above_revision)
+    packed = _fetch_packed_ints(session, columns, where)
+    if packed is not None:
+        return packed
+    return _fetch_ints(session, sa_select(*columns.values()).where(*where), list(columns))
 
 
 def _tuples(result) -> list[tuple]:
-    """Return a result's rows as plain tuples (pandas builds frames from them much faster)."""
-    return [tuple(row) for row in result]
+    """Return a result's rows as plain tuples (pandas builds frames from them much faster).
+
+    All at once (`fetchall`): iterating a result fetches one row per DB-API call.
+    """
+    return [tuple(row) for row in result.all()]
 
 
 @dataclass
@@ -231,12 +288,17 @@ def fetch_employees(
     People who have left are out; people whose position has no profile get profile_id -1.
     """
     emp = Employee.__table__
-    statement = sa_select(emp.c.id, emp.c.unit_id, func.coalesce(emp.c.position_id, 0)).where(
-        emp.c.status != EmployeeStatus.left
-    )
+    columns = {
+        "employee_id": emp.c.id,
+        "unit_id": emp.c.unit_id,
+        "position_id": func.coalesce(emp.c.position_id, 0),
+    }
+    where = [emp.c.status != EmployeeStatus.left]
     if unit_ids is not None:
-        statement = statement.where(emp.c.unit_id.in_(unit_ids))
-    frame = _fetch_ints(session, statement, ["employee_id", "unit_id", "position_id"])
+        where.append(emp.c.unit_id.in_(unit_ids))
+    frame = _fetch_packed_ints(session, columns, where)
+    if frame is None:
+        frame = _fetch_ints(session, sa_select(*columns.values()).where(*where), list(columns))
     profiles = org.profiles
     overrides = profiles[profiles["position_id"].notna()]
     by_role = profiles[profiles["position_id"].isna()]
@@ -284,11 +346,17 @@ def gap_inputs(
         if scoped != []
         else (pd.DataFrame({"employee_id": [], "competency_id": [], "level": []}, dtype="int64"))
     )
-    competency_ids = [c.id for c in list_competencies(session)]
     inputs = gaps.GapInputs(
         employees=profiled[["employee_id", "unit_id", "profile_id", "role_code"]],
         requirements=fetch_requirements(session),
         current=current,
-        competency_ids=competency_ids,
+        competency_ids=competency_ids(session),
     )
     return inputs, employees
+
+
+def competency_ids(session: Session) -> list[int]:
+    """Return the competencies' ids in framework order (as `list_competencies`, without ORM)."""
+    table = Competency.__table__
+    statement = sa_select(table.c.id).order_by(table.c.order)
+    return [int(i) for i in session.connection().execute(statement).scalars()]

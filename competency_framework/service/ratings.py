@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -128,11 +128,16 @@ def current_levels(session: Session, *, employee_id: int) -> dict[int, CurrentRa
     )
 
 
+# Built once, and read as plain rows (the same attribute names: `level`, `source`,
+# `rated_at`...): every gap profile asks, and an ORM load costs several times the query.
+_CURRENT = sa_select(*CurrentRating.__table__.c).where(
+    CurrentRating.__table__.c.employee_id == bindparam("employee_id")
+)
+
+
 def _current_levels(session: Session, employee_id: int) -> dict[int, CurrentRating]:
-    return {
-        r.competency_id: r
-        for r in session.exec(select(CurrentRating).where(CurrentRating.employee_id == employee_id))
-    }
+    rows = session.execute(_CURRENT, {"employee_id": employee_id})  # autoflushes, as ORM reads
+    return {r.competency_id: r for r in rows}  # type: ignore[misc]  # rows read as the model
 
 
 def holders(*, competency_id: int, min_level: int):

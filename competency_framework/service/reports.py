@@ -23,6 +23,7 @@ from competency_framework.models import (
 from competency_framework.service.frames import (
     ORG_FRAMES_CACHE,
     OrgFrames,
+    competency_ids,
     database_of,
     fetch_current_ratings,
     fetch_employees,
@@ -30,7 +31,7 @@ from competency_framework.service.frames import (
     gap_inputs,
     load_org_frames,
 )
-from competency_framework.service.framework import CompetencyError, list_competencies, revision
+from competency_framework.service.framework import CompetencyError, list_competencies
 
 # --- gap analysis: cached organisation report -----------------------------------------------------
 
@@ -178,8 +179,8 @@ def _carry_over(
     old_ratings_revision = cached.key[0][0][0]
     if key[0][0][0] < old_ratings_revision:
         return None  # a different (restored) database: never mix
-    competency_ids = [c.id for c in list_competencies(session)]
-    if list(cached.inputs.competency_ids) != competency_ids:
+    ids = competency_ids(session)
+    if list(cached.inputs.competency_ids) != ids:
         return None
     employees = fetch_employees(session, org)
     profiled = employees[employees["profile_id"] >= 0].reset_index(drop=True)
@@ -187,7 +188,7 @@ def _carry_over(
         employees=profiled[["employee_id", "unit_id", "profile_id", "role_code"]],
         requirements=fetch_requirements(session),
         current=cached.inputs.current.iloc[0:0],
-        competency_ids=competency_ids,
+        competency_ids=ids,
     )
     carried, known = gaps.carry_ratings(cached.inputs, cached.matrices, inputs)
     newcomers = inputs.employees["employee_id"].to_numpy()[~known].tolist()
@@ -413,7 +414,9 @@ def heatmap(
     overall_cells = {int(r["competency_id"]): r for r in overall_by_comp.to_dict("records")}
     overall_total = overall.to_dict("records")[0] if len(overall) else {"suppressed": False}
     total_row = build_row("", overall_cells, overall_total, _("All in view"), "")
-    rev = revision(session)
+    # The revisions the cells were computed at (read before their data, `data_key`): a newer
+    # value read now could describe data these cells never saw.
+    (ratings_revision, profiles_revision), _people = cached.key[0]
     report = HeatmapReport(
         group_by=group_by,
         metric=metric,
@@ -427,8 +430,8 @@ def heatmap(
         rows=rows,
         total=total_row,
         basis=ReportBasis(
-            profiles_revision=rev.profiles,
-            ratings_revision=rev.ratings,
+            profiles_revision=profiles_revision,
+            ratings_revision=ratings_revision,
             profiles=_profile_uses(org, f"title_{locale}"),
             computed_at=cached.computed_at,
             people_without_profile=cached.people_without_profile,
