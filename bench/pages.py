@@ -8,7 +8,9 @@ Builds the demo (`merito demo`, the same data as `merito up`), opens a session f
 account it needs, starts uvicorn with one worker on 127.0.0.1 and loads it with wrk (Debian's
 `wrk`): for each page, /healthz and the page alternate (A B A B, `--rounds` times) at 20
 connections, then the page once at 1 connection. Prints req/s, p95 and the ratio to /healthz
-(the mean of the rounds), and whether 20 connections serve at least as much as one. `--threads`
+(the mean of the rounds), and whether 20 connections serve at least as much as one; and the
+server's own CPU per request (from /proc, whatever else the machine runs) at 20 and at one
+connection, with /healthz's CPU per request over the page's ("cpu ratio"). `--threads`
 sets MERITO_REQUEST_THREADS for the server (default: the app's default). The load goes only to
 127.0.0.1 and stops by itself.
 """
@@ -87,7 +89,26 @@ def open_sessions(database_url: str, data_dir: Path, accounts: set[str]) -> dict
     return tokens
 
 
-def measure(base: str, path: str, token: str, seconds: int, rounds: int, script: Path) -> dict:
+def server_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) the process `pid` has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(
+    pid: int, url: str, seconds: int, connections: int, headers: list[str], script: Path
+) -> dict[str, float]:
+    """wrk's figures for one run, plus the server's own CPU per request in ms (`cpu`): what
+    the server spent, whatever else the machine was doing (the client included)."""
+    before = server_cpu(pid)
+    figures = _wrk(url, seconds, connections, headers, script)
+    figures["cpu"] = (server_cpu(pid) - before) * 1000 / max(1, figures["requests"])
+    return figures
+
+
+def measure(
+    pid: int, base: str, path: str, token: str, seconds: int, rounds: int, script: Path
+) -> dict:
     """Return the page's and /healthz's figures, A B A B, and the page at one connection."""
     headers = [f"Cookie: merito_session={token}", "Accept-Language: es"]
     check = httpx.get(base + path, headers={"Cookie": f"merito_session={token}"}, timeout=30)
@@ -96,22 +117,26 @@ def measure(base: str, path: str, token: str, seconds: int, rounds: int, script:
     _wrk(base + path, 1, 20, headers, script)  # warm up
     trivial, page = [], []
     for _ in range(rounds):
-        trivial.append(_wrk(base + "/healthz", seconds, 20, [], script))
-        page.append(_wrk(base + path, seconds, 20, headers, script))
-    one = _wrk(base + path, seconds, 1, headers, script)
-    ratio = sum(p["rps"] / t["rps"] for p, t in zip(page, trivial, strict=True)) / rounds
+        trivial.append(load(pid, base + "/healthz", seconds, 20, [], script))
+        page.append(load(pid, base + path, seconds, 20, headers, script))
+    one = load(pid, base + path, seconds, 1, headers, script)
+    pairs = list(zip(page, trivial, strict=True))
     return {
         "healthz": sum(t["rps"] for t in trivial) / rounds,
         "rps": sum(p["rps"] for p in page) / rounds,
         "p95": max(p["p95"] for p in page),
         "errors": sum(p["errors"] for p in page),
-        "ratio": ratio,
+        "ratio": sum(p["rps"] / t["rps"] for p, t in pairs) / rounds,
         "one": one["rps"],
+        # CPU per request: the page's at 20 and at 1 connection, and /healthz's over the page's.
+        "cpu": sum(p["cpu"] for p in page) / rounds,
+        "cpu_one": one["cpu"],
+        "cpu_ratio": sum(t["cpu"] / p["cpu"] for p, t in pairs if p["cpu"]) / rounds,
     }
 
 
 def compare_threads(
-    servers: dict[int, str],
+    servers: dict[int, tuple[int, str]],
     tokens: dict[str, str],
     names: list[str],
     seconds: int,
@@ -120,21 +145,33 @@ def compare_threads(
 ) -> None:
     """Serve the same database with each thread bound at once; alternate between them."""
     counts = list(servers)
-    print(f"{'page':<24}" + "".join(f"{f't={n} 20c':>10}{f't={n} 1c':>9}" for n in counts))
+    print("req/s at 20 and at 1 connection; server CPU ms per request at 20 and at 1")
+    print(
+        f"{'page':<24}"
+        + "".join(f"{f't={n} 20c':>9}{'1c':>6}{'cpu20':>7}{'cpu1':>6}" for n in counts)
+    )
     for name in ["/healthz", *names]:
         account, path = PAGES.get(name, ("", name))
         headers = [f"Cookie: merito_session={tokens[account]}"] if account else []
-        twenty = {n: [] for n in counts}
-        one = {n: [] for n in counts}
+        twenty: dict[int, list[dict]] = {n: [] for n in counts}
+        one: dict[int, list[dict]] = {n: [] for n in counts}
         for _ in range(rounds):
             for n in counts:  # A B A B
-                twenty[n].append(_wrk(servers[n] + path, seconds, 20, headers, script)["rps"])
+                pid, url = servers[n]
+                twenty[n].append(load(pid, url + path, seconds, 20, headers, script))
             for n in counts:
-                one[n].append(_wrk(servers[n] + path, seconds, 1, headers, script)["rps"])
+                pid, url = servers[n]
+                one[n].append(load(pid, url + path, seconds, 1, headers, script))
+
+        def mean(runs: list[dict], key: str) -> float:
+            return sum(r[key] for r in runs) / len(runs)
+
         print(
             f"{name:<24}"
             + "".join(
-                f"{sum(twenty[n]) / rounds:>10.0f}{sum(one[n]) / rounds:>9.0f}" for n in counts
+                f"{mean(twenty[n], 'rps'):>9.0f}{mean(one[n], 'rps'):>6.0f}"
+                f"{mean(twenty[n], 'cpu'):>7.1f}{mean(one[n], 'cpu'):>6.1f}"
+                for n in counts
             ),
             flush=True,
         )
@@ -169,7 +206,7 @@ def run(
                 process = _serve(database_url, tmp, port, 1)
                 stack.callback(process.wait, 30)
                 stack.callback(process.terminate)
-                servers[count] = f"http://127.0.0.1:{port}"
+                servers[count] = (process.pid, f"http://127.0.0.1:{port}")
             print(f"\n{backend}: {employees} employees, thread bounds {compare}, {rounds} rounds")
             compare_threads(servers, tokens, names, seconds, rounds, script)
             return
@@ -189,15 +226,16 @@ def run(
         )
         print(
             f"{'page':<24}{'req/s':>8}{'healthz':>9}{'ratio':>7}{'p95 ms':>8}"
-            f"{'1 conn':>8}{'20≥1':>6}{'errors':>7}"
+            f"{'1 conn':>8}{'20≥1':>6}{'errors':>7}{'cpu ms':>8}{'1 conn':>8}{'cpu ratio':>10}"
         )
         for name in names:
             account, path = PAGES[name]
-            r = measure(base, path, tokens[account], seconds, rounds, script)
+            r = measure(server.pid, base, path, tokens[account], seconds, rounds, script)
             holds = "yes" if r["rps"] >= r["one"] else "no"
             print(
                 f"{name:<24}{r['rps']:>8.0f}{r['healthz']:>9.0f}{r['ratio']:>7.2f}"
-                f"{r['p95']:>8.1f}{r['one']:>8.0f}{holds:>6}{r['errors']:>7}",
+                f"{r['p95']:>8.1f}{r['one']:>8.0f}{holds:>6}{r['errors']:>7}"
+                f"{r['cpu']:>8.1f}{r['cpu_one']:>8.1f}{r['cpu_ratio']:>10.2f}",
                 flush=True,
             )
 
