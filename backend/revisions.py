@@ -12,8 +12,9 @@ older than its key says.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy import BigInteger, Column, event, text
 from sqlalchemy.orm import ORMExecuteState
@@ -96,6 +97,41 @@ def per_transaction(session: Session, key: tuple, compute: Callable[[], T]) -> T
     if key not in memo:
         memo[key] = compute()
     return memo[key]
+
+
+class RevisionCache(Generic[T]):
+    """One process-wide copy per database of what `read` builds from the tables behind
+    `counters`, shared by every request and thread until one of those counters moves.
+
+    For reference data that every page reads (the framework, the role profiles, the training
+    offer): `read` must return something immutable (frozen dataclasses, read-only mappings and
+    arrays), never ORM objects attached to a session. The counters are read before the data, so
+    a copy is never older than its key; a transaction that has just changed the data reads it
+    afresh, its counter having moved.
+    """
+
+    def __init__(self, *counters: str, read: Callable[[Session], T]) -> None:
+        self.counters = counters
+        self.read = read
+        self._lock = threading.Lock()
+        self._copies: dict[str, tuple[tuple[int, ...], T]] = {}
+
+    def get(self, session: Session) -> T:
+        database = session.get_bind().url.render_as_string(hide_password=True)
+        key = tuple(value_of(session, name) for name in self.counters)
+        with self._lock:
+            entry = self._copies.get(database)
+        if entry is not None and entry[0] == key:
+            return entry[1]
+        value = self.read(session)
+        with self._lock:
+            self._copies[database] = (key, value)
+        return value
+
+    def forget(self) -> None:
+        """Drop every copy (tests that rebuild a database under the same address)."""
+        with self._lock:
+            self._copies.clear()
 
 
 def _forget(session: OrmSession, *_args) -> None:

@@ -11,7 +11,6 @@ copy per database and revision: frozen dataclasses with the models' field names 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,32 +72,9 @@ class ProfilesSnapshot:
         return self.by_key.get(f"role:{position.role_code}") if position.role_code else None
 
 
-_LOCK = threading.Lock()
-_CACHE: dict[str, tuple[int, ProfilesSnapshot]] = {}
-
-
 def profiles_snapshot(session: Session) -> ProfilesSnapshot:
-    """Return the active profiles in force, read from the database only when they changed.
-
-    The revision is read before the data (a copy is never older than its key); a transaction
-    that has just changed a profile reads them afresh, its revision having moved.
-    """
-    database = session.get_bind().url.render_as_string(hide_password=True)
-    revision = revisions.value_of(session, "profiles")
-    with _LOCK:
-        entry = _CACHE.get(database)
-    if entry is not None and entry[0] == revision:
-        return entry[1]
-    snapshot = _read(session)
-    with _LOCK:
-        _CACHE[database] = (revision, snapshot)
-    return snapshot
-
-
-def forget() -> None:
-    """Drop every process-wide copy (tests that rebuild a database under the same address)."""
-    with _LOCK:
-        _CACHE.clear()
+    """Return the active profiles in force, read from the database only when they changed."""
+    return _PROFILES.get(session)
 
 
 def _read(session: Session) -> ProfilesSnapshot:
@@ -147,3 +123,6 @@ def _read(session: Session) -> ProfilesSnapshot:
             MappingProxyType(requirements.get(row[7], {}) if version else {}),
         )
     return ProfilesSnapshot(by_key=MappingProxyType(by_key))
+
+
+_PROFILES = revisions.RevisionCache("profiles", read=_read)

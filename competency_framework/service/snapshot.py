@@ -11,7 +11,6 @@ objects attached to a session. Templates read them as they read the models (`c.c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -70,32 +69,9 @@ class FrameworkSnapshot:
         return [c.id for c in self.competencies]
 
 
-_LOCK = threading.Lock()
-_CACHE: dict[str, tuple[int, FrameworkSnapshot]] = {}
-
-
 def framework_snapshot(session: Session) -> FrameworkSnapshot:
-    """Return the framework's snapshot, read from the database only when it has changed.
-
-    The revision is read before the data (a copy is never older than its key). A transaction
-    that has just changed the framework reads it afresh: its revision moved.
-    """
-    database = session.get_bind().url.render_as_string(hide_password=True)
-    revision = revisions.value_of(session, "framework")
-    with _LOCK:
-        entry = _CACHE.get(database)
-    if entry is not None and entry[0] == revision:
-        return entry[1]
-    snapshot = _read(session)
-    with _LOCK:
-        _CACHE[database] = (revision, snapshot)
-    return snapshot
-
-
-def forget() -> None:
-    """Drop every process-wide copy (tests that rebuild a database under the same address)."""
-    with _LOCK:
-        _CACHE.clear()
+    """Return the framework's snapshot, read from the database only when it has changed."""
+    return _FRAMEWORK.get(session)
 
 
 def _read(session: Session) -> FrameworkSnapshot:
@@ -141,3 +117,6 @@ def _read(session: Session) -> FrameworkSnapshot:
         ),
         by_code=MappingProxyType({info.code: info for info in competencies}),
     )
+
+
+_FRAMEWORK = revisions.RevisionCache("framework", read=_read)

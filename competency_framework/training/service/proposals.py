@@ -25,7 +25,6 @@ The proposal rule (docs/training.md explains it for users):
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -277,23 +276,16 @@ def _fit_budgets(
 # --- loading what the engine needs ------------------------------------------------------------
 
 
-_OFFER_LOCK = threading.Lock()
-_OFFER_CACHE: dict[str, tuple[tuple[int, int], OfferTable]] = {}
-
-
 def offer_table(session: Session) -> OfferTable:
     """Return the offer table of the current catalogue (read-only arrays).
 
     One copy per process, database and revision of the catalogue (`training`) and the
-    framework (`framework`), shared across requests: the revisions are read before the data,
-    so a copy is never older than its key.
+    framework (`framework`), shared across requests (backend.revisions.RevisionCache).
     """
-    database = session.get_bind().url.render_as_string(hide_password=True)
-    key = (revisions.value_of(session, "training"), revisions.value_of(session, "framework"))
-    with _OFFER_LOCK:
-        entry = _OFFER_CACHE.get(database)
-    if entry is not None and entry[0] == key:
-        return entry[1]
+    return _OFFER.get(session)
+
+
+def _read_offer_table(session: Session) -> OfferTable:
     competency_ids = competency_service.framework_snapshot(session).ids
     activities = list(session.exec(select(TrainingActivity)))
     table = build_offer_table(activities, all_targets(session), competency_ids)
@@ -306,9 +298,10 @@ def offer_table(session: Session) -> OfferTable:
         table.to_level,
     ):
         array.setflags(write=False)
-    with _OFFER_LOCK:
-        _OFFER_CACHE[database] = (key, table)
     return table
+
+
+_OFFER = revisions.RevisionCache("training", "framework", read=_read_offer_table)
 
 
 def person_needs(
