@@ -134,8 +134,9 @@ def lang() -> str:
     return f"lang={get_locale()}"
 
 
-def public_context(session: Session, settings: Settings) -> dict:
-    """What every page of the anonymous side shows."""
+def public_context(session: Session, settings: Settings, *, ready: bool | None = None) -> dict:
+    """What every page of the anonymous side shows (`ready`: whether the channel can receive
+    reports, when the caller knows it already)."""
     return {
         "lang": lang(),
         "RED_FLAGS": RED_FLAGS,
@@ -148,7 +149,7 @@ def public_context(session: Session, settings: Settings) -> dict:
         "max_mb": attachments.MAX_ATTACHMENT_BYTES // (1024 * 1024),
         "max_files": attachments.MAX_ATTACHMENTS_PER_MESSAGE,
         "accepted": ", ".join(attachments.ALLOWED_EXTENSIONS),
-        "ready": reporting.recovery_ready(session),
+        "ready": reporting.recovery_ready(session) if ready is None else ready,
     }
 
 

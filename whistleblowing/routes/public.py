@@ -128,7 +128,7 @@ async def submit(request: Request, session: SessionDep, settings: SettingsDep):
     typed = ReportForm.from_form(form)
     submission = reporting.Submission(**typed.submitted(), files=await uploads(form))
     try:
-        reporting.check_submission(session, submission)
+        vetted = reporting.check_submission(session, submission)
         # Beyond the configured rate of new reports, the form asks its question first.
         result = reporting.submit_screened(
             session,
@@ -136,12 +136,13 @@ async def submit(request: Request, session: SessionDep, settings: SettingsDep):
             submission=submission,
             challenge_token=str(form.get("challenge_token", "") or ""),
             answer=str(form.get("challenge_answer", "") or ""),
+            vetted=vetted,
         )
     except reporting.ReportingError as err:
         session.rollback()
         return _refused_report(request, session, settings, typed, submission, err)
     session.commit()
-    context = {**public_context(session, settings), **receipt_context(result)}
+    context = {**public_context(session, settings, ready=True), **receipt_context(result)}
     return render(request, "report/receipt.html", context)
 
 

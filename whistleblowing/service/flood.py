@@ -24,7 +24,7 @@ from whistleblowing import deadlines
 from whistleblowing.models import MEETING_MODE_LABELS, ItemKind, ReportItem
 from whistleblowing.service import receipts
 from whistleblowing.service.common import CaseAccess, ReportingError
-from whistleblowing.service.intake import Submission, SubmissionResult, submit_report
+from whistleblowing.service.intake import Submission, SubmissionResult, Vetted, submit_report
 from whistleblowing.service.items import add_item
 
 CHALLENGE_MINUTES = 30
@@ -100,13 +100,15 @@ def submit_screened(
     submission: Submission,
     challenge_token: str = "",
     answer: str = "",
+    vetted: Vetted | None = None,
 ) -> SubmissionResult:
     """File a report from the public form, asking the challenge when reports flood in.
 
     Within the budget the report is filed as usual. Beyond it, ChallengeRequired (nothing
     filed) until the form comes back with a right answer; a report accepted so while the
     budget is still spent is held: its clocks wait for an investigator's confirmation.
-    Validate the submission first (check_submission): a refused form costs no budget.
+    Validate the submission first (check_submission, whose result is `vetted`): a refused
+    form costs no budget.
     """
     budget = submission_budget(settings)
     if challenge_token:
@@ -119,7 +121,7 @@ def submit_screened(
         held = False
     else:
         raise ChallengeRequired(new_challenge(settings, submission.form_token))
-    result = submit_report(session, settings, submission=submission)
+    result = submit_report(session, settings, submission=submission, vetted=vetted)
     if held:
         report = result.report
         report.awaiting_confirmation = True

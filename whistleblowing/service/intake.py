@@ -4,7 +4,6 @@ out of a report (named people, declared interests) and the receipt.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,16 +19,18 @@ from whistleblowing import attachments, deadlines
 from whistleblowing import notices as reporting_notices
 from whistleblowing.models import (
     RED_FLAGS,
+    ChannelQuestionnaire,
     HolderKey,
     IntakeChannel,
     ItemKind,
     KeyKind,
     Report,
     ReportChannel,
+    ReportingInstallation,
     ReportItem,
 )
 from whistleblowing.service import questionnaires, receipts, triage
-from whistleblowing.service.channels import channel_people, channel_recipients, holder_keys
+from whistleblowing.service.channels import channel_recipients, holder_keys
 from whistleblowing.service.common import (
     MAX_TEXT,
     REFERENCE_PREFIX,
@@ -42,19 +43,15 @@ from whistleblowing.service.common import (
 )
 from whistleblowing.service.inbox import holder_ids
 from whistleblowing.service.interests import interests_touched, named_in
-from whistleblowing.service.keys import (
-    _lookup_params,
-    certificate_for,
-    installation,
-    recovery_ready,
-)
+from whistleblowing.service.keys import _lookup_params, certificate_for
 from whistleblowing.service.sealing import (
+    _add_attachment_rows,
     _add_wrap,
     _seal_item,
-    _store_files,
     clean_uploads,
     discard_files,
     keep_with_transaction,
+    store_sealed_files,
 )
 
 
@@ -99,8 +96,30 @@ def new_form_token() -> str:
     return crypto.new_token(24)
 
 
+@dataclass
+class Vetted:
+    """What checking a submission found, for filing it in the same request without asking
+    the database again: its channel, the channel's people the report names or whose declared
+    interests it touches, who receives it (with their key pairs), and the channel's
+    questionnaire with the answers to what it asked."""
+
+    submission: Submission
+    channel: ReportChannel
+    named: set[int]
+    interested: set[int]
+    recipients: list[tuple[User, HolderKey]]
+    questionnaire: ChannelQuestionnaire | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+
+
 def validate_submission(session: Session, submission: Submission) -> dict[str, str]:
     """Return field -> translated problem for a submission (empty when it can be filed)."""
+    return _vet(session, submission)[0]
+
+
+def _vet(session: Session, submission: Submission) -> tuple[dict[str, str], Vetted | None]:
+    """Return the submission's problems by field, and what filing it needs (None when the
+    channel is not one a report can go to)."""
     errors: dict[str, str] = {}
     channel = session.get(ReportChannel, submission.channel_id) if submission.channel_id else None
     if channel is None or not channel.is_active:
@@ -123,31 +142,60 @@ def validate_submission(session: Session, submission: Submission) -> dict[str, s
         errors["files"] = _(
             "Attach at most %(n)s files at a time.", n=attachments.MAX_ATTACHMENTS_PER_MESSAGE
         )
+    vetted = None
     if channel is not None and "channel" not in errors:
-        recipients = _report_recipients(session, channel.id, submission.excluded_user_ids)
-        if not recipients:
-            errors["excluded"] = _(
-                "Nobody would receive your report: keep at least one of the channel's "
-                "investigators, or choose another channel."
-            )
-        elif not _someone_reads(session, channel, submission):
-            # Told before the receipt, never filed for the recovery key alone: the reporter
-            # changes whom they exclude or name, or chooses another channel. The message does
-            # not say whose declared interest the text touched.
-            errors["excluded"] = _(
-                "Nobody could read your report: everyone who receives reports about this is "
-                "excluded by you, named in your report, or cannot receive it for another "
-                "reason. Nothing has been sent. Exclude fewer people, or choose another channel."
-            )
-    if channel is not None and "channel" not in errors:
-        errors |= _questionnaire_of(session, channel, submission)[2]
+        vetted, problem = _vet_readers(session, channel, submission)
+        if problem:
+            errors["excluded"] = problem
+        questionnaire, answers, problems = _questionnaire_of(session, channel, submission)
+        vetted.questionnaire, vetted.answers = questionnaire, answers
+        errors |= problems
     if not submission.form_token:
         errors["form"] = _("This form has expired. Reload the page and try again.")
     if submission.received_via not in IntakeChannel.__members__:
         errors["received_via"] = _("Choose how the report was received.")
     elif (submission.received_via == IntakeChannel.web) != (submission.entered_by is None):
         errors["received_via"] = _("Only an investigator can enter a report made another way.")
-    return errors
+    return errors, vetted
+
+
+def _vet_readers(
+    session: Session, channel: ReportChannel, submission: Submission
+) -> tuple[Vetted, str]:
+    """Return who would receive the report, and why nobody could ("" when someone can).
+
+    The channel's recipients (else its deputy, then its lead) less those the reporter
+    excluded, those the report names and those whose declared interests it touches; and the
+    investigator who entered it, unless so barred. Both checks run on the plain text here, in
+    memory, before anything is sealed.
+    """
+    people = _ChannelPeople.of(session, channel)
+    named, interested = _kept_out(session, people.everyone, submission)
+    excluded = set(submission.excluded_user_ids)
+    barred = excluded | named | interested
+    recipients = people.receiving(barred)
+    entered = submission.entered_by
+    if entered is not None and entered.id not in barred:
+        # The investigator who took the call already knows the content.
+        entered_key = session.get(HolderKey, entered.id)
+        if entered_key is not None and all(u.id != entered.id for u, _k in recipients):
+            recipients.append((entered, entered_key))
+    vetted = Vetted(submission, channel, named, interested, recipients)
+    if not people.receiving(excluded):
+        return vetted, _(
+            "Nobody would receive your report: keep at least one of the channel's "
+            "investigators, or choose another channel."
+        )
+    if not recipients:
+        # Told before the receipt, never filed for the recovery key alone: the reporter
+        # changes whom they exclude or name, or chooses another channel. The message does
+        # not say whose declared interest the text touched.
+        return vetted, _(
+            "Nobody could read your report: everyone who receives reports about this is "
+            "excluded by you, named in your report, or cannot receive it for another "
+            "reason. Nothing has been sent. Exclude fewer people, or choose another channel."
+        )
+    return vetted, ""
 
 
 def _questionnaire_of(session: Session, channel: ReportChannel, submission: Submission):
@@ -164,18 +212,21 @@ def _questionnaire_of(session: Session, channel: ReportChannel, submission: Subm
 
 def check_submission(
     session: Session, submission: Submission, *, problems: dict[str, str] | None = None
-) -> None:
+) -> Vetted:
     """Refuse a submission that cannot be filed, naming every problem at once by field
-    (`problems`: those the form's parsing already found)."""
-    errors = validate_submission(session, submission) | (problems or {})
+    (`problems`: those the form's parsing already found); return what filing it needs
+    (`submit_report(vetted=...)` in the same request)."""
+    errors, vetted = _vet(session, submission)
+    errors |= problems or {}
     if errors:
         raise ReportingError(next(iter(errors.values())), errors=errors)
+    return vetted
 
 
 def _kept_out(
-    session: Session, channel: ReportChannel, submission: Submission
+    session: Session, people: list[User], submission: Submission
 ) -> tuple[set[int], set[int]]:
-    """Return the channel's people the report names, and those whose declared interests it
+    """Return the channel's `people` the report names, and those whose declared interests it
     touches (checked on the plain text, in memory, before anything is sealed)."""
     texts = [
         submission.what,
@@ -184,43 +235,48 @@ def _kept_out(
         submission.who,
         submission.how_known,
     ]
-    people = channel_people(session, channel)
     return named_in(texts, people), set(interests_touched(session, texts, people))
 
 
-def _someone_reads(session: Session, channel: ReportChannel, submission: Submission) -> bool:
-    """Return whether someone but the recovery key could read the report if it were filed."""
-    named, interested = _kept_out(session, channel, submission)
-    barred = set(submission.excluded_user_ids) | named | interested
-    entered = submission.entered_by
-    if entered is not None and entered.id not in barred and session.get(HolderKey, entered.id):
-        return True
-    return bool(
-        _report_recipients(session, channel.id, submission.excluded_user_ids, named | interested)
-    )
+@dataclass
+class _ChannelPeople:
+    """Who may receive a channel's reports, loaded once: its active recipients (by name), its
+    deputy and lead (in that order), and the key pairs of those who have one."""
 
+    recipients: list[User]
+    deputy_and_lead: list[User]
+    keys: dict[int, HolderKey]
 
-def _report_recipients(
-    session: Session, channel_id: int, excluded: Iterable[int], named: Iterable[int] = ()
-) -> list[tuple[User, HolderKey]]:
-    """Return who receives a new report of the channel, with their key pairs.
+    @classmethod
+    def of(cls, session: Session, channel: ReportChannel) -> _ChannelPeople:
+        recipients = channel_recipients(session, channel.id)
+        ids = (channel.deputy_user_id, channel.lead_user_id)
+        deputy_and_lead = [
+            user for user in (session.get(User, i) for i in ids if i is not None) if user
+        ]
+        keys = holder_keys(session, sorted({u.id for u in recipients + deputy_and_lead}))
+        return cls(recipients, deputy_and_lead, keys)
 
-    The channel's recipients, less those the reporter excluded and those the report names;
-    when that leaves nobody, the channel's deputy, then its lead (if they may receive it).
-    """
-    barred = set(excluded) | set(named)
-    users = [u for u in channel_recipients(session, channel_id) if u.id not in barred]
-    keys = holder_keys(session, [u.id for u in users])
-    chosen = [(u, keys[u.id]) for u in users if u.id in keys]
-    if chosen:
-        return chosen
-    channel = session.get(ReportChannel, channel_id)
-    for user_id in (channel.deputy_user_id, channel.lead_user_id):
-        user = session.get(User, user_id) if user_id is not None else None
-        key = session.get(HolderKey, user_id) if user_id is not None else None
-        if user is not None and key is not None and user.id not in barred and user.is_active:
-            return [(user, key)]
-    return []
+    @property
+    def everyone(self) -> list[User]:
+        """The recipients, lead and deputy (active ones) as `channels.channel_people`."""
+        people = {u.id: u for u in self.recipients}
+        for user in reversed(self.deputy_and_lead):
+            if user.is_active:
+                people.setdefault(user.id, user)
+        return sorted(people.values(), key=lambda u: u.full_name)
+
+    def receiving(self, barred: set[int]) -> list[tuple[User, HolderKey]]:
+        """Return who receives a new report when `barred` may not: the recipients with a key
+        pair; when that leaves nobody, the deputy, then the lead (if they may receive it)."""
+        keys = self.keys
+        chosen = [(u, keys[u.id]) for u in self.recipients if u.id not in barred and u.id in keys]
+        if chosen:
+            return chosen
+        for user in self.deputy_and_lead:
+            if user.id in keys and user.id not in barred and user.is_active:
+                return [(user, keys[user.id])]
+        return []
 
 
 def _protection_officer_keys(session: Session) -> list[tuple[User, HolderKey]]:
@@ -283,18 +339,29 @@ def _wrap_for(
 
 
 def submit_report(
-    session: Session, settings: Settings, *, submission: Submission, today: date | None = None
+    session: Session,
+    settings: Settings,
+    *,
+    submission: Submission,
+    today: date | None = None,
+    vetted: Vetted | None = None,
 ) -> SubmissionResult:
     """File a report and return it with its receipt (shown once) and signed certificate.
 
-    Raises ReportingError when the channel is not ready (no recovery key) or the form was
-    already filed. Files are cleaned before anything is written; the caller commits, and on
-    any failure the encrypted files written so far are removed again.
+    `vetted`: what `check_submission` returned for this same submission earlier in the
+    request (so it is not checked a second time). Raises ReportingError when the channel is
+    not ready (no recovery key) or the form was already filed. Files are cleaned before
+    anything is written; the caller commits, and on any failure the encrypted files written
+    so far are removed again.
     """
-    errors = validate_submission(session, submission)
-    if errors:
-        raise ReportingError(next(iter(errors.values())), field=next(iter(errors)))
-    if not recovery_ready(session):
+    if vetted is None:
+        errors, vetted = _vet(session, submission)
+        if errors:
+            raise ReportingError(next(iter(errors.values())), field=next(iter(errors)))
+    elif vetted.submission is not submission:
+        raise ValueError("`vetted` is the check of another submission")
+    inst = session.get(ReportingInstallation, 1)
+    if inst is None or inst.recovery_public is None:
         raise ReportingError(
             _(
                 "The reporting channel is not ready to receive reports yet. Please try again "
@@ -314,20 +381,128 @@ def submit_report(
     cleaned, problems = clean_uploads(submission.files)
     if problems:
         raise ReportingError(" ".join(problems), field="files")
-    channel = session.get(ReportChannel, submission.channel_id)
-    inst = installation(session, settings)
     today = submission.received_on or today or clock.today(settings)
     reference = new_reference(session, Report.reference, REFERENCE_PREFIX)
+    report_pair = crypto.generate_keypair()
+    identity_pair = crypto.generate_keypair() if submission.identity.strip() else None
+    written: list[str] = []
+    try:
+        item_uid = attachments.new_uid()
+        stored = store_sealed_files(
+            settings,
+            scope="attachment",
+            reference=reference,
+            public_key=report_pair.public,
+            item_uid=item_uid,
+            files=cleaned,
+            written=written,
+        )
+        answers = _sealed_submission(vetted, [entry.summary for entry in stored], today)
+        receipt, report = _new_report(
+            settings,
+            vetted,
+            inst,
+            reference=reference,
+            today=today,
+            report_pair=report_pair,
+            identity_pair=identity_pair,
+            content_sha256=crypto.sha256_hex(canonical_json(answers)),
+            form_hash=form_hash,
+        )
+        session.add(report)
+        session.flush()  # the report's id, for the rows below
+        _add_attachment_rows(session, report, item_uid=item_uid, stored=stored)
+        _add_sealed_item(session, report, ItemKind.submission, item_uid, answers, today)
+        if identity_pair is not None:
+            _add_sealed_item(
+                session,
+                report,
+                ItemKind.identity,
+                attachments.new_uid(),
+                {"text": submission.identity.strip()},
+                today,
+                public_key=identity_pair.public,
+                position=1,
+            )
+        _give_keys(session, vetted, report, inst, report_pair, identity_pair)
+        if vetted.named or vetted.interested:
+            # Audited like every reporter action, at day precision (audit.record_on_day): how
+            # many were kept out and why, never who (the log is plain text, and who a report
+            # names or touches says what it is about).
+            audit.record_on_day(
+                session,
+                on=today,
+                action="report.recipients_withheld",
+                actor="reporter",
+                entity_type="report",
+                entity_id=report.reference,
+                after={"named": len(vetted.named), "declared_interest": len(vetted.interested)},
+            )
+        certificate = certificate_for(session, settings, report=report)
+    except BaseException:
+        discard_files(settings, written)
+        raise
+    # Undo the encrypted files too if the caller's commit fails.
+    keep_with_transaction(session, settings, written)
+    return SubmissionResult(report, receipt, certificate, vetted.channel)
+
+
+def _sealed_submission(vetted: Vetted, files: list[dict[str, Any]], today: date) -> dict:
+    """Return what the report's submission item seals: the answers, who was kept out, the
+    files' summaries and the questionnaire as asked."""
+    submission = vetted.submission
+    return {
+        "channel": vetted.channel.code,
+        "what": submission.what.strip(),
+        "when": submission.when.strip(),
+        "where": submission.where.strip(),
+        "who": submission.who.strip(),
+        "how_known": submission.how_known.strip(),
+        "red_flags": sorted(set(submission.red_flags)),
+        "others_know": submission.others_know,
+        # Sealed, not plain: who a reporter distrusts could point to who they are.
+        "excluded_user_ids": sorted(set(submission.excluded_user_ids)),
+        # Investigators the report names, or whose declared interests it touches, never
+        # receive it; kept sealed (who is named is itself confidential) and re-checked on
+        # every grant.
+        "named_user_ids": sorted(vetted.named),
+        "interest_user_ids": sorted(vetted.interested),
+        "received_via": submission.received_via,
+        "entered_by": submission.entered_by.full_name if submission.entered_by else "",
+        "files": files,
+        # The questions as they were asked, with their answers (sealed like the rest).
+        "questionnaire": questionnaires.sealed_answers(vetted.questionnaire, vetted.answers)
+        if vetted.questionnaire is not None
+        else None,
+        "submitted_on": today.isoformat(),
+        # Makes the certificate's hash unguessable even for a short, predictable report.
+        "nonce": crypto.new_hex(16),
+    }
+
+
+def _new_report(
+    settings: Settings,
+    vetted: Vetted,
+    inst: ReportingInstallation,
+    *,
+    reference: str,
+    today: date,
+    report_pair: crypto.KeyPair,
+    identity_pair: crypto.KeyPair | None,
+    content_sha256: str,
+    form_hash: str,
+) -> tuple[str, Report]:
+    """Return a new receipt and the report row it opens: the receipt's lookup value, and the
+    report's (and identity's) private key wrapped under the key derived from it."""
+    submission = vetted.submission
     # The keys come from the random part; the receipt given out carries its keyed tag too.
     receipt, random_part = receipts.new_receipt(settings)
     receipt_params = _kdf(settings, crypto.RECEIPT_KEY_KDF)
     receipt_salt = crypto.new_salt()
     receipt_key = crypto.receipt_key(random_part, receipt_salt, params=receipt_params)
-    report_pair = crypto.generate_keypair()
-    identity_pair = crypto.generate_keypair() if submission.identity.strip() else None
     report = Report(
         reference=reference,
-        channel_id=channel.id,
+        channel_id=vetted.channel.id,
         submitted_on=today,
         ack_due_on=deadlines.acknowledgement_due(today),
         feedback_due_on=deadlines.feedback_due(today),
@@ -352,118 +527,46 @@ def submit_report(
             if identity_pair
             else None
         ),
-        content_sha256="",
+        content_sha256=content_sha256,
         form_token_sha256=form_hash,
         red_flag_points=triage.red_flag_points(submission.red_flags),
     )
-    questionnaire, questionnaire_answers, _problems = _questionnaire_of(
-        session, channel, submission
+    if vetted.questionnaire is not None:
+        report.questionnaire_version = vetted.questionnaire.version
+    return receipt, report
+
+
+def _give_keys(
+    session: Session,
+    vetted: Vetted,
+    report: Report,
+    inst: ReportingInstallation,
+    report_pair: crypto.KeyPair,
+    identity_pair: crypto.KeyPair | None,
+) -> None:
+    """Wrap the new report's key for its recipients and the recovery key, and tell them (a
+    contentless notice; not the investigator who entered it); wrap the reporter's identity
+    key for the protection officers and the recovery key."""
+    recipients = vetted.recipients
+    _wrap_for(
+        session, report, KeyKind.report, report_pair.private, recipients, inst.recovery_public
     )
-    if questionnaire is not None:
-        report.questionnaire_version = questionnaire.version
-    session.add(report)
-    session.flush()
-    written: list[str] = []
-    try:
-        item_uid = attachments.new_uid()
-        files = _store_files(
-            session, settings, report, item_uid=item_uid, files=cleaned, written=written
-        )
-        # Investigators the report names, or whose declared interests it touches, never
-        # receive it; kept sealed (who is named is itself confidential) and re-checked on
-        # every grant. Both checks run on the plain text here, in memory, before sealing.
-        named, interested = _kept_out(session, channel, submission)
-        answers = {
-            "channel": channel.code,
-            "what": submission.what.strip(),
-            "when": submission.when.strip(),
-            "where": submission.where.strip(),
-            "who": submission.who.strip(),
-            "how_known": submission.how_known.strip(),
-            "red_flags": sorted(set(submission.red_flags)),
-            "others_know": submission.others_know,
-            # Sealed, not plain: who a reporter distrusts could point to who they are.
-            "excluded_user_ids": sorted(set(submission.excluded_user_ids)),
-            "named_user_ids": sorted(named),
-            "interest_user_ids": sorted(interested),
-            "received_via": submission.received_via,
-            "entered_by": submission.entered_by.full_name if submission.entered_by else "",
-            "files": files,
-            # The questions as they were asked, with their answers (sealed like the rest).
-            "questionnaire": questionnaires.sealed_answers(questionnaire, questionnaire_answers)
-            if questionnaire is not None
-            else None,
-            "submitted_on": today.isoformat(),
-            # Makes the certificate's hash unguessable even for a short, predictable report.
-            "nonce": crypto.new_hex(16),
-        }
-        report.content_sha256 = crypto.sha256_hex(canonical_json(answers))
-        _add_sealed_item(session, report, ItemKind.submission, item_uid, answers, today)
-        if identity_pair is not None:
-            _add_sealed_item(
-                session,
-                report,
-                ItemKind.identity,
-                attachments.new_uid(),
-                {"text": submission.identity.strip()},
-                today,
-                public_key=identity_pair.public,
-                position=1,
-            )
-        recipients = _report_recipients(
-            session, channel.id, submission.excluded_user_ids, named | interested
-        )
-        entered_by = submission.entered_by
-        if (
-            entered_by is not None
-            and entered_by.id not in named | interested
-            and entered_by.id not in set(submission.excluded_user_ids)
-        ):
-            # The investigator who took the call already knows the content.
-            entered_key = session.get(HolderKey, entered_by.id)
-            if entered_key is not None and all(u.id != entered_by.id for u, _k in recipients):
-                recipients.append((entered_by, entered_key))
+    entered_by = vetted.submission.entered_by
+    reporting_notices.report_received(
+        session,
+        report=report,
+        to=[user.id for user, _key in recipients if entered_by is None or user != entered_by],
+    )
+    if identity_pair is not None:
+        officers = _protection_officer_keys(session)
         _wrap_for(
-            session, report, KeyKind.report, report_pair.private, recipients, inst.recovery_public
-        )
-        # The investigators who can read it are told (contentless mail); not one who entered it.
-        reporting_notices.report_received(
             session,
-            report=report,
-            to=[user.id for user, _key in recipients if entered_by is None or user != entered_by],
+            report,
+            KeyKind.identity,
+            identity_pair.private,
+            officers,
+            inst.recovery_public,
         )
-        if identity_pair is not None:
-            officers = _protection_officer_keys(session)
-            _wrap_for(
-                session,
-                report,
-                KeyKind.identity,
-                identity_pair.private,
-                officers,
-                inst.recovery_public,
-            )
-        session.add(report)
-        session.flush()
-        if named or interested:
-            # Audited like every reporter action, at day precision (audit.record_on_day): how
-            # many were kept out and why, never who (the log is plain text, and who a report
-            # names or touches says what it is about).
-            audit.record_on_day(
-                session,
-                on=today,
-                action="report.recipients_withheld",
-                actor="reporter",
-                entity_type="report",
-                entity_id=report.reference,
-                after={"named": len(named), "declared_interest": len(interested)},
-            )
-        certificate = certificate_for(session, settings, report=report)
-    except BaseException:
-        discard_files(settings, written)
-        raise
-    # Undo the encrypted files too if the caller's commit fails.
-    keep_with_transaction(session, settings, written)
-    return SubmissionResult(report, receipt, certificate, channel)
 
 
 # --- oral and other-channel reports -----------------------------------------------------------

@@ -19,10 +19,14 @@ Each budget is a "generic cell rate": one attempt costs `attempt_seconds` of bud
 the budget holds `capacity` attempts, so an attempt is allowed while the moment the budget is
 whole again lies at most `(capacity - 1) * attempt_seconds` ahead. One conditional UPDATE
 charges it, so however many attempts arrive at once exactly the budget passes.
+
+The two derivations' memory (19 and 32 MiB) is reused from one receipt to the next
+(`keep_derivation_memory`), instead of being mapped afresh for each.
 """
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 from sqlalchemy import case, update
@@ -85,6 +89,7 @@ def with_tag(settings: Settings, random_part: str) -> str:
 
 def new_receipt(settings: Settings) -> tuple[str, str]:
     """Return (receipt to give out, its random part) for a new report."""
+    keep_derivation_memory()
     random_part = crypto.new_receipt()
     return with_tag(settings, random_part), random_part
 
@@ -196,3 +201,44 @@ def tag_to_add(settings: Settings, receipt: str) -> str | None:
     shown to a reporter who signed in with a receipt issued before tags."""
     parsed = parse_receipt(receipt)
     return None if parsed.tag is not None else tag_for(settings, parsed.random_part)
+
+
+# --- the derivations' memory ------------------------------------------------------------------
+
+# glibc's malloc hands a block this large out as a fresh mapping and unmaps it on free: its
+# threshold adapts only up to 32 MiB, and the receipt key's block is just over it. So every
+# key derivation faulted in 8,192 new zeroed pages, about 17 ms of kernel time: a fifth of a
+# submission's CPU (bench/RESULTS.md, "Server CPU per anonymous submission"). With the
+# threshold just above the largest receipt derivation, the block comes from the heap and the
+# next derivation reuses it. Nothing of a receipt stays in it: libargon2 wipes its memory
+# before freeing it (tests/unit/test_receipt_derivation_memory.py). The setting is the whole
+# process's, as glibc's adaptive threshold was (already at 19 MiB after the first lookup); the
+# cost: each malloc arena that ran a derivation keeps about 33 MiB mapped, not 19.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+REUSED_DERIVATION_BYTES = (
+    max(crypto.RECEIPT_KEY_KDF.memory_kib, crypto.RECEIPT_LOOKUP_KDF.memory_kib) + 1024
+) * 1024
+_memory_kept: list[bool] = []
+
+
+def keep_derivation_memory() -> bool:
+    """Let this process reuse a receipt derivation's memory for the next one (idempotent);
+    return whether the C library took the setting (glibc does; elsewhere nothing changes)."""
+    if not _memory_kept:
+        _memory_kept.append(_raise_malloc_thresholds())
+    return _memory_kept[0]
+
+
+def _raise_malloc_thresholds() -> bool:
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    # glibc's own rule: free memory at the top of a heap is given back beyond twice the
+    # threshold (so the block freed by one derivation stays for the next).
+    return bool(
+        mallopt(_M_MMAP_THRESHOLD, REUSED_DERIVATION_BYTES)
+        and mallopt(_M_TRIM_THRESHOLD, 2 * REUSED_DERIVATION_BYTES)
+    )

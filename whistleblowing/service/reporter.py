@@ -91,6 +91,7 @@ def receipt_login(session: Session, settings: Settings, *, receipt: str) -> tupl
             status_code=429,
         )
     parsed = receipts.parse_receipt(receipt)
+    receipts.keep_derivation_memory()
     inst = installation(session, settings)
     report = None
     key = None

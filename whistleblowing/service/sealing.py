@@ -167,13 +167,20 @@ def _store_files(
         files=files,
         written=written,
     )
+    _add_attachment_rows(session, report, item_uid=item_uid, stored=stored)
+    return [entry.summary for entry in stored]
+
+
+def _add_attachment_rows(
+    session: Session, report: Report, *, item_uid: str, stored: Sequence[StoredFile]
+) -> None:
+    """Add the rows of files stored for the report's item `item_uid`."""
     for entry in stored:
         session.add(
             ReportAttachment(
                 uid=entry.uid, report_id=report.id, item_uid=item_uid, sealed_meta=entry.sealed_meta
             )
         )
-    return [entry.summary for entry in stored]
 
 
 def clean_uploads(uploads: Sequence[Upload]) -> tuple[list[attachments.CleanFile], list[str]]:

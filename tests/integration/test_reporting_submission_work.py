@@ -1,0 +1,122 @@
+"""A report filed on the public form does each part of its work once (issue #20, server CPU
+per anonymous submission), on SQLite and PostgreSQL.
+
+The form's check finds the channel, the people who would receive the report (and whom it
+names or whose declared interests it touches) and the questionnaire; filing the report uses
+what the check found instead of asking the database again after the submission budget's
+commit, and the report row is written once, with its content hash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import select
+
+from tests.reporting_helpers import (
+    ready_channel,
+    receipt_from,
+    report_form_data,
+    submit_via_client,
+)
+from whistleblowing import service as reporting
+from whistleblowing.models import Report, ReportKeyWrap
+
+# Each read once by the check, never again by the filing (they were read two or three times).
+READ_ONCE = (
+    "report_channel",
+    "holder_key",
+    "declared_interest",
+    "channel_questionnaire",
+    "reporting_installation",
+)
+
+
+def _statements_of(engine, action) -> list[str]:
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def _tables_read(statements: list[str]) -> Counter:
+    reads = Counter()
+    for statement in statements:
+        found = re.match(r"SELECT .*? FROM (\w+)", statement)
+        if found:
+            reads[found.group(1)] += 1
+    return reads
+
+
+def test_a_submission_reads_its_channel_people_and_questionnaire_once(
+    client, session, settings, make_user
+):
+    ready = ready_channel(session, settings, make_user)
+    other = make_user("investigator")
+    reporting.unlock_holder_key(session, settings, user=other, password="correct horse battery")
+    reporting.set_channel_recipients(
+        session, actor=other, channel=ready.channel, user_ids=[ready.investigator.id, other.id]
+    )
+    # The text touches the first investigator's declared interest: only the other receives it.
+    reporting.declare_interests(
+        session,
+        user=ready.investigator,
+        terms=["Guantes del Norte"],
+        unit_codes=[],
+        today=date.today(),
+    )
+    session.commit()
+    data = report_form_data(ready.channel.id, what="Guantes del Norte invoiced twice")
+    answers = []
+    statements = _statements_of(
+        client.app.state.engine,
+        lambda: answers.append(
+            submit_via_client(
+                client, data, files=[("files", ("notes.txt", b"ledger line 42", "text/plain"))]
+            )
+        ),
+    )
+    assert answers[0].status_code == 200, answers[0].text
+    assert receipt_from(answers[0].text)
+    reads = _tables_read(statements)
+    for table in READ_ONCE:
+        assert reads[table] == 1, (table, reads)
+    # The report row is inserted once, complete: no second write of its content hash.
+    assert sum(s.startswith("INSERT INTO report ") for s in statements) == 1
+    assert not [s for s in statements if s.startswith("UPDATE report ")]
+    # Thirty-seven statements before.
+    assert len(statements) <= 20, statements
+    # What the check found is what was filed: the interest kept the first investigator out.
+    report = session.exec(select(Report)).one()
+    holders = session.exec(
+        select(ReportKeyWrap.user_id).where(ReportKeyWrap.report_id == report.id)
+    ).all()
+    assert set(holders) == {other.id, None}
+
+
+def test_filing_refuses_the_check_of_another_submission(session, settings, make_user):
+    ready = ready_channel(session, settings, make_user)
+
+    def submission() -> reporting.Submission:
+        return reporting.Submission(
+            channel_id=ready.channel.id,
+            what="Gloves invoiced twice",
+            good_faith=True,
+            form_token=reporting.new_form_token(),
+        )
+
+    vetted = reporting.check_submission(session, submission())
+    with pytest.raises(ValueError):
+        reporting.submit_report(session, settings, submission=submission(), vetted=vetted)
+    assert session.exec(select(Report)).all() == []
