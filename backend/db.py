@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 import psycopg
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Table, event
@@ -128,25 +129,33 @@ def make_engine(database_url: str, **kwargs) -> Engine:
     return create_engine(database_url, **kwargs)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Yield a session bound to the app's engine for the duration of one request.
 
     The app's settings ride along in `session.info["settings"]`, for code that runs deep in a
     transaction without them (event handlers, see backend/events.py). The session is also
     `request.state.db_session`, for rendering.
+
+    Async, so that making the session costs no trip through a worker thread: a Session does no
+    I/O until its first query. Closing it gives its connection back to the pool (a rollback,
+    I/O), so that runs in a worker thread, outside the request thread limit, as FastAPI runs a
+    `def` dependency's exit: a close waiting for a thread that a request holds while it waits
+    for a pooled connection would never end.
     """
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        session.info["settings"] = request.app.state.settings
-        # Pages rendered for this request read through it (the header's unread count): a
-        # second session would hold a second pooled connection while the first is held, and
-        # enough such requests at once would wait on each other until the pool timed out.
-        request.state.db_session = session
-        try:
-            yield session
-        finally:
-            # Closed with the request's work: a page rendered after it (an error page) opens
-            # its own, closed session instead of reopening this one.
-            request.state.db_session = None
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    session.info["settings"] = request.app.state.settings
+    # Pages rendered for this request read through it (the header's unread count): a second
+    # session would hold a second pooled connection while the first is held, and enough such
+    # requests at once would wait on each other until the pool timed out.
+    request.state.db_session = session
+    try:
+        yield session
+    finally:
+        # Closed with the request's work: a page rendered after it (an error page) opens its
+        # own, closed session instead of reopening this one.
+        request.state.db_session = None
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
