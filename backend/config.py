@@ -47,10 +47,12 @@ class Settings(BaseSettings):
     # Each worker computes the organisation-wide reports once at start (backend/warmup.py).
     warm_caches: bool = True
     # Worker threads per process that run routes (and so touch the database) at once; more
-    # requests queue for a thread. Twenty threads handing the GIL back and forth around every
-    # small query served fewer pages at 20 connections than at one (bench/RESULTS.md, "Pages
-    # against /healthz"); the connection pool is sized to match (backend/app.py).
-    request_threads: int = Field(default=4, ge=1, le=200)
+    # requests queue for a thread. Threads handing the GIL back and forth around every small
+    # query cost CPU: on 2 cores, 2 threads served the most pages at 20 connections on both
+    # databases, 4 and 8 fewer, 40 fewer than one connection did (bench/RESULTS.md, "Pages
+    # against /healthz"). Two, not one, so that one slow request (an export) does not hold up
+    # every other. The connection pool is sized to match (backend/app.py).
+    request_threads: int = Field(default=2, ge=1, le=200)
     host: str = "127.0.0.1"
     port: int = 8000
     # Reporting channel retention (docs/reporting.md): months a closed case is kept, by outcome
