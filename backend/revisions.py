@@ -117,6 +117,10 @@ class RevisionCache(Generic[T]):
         self._copies: dict[str, tuple[tuple[int, ...], T]] = {}
 
     def get(self, session: Session) -> T:
+        if session.autoflush and (session.new or session.dirty or session.deleted):
+            # As any ORM query would: this transaction's own pending changes, flushed, move the
+            # counters before they are read.
+            session.flush()
         database = session.get_bind().url.render_as_string(hide_password=True)
         key = tuple(value_of(session, name) for name in self.counters)
         with self._lock:

@@ -136,3 +136,15 @@ def test_the_profiles_in_force_are_read_once_per_revision_and_follow_every_chang
     back = competency_service.profiles_snapshot(session).for_position(position)
     assert back.profile.key == "role:procurement_officer"
     assert competency_service.profiles_snapshot(session).for_position(None) is None
+
+
+def test_a_profile_changed_but_not_yet_flushed_is_seen_in_the_same_transaction(
+    session: Session, org
+):
+    position = org.officer_position
+    first = competency_service.profiles_snapshot(session).for_position(position)
+    profile = competency_service.get_profile(session, first.profile.id)
+    profile.title_es = "Oficial de compras (revisado)"
+    session.add(profile)  # not flushed: the snapshot must not answer from before the change
+    changed = competency_service.profiles_snapshot(session).for_position(position)
+    assert changed.profile.title_es == "Oficial de compras (revisado)"
