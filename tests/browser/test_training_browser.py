@@ -76,6 +76,9 @@ def test_a_gap_becomes_training_and_a_confirmed_level(live_server, page, session
     assert "Level reached in training" in page.content()
     page.click(f"form[action='/competencies/validation/{org.officer_a.id}'] button[type=submit]")
     page.wait_for_url(f"{live_server.url}/competencies/validation")
+    # A new transaction sees what the server committed (a person's levels are read once per
+    # transaction: backend.revisions.per_transaction).
+    session.commit()
     session.expire_all()
     current = competency_service.current_levels(session, employee_id=org.officer_a.id)
     assert current[legal.id].level == 2 and current[legal.id].source == "supervisor"
