@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, literal, union_all
+from sqlalchemy import bindparam, func, literal, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend import audit
@@ -14,7 +15,7 @@ from backend.auth.models import User, UserRole
 from backend.auth.permissions import Permission, Role
 from backend.auth.service import Principal
 from backend.i18n import N_
-from backend.org.models import Employee, EmployeeStatus, Position, Unit
+from backend.org.models import Employee, EmployeeStatus, Position, Unit, person_name
 
 
 @dataclass
@@ -44,20 +45,56 @@ def panels_for(session: Session, principal: Principal) -> list[Panel]:
     return sorted(built, key=lambda p: p.order)
 
 
+# The two personal cards, each one prebuilt statement read as plain rows: every signed-in
+# member of staff sees them on every visit to the start page.
+_employee, _unit, _position = Employee.__table__.c, Unit.__table__.c, Position.__table__.c
+_boss_table = Employee.__table__.alias("boss")
+_boss = _boss_table.c
+_MY_RECORD = (
+    sa_select(
+        _employee.number,
+        _employee.hire_date,
+        _unit.name.label("unit"),
+        _position.title.label("position"),
+        _boss.first_name.label("supervisor_first_name"),
+        _boss.last_name.label("supervisor_last_name"),
+    )
+    .select_from(
+        Employee.__table__.join(Unit.__table__, _unit.id == _employee.unit_id)
+        .outerjoin(Position.__table__, _position.id == _employee.position_id)
+        .outerjoin(_boss_table, _boss.id == _employee.supervisor_id)
+    )
+    .where(_employee.id == bindparam("employee_id"))
+)
+_MY_TEAM = (
+    sa_select(_employee.first_name, _employee.last_name, _position.title.label("position"))
+    .select_from(
+        Employee.__table__.outerjoin(Position.__table__, _position.id == _employee.position_id)
+    )
+    .where(
+        _employee.supervisor_id == bindparam("employee_id"),
+        _employee.status != EmployeeStatus.left,
+    )
+    .order_by(_employee.last_name)
+)
+
+
 @panel
 def my_record(session: Session, principal: Principal) -> Panel | None:
     if principal.user.employee_id is None:
         return None
-    employee = session.get(Employee, principal.user.employee_id)
-    if employee is None:
+    record = session.execute(_MY_RECORD, {"employee_id": principal.user.employee_id}).first()
+    if record is None:
         return None
-    unit = session.get(Unit, employee.unit_id)
-    position = session.get(Position, employee.position_id) if employee.position_id else None
-    supervisor = session.get(Employee, employee.supervisor_id) if employee.supervisor_id else None
+    supervisor = (
+        person_name(record.supervisor_first_name, record.supervisor_last_name)
+        if record.supervisor_first_name is not None
+        else None
+    )
     return Panel(
         N_("My record"),
         "dashboard/my_record.html",
-        {"employee": employee, "unit": unit, "position": position, "supervisor": supervisor},
+        {"record": record, "supervisor": supervisor},
         order=10,
     )
 
@@ -66,16 +103,9 @@ def my_record(session: Session, principal: Principal) -> Panel | None:
 def my_team(session: Session, principal: Principal) -> Panel | None:
     if not principal.has_role(Role.supervisor) or principal.user.employee_id is None:
         return None
-    rows = session.exec(
-        select(Employee, Position)
-        .join(Position, col(Employee.position_id) == Position.id, isouter=True)
-        .where(
-            Employee.supervisor_id == principal.user.employee_id,
-            Employee.status != EmployeeStatus.left,
-        )
-        .order_by(col(Employee.last_name))
-    ).all()
-    return Panel(N_("My team"), "dashboard/my_team.html", {"reports": rows}, order=20)
+    rows = session.execute(_MY_TEAM, {"employee_id": principal.user.employee_id})
+    reports = [(person_name(r.first_name, r.last_name), r.position) for r in rows]
+    return Panel(N_("My team"), "dashboard/my_team.html", {"reports": reports}, order=20)
 
 
 # One round trip for the whole summary: (section, key, count, sum).

@@ -101,6 +101,12 @@ class Qualification(SQLModel, table=True):
 NUMBER_MAX, FIRST_NAME_MAX, LAST_NAME_MAX, EMAIL_MAX = 20, 100, 150, 254
 
 
+def person_name(first_name: str, last_name: str) -> str:
+    """A person's name as every page shows it (`Employee.full_name`), for reads that fetch the
+    two columns without loading the employee."""
+    return f"{first_name} {last_name}"
+
+
 class Employee(SQLModel, table=True):
     # The employee list is ordered by name: this index lets a page of 100,000 people be read
     # without sorting them all. Headcounts per unit and per position count people who have not
@@ -126,7 +132,7 @@ class Employee(SQLModel, table=True):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
+        return person_name(self.first_name, self.last_name)
 
 
 class EmployeeQualification(SQLModel, table=True):
