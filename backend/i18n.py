@@ -16,6 +16,7 @@ from importlib import import_module
 from pathlib import Path
 
 from babel.messages.pofile import read_po
+from babel.numbers import NumberPattern, parse_pattern
 from babel.support import Format
 
 from backend import plugins
@@ -162,6 +163,15 @@ def _formatter(locale: str) -> Format:
 def fmt() -> Format:
     """Return a Babel formatter for the current locale (numbers, dates)."""
     return _formatter(get_locale())
+
+
+@lru_cache
+def number_pattern(digits: int, percent: bool = False) -> NumberPattern:
+    """The pattern of a grouped number with `digits` decimals (a percentage with `percent`),
+    parsed once: a heatmap formats hundreds of numbers, and parsing the pattern again for each
+    was half the cost of formatting it."""
+    decimals = f".{'0' * digits}" if digits else ""
+    return parse_pattern(f"#,##0{decimals}{'%' if percent else ''}")
 
 
 def localized(obj: object, field: str) -> str:
