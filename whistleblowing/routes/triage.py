@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException
+from fastapi import APIRouter, Depends, Form, HTTPException
 from fastapi.responses import Response
 
 from backend.actions import run_action
@@ -200,13 +200,22 @@ def _questionnaire_page(
     return render(desk.request, "cases/questionnaire.html", context, status_code=status_code)
 
 
-def _question(
-    kind: str, text_es: str, text_en: str, required: str, options: str, show_if: str
+QuestionField = Annotated[str, Form()]
+
+
+async def _question_form(
+    kind: QuestionField = "",
+    text_es: QuestionField = "",
+    text_en: QuestionField = "",
+    required: QuestionField = "",
+    options: QuestionField = "",
+    show_if: QuestionField = "",
 ) -> reporting.QuestionInput:
+    """The question form's fields, shared by adding and editing a question, as typed."""
     return reporting.QuestionInput(kind, text_es, text_en, required == "yes", options, show_if)
 
 
-QuestionField = Annotated[str, Form()]
+QuestionForm = Annotated[reporting.QuestionInput, Depends(_question_form)]
 ADMIN = [require(Permission.manage_report_channels)]
 
 
@@ -235,18 +244,8 @@ def _publish(desk: Desk, channel: ReportChannel, change, *, typed=None, editing:
 
 
 @router.post("/channels/{channel_id}/questions", dependencies=ADMIN)
-def add_question(
-    desk: DeskDep,
-    channel_id: int,
-    kind: QuestionField = "",
-    text_es: QuestionField = "",
-    text_en: QuestionField = "",
-    required: QuestionField = "",
-    options: QuestionField = "",
-    show_if: QuestionField = "",
-):
+def add_question(desk: DeskDep, channel_id: int, typed: QuestionForm):
     channel = _channel_or_404(desk, channel_id)
-    typed = _question(kind, text_es, text_en, required, options, show_if)
     return _publish(
         desk,
         channel,
@@ -258,19 +257,8 @@ def add_question(
 
 
 @router.post("/channels/{channel_id}/questions/{key}", dependencies=ADMIN)
-def edit_question(
-    desk: DeskDep,
-    channel_id: int,
-    key: str,
-    kind: QuestionField = "",
-    text_es: QuestionField = "",
-    text_en: QuestionField = "",
-    required: QuestionField = "",
-    options: QuestionField = "",
-    show_if: QuestionField = "",
-):
+def edit_question(desk: DeskDep, channel_id: int, key: str, typed: QuestionForm):
     channel = _channel_or_404(desk, channel_id)
-    typed = _question(kind, text_es, text_en, required, options, show_if)
     return _publish(
         desk,
         channel,
