@@ -6,6 +6,7 @@ supervisor, HR: `service.viewable_employee`), so the answer does not reveal who 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -81,6 +82,35 @@ def my_competencies(
     return person_page(request, session, principal, employee, format)
 
 
+@dataclass(frozen=True, slots=True)
+class LevelChoice:
+    """One level a competency can be rated at, as the self-assessment form shows it."""
+
+    level: int
+    value: str  # the level as the form sends it back, to tell which choice is checked
+    name: str
+    text: str  # the competency's descriptor of this level ("" without one)
+
+
+def _level_choices(framework: service.FrameworkSnapshot) -> dict[int, list[LevelChoice]]:
+    # Resolved here rather than in the template: 13 competencies × 5 levels of lookups were
+    # most of the page's rendering time.
+    names = [(lv.level, localized(lv, "name")) for lv in framework.scale]
+    choices = {}
+    for c in framework.competencies:
+        descriptors = framework.descriptors.get(c.id) or {}
+        choices[c.id] = [
+            LevelChoice(
+                level,
+                str(level),
+                name,
+                localized(descriptors[level], "text") if descriptors.get(level) else "",
+            )
+            for level, name in names
+        ]
+    return choices
+
+
 def _assessment_context(session: Session, employee: Employee) -> dict[str, Any]:
     # The form starts from the person's own pending answers (not from training results), else
     # from their current validated levels: a campaign asks them all again, and most stay put.
@@ -104,8 +134,7 @@ def _assessment_context(session: Session, employee: Employee) -> dict[str, Any]:
     return {
         "employee": employee,
         "competencies": framework.competencies,
-        "descriptors": framework.descriptors,
-        "scale": framework.scale,
+        "choices": _level_choices(framework),
         "current": current,
         "required": {r.competency.id: r for r in profile.rows},
         "values": values,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import and_, case, func, insert
+from sqlalchemy import and_, bindparam, case, func, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -364,43 +364,56 @@ class MyCampaign:
     last_reminder: CampaignReminder | None
 
 
+_CAMPAIGN = AssessmentCampaign.__table__
+_PARTICIPANT = CampaignParticipant.__table__
+_REMINDER = CampaignReminder.__table__
+# Built once: an employee's open campaigns, each with the newest reminder sent to them (an
+# outer join on the highest reminder id), in one query rather than one more per campaign.
+_SENT = _REMINDER.alias("sent")
+_NEWEST_REMINDER = (
+    sa_select(func.max(_SENT.c.id))
+    .where(
+        _SENT.c.campaign_id == _CAMPAIGN.c.id,
+        _SENT.c.recipient_employee_id == bindparam("employee_id"),
+    )
+    .scalar_subquery()
+)
+_MY_OPEN_CAMPAIGNS = (
+    select(AssessmentCampaign, CampaignReminder)
+    .join(CampaignParticipant, _PARTICIPANT.c.campaign_id == _CAMPAIGN.c.id)
+    .outerjoin(CampaignReminder, _REMINDER.c.id == _NEWEST_REMINDER)
+    .where(
+        _PARTICIPANT.c.employee_id == bindparam("employee_id"),
+        _CAMPAIGN.c.closed_at.is_(None),
+    )
+    .order_by(_CAMPAIGN.c.deadline)
+)
+
+
 def open_campaigns_for(session: Session, *, employee_id: int) -> list[MyCampaign]:
     """Return the open campaigns an employee takes part in, with their latest reminder."""
-    campaigns = session.exec(
-        select(AssessmentCampaign)
-        .join(CampaignParticipant, col(CampaignParticipant.campaign_id) == AssessmentCampaign.id)
-        .where(
-            CampaignParticipant.employee_id == employee_id,
-            col(AssessmentCampaign.closed_at).is_(None),
-        )
-        .order_by(col(AssessmentCampaign.deadline))
-    ).all()
-    result = []
-    for campaign in campaigns:
-        reminder = session.exec(
-            select(CampaignReminder)
-            .where(
-                CampaignReminder.campaign_id == campaign.id,
-                CampaignReminder.recipient_employee_id == employee_id,
-            )
-            .order_by(col(CampaignReminder.id).desc())
-        ).first()
-        result.append(MyCampaign(campaign, reminder))
-    return result
+    rows = session.execute(_MY_OPEN_CAMPAIGNS, {"employee_id": employee_id})
+    return [MyCampaign(campaign, reminder) for campaign, reminder in rows]
+
+
+# Built once, read as plain rows (the panel shows when each was sent).
+_VALIDATION_REMINDERS = (
+    sa_select(*_REMINDER.c)
+    .join(_CAMPAIGN, _CAMPAIGN.c.id == _REMINDER.c.campaign_id)
+    .where(
+        _REMINDER.c.recipient_employee_id == bindparam("employee_id"),
+        _REMINDER.c.kind == "validation",
+        _CAMPAIGN.c.closed_at.is_(None),
+    )
+    .order_by(_REMINDER.c.id.desc())
+    .limit(5)
+)
 
 
 def validation_reminders_for(session: Session, *, employee_id: int) -> list[CampaignReminder]:
-    """Return reminders to validate that a supervisor received in open campaigns."""
-    return list(
-        session.exec(
-            select(CampaignReminder)
-            .join(AssessmentCampaign, col(AssessmentCampaign.id) == CampaignReminder.campaign_id)
-            .where(
-                CampaignReminder.recipient_employee_id == employee_id,
-                CampaignReminder.kind == "validation",
-                col(AssessmentCampaign.closed_at).is_(None),
-            )
-            .order_by(col(CampaignReminder.id).desc())
-            .limit(5)
-        )
-    )
+    """Return reminders to validate that a supervisor received in open campaigns (newest five).
+
+    Plain rows with the model's attribute names, not ORM objects.
+    """
+    rows = session.execute(_VALIDATION_REMINDERS, {"employee_id": employee_id})
+    return list(rows)  # type: ignore[arg-type]  # rows read as the model

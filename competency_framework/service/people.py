@@ -7,6 +7,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -91,8 +92,19 @@ def person_gap_profile(session: Session, *, employee: Employee) -> PersonGapProf
     )
 
 
+# Built once: the person's unit and position (None without one) in one query, not two.
+_UNIT_AND_POSITION = (
+    select(Unit, Position)
+    .outerjoin(Position, col(Position.id) == bindparam("position_id"))
+    .where(Unit.id == bindparam("unit_id"))
+)
+
+
 def _gap_profile(session: Session, employee: Employee) -> PersonGapProfile:
-    position = session.get(Position, employee.position_id) if employee.position_id else None
+    found = session.execute(
+        _UNIT_AND_POSITION, {"unit_id": employee.unit_id, "position_id": employee.position_id}
+    ).first()
+    unit, position = found if found is not None else (None, None)
     in_force = profiles_snapshot(session).for_position(position)
     profile = in_force.profile if in_force else None
     version = in_force.version if in_force else None
@@ -101,7 +113,7 @@ def _gap_profile(session: Session, employee: Employee) -> PersonGapProfile:
     pending = pending_self_entries(session, employee_id=employee.id)
     result = PersonGapProfile(
         employee=employee,
-        unit=session.get(Unit, employee.unit_id),
+        unit=unit,
         position=position,
         profile=profile,
         version=version,

@@ -212,7 +212,7 @@ def pending_self_entries(session: Session, *, employee_id: int) -> dict[int, Rat
 
     Only the newest unvalidated entry of a competency can be pending: rating it again replaces
     the earlier one in the queue (both stay in the log). Read once per transaction, as
-    `current_levels`; the caller gets its own dict.
+    `current_levels`, as plain rows with the model's attributes; the caller gets its own dict.
     """
     return dict(
         revisions.per_transaction(
@@ -225,31 +225,31 @@ def _pending(session: Session, employee_id: int) -> dict[int, RatingEntry]:
     return _pending_of(session, [employee_id]).get(employee_id, {})
 
 
-def _pending_of(session: Session, employee_ids: list[int]) -> dict[int, dict[int, RatingEntry]]:
-    """{employee_id: {competency_id: pending entry}} for several people in two queries."""
-    latest: dict[int, dict[int, RatingEntry]] = {}
-    for entry in session.exec(
-        select(RatingEntry)
-        .where(
-            col(RatingEntry.employee_id).in_(employee_ids),
-            col(RatingEntry.source).in_(AWAITING_VALIDATION_SOURCES),
-            col(RatingEntry.validated).is_(False),
-        )
-        .order_by(col(RatingEntry.id))
-    ):
-        latest.setdefault(entry.employee_id, {})[entry.competency_id] = entry
-    if not latest:
-        return {}
-    reviewed = set(
-        session.exec(
-            select(RatingEntry.review_of_id).where(
-                col(RatingEntry.employee_id).in_(list(latest)),
-                col(RatingEntry.review_of_id).is_not(None),
-            )
-        ).all()
+_ENTRY = RatingEntry.__table__
+_REVIEW = _ENTRY.alias("review")
+# Whether a validated entry answers this one (`review_of_id`): its decision is taken.
+_REVIEWED = sa_select(_REVIEW.c.id).where(_REVIEW.c.review_of_id == _ENTRY.c.id).exists()
+
+# Built once, read as plain rows with the model's attribute names (and `reviewed`): the
+# unvalidated self and training entries of some people, oldest first.
+_AWAITING = (
+    sa_select(*_ENTRY.c, _REVIEWED.label("reviewed"))
+    .where(
+        _ENTRY.c.employee_id.in_(bindparam("employee_ids", expanding=True)),
+        _ENTRY.c.source.in_(AWAITING_VALIDATION_SOURCES),
+        _ENTRY.c.validated.is_(False),
     )
+    .order_by(_ENTRY.c.id)
+)
+
+
+def _pending_of(session: Session, employee_ids: list[int]) -> dict[int, dict[int, RatingEntry]]:
+    """{employee_id: {competency_id: pending entry}} for several people in one query."""
+    latest: dict[int, dict[int, RatingEntry]] = {}
+    for entry in session.execute(_AWAITING, {"employee_ids": employee_ids}):
+        latest.setdefault(entry.employee_id, {})[entry.competency_id] = entry  # type: ignore[assignment]
     return {
-        employee_id: {cid: e for cid, e in entries.items() if e.id not in reviewed}
+        employee_id: {cid: e for cid, e in entries.items() if not e.reviewed}  # type: ignore[attr-defined]
         for employee_id, entries in latest.items()
     }
 
@@ -686,6 +686,26 @@ class ValidationQueueItem:
     oldest: datetime
 
 
+# Built once: per person, how many self and training entries wait for a decision, and since
+# when. NOT EXISTS probes the review_of_id index per waiting entry; NOT IN built the list of
+# every reviewed entry on each call (several times slower on SQLite).
+_WAITING = (
+    sa_select(_ENTRY.c.employee_id, func.count(), func.min(_ENTRY.c.recorded_at))
+    .where(
+        _ENTRY.c.source.in_(AWAITING_VALIDATION_SOURCES),
+        _ENTRY.c.validated.is_(False),
+        ~_REVIEWED,
+    )
+    .group_by(_ENTRY.c.employee_id)
+)
+_EMPLOYEE = Employee.__table__
+_WAITING_IN_TEAM = _WAITING.where(
+    _ENTRY.c.employee_id.in_(
+        sa_select(_EMPLOYEE.c.id).where(_EMPLOYEE.c.supervisor_id == bindparam("supervisor_id"))
+    )
+)
+
+
 def validation_queue(
     session: Session, *, actor: Actor, limit: int = 200
 ) -> list[ValidationQueueItem]:
@@ -693,31 +713,20 @@ def validation_queue(
 
     A supervisor sees their direct reports; HR sees everyone's (except their own).
     """
-    reviewed = select(RatingEntry.review_of_id).where(col(RatingEntry.review_of_id).is_not(None))
-    statement = (
-        select(RatingEntry.employee_id, func.count(), func.min(RatingEntry.recorded_at))
-        .where(
-            col(RatingEntry.source).in_(AWAITING_VALIDATION_SOURCES),
-            col(RatingEntry.validated).is_(False),
-            col(RatingEntry.id).not_in(reviewed),
-        )
-        .group_by(RatingEntry.employee_id)
-    )
     own = actor.user.employee_id
-    if not sees_gap_details(actor):
-        if own is None:
-            return []
-        statement = statement.where(
-            col(RatingEntry.employee_id).in_(
-                select(Employee.id).where(Employee.supervisor_id == own)
-            )
-        )
-    candidates = session.exec(statement).all()
+    if sees_gap_details(actor):
+        candidates = session.execute(_WAITING).all()
+    elif own is None:
+        return []
+    else:
+        candidates = session.execute(_WAITING_IN_TEAM, {"supervisor_id": own}).all()
     ids = [e for e, _count, _oldest in sorted(candidates, key=lambda r: r[2])[: limit * 2]]
     ids = [e for e in ids if e != own]
-    # The people and their pending entries in three queries, not three per person.
+    if not ids:
+        return []
+    # The people and their pending entries in two queries, not two per person.
     people = {e.id: e for e in session.exec(select(Employee).where(col(Employee.id).in_(ids)))}
-    pending_by_person = _pending_of(session, ids) if ids else {}
+    pending_by_person = _pending_of(session, ids)
     items: list[ValidationQueueItem] = []
     for employee_id in ids:
         employee = people.get(employee_id)
