@@ -11,6 +11,9 @@ from backend.auth.service import Principal
 from backend.dashboard import Panel, panel
 from backend.i18n import N_
 
+# The reminders of an employee's own steps; the others are of their team's.
+_OWN_STEPS = ("agree_objectives", "self_assessment", "employee_sign_off")
+
 
 @panel
 def my_appraisal(session: Session, principal: Principal) -> Panel | None:
@@ -18,17 +21,13 @@ def my_appraisal(session: Session, principal: Principal) -> Panel | None:
     if not principal.can(Permission.take_part_in_appraisals) or own is None:
         return None
     current = [
-        (appraisal, cycle, service.next_step(appraisal, {"employee"}))
-        for appraisal, cycle in service.appraisals_of(session, employee_id=own)
-        if cycle.completed_at is None
+        (appraisal, service.next_step(appraisal, {"employee"}))
+        for appraisal in service.appraisals_of(session, employee_id=own)
+        if appraisal.cycle_completed_at is None
     ]
     if not current:
         return None
-    reminders = [
-        r
-        for r in service.reminders_for(session, employee_id=own)
-        if r.kind in ("agree_objectives", "self_assessment", "employee_sign_off")
-    ]
+    reminders = [r for r in service.reminders_for(session, employee_id=own) if r.kind in _OWN_STEPS]
     return Panel(
         N_("My appraisal"),
         "appraisals/panel_mine.html",
@@ -42,34 +41,27 @@ def team_appraisals(session: Session, principal: Principal) -> Panel | None:
     own = principal.user.employee_id
     if own is None or not principal.can(Permission.take_part_in_appraisals):
         return None
-    escalated = service.escalated_to(session, employee_id=own)
+    escalated = service.escalated_to_count(session, employee_id=own)
     if not principal.has_role(Role.supervisor) and not escalated:
         return None
-    team = service.team_appraisals(session, supervisor_id=own)
-    if not team and not escalated:
+    team = service.team_summary(session, supervisor_id=own)
+    if not team.total and not escalated:
         return None
-    by_stage: dict[str, int] = {}
-    for appraisal, _employee, _cycle in team:
-        by_stage[appraisal.stage] = by_stage.get(appraisal.stage, 0) + 1
-    cycles = {c.id: c for _a, _e, c in team}
-    needs_training = any(c.require_trained_managers for c in cycles.values()) and not (
-        service.is_trained(session, employee_id=own)
-    )
     return Panel(
         N_("My team's appraisals"),
         "appraisals/panel_team.html",
         {
-            "total": len(team),
-            "by_stage": by_stage,
+            "total": team.total,
+            "by_stage": team.by_stage,
             "stages": list(Stage),
-            "to_do": service.team_to_do(session, supervisor_id=own),
+            "to_do": team.to_do,
             "escalated": escalated,
-            "needs_training": needs_training,
+            "needs_training": team.needs_training,
             "reminder": next(
                 (
                     r
                     for r in service.reminders_for(session, employee_id=own)
-                    if r.kind not in ("agree_objectives", "self_assessment", "employee_sign_off")
+                    if r.kind not in _OWN_STEPS
                 ),
                 None,
             ),
@@ -82,18 +74,17 @@ def team_appraisals(session: Session, principal: Principal) -> Panel | None:
 def cycle_progress(session: Session, principal: Principal) -> Panel | None:
     if not principal.can(Permission.manage_appraisal_cycles):
         return None
-    cycles = service.open_cycles(session)
-    if not cycles:
+    overview = service.open_cycles_overview(session)
+    if not overview.cycles:
         return Panel(N_("Appraisal cycles"), "appraisals/panel_hr.html", {"cycles": []}, order=35)
-    totals = service.cycle_totals(session, cycles)
     return Panel(
         N_("Appraisal cycles"),
         "appraisals/panel_hr.html",
         {
-            "cycles": [(c, totals.get(c.id, {})) for c in cycles],
+            "cycles": overview.cycles,
             "stages": list(Stage),
-            "untrained": len(service.untrained_supervisors(session)),
-            "hr_reviews": service.escalated_to_hr_count(session),
+            "untrained": overview.untrained,
+            "hr_reviews": overview.hr_reviews,
         },
         order=35,
     )

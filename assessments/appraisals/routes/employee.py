@@ -22,6 +22,7 @@ from backend.auth.permissions import Permission
 from backend.db import SessionDep
 from backend.deps import CurrentPrincipal, SettingsDep, require
 from backend.i18n import _
+from backend.org.models import person_name
 from backend.web import kept_form, render
 from competency_framework import service as competency_service
 
@@ -40,8 +41,11 @@ def appraisals_home(request: Request, session: SessionDep, principal: CurrentPri
     hr = service.runs_appraisals(principal)
     context = {
         "linked": own is not None,
-        "mine": [(a, c, service.next_step(a, {"employee"})) for a, c in mine],
-        "team": [(a, e, c, service.next_step(a, {"supervisor"})) for a, e, c in team],
+        "mine": [(a, service.next_step(a, {"employee"})) for a in mine],
+        "team": [
+            (a, person_name(a.first_name, a.last_name), service.next_step(a, {"supervisor"}))
+            for a in team
+        ],
         "escalated": service.escalated_to(session, employee_id=own) if own is not None else [],
         "hr_reviews": service.escalated_to_hr(session) if hr else [],
         "is_hr": hr,

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, literal
+from sqlalchemy import Row, bindparam, func, insert, literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -24,7 +24,7 @@ from assessments.appraisals.service.common import (
     _text,
 )
 from assessments.appraisals.service.plan import list_priorities
-from backend import clock
+from backend import clock, revisions
 from backend.auth import Actor
 from backend.auth.models import User
 from backend.auth.permissions import Permission
@@ -464,17 +464,33 @@ def reminders(session: Session, cycle: AppraisalCycle, *, limit: int = 200) -> l
     ]
 
 
-def reminders_for(session: Session, *, employee_id: int, limit: int = 5) -> list[AppraisalReminder]:
-    """Return the latest reminders a person received in open cycles."""
+# Built once, and read as plain rows with the model's attribute names (`kind`, `pending`,
+# `sent_at`...): two dashboard panels and the appraisals page ask on every visit.
+_LATEST_REMINDERS = (
+    sa_select(*AppraisalReminder.__table__.c)
+    .join_from(
+        AppraisalReminder.__table__,
+        AppraisalCycle.__table__,
+        AppraisalCycle.__table__.c.id == AppraisalReminder.__table__.c.cycle_id,
+    )
+    .where(
+        AppraisalReminder.__table__.c.recipient_employee_id == bindparam("employee_id"),
+        AppraisalCycle.__table__.c.completed_at.is_(None),
+    )
+    .order_by(AppraisalReminder.__table__.c.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def reminders_for(session: Session, *, employee_id: int, limit: int = 5) -> list[Row]:
+    """Return the latest reminders a person received in open cycles, newest first (read once
+    a transaction: the panels for the person and for their team both show one)."""
     return list(
-        session.exec(
-            select(AppraisalReminder)
-            .join(AppraisalCycle, col(AppraisalCycle.id) == AppraisalReminder.cycle_id)
-            .where(
-                AppraisalReminder.recipient_employee_id == employee_id,
-                col(AppraisalCycle.completed_at).is_(None),
-            )
-            .order_by(col(AppraisalReminder.id).desc())
-            .limit(limit)
+        revisions.per_transaction(
+            session,
+            ("appraisal_reminders", employee_id, limit),
+            lambda: tuple(
+                session.execute(_LATEST_REMINDERS, {"employee_id": employee_id, "limit": limit})
+            ),
         )
     )

@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, or_, update
+from sqlalchemy import and_, bindparam, func, insert, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -340,9 +340,34 @@ def invitations_for(session: Session, *, employee_id: int | None) -> list[Invita
     return sorted(rows, key=lambda row: not row.open)
 
 
+# The requests `InvitationRow.open` calls open, counted in the database (the dashboard and the
+# appraisals page show the number on every visit).
+_invitation, _round, _cycle = (
+    FeedbackInvitation.__table__,
+    FeedbackRound.__table__,
+    AppraisalCycle.__table__,
+)
+_PENDING_COUNT = (
+    sa_select(func.count())
+    .select_from(
+        _invitation.join(_round, _round.c.id == _invitation.c.round_id).join(
+            _cycle, _cycle.c.id == _round.c.cycle_id
+        )
+    )
+    .where(
+        _invitation.c.rater_id == bindparam("employee_id"),
+        _invitation.c.answered.is_(False),
+        _round.c.closed_at.is_(None),
+        _cycle.c.completed_at.is_(None),
+    )
+)
+
+
 def pending_count(session: Session, *, employee_id: int | None) -> int:
     """Return how many requests for feedback `employee_id` can still answer."""
-    return sum(1 for row in invitations_for(session, employee_id=employee_id) if row.open)
+    if employee_id is None:
+        return 0
+    return session.execute(_PENDING_COUNT, {"employee_id": employee_id}).scalar_one()
 
 
 def get_invitation(session: Session, *, invitation_id: int, actor: Actor) -> InvitationRow:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Row, and_, bindparam, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from assessments.appraisals.models import (
@@ -18,75 +19,115 @@ from assessments.appraisals.models import (
 )
 from assessments.appraisals.service.access import both_submitted
 from assessments.appraisals.service.common import AppraisalError
+from assessments.appraisals.service.training import UNTRAINED_COUNT, trained
 from backend.auth.models import User
 from backend.i18n import N_, _
 from backend.org.models import Employee, Position, Unit
 from competency_framework import service as competency_service
 
+_appraisal = Appraisal.__table__
+_cycle = AppraisalCycle.__table__
+_employee = Employee.__table__
 
-def appraisals_of(session: Session, *, employee_id: int) -> list[tuple[Appraisal, AppraisalCycle]]:
-    """Return a person's appraisals with their cycles, newest first."""
-    return list(
-        session.exec(
-            select(Appraisal, AppraisalCycle)
-            .join(AppraisalCycle, col(AppraisalCycle.id) == Appraisal.cycle_id)
-            .where(Appraisal.employee_id == employee_id)
-            .order_by(col(AppraisalCycle.period_end).desc(), col(Appraisal.id).desc())
-        ).all()
-    )
+_ESCALATED = _appraisal.c.stage == Stage.escalated
+# Escalated with no second-level manager above the supervisor: HR reviews these.
+_AWAITING_HR = and_(_ESCALATED, _appraisal.c.reviewer_id.is_(None))
+
+# What `next_step`, `_waiting_for_supervisor` and the stage badge read of an appraisal.
+_STEP_COLUMNS = (
+    _appraisal.c.id,
+    _appraisal.c.stage,
+    _appraisal.c.objectives_proposed_at,
+    _appraisal.c.self_submitted_at,
+    _appraisal.c.supervisor_submitted_at,
+    _appraisal.c.supervisor_signed_at,
+    _appraisal.c.sent_back_at,
+    _appraisal.c.supervisor_rating,
+    _appraisal.c.reviewer_id,
+)
+# The cycle's columns that the lists show with each appraisal.
+_CYCLE_COLUMNS = (
+    _cycle.c.name.label("cycle_name"),
+    _cycle.c.period_start,
+    _cycle.c.period_end,
+    _cycle.c.completed_at.label("cycle_completed_at"),
+)
+
+# The lists below are statements built once and read as plain rows (a dashboard panel and the
+# appraisals page read them on every visit; ORM entities cost several times the query).
+_APPRAISALS_OF = (
+    sa_select(*_appraisal.c, *_CYCLE_COLUMNS)
+    .join_from(_appraisal, _cycle, _cycle.c.id == _appraisal.c.cycle_id)
+    .where(_appraisal.c.employee_id == bindparam("employee_id"))
+    .order_by(_cycle.c.period_end.desc(), _appraisal.c.id.desc())
+)
 
 
-def team_appraisals(
-    session: Session, *, supervisor_id: int, open_only: bool = True
-) -> list[tuple[Appraisal, Employee, AppraisalCycle]]:
-    """Return the appraisals of a supervisor's direct reports (in open cycles by default)."""
-    statement = (
-        select(Appraisal, Employee, AppraisalCycle)
-        .join(Employee, col(Employee.id) == Appraisal.employee_id)
-        .join(AppraisalCycle, col(AppraisalCycle.id) == Appraisal.cycle_id)
-        .where(Employee.supervisor_id == supervisor_id)
+def appraisals_of(session: Session, *, employee_id: int) -> list[Row]:
+    """Return a person's appraisals, newest first: rows with the appraisal's attributes and
+    its cycle's `cycle_name`, `period_start`, `period_end` and `cycle_completed_at`."""
+    return list(session.execute(_APPRAISALS_OF, {"employee_id": employee_id}))
+
+
+# With each row, whether the cycle requires trained managers and whether the supervisor is
+# trained (for the team panel's warning; the same for every row).
+_TEAM_APPRAISALS = (
+    sa_select(
+        *_STEP_COLUMNS,
+        *_CYCLE_COLUMNS,
+        _cycle.c.require_trained_managers,
+        _employee.c.first_name,
+        _employee.c.last_name,
+        trained(bindparam("supervisor_id")).label("supervisor_trained"),
     )
-    if open_only:
-        statement = statement.where(col(AppraisalCycle.completed_at).is_(None))
-    return list(
-        session.exec(
-            statement.order_by(col(AppraisalCycle.period_end).desc(), col(Employee.last_name))
-        ).all()
+    .select_from(
+        _appraisal.join(_employee, _employee.c.id == _appraisal.c.employee_id).join(
+            _cycle, _cycle.c.id == _appraisal.c.cycle_id
+        )
     )
+    .where(_employee.c.supervisor_id == bindparam("supervisor_id"), _cycle.c.completed_at.is_(None))
+    .order_by(_cycle.c.period_end.desc(), _employee.c.last_name)
+)
+
+
+def team_appraisals(session: Session, *, supervisor_id: int) -> list[Row]:
+    """Return the appraisals of a supervisor's direct reports in open cycles, latest period
+    first, then by surname: rows with what `next_step` reads, the cycle's columns as
+    `appraisals_of` names them, and the person's `first_name` and `last_name`."""
+    return list(session.execute(_TEAM_APPRAISALS, {"supervisor_id": supervisor_id}))
+
+
+# Built once (the appraisals page reads them on every visit). Entities rather than rows: the
+# page shows `Employee.full_name`, and callers compare the appraisals they get.
+_ESCALATED_WITH_EMPLOYEE = (
+    select(Appraisal, Employee)
+    .join(Employee, col(Employee.id) == Appraisal.employee_id)
+    .order_by(col(Appraisal.escalated_at))
+)
+_ESCALATED_TO = _ESCALATED_WITH_EMPLOYEE.where(
+    _ESCALATED, Appraisal.reviewer_id == bindparam("employee_id")
+)
+_ESCALATED_TO_HR = _ESCALATED_WITH_EMPLOYEE.where(_AWAITING_HR).limit(bindparam("limit"))
 
 
 def escalated_to(session: Session, *, employee_id: int) -> list[tuple[Appraisal, Employee]]:
     """Return appraisals escalated to a second-level manager and awaiting their review."""
-    return list(
-        session.exec(
-            select(Appraisal, Employee)
-            .join(Employee, col(Employee.id) == Appraisal.employee_id)
-            .where(Appraisal.reviewer_id == employee_id, Appraisal.stage == Stage.escalated)
-            .order_by(col(Appraisal.escalated_at))
-        ).all()
-    )
+    return list(session.exec(_ESCALATED_TO, params={"employee_id": employee_id}).all())
 
 
 def escalated_to_hr(session: Session, *, limit: int = 50) -> list[tuple[Appraisal, Employee]]:
     """Return escalated appraisals with no second-level manager (HR reviews them)."""
-    return list(
-        session.exec(
-            select(Appraisal, Employee)
-            .join(Employee, col(Employee.id) == Appraisal.employee_id)
-            .where(col(Appraisal.reviewer_id).is_(None), Appraisal.stage == Stage.escalated)
-            .order_by(col(Appraisal.escalated_at))
-            .limit(limit)
-        ).all()
-    )
+    return list(session.exec(_ESCALATED_TO_HR, params={"limit": limit}).all())
 
 
-def escalated_to_hr_count(session: Session) -> int:
-    """How many escalated appraisals HR reviews (the dashboard's count, without the rows)."""
-    return session.exec(
-        select(func.count())
-        .select_from(Appraisal)
-        .where(col(Appraisal.reviewer_id).is_(None), Appraisal.stage == Stage.escalated)
-    ).one()
+_ESCALATED_TO_COUNT = sa_select(func.count()).where(
+    _ESCALATED, _appraisal.c.reviewer_id == bindparam("employee_id")
+)
+
+
+def escalated_to_count(session: Session, *, employee_id: int) -> int:
+    """How many appraisals `escalated_to` lists (the dashboard's count, without the rows)."""
+    return session.execute(_ESCALATED_TO_COUNT, {"employee_id": employee_id}).scalar_one()
 
 
 def steps_of(session: Session, appraisal: Appraisal) -> list[tuple[AppraisalStep, User | None]]:
@@ -193,16 +234,16 @@ def promotion_evidence(session: Session, *, employee_id: int) -> PromotionEviden
     records = [
         AppraisalRecord(
             appraisal_id=a.id,
-            cycle=c.name,
-            period_start=c.period_start,
-            period_end=c.period_end,
+            cycle=a.cycle_name,
+            period_start=a.period_start,
+            period_end=a.period_end,
             final_rating=a.final_rating,
             supervisor_rating=a.supervisor_rating,
             reviewed=a.reviewed_at is not None,
             weighted_score=a.weighted_score,
             completed_at=a.completed_at,
         )
-        for a, c in appraisals_of(session, employee_id=employee_id)
+        for a in appraisals_of(session, employee_id=employee_id)
         if a.stage == Stage.completed and a.final_rating is not None
     ]
     profile = competency_service.person_gap_profile(session, employee=employee)
@@ -235,22 +276,50 @@ def stage_counts(
     return dict(session.exec(statement.group_by(col(Appraisal.stage))).all())
 
 
-def team_to_do(session: Session, *, supervisor_id: int) -> dict[str, int]:
-    """Return how many of a supervisor's open appraisals wait for them, per kind of step."""
-    counts: dict[str, int] = defaultdict(int)
-    for appraisal, _employee, _cycle in team_appraisals(session, supervisor_id=supervisor_id):
-        if appraisal.stage == Stage.objectives and appraisal.objectives_proposed_at is None:
-            counts["set_objectives"] += 1
-        elif (
-            appraisal.stage in (Stage.self_assessment, Stage.dialogue)
-            and appraisal.supervisor_submitted_at is None
-        ):
-            counts["supervisor_assessment"] += 1
-        elif appraisal.stage == Stage.dialogue and both_submitted(appraisal):
-            counts["dialogue"] += 1
-        elif appraisal.stage == Stage.sign_off and appraisal.supervisor_signed_at is None:
-            counts["supervisor_sign_off"] += 1
-    return dict(counts)
+def _waiting_for_supervisor(appraisal: Any) -> str | None:
+    """Return the kind of step an open appraisal waits on its supervisor for (None: none)."""
+    if appraisal.stage == Stage.objectives and appraisal.objectives_proposed_at is None:
+        return "set_objectives"
+    if (
+        appraisal.stage in (Stage.self_assessment, Stage.dialogue)
+        and appraisal.supervisor_submitted_at is None
+    ):
+        return "supervisor_assessment"
+    if appraisal.stage == Stage.dialogue and both_submitted(appraisal):
+        return "dialogue"
+    if appraisal.stage == Stage.sign_off and appraisal.supervisor_signed_at is None:
+        return "supervisor_sign_off"
+    return None
+
+
+@dataclass(frozen=True)
+class TeamSummary:
+    """A supervisor's direct reports' appraisals in open cycles, counted for the dashboard."""
+
+    total: int
+    by_stage: dict[str, int]
+    # {kind of step: appraisals waiting for the supervisor}, in the order `team_appraisals`
+    # lists them (the panel shows the kinds in that order).
+    to_do: dict[str, int]
+    # Some of these open cycles require trained managers and the supervisor is not trained.
+    needs_training: bool
+
+
+def team_summary(session: Session, *, supervisor_id: int) -> TeamSummary:
+    """Return how a supervisor's open team appraisals stand and what waits for them (one query)."""
+    rows = team_appraisals(session, supervisor_id=supervisor_id)
+    by_stage: dict[str, int] = defaultdict(int)
+    to_do: dict[str, int] = defaultdict(int)
+    for row in rows:
+        by_stage[row.stage] += 1
+        if kind := _waiting_for_supervisor(row):
+            to_do[kind] += 1
+    return TeamSummary(
+        total=len(rows),
+        by_stage=dict(by_stage),
+        to_do=dict(to_do),
+        needs_training=any(r.require_trained_managers and not r.supervisor_trained for r in rows),
+    )
 
 
 def cycle_totals(session: Session, cycles: list[AppraisalCycle]) -> dict[int, dict[str, int]]:
@@ -265,6 +334,52 @@ def cycle_totals(session: Session, cycles: list[AppraisalCycle]) -> dict[int, di
     ):
         found[cycle_id][stage] = count
     return found
+
+
+@dataclass(frozen=True)
+class OpenCyclesOverview:
+    """HR's dashboard: each open cycle with its appraisals per stage, and what needs HR."""
+
+    # (the cycle's id and name, {stage: appraisals}), the newest opened first.
+    cycles: list[tuple[Row, dict[str, int]]]
+    untrained: int  # supervisors `untrained_supervisors` lists
+    hr_reviews: int  # appraisals `escalated_to_hr` lists (without its limit)
+
+
+# One row per open cycle and stage (one with stage NULL for a cycle without appraisals), each
+# carrying the two counts; `correlate(None)`: the appraisal table of the count stands alone.
+_OPEN_CYCLES_OVERVIEW = (
+    sa_select(
+        _cycle.c.id,
+        _cycle.c.name,
+        _appraisal.c.stage,
+        func.count(_appraisal.c.id).label("appraisals"),
+        UNTRAINED_COUNT.scalar_subquery().label("untrained"),
+        sa_select(func.count())
+        .select_from(_appraisal)
+        .where(_AWAITING_HR)
+        .correlate(None)
+        .scalar_subquery()
+        .label("hr_reviews"),
+    )
+    .select_from(_cycle.outerjoin(_appraisal, _appraisal.c.cycle_id == _cycle.c.id))
+    .where(_cycle.c.completed_at.is_(None))
+    .group_by(_cycle.c.id, _cycle.c.name, _cycle.c.opened_at, _appraisal.c.stage)
+    .order_by(_cycle.c.opened_at.desc(), _cycle.c.id)
+)
+
+
+def open_cycles_overview(session: Session) -> OpenCyclesOverview:
+    """Return the open cycles (as `open_cycles` orders them) with `cycle_totals`' counters,
+    and how many supervisors lack the training and disagreements await HR, in one query."""
+    cycles: dict[int, tuple[Row, dict[str, int]]] = {}
+    untrained = hr_reviews = 0
+    for row in session.execute(_OPEN_CYCLES_OVERVIEW):
+        _cycle_row, counts = cycles.setdefault(row.id, (row, {}))
+        if row.stage is not None:
+            counts[row.stage] = row.appraisals
+        untrained, hr_reviews = row.untrained, row.hr_reviews
+    return OpenCyclesOverview(list(cycles.values()), untrained, hr_reviews)
 
 
 def employee_name(session: Session, employee_id: int | None) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, Exists, bindparam, exists, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -35,14 +35,17 @@ from backend.i18n import _
 from backend.org.models import Employee, Unit
 
 
+def trained(employee_id: ColumnElement[int]) -> Exists:
+    """The condition that `employee_id` (a column or a bound parameter) completed the training."""
+    return exists().where(ManagerTraining.__table__.c.employee_id == employee_id)
+
+
+_IS_TRAINED = sa_select(trained(bindparam("employee_id")))
+
+
 def is_trained(session: Session, *, employee_id: int) -> bool:
     """True if the person has completed the appraisal-dialogue training."""
-    return (
-        session.exec(
-            select(ManagerTraining.id).where(ManagerTraining.employee_id == employee_id)
-        ).first()
-        is not None
-    )
+    return bool(session.execute(_IS_TRAINED, {"employee_id": employee_id}).scalar_one())
 
 
 def record_manager_training(
@@ -154,6 +157,48 @@ class UntrainedSupervisor:
     waiting: int  # appraisals of their reports in open cycles
 
 
+# Supervisors of people appraised in open cycles that require trained managers, who lack the
+# training, with how many appraisals wait for them. Built once: the HR dashboard counts them on
+# every visit (`UNTRAINED_COUNT`).
+_report = Employee.__table__.alias("report")
+_supervisor = Employee.__table__.alias("supervisor")
+_unit = Unit.__table__
+_UNTRAINED_GROUPS = (
+    sa_select(
+        _supervisor.c.id,
+        _supervisor.c.first_name,
+        _supervisor.c.last_name,
+        _supervisor.c.number,
+        _unit.c.name,
+        func.count().label("waiting"),
+    )
+    .select_from(
+        Appraisal.__table__.join(
+            AppraisalCycle.__table__,
+            AppraisalCycle.__table__.c.id == Appraisal.__table__.c.cycle_id,
+        )
+        .join(_report, _report.c.id == Appraisal.__table__.c.employee_id)
+        .join(_supervisor, _supervisor.c.id == _report.c.supervisor_id)
+        .join(_unit, _unit.c.id == _supervisor.c.unit_id)
+    )
+    .where(
+        AppraisalCycle.__table__.c.completed_at.is_(None),
+        AppraisalCycle.__table__.c.require_trained_managers.is_(True),
+        Appraisal.__table__.c.stage != Stage.completed,
+        ~trained(_supervisor.c.id),
+    )
+    .group_by(
+        _supervisor.c.id,
+        _supervisor.c.first_name,
+        _supervisor.c.last_name,
+        _supervisor.c.number,
+        _unit.c.name,
+    )
+)
+_UNTRAINED = _UNTRAINED_GROUPS.order_by(func.count().desc(), _supervisor.c.last_name)
+UNTRAINED_COUNT = sa_select(func.count()).select_from(_UNTRAINED_GROUPS.subquery())
+
+
 def untrained_supervisors(
     session: Session, *, limit: int | None = None
 ) -> list[UntrainedSupervisor]:
@@ -161,42 +206,7 @@ def untrained_supervisors(
 
     Listed for HR while any open cycle requires trained managers; most appraisals first.
     """
-    reports = Employee.__table__.alias("report")
-    supervisor = Employee.__table__.alias("supervisor")
-    appraisal, cycle = Appraisal.__table__, AppraisalCycle.__table__
-    trained = sa_select(ManagerTraining.employee_id).distinct()
-    statement = (
-        sa_select(
-            supervisor.c.id,
-            supervisor.c.first_name,
-            supervisor.c.last_name,
-            supervisor.c.number,
-            Unit.__table__.c.name,
-            func.count(),
-        )
-        .select_from(
-            appraisal.join(cycle, cycle.c.id == appraisal.c.cycle_id)
-            .join(reports, reports.c.id == appraisal.c.employee_id)
-            .join(supervisor, supervisor.c.id == reports.c.supervisor_id)
-            .join(Unit.__table__, Unit.__table__.c.id == supervisor.c.unit_id)
-        )
-        .where(
-            cycle.c.completed_at.is_(None),
-            cycle.c.require_trained_managers.is_(True),
-            appraisal.c.stage != Stage.completed,
-            supervisor.c.id.not_in(trained),
-        )
-        .group_by(
-            supervisor.c.id,
-            supervisor.c.first_name,
-            supervisor.c.last_name,
-            supervisor.c.number,
-            Unit.__table__.c.name,
-        )
-        .order_by(func.count().desc(), supervisor.c.last_name)
-    )
-    if limit is not None:
-        statement = statement.limit(limit)
+    statement = _UNTRAINED if limit is None else _UNTRAINED.limit(limit)
     return [
         UntrainedSupervisor(sid, f"{first} {last}", number, unit, waiting)
         for sid, first, last, number, unit, waiting in session.execute(statement)
