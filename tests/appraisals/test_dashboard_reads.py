@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from assessments.appraisals import service
 from tests.appraisals.feedback_helpers import answer, world_fixture  # noqa: F401
 from tests.appraisals.helpers import (
@@ -13,23 +11,12 @@ from tests.appraisals.helpers import (
     appraisal_of,
     assess,
     open_cycle,
-    people_for,
     plan,
     record_dialogue,
     set_objectives,
     through_to_sign_off,
     train,
 )
-
-
-@pytest.fixture
-def people(session, org, make_user):
-    return people_for(session, org, make_user)
-
-
-@pytest.fixture
-def priority(session, people):
-    return plan(session, people.hr)
 
 
 def _overview(session):

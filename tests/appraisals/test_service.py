@@ -30,7 +30,6 @@ from tests.appraisals.helpers import (
     appraisal_of,
     assess,
     open_cycle,
-    people_for,
     plan,
     record_dialogue,
     set_objectives,
@@ -38,21 +37,6 @@ from tests.appraisals.helpers import (
     train,
 )
 from tests.competency.helpers import agree_all, principal_for, self_assess
-
-
-@pytest.fixture
-def people(session, org, make_user):
-    return people_for(session, org, make_user)
-
-
-@pytest.fixture
-def priority(session, people):
-    return plan(session, people.hr)
-
-
-@pytest.fixture
-def cycle(session, people, priority):
-    return open_cycle(session, people.hr)
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ it; so the buttons, the guards and the rules cannot drift apart.
 
 from datetime import date
 
-import pytest
-
 from assessments.appraisals import service
 from assessments.appraisals.service import (
     AppraisalError,
@@ -20,28 +18,10 @@ from tests.appraisals.helpers import (
     agree,
     appraisal_of,
     assess,
-    open_cycle,
-    people_for,
-    plan,
     record_dialogue,
     set_objectives,
     train,
 )
-
-
-@pytest.fixture
-def people(session, org, make_user):
-    return people_for(session, org, make_user)
-
-
-@pytest.fixture
-def priority(session, people):
-    return plan(session, people.hr)
-
-
-@pytest.fixture
-def cycle(session, people, priority):
-    return open_cycle(session, people.hr)
 
 
 def _attempt(session, appraisal, actor, step: Step, priority) -> int:
