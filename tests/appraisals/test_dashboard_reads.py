@@ -22,6 +22,7 @@ from tests.appraisals.helpers import (
 def _overview(session):
     overview = service.open_cycles_overview(session)
     cycles = [(c.id, c.name, counts) for c, counts in overview.cycles]
+    assert service.untrained_count(session) == overview.untrained  # the cycle page's count
     return cycles, overview.untrained, overview.hr_reviews
 
 

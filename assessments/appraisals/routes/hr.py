@@ -107,7 +107,7 @@ def cycle_page(request: Request, session: SessionDep, cycle: CycleDep):
         "total": total,
         "stages": list(Stage),
         "reminders": service.reminders(session, cycle),
-        "untrained": len(service.untrained_supervisors(session)) if watch else 0,
+        "untrained": service.untrained_count(session) if watch else 0,
         **cycle_feedback(request, session, cycle),
     }
     return render(request, "appraisals/cycle.html", context)

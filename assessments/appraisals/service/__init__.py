@@ -189,6 +189,7 @@ from assessments.appraisals.service.training import (
     record_catalogue_training,
     record_manager_training,
     training_records,
+    untrained_count,
     untrained_supervisors,
 )
 
@@ -336,5 +337,6 @@ __all__ = [
     "unit_choices",
     "unit_name",
     "unit_names",
+    "untrained_count",
     "untrained_supervisors",
 ]

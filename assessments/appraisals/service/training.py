@@ -199,6 +199,11 @@ _UNTRAINED = _UNTRAINED_GROUPS.order_by(func.count().desc(), _supervisor.c.last_
 UNTRAINED_COUNT = sa_select(func.count()).select_from(_UNTRAINED_GROUPS.subquery())
 
 
+def untrained_count(session: Session) -> int:
+    """How many supervisors `untrained_supervisors` lists, counted by the database."""
+    return session.execute(UNTRAINED_COUNT).scalar_one()
+
+
 def untrained_supervisors(
     session: Session, *, limit: int | None = None
 ) -> list[UntrainedSupervisor]:
