@@ -5,89 +5,64 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from backend import clock
 from backend.auth.permissions import Permission, Role
 from backend.auth.service import Principal
 from backend.dashboard import Panel, panel
 from backend.i18n import N_
-from backend.org.models import Employee
 from backend.warmup import warmer
 from competency_framework.training import service
-from competency_framework.training.models import EnrolmentStatus, ItemStatus
+
+_NEXT_SESSIONS = 3  # listed on "My training"
+_LISTED = 6  # plans and levels listed on "Team training"
 
 
 @panel
 def my_training(session: Session, principal: Principal) -> Panel | None:
     if not principal.can(Permission.manage_own_training):
         return None
-    now = clock.now()
-    if principal.user.employee_id is None:
-        learner = service.learner_for_user(session, principal.user)
+    employee_id = principal.user.employee_id
+    if employee_id is None:
+        learner = service.learner_of_user(session, user_id=principal.user.id)
         if learner is None:
             return None
-        rows = service.my_enrolments(session, learner_id=learner.id)
+        upcoming = service.upcoming_sessions(session, learner_id=learner.id, limit=_NEXT_SESSIONS)
         return Panel(
             N_("My training"),
             "training/panel_mine.html",
-            {"plan": None, "next": _next(rows, now), "learner": learner},
+            {"plan": None, "next": upcoming, "learner": learner},
             order=18,
         )
-    employee = session.get(Employee, principal.user.employee_id)
-    if employee is None:
-        return None
     # The plan's status and its items counted by status: the panel shows no more than that
-    # (the whole plan, with its activities, budget and uncovered needs, is /training/me's).
+    # (the whole plan, with its activities, budget and uncovered needs, is /training/me's). The
+    # person exists: `User.employee_id` is a foreign key.
     year = service.plan_year(service.settings_of(session))
-    summary = service.plans_for_people(session, [(employee, None)], year)[0]
-    counts = {
-        ItemStatus.approved: summary.approved,
-        ItemStatus.proposed: summary.waiting,
-        ItemStatus.completed: summary.completed,
-    }
-    rows = service.my_enrolments(session, employee_id=employee.id)
+    upcoming = service.upcoming_sessions(session, employee_id=employee_id, limit=_NEXT_SESSIONS)
     return Panel(
         N_("My training"),
         "training/panel_mine.html",
-        {"plan": summary.plan, "year": year, "counts": counts, "next": _next(rows, now)},
+        {
+            "plan": service.plan_summary(session, employee_id=employee_id, year=year),
+            "year": year,
+            "next": upcoming,
+        },
         order=18,
     )
 
 
-def _next(rows, now, limit: int = 3):
-    return [
-        (e, s, a)
-        for e, s, a in rows
-        if e.status in (EnrolmentStatus.enrolled, EnrolmentStatus.waitlisted) and s.ends_at >= now
-    ][:limit]
-
-
 @panel
 def team_training(session: Session, principal: Principal) -> Panel | None:
-    if not principal.has_role(Role.supervisor) or principal.user.employee_id is None:
+    own = principal.user.employee_id
+    if not principal.has_role(Role.supervisor) or own is None:
         return None
     year = service.plan_year(service.settings_of(session))
-    waiting = [
-        t for t in service.team_plans(session, actor=_Supervisor(principal), year=year) if t.waiting
-    ]
-    to_confirm = service.levels_to_confirm(
-        session, supervisor_employee_id=principal.user.employee_id
-    )
+    waiting = service.waiting_plans(session, supervisor_id=own, year=year)
+    to_confirm = service.levels_to_confirm(session, supervisor_employee_id=own, limit=_LISTED)
     return Panel(
         N_("Team training"),
         "training/panel_team.html",
-        {"waiting": waiting[:6], "waiting_n": len(waiting), "to_confirm": to_confirm[:6]},
+        {"waiting": waiting[:_LISTED], "waiting_n": len(waiting), "to_confirm": to_confirm},
         order=19,
     )
-
-
-class _Supervisor:
-    """The principal as a supervisor only (their own reports, not HR's reach)."""
-
-    def __init__(self, principal: Principal) -> None:
-        self.user = principal.user
-
-    def can(self, permission: Permission) -> bool:
-        return False
 
 
 @panel

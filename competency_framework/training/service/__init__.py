@@ -6,7 +6,8 @@ Everything takes a Session and keyword arguments, raises `TrainingError` (a
 caller (a failed check writes nothing). The modules, lowest first: `rules` (who may do what, the
 plan year) ← `catalogue` ← `catalogue_io`; `proposals` (the pure proposal engine) ← `plans` ←
 `enrolments` ← `plan_view`, `plan_changes`, `induction`; `mentoring`; `needs`; then `desk`
-(what the pages ask for) and `reactions` (other domains' events, the nightly round).
+(what the pages ask for), `panel_reads` (what the dashboard's panels ask for) and `reactions`
+(other domains' events, the nightly round).
 """
 
 from competency_framework.training.schemas import ActivityInput, Certificate, TargetInput
@@ -90,6 +91,14 @@ from competency_framework.training.service.needs import (
     plan_spending,
     training_effect,
     unit_subtree,
+)
+from competency_framework.training.service.panel_reads import (
+    PlanSummary,
+    WaitingPlan,
+    learner_of_user,
+    plan_summary,
+    upcoming_sessions,
+    waiting_plans,
 )
 from competency_framework.training.service.plan_changes import (
     add_activity_by_code,
@@ -190,6 +199,7 @@ __all__ = [
     "PUBLISHED",
     "PeopleNeeds",
     "PlanProposal",
+    "PlanSummary",
     "PlanView",
     "REQUEST_REFUSED",
     "TRAINING_COMPLETED",
@@ -200,6 +210,7 @@ __all__ = [
     "TrainingRules",
     "USER_AREA_ROLES",
     "WITHDRAWN_WITHOUT_REASON",
+    "WaitingPlan",
     "active_enrolment",
     "activity_targets",
     "add_activity_by_code",
@@ -251,6 +262,7 @@ __all__ = [
     "item_owner",
     "learner_for_user",
     "learner_name",
+    "learner_of_user",
     "levels_to_confirm",
     "list_activities",
     "list_learners",
@@ -271,6 +283,7 @@ __all__ = [
     "parse_local_datetime",
     "plan_spending",
     "plan_steps",
+    "plan_summary",
     "plan_view",
     "plan_year",
     "plans_for_people",
@@ -299,6 +312,7 @@ __all__ = [
     "unit_by_code",
     "unit_name",
     "unit_subtree",
+    "upcoming_sessions",
     "THRESHOLDS",
     "Expiring",
     "ExpiryRun",
@@ -307,4 +321,5 @@ __all__ = [
     "run_expiry",
     "threshold_for",
     "validity_on",
+    "waiting_plans",
 ]

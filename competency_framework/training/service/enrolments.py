@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from backend import audit, clock, crypto
@@ -744,19 +744,28 @@ def forget_written_files(session: Session) -> None:
     session.info.pop("training_files_written", None)
 
 
-def levels_to_confirm(session: Session, *, supervisor_employee_id: int) -> list[tuple]:
+# Built once: the supervisor's dashboard asks on every visit.
+_COMPLETED_BY_REPORTS = (
+    select(TrainingEnrolment, Employee, TrainingActivity)
+    .join(Employee, col(Employee.id) == TrainingEnrolment.employee_id)
+    .join(TrainingActivity, col(TrainingActivity.id) == TrainingEnrolment.activity_id)
+    .where(
+        Employee.supervisor_id == bindparam("supervisor_employee_id"),
+        TrainingEnrolment.status == EnrolmentStatus.completed,
+    )
+    .order_by(col(TrainingEnrolment.completed_at).desc())
+    .limit(200)
+)
+
+
+def levels_to_confirm(
+    session: Session, *, supervisor_employee_id: int, limit: int | None = None
+) -> list[tuple]:
     """Return (employee, enrolment, activity, pending entries) for reports whose training levels
-    wait for the supervisor's confirmation."""
-    rows = session.exec(
-        select(TrainingEnrolment, Employee, TrainingActivity)
-        .join(Employee, col(Employee.id) == TrainingEnrolment.employee_id)
-        .join(TrainingActivity, col(TrainingActivity.id) == TrainingEnrolment.activity_id)
-        .where(
-            Employee.supervisor_id == supervisor_employee_id,
-            TrainingEnrolment.status == EnrolmentStatus.completed,
-        )
-        .order_by(col(TrainingEnrolment.completed_at).desc())
-        .limit(200)
+    wait for the supervisor's confirmation, the most recently completed first (the first
+    `limit`, if given)."""
+    rows = session.execute(
+        _COMPLETED_BY_REPORTS, {"supervisor_employee_id": supervisor_employee_id}
     ).all()
     result = []
     pending_cache: dict[int, dict] = {}
@@ -773,4 +782,6 @@ def levels_to_confirm(session: Session, *, supervisor_employee_id: int) -> list[
         waiting = [i for i in enrolment.rating_entry_ids if i in pending_cache[employee.id]]
         if waiting:
             result.append((employee, enrolment, activity, waiting))
+            if len(result) == limit:
+                break
     return result
