@@ -43,13 +43,17 @@ def data_key(session: Session) -> tuple:
     an employee row advances the `people` data revision (a trigger, backend.revisions).
     Positions, units and profiles are keyed by the `org` revision in `load_org_frames`. Read
     this *before* the data: the data is then at least as new as the key, so a cached copy is
-    never older than its key says.
+    never older than its key says. Read once per transaction, as the data revisions are (the
+    HR start page's two gap panels both ask).
     """
-    rev = (
-        session.connection()
-        .execute(text("SELECT ratings, profiles FROM competency_revision WHERE id = 1"))
-        .one_or_none()
-    )
+    return revisions.per_transaction(session, ("gap_data_key",), lambda: _read_data_key(session))
+
+
+_DATA_KEY = text("SELECT ratings, profiles FROM competency_revision WHERE id = 1")
+
+
+def _read_data_key(session: Session) -> tuple:
+    rev = session.connection().execute(_DATA_KEY).one_or_none()
     return (tuple(rev) if rev else (0, 0), revisions.value_of(session, "people"))
 
 
