@@ -166,6 +166,30 @@ def fmt() -> Format:
 
 
 @lru_cache
+def _integer_symbols(locale: str) -> tuple[str, str] | None:
+    """The group separator and minus sign of `locale`'s numbers, when its whole numbers are
+    grouped by thousands (as in both locales); None when they are not."""
+    babel_locale = _formatter(locale).locale
+    pattern = babel_locale.decimal_formats[None]
+    if pattern.grouping != (3, 3) or pattern.prefix != ("", "-") or pattern.suffix != ("", ""):
+        return None
+    symbols = babel_locale.number_symbols["latn"]
+    return symbols["group"], symbols["minusSign"]
+
+
+def integer_text(value: int) -> str:
+    """Return a whole number in the current locale ("12,345"): what Babel's `number` gives,
+    without its decimal arithmetic (a page of counts calls this hundreds of times).
+    tests/unit/test_number_text.py holds the two to the same answers."""
+    symbols = _integer_symbols(get_locale())
+    if symbols is None:
+        return fmt().number(value)
+    group, minus = symbols
+    text = f"{abs(value):,}".replace(",", group)
+    return minus + text if value < 0 else text
+
+
+@lru_cache
 def number_pattern(digits: int, percent: bool = False) -> NumberPattern:
     """The pattern of a grouped number with `digits` decimals (a percentage with `percent`),
     parsed once: a heatmap formats hundreds of numbers, and parsing the pattern again for each
@@ -208,7 +232,14 @@ TIME_PATTERNS = {"es": "HH:mm", "en": "h:mm a"}
 
 def date_text(value: date, style: str = "table") -> str:
     """Return a calendar day in the current locale: `table` (medium) or `sentence` (long)."""
-    return fmt().date(value, DATE_STYLES.get(style, "medium"))
+    return _date_text(value, style, get_locale())
+
+
+@lru_cache(maxsize=4096)
+def _date_text(value: date, style: str, locale: str) -> str:
+    # Remembered: a list shows the same few days again and again, and Babel takes several
+    # microseconds for each.
+    return _formatter(locale).date(value, DATE_STYLES.get(style, "medium"))
 
 
 def time_text(value: datetime | time) -> str:

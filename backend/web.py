@@ -153,7 +153,7 @@ def format_number(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "—"
     if digits == 0:
-        return i18n.fmt().number(round(value))
+        return i18n.integer_text(round(value))
     return i18n.fmt().decimal(round(value, digits), format=i18n.number_pattern(digits))
 
 

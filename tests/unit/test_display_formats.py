@@ -94,3 +94,14 @@ def test_a_gap_counts_levels_in_the_singular_and_the_plural():
         one = i18n.ngettext("%(num)s level below", "%(num)s levels below", 1)
         many = i18n.ngettext("%(num)s level below", "%(num)s levels below", 3)
     assert (one, many) == ("1 nivel por debajo", "3 niveles por debajo")
+
+
+def test_a_remembered_day_is_remembered_per_locale_and_style():
+    day = date(2026, 12, 7)
+    for _ in range(2):  # the second pass reads what the first remembered
+        with i18n.use_locale("es"):
+            assert web.format_date(day) == "7 dic 2026"
+            assert web.format_date(day, "sentence") == "7 de diciembre de 2026"
+        with i18n.use_locale("en"):
+            assert web.format_date(day) == "Dec 7, 2026"
+            assert web.format_date(day, "sentence") == "December 7, 2026"
