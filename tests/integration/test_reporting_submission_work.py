@@ -24,7 +24,7 @@ from tests.reporting_helpers import (
     submit_via_client,
 )
 from whistleblowing import service as reporting
-from whistleblowing.models import Report, ReportKeyWrap
+from whistleblowing.models import Report, ReportAttachment, ReportItem, ReportKeyWrap
 
 # Each read once by the check, never again by the filing (they were read two or three times).
 READ_ONCE = (
@@ -120,3 +120,42 @@ def test_filing_refuses_the_check_of_another_submission(session, settings, make_
     with pytest.raises(ValueError):
         reporting.submit_report(session, settings, submission=submission(), vetted=vetted)
     assert session.exec(select(Report)).all() == []
+
+
+def test_a_submissions_rows_are_written_at_once_with_random_ids(
+    client, session, settings, make_user
+):
+    """The new report's files, items and key wraps go in one INSERT per table, each row with
+    a random id (ids from a sequence would order them against staff actions)."""
+    ready = ready_channel(session, settings, make_user)
+    data = report_form_data(ready.channel.id, identity="Ana, warehouse, ext. 4411")
+    answers = []
+    statements = _statements_of(
+        client.app.state.engine,
+        lambda: answers.append(
+            submit_via_client(
+                client, data, files=[("files", ("notes.txt", b"ledger line 42", "text/plain"))]
+            )
+        ),
+    )
+    assert answers[0].status_code == 200, answers[0].text
+    for table in ("report_attachment", "report_item", "report_key_wrap"):
+        assert sum(s.startswith(f"INSERT INTO {table} ") for s in statements) == 1, table
+    report = session.exec(select(Report)).one()
+    rows = [
+        *session.exec(select(ReportAttachment).where(ReportAttachment.report_id == report.id)),
+        *session.exec(select(ReportItem).where(ReportItem.report_id == report.id)),
+        *session.exec(select(ReportKeyWrap).where(ReportKeyWrap.report_id == report.id)),
+    ]
+    # One file, the submission and the identity; the report's key and the identity's key
+    # wrapped for the investigator (no protection officer here) and the recovery key.
+    assert sorted(type(row).__name__ for row in rows) == [
+        "ReportAttachment",
+        "ReportItem",
+        "ReportItem",
+        "ReportKeyWrap",
+        "ReportKeyWrap",
+        "ReportKeyWrap",
+    ]
+    # Random 63-bit ids: below 2**32 only by a chance of one in two thousand million.
+    assert all(row.id >= 2**32 for row in rows), [row.id for row in rows]

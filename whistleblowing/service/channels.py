@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from backend import audit
@@ -41,16 +41,21 @@ def all_channels(session: Session) -> list[ReportChannel]:
     )
 
 
+# Read on every report form and every submission: built once (its cache key is kept with it).
+_RECIPIENTS = (
+    select(User)
+    .join(ReportChannelRecipient, col(ReportChannelRecipient.user_id) == User.id)
+    .where(
+        ReportChannelRecipient.channel_id == bindparam("channel_id"),
+        col(User.is_active).is_(True),
+    )
+    .order_by(col(User.full_name))
+)
+
+
 def channel_recipients(session: Session, channel_id: int) -> list[User]:
     """Return the active users who receive the channel's new reports."""
-    return list(
-        session.exec(
-            select(User)
-            .join(ReportChannelRecipient, col(ReportChannelRecipient.user_id) == User.id)
-            .where(ReportChannelRecipient.channel_id == channel_id, col(User.is_active).is_(True))
-            .order_by(col(User.full_name))
-        ).all()
-    )
+    return list(session.exec(_RECIPIENTS, params={"channel_id": channel_id}).all())
 
 
 def channel_people(session: Session, channel: ReportChannel) -> list[User]:
@@ -154,11 +159,16 @@ def set_channel_recipients(
         )
 
 
+_HOLDER_KEYS = select(HolderKey).where(
+    col(HolderKey.user_id).in_(bindparam("user_ids", expanding=True))
+)
+
+
 def holder_keys(session: Session, user_ids: Sequence[int]) -> dict[int, HolderKey]:
     """Return the holder keys of the given users that have one."""
     if not user_ids:
         return {}
-    rows = session.exec(select(HolderKey).where(col(HolderKey.user_id).in_(list(user_ids))))
+    rows = session.exec(_HOLDER_KEYS, params={"user_ids": list(user_ids)})
     return {row.user_id: row for row in rows}
 
 

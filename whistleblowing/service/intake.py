@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, SQLModel, col, select
 
 from backend import audit, clock, crypto
 from backend.auth.models import User, UserRole
@@ -28,6 +29,7 @@ from whistleblowing.models import (
     ReportChannel,
     ReportingInstallation,
     ReportItem,
+    ReportKeyWrap,
 )
 from whistleblowing.service import questionnaires, receipts, triage
 from whistleblowing.service.channels import channel_recipients, holder_keys
@@ -45,11 +47,12 @@ from whistleblowing.service.inbox import holder_ids
 from whistleblowing.service.interests import interests_touched, named_in
 from whistleblowing.service.keys import _lookup_params, certificate_for
 from whistleblowing.service.sealing import (
-    _add_attachment_rows,
-    _add_wrap,
+    _attachment_rows,
+    _new_wrap,
     _seal_item,
     clean_uploads,
     discard_files,
+    insert_new_rows,
     keep_with_transaction,
     store_sealed_files,
 )
@@ -289,53 +292,49 @@ def _protection_officer_keys(session: Session) -> list[tuple[User, HolderKey]]:
     return [(u, keys[u.id]) for u in users if u.id in keys]
 
 
-def _add_sealed_item(
-    session: Session,
+def _sealed_item(
     report: Report,
     kind: ItemKind,
     uid: str,
     payload: dict[str, Any],
     today: date,
     **seal: Any,
-) -> None:
-    """Add an item of the new report, its payload sealed (`seal`: `_seal_item`'s options)."""
-    session.add(
-        ReportItem(
-            uid=uid,
-            report_id=report.id,
-            kind=kind.value,
-            created_on=today,
-            sealed=_seal_item(report, kind=kind, uid=uid, payload=payload, **seal),
-        )
+) -> ReportItem:
+    """Return an item of the new report, its payload sealed (`seal`: `_seal_item`'s options)."""
+    return ReportItem(
+        uid=uid,
+        report_id=report.id,
+        kind=kind.value,
+        created_on=today,
+        sealed=_seal_item(report, kind=kind, uid=uid, payload=payload, **seal),
     )
 
 
-def _wrap_for(
-    session: Session,
+def _wraps_for(
     report: Report,
     key_kind: KeyKind,
     private: bytes,
     holders: list[tuple[User, HolderKey]],
     recovery_public: bytes,
-) -> None:
-    """Wrap the new report's `key_kind` key for each holder, then for the recovery key."""
-    for user, key in holders:
-        _add_wrap(
-            session,
-            report,
-            key_kind=key_kind,
-            private=private,
-            user_id=user.id,
-            public_key=key.public_key,
+) -> list[ReportKeyWrap]:
+    """Return the new report's `key_kind` key wrapped for each holder, then for the recovery
+    key."""
+    wraps = [
+        _new_wrap(
+            report, key_kind=key_kind, private=private, user_id=user.id, public_key=key.public_key
         )
-    _add_wrap(
-        session,
-        report,
-        key_kind=key_kind,
-        private=private,
-        user_id=None,
-        public_key=recovery_public,
+        for user, key in holders
+    ]
+    wraps.append(
+        _new_wrap(
+            report, key_kind=key_kind, private=private, user_id=None, public_key=recovery_public
+        )
     )
+    return wraps
+
+
+# Whether a form was filed already (by its one-time token's digest): built once.
+_FILED_FORM = select(Report.id).where(Report.form_token_sha256 == bindparam("form_hash"))
 
 
 def submit_report(
@@ -370,7 +369,7 @@ def submit_report(
             status_code=503,
         )
     form_hash = crypto.token_digest(submission.form_token)
-    if session.exec(select(Report.id).where(Report.form_token_sha256 == form_hash)).first():
+    if session.exec(_FILED_FORM, params={"form_hash": form_hash}).first():
         raise ReportingError(
             _(
                 "This report was already sent. Its receipt was shown once, when it was sent. "
@@ -411,20 +410,25 @@ def submit_report(
         )
         session.add(report)
         session.flush()  # the report's id, for the rows below
-        _add_attachment_rows(session, report, item_uid=item_uid, stored=stored)
-        _add_sealed_item(session, report, ItemKind.submission, item_uid, answers, today)
+        rows: list[SQLModel] = [
+            *_attachment_rows(report, item_uid=item_uid, stored=stored),
+            _sealed_item(report, ItemKind.submission, item_uid, answers, today),
+        ]
         if identity_pair is not None:
-            _add_sealed_item(
-                session,
-                report,
-                ItemKind.identity,
-                attachments.new_uid(),
-                {"text": submission.identity.strip()},
-                today,
-                public_key=identity_pair.public,
-                position=1,
+            rows.append(
+                _sealed_item(
+                    report,
+                    ItemKind.identity,
+                    attachments.new_uid(),
+                    {"text": submission.identity.strip()},
+                    today,
+                    public_key=identity_pair.public,
+                    position=1,
+                )
             )
-        _give_keys(session, vetted, report, inst, report_pair, identity_pair)
+        rows += _key_wraps(session, vetted, report, inst, report_pair, identity_pair)
+        insert_new_rows(session, rows)
+        _tell_recipients(session, vetted, report)
         if vetted.named or vetted.interested:
             # Audited like every reporter action, at day precision (audit.record_on_day): how
             # many were kept out and why, never who (the log is plain text, and who a report
@@ -536,37 +540,33 @@ def _new_report(
     return receipt, report
 
 
-def _give_keys(
+def _key_wraps(
     session: Session,
     vetted: Vetted,
     report: Report,
     inst: ReportingInstallation,
     report_pair: crypto.KeyPair,
     identity_pair: crypto.KeyPair | None,
-) -> None:
-    """Wrap the new report's key for its recipients and the recovery key, and tell them (a
-    contentless notice; not the investigator who entered it); wrap the reporter's identity
-    key for the protection officers and the recovery key."""
-    recipients = vetted.recipients
-    _wrap_for(
-        session, report, KeyKind.report, report_pair.private, recipients, inst.recovery_public
-    )
-    entered_by = vetted.submission.entered_by
-    reporting_notices.report_received(
-        session,
-        report=report,
-        to=[user.id for user, _key in recipients if entered_by is None or user != entered_by],
+) -> list[ReportKeyWrap]:
+    """Return the new report's key wrapped for its recipients and the recovery key, and the
+    reporter's identity key wrapped for the protection officers and the recovery key."""
+    wraps = _wraps_for(
+        report, KeyKind.report, report_pair.private, vetted.recipients, inst.recovery_public
     )
     if identity_pair is not None:
         officers = _protection_officer_keys(session)
-        _wrap_for(
-            session,
-            report,
-            KeyKind.identity,
-            identity_pair.private,
-            officers,
-            inst.recovery_public,
+        wraps += _wraps_for(
+            report, KeyKind.identity, identity_pair.private, officers, inst.recovery_public
         )
+    return wraps
+
+
+def _tell_recipients(session: Session, vetted: Vetted, report: Report) -> None:
+    """Tell the new report's recipients (a contentless notice), not the investigator who
+    entered it."""
+    entered_by = vetted.submission.entered_by
+    told = [user.id for user, _key in vetted.recipients if entered_by is None or user != entered_by]
+    reporting_notices.report_received(session, report=report, to=told)
 
 
 # --- oral and other-channel reports -----------------------------------------------------------

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from backend.auth.models import User
@@ -89,6 +90,11 @@ def _interest_labels(session: Session, register: DeclaredInterest) -> list[str]:
     return labels
 
 
+_DECLARED = select(DeclaredInterest).where(
+    col(DeclaredInterest.user_id).in_(bindparam("user_ids", expanding=True))
+)
+
+
 def interests_touched(
     session: Session, texts: Sequence[str], people: Iterable[User]
 ) -> dict[int, list[str]]:
@@ -104,9 +110,7 @@ def interests_touched(
         return {}
     words = _significant_words("\n".join(texts))
     touched: dict[int, list[str]] = {}
-    for register in session.exec(
-        select(DeclaredInterest).where(col(DeclaredInterest.user_id).in_(list(people)))
-    ).all():
+    for register in session.exec(_DECLARED, params={"user_ids": list(people)}).all():
         found = [
             label
             for label in _interest_labels(session, register)

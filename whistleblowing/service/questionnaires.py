@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from backend import audit
@@ -83,13 +83,18 @@ def options_of(question: Mapping[str, Any]) -> list[dict[str, Any]]:
 # --- reading ------------------------------------------------------------------------------------
 
 
+# Read by every submission's check: built once.
+_CURRENT = (
+    select(ChannelQuestionnaire)
+    .where(ChannelQuestionnaire.channel_id == bindparam("channel_id"))
+    .order_by(col(ChannelQuestionnaire.version).desc())
+    .limit(1)
+)
+
+
 def current_questionnaire(session: Session, channel_id: int) -> ChannelQuestionnaire | None:
     """Return the channel's newest questionnaire version (None: it never had questions)."""
-    return session.exec(
-        select(ChannelQuestionnaire)
-        .where(ChannelQuestionnaire.channel_id == channel_id)
-        .order_by(col(ChannelQuestionnaire.version).desc())
-    ).first()
+    return session.exec(_CURRENT, params={"channel_id": channel_id}).first()
 
 
 def questionnaire_versions(session: Session, channel_id: int) -> list[ChannelQuestionnaire]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import ctypes
 from dataclasses import dataclass
 
-from sqlalchemy import case, update
+from sqlalchemy import Float, bindparam, case, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -144,6 +144,26 @@ def _clock() -> float:
     return clock.now().timestamp()
 
 
+def _charge_statement():
+    """Return the UPDATE that takes one attempt: the budget whole again `step` seconds after
+    the later of `now` and when it was to be whole, unless that lies beyond `latest`."""
+    throttle = ReceiptThrottle.__table__.c
+    now = bindparam("now", type_=Float)
+    later = case((throttle.full_at > now, throttle.full_at), else_=now)
+    return (
+        update(ReceiptThrottle.__table__)
+        .where(
+            throttle.id == bindparam("row"), throttle.full_at <= bindparam("latest", type_=Float)
+        )
+        .values(full_at=later + bindparam("step", type_=Float))
+    )
+
+
+# Run by every submission and every receipt sign-in: built once. A Core UPDATE (the row is
+# never held as an object across it: `charge` commits right after).
+_CHARGE = _charge_statement()
+
+
 def charge(session: Session, budget: Budget) -> bool:
     """Take one attempt from `budget` and commit; return False (nothing taken) when it is spent.
 
@@ -153,14 +173,13 @@ def charge(session: Session, budget: Budget) -> bool:
     SQLite's writer lock) while Argon2id runs.
     """
     now = _clock()
-    later = case((col(ReceiptThrottle.full_at) > now, col(ReceiptThrottle.full_at)), else_=now)
-    statement = (
-        update(ReceiptThrottle)
-        .where(col(ReceiptThrottle.id) == budget.row)
-        .where(col(ReceiptThrottle.full_at) <= now + budget.burst_seconds)
-        .values(full_at=later + budget.attempt_seconds)
-    )
-    taken = session.execute(statement).rowcount == 1
+    values = {
+        "row": budget.row,
+        "now": now,
+        "latest": now + budget.burst_seconds,
+        "step": budget.attempt_seconds,
+    }
+    taken = session.execute(_CHARGE, values).rowcount == 1
     if not taken and session.get(ReceiptThrottle, budget.row) is None:
         # The migrations create the rows; a database emptied by hand gets them back.
         session.add(ReceiptThrottle(id=budget.row, full_at=0.0))
@@ -168,7 +187,7 @@ def charge(session: Session, budget: Budget) -> bool:
             session.commit()
         except IntegrityError:
             session.rollback()
-        taken = session.execute(statement).rowcount == 1
+        taken = session.execute(_CHARGE, values).rowcount == 1
     session.commit()
     return taken
 

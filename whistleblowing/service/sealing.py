@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, func
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from backend import crypto
 from backend.auth.models import User
@@ -67,6 +67,30 @@ def _wrap_for(
     )
 
 
+def _new_wrap(
+    report: Report,
+    *,
+    key_kind: KeyKind,
+    private: bytes,
+    user_id: int | None,
+    public_key: bytes,
+    granted_by: User | None = None,
+) -> ReportKeyWrap:
+    """Return the row of the report's `key_kind` key wrapped for a user (None: the recovery
+    key)."""
+    holder = f"user:{user_id}" if user_id is not None else HolderKind.recovery.value
+    return ReportKeyWrap(
+        report_id=report.id,
+        key_kind=key_kind.value,
+        holder_kind=HolderKind.user.value if user_id is not None else HolderKind.recovery.value,
+        user_id=user_id,
+        wrapped=_wrap_for(
+            report, key_kind=key_kind, private=private, holder_public=public_key, holder=holder
+        ),
+        granted_by_id=granted_by.id if granted_by else None,
+    )
+
+
 def _add_wrap(
     session: Session,
     report: Report,
@@ -77,19 +101,32 @@ def _add_wrap(
     public_key: bytes,
     granted_by: User | None = None,
 ) -> ReportKeyWrap:
-    holder = f"user:{user_id}" if user_id is not None else HolderKind.recovery.value
-    wrap = ReportKeyWrap(
-        report_id=report.id,
-        key_kind=key_kind.value,
-        holder_kind=HolderKind.user.value if user_id is not None else HolderKind.recovery.value,
+    wrap = _new_wrap(
+        report,
+        key_kind=key_kind,
+        private=private,
         user_id=user_id,
-        wrapped=_wrap_for(
-            report, key_kind=key_kind, private=private, holder_public=public_key, holder=holder
-        ),
-        granted_by_id=granted_by.id if granted_by else None,
+        public_key=public_key,
+        granted_by=granted_by,
     )
     session.add(wrap)
     return wrap
+
+
+def insert_new_rows(session: Session, rows: Sequence[SQLModel]) -> None:
+    """Insert new rows now, one statement per table, without the ORM's unit of work.
+
+    For rows the request does not use as objects afterwards (a new report's items, files and
+    key wraps): flushing them through the unit of work cost more than the INSERTs themselves.
+    Their ids are left out so the table's default draws each a random one
+    (models.random_id_column), which `backend.db.insert_rows` (bulk loads, values written as
+    given) would not do.
+    """
+    by_table: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_table.setdefault(type(row).__table__, []).append(row.model_dump(exclude={"id"}))
+    for table, values in by_table.items():
+        session.execute(table.insert(), values)
 
 
 @dataclass
@@ -171,16 +208,23 @@ def _store_files(
     return [entry.summary for entry in stored]
 
 
+def _attachment_rows(
+    report: Report, *, item_uid: str, stored: Sequence[StoredFile]
+) -> list[ReportAttachment]:
+    """Return the rows of files stored for the report's item `item_uid`."""
+    return [
+        ReportAttachment(
+            uid=entry.uid, report_id=report.id, item_uid=item_uid, sealed_meta=entry.sealed_meta
+        )
+        for entry in stored
+    ]
+
+
 def _add_attachment_rows(
     session: Session, report: Report, *, item_uid: str, stored: Sequence[StoredFile]
 ) -> None:
     """Add the rows of files stored for the report's item `item_uid`."""
-    for entry in stored:
-        session.add(
-            ReportAttachment(
-                uid=entry.uid, report_id=report.id, item_uid=item_uid, sealed_meta=entry.sealed_meta
-            )
-        )
+    session.add_all(_attachment_rows(report, item_uid=item_uid, stored=stored))
 
 
 def clean_uploads(uploads: Sequence[Upload]) -> tuple[list[attachments.CleanFile], list[str]]:
