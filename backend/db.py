@@ -137,10 +137,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     `request.state.db_session`, for rendering.
 
     Async, so that making the session costs no trip through a worker thread: a Session does no
-    I/O until its first query. Closing it gives its connection back to the pool (a rollback,
-    I/O), so that runs in a worker thread, outside the request thread limit, as FastAPI runs a
-    `def` dependency's exit: a close waiting for a thread that a request holds while it waits
-    for a pooled connection would never end.
+    I/O until its first query. Closing it gives its connection back to the pool (a rollback):
+    on PostgreSQL a round trip to the server, so that runs in a worker thread, outside the
+    request thread limit, as FastAPI runs a `def` dependency's exit (a close waiting for a
+    thread that a request holds while it waits for a pooled connection would never end). On
+    SQLite, and when no connection is held, it is a call inside this process that waits for
+    nothing, made here: a trip through a thread cost more than the close itself, and handing
+    the interpreter lock between threads is what slows a worker down under load.
     """
     session = Session(request.app.state.engine, expire_on_commit=False)
     session.info["settings"] = request.app.state.settings
@@ -154,8 +157,17 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         # Closed with the request's work: a page rendered after it (an error page) opens its
         # own, closed session instead of reopening this one.
         request.state.db_session = None
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
+        if _closes_in_process(session):
+            session.close()
+        else:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
+
+
+def _closes_in_process(session: Session) -> bool:
+    """Whether closing `session` waits for no server: it holds no connection, or SQLite's."""
+    bind = session.get_bind()
+    return bind.dialect.name == "sqlite" or not session.in_transaction()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -65,7 +65,11 @@ def _prepare(database_url: str, data_dir: Path, employees: int) -> str:
     return token
 
 
-def _serve(database_url: str, data_dir: Path, port: int, workers: int) -> subprocess.Popen:
+def _serve(
+    database_url: str, data_dir: Path, port: int, workers: int, tree: Path | None = None
+) -> subprocess.Popen:
+    """Start uvicorn on 127.0.0.1:`port`; `tree`: serve that copy of the code instead of this
+    one (run from its folder, so Python imports the product from there)."""
     env = {
         **os.environ,
         "MERITO_DATABASE_URL": database_url,
@@ -91,6 +95,7 @@ def _serve(database_url: str, data_dir: Path, port: int, workers: int) -> subpro
             "warning",
         ],
         env=env,
+        cwd=tree,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -2,7 +2,7 @@
 
     python -m bench.pages [--employees 600] [--seconds 4] [--backend both] [--threads N]
                           [--pages employee-dashboard,heatmap] [--rounds 2]
-                          [--compare-threads 4,40]
+                          [--compare-threads 4,40 | --compare-tree DIR]
 
 Builds the demo (`merito demo`, the same data as `merito up`), opens a session for each demo
 account it needs, starts uvicorn with one worker on 127.0.0.1 and loads it with wrk (Debian's
@@ -11,8 +11,11 @@ connections, then the page once at 1 connection. Prints req/s, p95 and the ratio
 (the mean of the rounds), and whether 20 connections serve at least as much as one; and the
 server's own CPU per request (from /proc, whatever else the machine runs) at 20 and at one
 connection, with /healthz's CPU per request over the page's ("cpu ratio"). `--threads`
-sets MERITO_REQUEST_THREADS for the server (default: the app's default). The load goes only to
-127.0.0.1 and stops by itself.
+sets MERITO_REQUEST_THREADS for the server (default: the app's default). `--compare-threads`
+serves the same database from one server per thread bound, `--compare-tree DIR` from another
+copy of the code (A, e.g. `git archive <rev> | tar -x -C DIR`; it must use the same migrations)
+and this tree (B), and alternates between them (A B A B). The load goes only to 127.0.0.1 and
+stops by itself.
 """
 
 from __future__ import annotations
@@ -135,20 +138,20 @@ def measure(
     }
 
 
-def compare_threads(
-    servers: dict[int, tuple[int, str]],
+def compare_servers(
+    servers: dict[str, tuple[int, str]],
     tokens: dict[str, str],
     names: list[str],
     seconds: int,
     rounds: int,
     script: Path,
 ) -> None:
-    """Serve the same database with each thread bound at once; alternate between them."""
+    """Serve the same database from each server at once (label → pid, address); alternate."""
     counts = list(servers)
     print("req/s at 20 and at 1 connection; server CPU ms per request at 20 and at 1")
     print(
         f"{'page':<24}"
-        + "".join(f"{f't={n} 20c':>9}{'1c':>6}{'cpu20':>7}{'cpu1':>6}" for n in counts)
+        + "".join(f"{f'{n} 20c':>9}{'1c':>6}{'cpu20':>7}{'cpu1':>6}" for n in counts)
     )
     for name in ["/healthz", *names]:
         account, path = PAGES.get(name, ("", name))
@@ -184,6 +187,7 @@ def run(
     rounds: int,
     names: list[str],
     compare: list[int] | None = None,
+    tree: Path | None = None,
 ) -> None:
     from bench.pg import throwaway_cluster
     from tests.conftest import free_port
@@ -198,17 +202,25 @@ def run(
         tokens = open_sessions(database_url, tmp, {PAGES[name][0] for name in names})
         script = tmp / "report.lua"
         script.write_text(WRK_SCRIPT)
-        if compare:
+        if compare or tree:
+            # label → (thread bound, copy of the code): the servers that take turns.
+            setups = (
+                {"A": (None, tree), "B": (None, None)}
+                if tree
+                else {f"t={n}": (n, None) for n in compare or []}
+            )
             servers = {}
-            for count in compare:
-                os.environ["MERITO_REQUEST_THREADS"] = str(count)
+            for label, (count, code) in setups.items():
+                if count is not None:
+                    os.environ["MERITO_REQUEST_THREADS"] = str(count)
                 port = free_port()
-                process = _serve(database_url, tmp, port, 1)
+                process = _serve(database_url, tmp, port, 1, code)
                 stack.callback(process.wait, 30)
                 stack.callback(process.terminate)
-                servers[count] = (process.pid, f"http://127.0.0.1:{port}")
-            print(f"\n{backend}: {employees} employees, thread bounds {compare}, {rounds} rounds")
-            compare_threads(servers, tokens, names, seconds, rounds, script)
+                servers[label] = (process.pid, f"http://127.0.0.1:{port}")
+            which = f"A = {tree}, B = this tree" if tree else f"thread bounds {compare}"
+            print(f"\n{backend}: {employees} employees, {which}, {rounds} rounds")
+            compare_servers(servers, tokens, names, seconds, rounds, script)
             return
         port = free_port()
         server = _serve(database_url, tmp, port, 1)
@@ -250,6 +262,9 @@ def main() -> None:
     parser.add_argument(
         "--compare-threads", default="", help="e.g. 4,40: one server per bound, A B A B"
     )
+    parser.add_argument(
+        "--compare-tree", type=Path, default=None, help="another copy of the code, as A"
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -260,7 +275,7 @@ def main() -> None:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
         compare = [int(n) for n in args.compare_threads.split(",") if n]
-        run(backend, args.employees, args.seconds, args.rounds, names, compare or None)
+        run(backend, args.employees, args.seconds, args.rounds, names, compare, args.compare_tree)
 
 
 if __name__ == "__main__":
