@@ -12,12 +12,15 @@ from backend.i18n import N_
 from . import service
 from .models import VacancyStatus
 
+# How many of the newest applications "My applications" lists.
+SHOWN_APPLICATIONS = 6
+
 
 @panel
 def my_applications(session: Session, principal: Principal) -> Panel | None:
     if not principal.can(Permission.apply_to_vacancies):
         return None
-    rows = service.my_applications(session, principal.user)
+    rows = service.recent_applications(session, principal.user, limit=SHOWN_APPLICATIONS)
     if not rows and (
         principal.user.employee_id is not None or not principal.has_role(Role.candidate)
     ):
@@ -28,7 +31,7 @@ def my_applications(session: Session, principal: Principal) -> Panel | None:
         N_("My applications"),
         "vacancies/panel_my_applications.html",
         {
-            "rows": rows[:6],
+            "rows": rows,
             "verified": service.may_apply(session, principal.user),
             "open": service.open_for_applications(session),
         },

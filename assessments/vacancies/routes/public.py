@@ -35,15 +35,11 @@ CONFIRM_PAGE = "/candidates/confirm-email"
 
 @router.get("/vacancies", dependencies=[public])
 def board(request: Request, session: SessionDep, principal: OptionalPrincipal):
-    vacancies = service.public_vacancies(session)
+    vacancies = service.board_rows(session)
     return render(
         request,
         "vacancies/board.html",
-        {
-            "vacancies": vacancies,
-            "open": {v.id: service.window_open(v) for v in vacancies},
-            "units": {v.id: service.hiring_unit(session, v) for v in vacancies},
-        },
+        {"vacancies": vacancies, "open": {v.id: service.window_open(v) for v in vacancies}},
     )
 
 

@@ -6,10 +6,12 @@ import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from backend import audit, clock, crypto, mail
+from backend import audit, clock, crypto, mail, revisions
 from backend.auth import service as auth_service
 from backend.auth.models import User
 from backend.auth.permissions import Role
@@ -32,6 +34,13 @@ def _hash(token: str) -> str:
 
 def account_of(session: Session, user: User) -> CandidateAccount | None:
     return session.get(CandidateAccount, user.id)
+
+
+_ACCOUNT = CandidateAccount.__table__
+# Built once: the hold check runs on every signed-in candidate's request.
+_UNCONFIRMED = sa_select(_ACCOUNT.c.user_id).where(
+    _ACCOUNT.c.user_id == bindparam("user_id"), _ACCOUNT.c.email_verified_at.is_(None)
+)
 
 
 def may_apply(session: Session, user: User) -> bool:
@@ -61,8 +70,11 @@ def awaiting_confirmation(session: Session, user: User) -> bool:
     """
     if user.employee_id is not None:
         return False
-    account = account_of(session, user)
-    return account is not None and account.email_verified_at is None
+    return revisions.per_transaction(
+        session,
+        ("vacancies.awaiting_confirmation", user.id),
+        lambda: session.execute(_UNCONFIRMED, {"user_id": user.id}).first() is not None,
+    )
 
 
 @dataclass(frozen=True)

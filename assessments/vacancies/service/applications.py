@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from assessments.appraisals import service as appraisal_service
@@ -309,6 +311,29 @@ def my_applications(session: Session, user: User) -> list[tuple[Application, Vac
             .order_by(col(Application.id).desc())
         ).all()
     )
+
+
+_APPLICATION = Application.__table__
+_VACANCY = Vacancy.__table__
+# Built once, read as rows: every start page asks it ("My applications").
+_RECENT = (
+    sa_select(
+        _APPLICATION.c.id,
+        _APPLICATION.c.status,
+        _VACANCY.c.title,
+        _VACANCY.c.status.label("vacancy_status"),
+    )
+    .join_from(_APPLICATION, _VACANCY, _VACANCY.c.id == _APPLICATION.c.vacancy_id)
+    .where(_APPLICATION.c.user_id == bindparam("user_id"))
+    .order_by(_APPLICATION.c.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def recent_applications(session: Session, user: User, limit: int) -> list:
+    """The user's newest `limit` applications as rows of the application's `id` and `status`
+    and its vacancy's `title` and `vacancy_status`: `my_applications`' first rows, cheaply."""
+    return session.execute(_RECENT, {"user_id": user.id, "limit": limit}).all()
 
 
 def own_application(session: Session, *, application_id: int, user: User) -> Application:

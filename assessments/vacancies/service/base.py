@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend import audit, clock
@@ -169,25 +170,52 @@ def list_vacancies(session: Session, *, statuses: tuple[str, ...] | None = None)
     return list(session.exec(statement))
 
 
+def _open_first(vacancies):
+    """The board's order: open windows first, then newest first."""
+    moment = clock.now()
+    return sorted(vacancies, key=lambda v: (not window_open(v, moment), -(v.id or 0)))
+
+
 def public_vacancies(session: Session) -> list[Vacancy]:
     """Return the vacancies on the public board, open windows first."""
-    found = list_vacancies(session, statuses=PUBLIC_STATUSES)
-    moment = clock.now()
-    return sorted(found, key=lambda v: (not window_open(v, moment), -(v.id or 0)))
+    return _open_first(list_vacancies(session, statuses=PUBLIC_STATUSES))
+
+
+_VACANCY = Vacancy.__table__
+_UNIT = Unit.__table__
+# Built once, read as rows: the board and every start page's "My applications" run these.
+_BOARD = (
+    sa_select(
+        _VACANCY.c.id,
+        _VACANCY.c.title,
+        _VACANCY.c.reference,
+        _VACANCY.c.status,
+        _VACANCY.c.closes_at,
+        _UNIT.c.name.label("unit_name"),
+    )
+    .join_from(_VACANCY, _UNIT, _UNIT.c.id == _VACANCY.c.unit_id, isouter=True)
+    .where(_VACANCY.c.status.in_(PUBLIC_STATUSES))
+)
+_OPEN_NOW = (
+    sa_select(func.count())
+    .select_from(_VACANCY)
+    .where(
+        _VACANCY.c.status == VacancyStatus.published,
+        _VACANCY.c.closes_at.is_not(None),
+        _VACANCY.c.closes_at >= bindparam("now"),
+    )
+)
+
+
+def board_rows(session: Session) -> list:
+    """The public board as rows (what `public_vacancies` gives, in its order, with the hiring
+    unit's name as `unit_name`): only the columns the board shows, in one statement."""
+    return _open_first(session.execute(_BOARD).all())
 
 
 def open_for_applications(session: Session, now: datetime | None = None) -> int:
     """Return how many vacancies accept applications now (one count, no rows loaded)."""
-    statement = (
-        select(func.count())
-        .select_from(Vacancy)
-        .where(
-            Vacancy.status == VacancyStatus.published,
-            col(Vacancy.closes_at).is_not(None),
-            col(Vacancy.closes_at) >= now_or(now),
-        )
-    )
-    return session.exec(statement).one()
+    return session.execute(_OPEN_NOW, {"now": now_or(now)}).scalar_one()
 
 
 def window_open(vacancy: Vacancy, now: datetime | None = None) -> bool:
