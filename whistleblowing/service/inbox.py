@@ -4,11 +4,13 @@ access, and the dashboard's counts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import case, delete, func
+from sqlalchemy import Date, Row, Select, bindparam, case, delete, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend import audit, crypto
@@ -80,8 +82,8 @@ def is_open():
     return col(Report.status).in_(OPEN_STATUSES)
 
 
-def _held_by(user_id: int):
-    """Return the clause: reports `user_id` holds the report key of.
+def _held_by(user_id):
+    """Return the clause: reports `user_id` (an id or a bind parameter) holds the report key of.
 
     A correlated EXISTS rather than IN (subquery): the database starts from the reports the
     rest of the query narrows down (open ones, a page) and checks the wrap by its unique index,
@@ -98,8 +100,9 @@ def _held_by(user_id: int):
     )
 
 
-def _open_deadline_clauses(today: date, soon: date):
-    """Return (ack overdue, feedback overdue, ack due by `soon`, feedback due by `soon`)."""
+def _open_deadline_clauses(today, soon):
+    """Return (ack overdue, feedback overdue, ack due by `soon`, feedback due by `soon`);
+    `today` and `soon` are days or bind parameters."""
     is_open_ = is_open()
     no_ack = col(Report.acknowledged_on).is_(None)
     no_feedback = col(Report.feedback_given_on).is_(None)
@@ -109,6 +112,50 @@ def _open_deadline_clauses(today: date, soon: date):
         is_open_ & no_ack & (col(Report.ack_due_on) <= soon),
         is_open_ & no_feedback & (col(Report.feedback_due_on) <= soon),
     )
+
+
+@functools.cache
+def _inbox_statements(
+    status: str, assigned: str, tagged: bool, due: str, by_priority: bool, paged: bool
+) -> tuple[Select, Select]:
+    """Return the inbox's (count, page) statements for one shape of filter (`status`: "open",
+    "one" or "all"), built once with the user, the status, the tag, the days and the page as
+    bind parameters: SQLAlchemy then reuses their cache key instead of building them on every
+    request. Sorted by priority, the page is left unordered and unpaged (`priority_order`
+    needs the day itself)."""
+    today, soon = bindparam("today", type_=Date), bindparam("soon", type_=Date)
+    ack_late, feedback_late, ack_soon, feedback_soon = _open_deadline_clauses(today, soon)
+    conditions = [_held_by(bindparam("user_id"))]
+    if status == "open":
+        conditions.append(is_open())
+    elif status == "one":
+        conditions.append(Report.status == bindparam("status"))
+    if assigned == "mine":
+        conditions.append(Report.assignee_id == bindparam("user_id"))
+    elif assigned == "unassigned":
+        conditions.append(col(Report.assignee_id).is_(None))
+    if tagged:
+        conditions.append(
+            col(Report.id).in_(
+                select(ReportTag.report_id).where(ReportTag.tag_id == bindparam("tag_id"))
+            )
+        )
+    if due == "overdue":
+        conditions.append(ack_late | feedback_late)
+    elif due == "soon":
+        conditions.append(ack_soon | feedback_soon)
+    count = select(func.count()).select_from(Report).where(*conditions)
+    statement = (
+        select(Report, ReportChannel)
+        .join(ReportChannel, col(ReportChannel.id) == Report.channel_id)
+        .where(*conditions)
+    )
+    if by_priority:
+        return count, statement
+    statement = statement.order_by(col(Report.submitted_on).desc(), col(Report.id).desc())
+    if paged:
+        statement = statement.offset(bindparam("offset")).limit(bindparam("limit"))
+    return count, statement
 
 
 def inbox_page(
@@ -122,42 +169,38 @@ def inbox_page(
 ) -> tuple[list[InboxRow], int]:
     """Return one page of the reports `user` holds a key to (plain metadata only) and the
     number of matching reports. `per_page=None` returns them all."""
-    soon = today + timedelta(days=deadlines.DUE_SOON_DAYS)
-    ack_late, feedback_late, ack_soon, feedback_soon = _open_deadline_clauses(today, soon)
-    conditions = [_held_by(user.id)]
     if filters.status == "open":
-        conditions.append(is_open())
-    elif filters.status in ReportStatus.__members__:
-        conditions.append(Report.status == filters.status)
-    if filters.assigned == "mine":
-        conditions.append(Report.assignee_id == user.id)
-    elif filters.assigned == "unassigned":
-        conditions.append(col(Report.assignee_id).is_(None))
-    if filters.tag_id is not None:
-        conditions.append(
-            col(Report.id).in_(
-                select(ReportTag.report_id).where(ReportTag.tag_id == filters.tag_id)
-            )
-        )
-    if filters.due == "overdue":
-        conditions.append(ack_late | feedback_late)
-    elif filters.due == "soon":
-        conditions.append(ack_soon | feedback_soon)
-    total = session.exec(select(func.count()).select_from(Report).where(*conditions)).one()
-    statement = (
-        select(Report, ReportChannel)
-        .join(ReportChannel, col(ReportChannel.id) == Report.channel_id)
-        .where(*conditions)
+        status = "open"
+    else:
+        status = "one" if filters.status in ReportStatus.__members__ else "all"
+    by_priority = filters.sort == "priority"
+    # Any other value filters nothing, as one shape: the statements cached stay few.
+    count, statement = _inbox_statements(
+        status,
+        filters.assigned if filters.assigned in ("mine", "unassigned") else "",
+        filters.tag_id is not None,
+        filters.due if filters.due in ("overdue", "soon") else "",
+        by_priority,
+        per_page is not None,
     )
-    if filters.sort == "priority":
+    offset = (max(1, page) - 1) * (per_page or 0)
+    params = {
+        "user_id": user.id,
+        "status": filters.status,
+        "tag_id": filters.tag_id,
+        "today": today,
+        "soon": today + timedelta(days=deadlines.DUE_SOON_DAYS),
+        "offset": offset,
+        "limit": per_page,
+    }
+    total = session.exec(count, params=params).one()
+    if by_priority:
         statement = statement.outerjoin(
             ReportPriorityOverride, col(ReportPriorityOverride.report_id) == Report.id
         ).order_by(*priority_order(today))
-    else:
-        statement = statement.order_by(col(Report.submitted_on).desc(), col(Report.id).desc())
-    if per_page is not None:
-        statement = statement.offset((max(1, page) - 1) * per_page).limit(per_page)
-    found = session.exec(statement).all()
+        if per_page is not None:
+            statement = statement.offset(offset).limit(per_page)
+    found = session.exec(statement, params=params).all()
     ids = [report.id for report, _channel in found]
     tags: dict[int, list[CaseTag]] = {}
     if ids:
@@ -448,7 +491,44 @@ class InboxCounts:
     ack_overdue: int
     feedback_due_soon: int
     feedback_overdue: int
-    due: list[Report]
+    due: list[Row]  # reference, acknowledged_on, ack_due_on, feedback_due_on
+
+
+def _inbox_counts_statements():
+    """Return the dashboard's two statements (the counts, the nearest deadlines), built once
+    with the user and the days as bind parameters: SQLAlchemy then reuses their cache key
+    instead of building both on every dashboard."""
+    today, soon = bindparam("today", type_=Date), bindparam("soon", type_=Date)
+    ack_late, feedback_late, ack_soon, feedback_soon = _open_deadline_clauses(today, soon)
+    held_open = (is_open(), _held_by(bindparam("user_id")))
+    counts = select(
+        func.count(),
+        func.count().filter(Report.status == ReportStatus.received.value),
+        func.count().filter(col(Report.awaiting_staff).is_(True)),
+        func.count().filter(ack_late),
+        func.count().filter(feedback_soon & (col(Report.feedback_due_on) >= today)),
+        func.count().filter(feedback_late),
+    ).where(*held_open)
+    next_due = case(
+        (col(Report.acknowledged_on).is_(None), col(Report.ack_due_on)),
+        else_=col(Report.feedback_due_on),
+    )
+    # Only what the panel shows, as plain rows: no ORM entities to load.
+    due = (
+        sa_select(
+            Report.__table__.c.reference,
+            Report.__table__.c.acknowledged_on,
+            Report.__table__.c.ack_due_on,
+            Report.__table__.c.feedback_due_on,
+        )
+        .where(*held_open, ack_soon | feedback_soon)
+        .order_by(next_due, col(Report.id))
+        .limit(8)
+    )
+    return counts, due
+
+
+_COUNTS, _DUE = _inbox_counts_statements()
 
 
 def inbox_counts(session: Session, *, user: User, today: date) -> InboxCounts:
@@ -460,29 +540,13 @@ def inbox_counts(session: Session, *, user: User, today: date) -> InboxCounts:
     Counted by the database in one query, and the nearest deadlines in a second one: it
     stays fast with tens of thousands of cases.
     """
-    soon = today + timedelta(days=deadlines.DUE_SOON_DAYS)
-    ack_late, feedback_late, ack_soon, feedback_soon = _open_deadline_clauses(today, soon)
-    held_open = (is_open(), _held_by(user.id))
-    counts = session.exec(
-        select(
-            func.count(),
-            func.count().filter(Report.status == ReportStatus.received.value),
-            func.count().filter(col(Report.awaiting_staff).is_(True)),
-            func.count().filter(ack_late),
-            func.count().filter(feedback_soon & (col(Report.feedback_due_on) >= today)),
-            func.count().filter(feedback_late),
-        ).where(*held_open)
-    ).one()
-    next_due = case(
-        (col(Report.acknowledged_on).is_(None), col(Report.ack_due_on)),
-        else_=col(Report.feedback_due_on),
-    )
-    due = session.exec(
-        select(Report)
-        .where(*held_open, ack_soon | feedback_soon)
-        .order_by(next_due, col(Report.id))
-        .limit(8)
-    ).all()
+    params = {
+        "user_id": user.id,
+        "today": today,
+        "soon": today + timedelta(days=deadlines.DUE_SOON_DAYS),
+    }
+    counts = session.execute(_COUNTS, params).one()
+    due = session.execute(_DUE, params).all()
     return InboxCounts(*(int(n or 0) for n in counts), due=list(due))
 
 
