@@ -91,26 +91,11 @@ def _new_wrap(
     )
 
 
-def _add_wrap(
-    session: Session,
-    report: Report,
-    *,
-    key_kind: KeyKind,
-    private: bytes,
-    user_id: int | None,
-    public_key: bytes,
-    granted_by: User | None = None,
-) -> ReportKeyWrap:
-    wrap = _new_wrap(
-        report,
-        key_kind=key_kind,
-        private=private,
-        user_id=user_id,
-        public_key=public_key,
-        granted_by=granted_by,
-    )
-    session.add(wrap)
-    return wrap
+def _add_wrap(session: Session, report: Report, **wrap: Any) -> ReportKeyWrap:
+    """Add to the session the wrap `_new_wrap` returns for these arguments."""
+    row = _new_wrap(report, **wrap)
+    session.add(row)
+    return row
 
 
 def insert_new_rows(session: Session, rows: Sequence[SQLModel]) -> None:
