@@ -210,3 +210,19 @@ def through_to_sign_off(session, cycle, people, org, priority, *, rating=3, empl
         train(session, org.head, people.hr)
     record_dialogue(session, appraisal, people.head, rating)
     return appraisal
+
+
+def escalate_head_to_hr(session, cycle, people, org, priority) -> Appraisal:
+    """The head's appraisal, signed by the director and disagreed with by the head: the
+    director reports to nobody, so HR reviews it. Return the appraisal."""
+    appraisal = appraisal_of(session, cycle, org.head)
+    set_objectives(session, appraisal, people.director, priority)
+    agree(session, appraisal, people.head)
+    assess(session, appraisal, people.head, 4)
+    assess(session, appraisal, people.director, 3)
+    train(session, people.director_employee, people.hr)
+    record_dialogue(session, appraisal, people.director, 3)
+    service.sign(session, appraisal=appraisal, actor=people.director)
+    service.sign(session, appraisal=appraisal, actor=people.head, disagree=True, disagreement="No")
+    session.commit()
+    return appraisal

@@ -10,12 +10,11 @@ from tests.appraisals.helpers import (
     agree,
     appraisal_of,
     assess,
+    escalate_head_to_hr,
     open_cycle,
     plan,
-    record_dialogue,
     set_objectives,
     through_to_sign_off,
-    train,
 )
 
 
@@ -43,20 +42,6 @@ def _escalate_to_the_director(session, org, people, priority, cycle):
     session.commit()
 
 
-def _escalate_to_hr(session, org, people, priority, cycle):
-    """The head's appraisal: the director reports to nobody, so HR reviews the disagreement."""
-    appraisal = appraisal_of(session, cycle, org.head)
-    set_objectives(session, appraisal, people.director, priority)
-    agree(session, appraisal, people.head)
-    assess(session, appraisal, people.head, 4)
-    assess(session, appraisal, people.director, 3)
-    train(session, people.director_employee, people.hr)
-    record_dialogue(session, appraisal, people.director, 3)
-    service.sign(session, appraisal=appraisal, actor=people.director)
-    service.sign(session, appraisal=appraisal, actor=people.head, disagree=True, disagreement="No")
-    session.commit()
-
-
 def test_the_hr_overview_counts_what_the_cycle_lists_hold(session, org, people, priority):
     assert _overview(session) == _overview_from_the_lists(session) == ([], 0, 0)
     cycle = open_cycle(session, people.hr)
@@ -64,7 +49,7 @@ def test_the_hr_overview_counts_what_the_cycle_lists_hold(session, org, people, 
     assert before == _overview_from_the_lists(session)
     assert before[1] > 0  # untrained supervisors while the cycle requires training
     _escalate_to_the_director(session, org, people, priority, cycle)
-    _escalate_to_hr(session, org, people, priority, cycle)
+    escalate_head_to_hr(session, cycle, people, org, priority)
     plan(session, people.hr, 2025)
     open_cycle(session, people.hr, name="2025", start=date(2025, 1, 1), end=date(2025, 12, 31))
     both = _overview(session)

@@ -29,6 +29,7 @@ from tests.appraisals.helpers import (
     agree,
     appraisal_of,
     assess,
+    escalate_head_to_hr,
     open_cycle,
     plan,
     record_dialogue,
@@ -585,16 +586,7 @@ def test_without_a_second_level_manager_hr_reviews(session, org, people, priorit
     # The head reports to the director, who reports to nobody: the head's appraisal has no
     # second-level manager, so a disagreement goes to HR.
     cycle = open_cycle(session, people.hr)
-    appraisal = appraisal_of(session, cycle, org.head)
-    set_objectives(session, appraisal, people.director, priority)
-    agree(session, appraisal, people.head)
-    assess(session, appraisal, people.head, 4)
-    assess(session, appraisal, people.director, 3)
-    train(session, people.director_employee, people.hr)
-    record_dialogue(session, appraisal, people.director, 3)
-    service.sign(session, appraisal=appraisal, actor=people.director)
-    service.sign(session, appraisal=appraisal, actor=people.head, disagree=True, disagreement="No")
-    session.commit()
+    appraisal = escalate_head_to_hr(session, cycle, people, org, priority)
     assert appraisal.reviewer_id is None
     assert appraisal in [a for a, _e in service.escalated_to_hr(session)]
     service.review(session, appraisal=appraisal, rating=3, reasons="Confirmed", actor=people.hr)

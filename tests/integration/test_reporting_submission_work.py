@@ -50,6 +50,22 @@ def _statements_of(engine, action) -> list[str]:
     return seen
 
 
+def _submit_with_a_file(client, data) -> list[str]:
+    """Submit the public form with a small text file; return the statements it sent."""
+    answers = []
+    statements = _statements_of(
+        client.app.state.engine,
+        lambda: answers.append(
+            submit_via_client(
+                client, data, files=[("files", ("notes.txt", b"ledger line 42", "text/plain"))]
+            )
+        ),
+    )
+    assert answers[0].status_code == 200, answers[0].text
+    assert receipt_from(answers[0].text)
+    return statements
+
+
 def _tables_read(statements: list[str]) -> Counter:
     reads = Counter()
     for statement in statements:
@@ -78,17 +94,7 @@ def test_a_submission_reads_its_channel_people_and_questionnaire_once(
     )
     session.commit()
     data = report_form_data(ready.channel.id, what="Guantes del Norte invoiced twice")
-    answers = []
-    statements = _statements_of(
-        client.app.state.engine,
-        lambda: answers.append(
-            submit_via_client(
-                client, data, files=[("files", ("notes.txt", b"ledger line 42", "text/plain"))]
-            )
-        ),
-    )
-    assert answers[0].status_code == 200, answers[0].text
-    assert receipt_from(answers[0].text)
+    statements = _submit_with_a_file(client, data)
     reads = _tables_read(statements)
     for table in READ_ONCE:
         assert reads[table] == 1, (table, reads)
@@ -129,16 +135,7 @@ def test_a_submissions_rows_are_written_at_once_with_random_ids(
     a random id (ids from a sequence would order them against staff actions)."""
     ready = ready_channel(session, settings, make_user)
     data = report_form_data(ready.channel.id, identity="Ana, warehouse, ext. 4411")
-    answers = []
-    statements = _statements_of(
-        client.app.state.engine,
-        lambda: answers.append(
-            submit_via_client(
-                client, data, files=[("files", ("notes.txt", b"ledger line 42", "text/plain"))]
-            )
-        ),
-    )
-    assert answers[0].status_code == 200, answers[0].text
+    statements = _submit_with_a_file(client, data)
     for table in ("report_attachment", "report_item", "report_key_wrap"):
         assert sum(s.startswith(f"INSERT INTO {table} ") for s in statements) == 1, table
     report = session.exec(select(Report)).one()
