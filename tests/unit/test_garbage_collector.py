@@ -5,8 +5,13 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+import weakref
 
 from backend.app import YOUNG_GENERATION_SIZE, settle_garbage_collector
+
+
+class _Node:
+    me: object = None
 
 
 def test_settling_freezes_what_is_loaded_and_enlarges_the_young_generation():
@@ -15,11 +20,13 @@ def test_settling_freezes_what_is_loaded_and_enlarges_the_young_generation():
         settle_garbage_collector()
         assert gc.get_freeze_count() > 10_000  # the modules and objects loaded by now
         assert gc.get_threshold() == (YOUNG_GENERATION_SIZE, *threshold[1:])
-        # Cycles made afterwards are still found and freed.
-        cycle: list = []
-        cycle.append(cycle)
-        del cycle
-        assert gc.collect() >= 1
+        # A cycle made afterwards is still found and freed.
+        node = _Node()
+        node.me = node
+        gone = weakref.ref(node)
+        del node
+        gc.collect()
+        assert gone() is None
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
