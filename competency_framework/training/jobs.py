@@ -35,7 +35,9 @@ APPROVALS_WAITING = "training_approvals_waiting"
 @jobs.register(APPROVALS_WAITING, every=timedelta(hours=24))
 def training_approvals_waiting(session: Session, settings: Settings) -> str:
     """Tell HR about training plans waiting for approval for more than a week."""
-    told = training_notices.tell_approvals_waiting(session, today=clock.today(settings))
+    told = training_notices.tell_approvals_waiting(
+        session, today=clock.today(settings), zone=settings.time_zone
+    )
     return f"{told} notices of plans waiting for approval"
 
 

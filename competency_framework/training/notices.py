@@ -9,7 +9,7 @@ is imported (the plugin lists it under `subscribers`).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
@@ -207,10 +207,12 @@ def tell_decision(
     return told
 
 
-def tell_approvals_waiting(session: Session, *, today: date) -> int:
+def tell_approvals_waiting(session: Session, *, today: date, zone: str) -> int:
     """Tell HR about plans sent for approval more than WAITING_DAYS ago and still waiting
-    (once per plan and sending)."""
-    cutoff = datetime.combine(today - timedelta(days=WAITING_DAYS), time.min, tzinfo=UTC)
+    (once per plan and sending). `today` is the organisation's day, in the time zone `zone`:
+    a plan waits from the start of the day it was sent there, not in UTC."""
+    start = today - timedelta(days=WAITING_DAYS)
+    cutoff = datetime.combine(start, time.min, tzinfo=clock.zone(zone))
     hr = _hr_planners(session)
     told = 0
     for plan, employee in session.exec(

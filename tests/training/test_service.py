@@ -681,7 +681,7 @@ def test_an_agreed_development_action_becomes_a_proposed_item_once(session, org,
     assert items[1].activity_id is None and items[1].description == "Shadow the head in a tender"
 
 
-def test_new_staff_get_the_induction_programme_on_creation(session, org, people):
+def test_new_staff_get_the_induction_programme_on_creation(session, settings, org, people):
     programme = activity(
         session,
         "induction",
@@ -702,7 +702,7 @@ def test_new_staff_get_the_induction_programme_on_creation(session, org, people)
             unit_id=org.central.id,
             position_id=org.officer_position.id,
             supervisor_id=org.head.id,
-            hire_date=date.today(),
+            hire_date=clock.today(settings),  # the organisation's day, not the machine's
         ),
     )
     session.commit()

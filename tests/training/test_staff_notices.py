@@ -6,7 +6,7 @@ agree, the record to sign)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 from types import SimpleNamespace
 
@@ -19,6 +19,7 @@ from backend import clock, notices
 from backend.notices.models import Notice
 from competency_framework import notices as campaign_notices
 from competency_framework import service as competencies
+from competency_framework.training import jobs as training_jobs
 from competency_framework.training import notices as training_notices
 from competency_framework.training import service
 from tests.appraisals.helpers import (
@@ -102,13 +103,40 @@ def test_hr_is_told_of_plans_waiting_a_week_once(session, settings, org, staff):
         service.submit_plan(session, employee=org.officer_b, actor=staff.b, year=YEAR)
     session.commit()
     _mail(session, settings)  # the supervisor's notice of the request
-    assert training_notices.tell_approvals_waiting(session, today=today) == 1
-    assert training_notices.tell_approvals_waiting(session, today=today) == 0
+    zone = settings.time_zone
+    assert training_notices.tell_approvals_waiting(session, today=today, zone=zone) == 1
+    assert training_notices.tell_approvals_waiting(session, today=today, zone=zone) == 0
     session.commit()
     mail = _mail(session, settings)
     assert _subjects(mail, staff.users["hr"]) == [
         "A training plan has waited a week for approval: Ana Torres"
     ]
+
+
+def test_a_plans_week_of_waiting_counts_in_the_organisations_days(session, settings, org, staff):
+    """At 01:30 UTC it is still the evening before in Mexico City: a plan sent eight of the
+    organisation's days ago (its evening, already the next day in UTC) has waited a week, one
+    sent seven days ago (after its midnight) has not yet."""
+    assert settings.time_zone == "America/Mexico_City"
+    course = activity(session, "notice_zone", {"legal": (0, 2)})
+    for employee, actor, sent in (
+        (org.officer_b, staff.b, datetime(2026, 11, 30, 1, 0, tzinfo=UTC)),  # 29 Nov, 19:00
+        (org.officer_a, staff.a, datetime(2026, 11, 30, 7, 0, tzinfo=UTC)),  # 30 Nov, 01:00
+    ):
+        service.add_item(session, employee=employee, activity=course, actor=actor, year=YEAR)
+        with clock.frozen(sent):
+            service.submit_plan(session, employee=employee, actor=actor, year=YEAR)
+    session.commit()
+    _mail(session, settings)
+    with clock.frozen(datetime(2026, 12, 8, 1, 30, tzinfo=UTC)):  # 7 Dec, 19:30 there
+        assert clock.today(settings) == date(2026, 12, 7)
+        # The nightly job, as the scheduler runs it.
+        told = training_jobs.training_approvals_waiting(session, settings)
+        assert told == "1 notices of plans waiting for approval"
+        session.commit()
+        assert _subjects(_mail(session, settings), staff.users["hr"]) == [
+            "A training plan has waited a week for approval: Ana Torres"
+        ]
 
 
 def test_learners_are_reminded_the_day_before_with_the_invitation(session, settings, org, staff):
