@@ -48,6 +48,22 @@ def _export(session, settings, access, actor) -> bytes:
         return handle.read()
 
 
+def _flag_offsets(raw: bytes) -> list[int]:
+    """Where the two bytes of general-purpose flags sit in every local and central header."""
+    archive = zipfile.ZipFile(io.BytesIO(raw))
+    local = [info.header_offset + 6 for info in archive.infolist()]
+    central, start = [], raw.rindex(b"PK\x05\x06")
+    position = int.from_bytes(raw[start + 16 : start + 20], "little")
+    while raw[position : position + 4] == b"PK\x01\x02":
+        central.append(position + 8)
+        lengths = [
+            int.from_bytes(raw[position + k : position + k + 2], "little") for k in (28, 30, 32)
+        ]
+        position += 46 + sum(lengths)
+    assert len(central) == len(local) == len(archive.namelist())
+    return [offset + k for offset in local + central for k in (0, 1)]
+
+
 def _files(session, access) -> dict[str, str]:
     entry = reporting.timeline(session, access=access)[0]
     return {a.name: a.uid for a in entry.attachments}
@@ -128,6 +144,21 @@ def test_redacted_export_verifies_hides_the_name_and_fails_on_any_changed_byte(
         changed[position] ^= 0x01
         assert not reporting.verify_export(io.BytesIO(bytes(changed))).valid, position
     assert not reporting.verify_export(io.BytesIO(raw + b"\x00")).valid
+
+
+def test_an_export_whose_headers_claim_encryption_or_any_other_flag_is_refused_not_a_crash(
+    session, settings, make_user
+):
+    ready, _result, access = _case(session, settings, make_user)
+    raw = _export(session, settings, access, ready.investigator)
+    assert reporting.verify_export(io.BytesIO(raw)).valid
+    # Every bit of every header's flags: encryption made `zipfile` raise instead of answering.
+    for position in _flag_offsets(raw):
+        for bit in range(8):
+            changed = bytearray(raw)
+            changed[position] ^= 1 << bit
+            check = reporting.verify_export(io.BytesIO(bytes(changed)))
+            assert not check.valid and check.problem, (position, bit)
 
 
 def test_a_viewer_reads_only_the_redacted_copy(session, settings, make_user):

@@ -51,6 +51,9 @@ MANIFEST = "manifest.json"
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _CHUNK = 64 * 1024
 MAX_EXPORT_FILES = 10_000
+# The only ZIP flags an export's writer sets: sizes in a data descriptor, UTF-8 names. Any
+# other (encryption above all, which `zipfile` answers with an exception) means tampering.
+_EXPORT_FLAGS = 0x0008 | 0x0800
 
 
 class _Sink:
@@ -326,7 +329,15 @@ def verify_export(source: BinaryIO, *, expected_fingerprint: str = "") -> Export
     untranslated message id (`verification` tells it in the reader's language)."""
     try:
         return _verify(source, expected_fingerprint)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError):
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,  # a local header claims a feature exports never use
+        OSError,
+        EOFError,
+        ValueError,
+        KeyError,
+    ):
         return ExportCheck(False, N_("the file is not a case export, or it is damaged"))
 
 
@@ -340,9 +351,11 @@ def _verify(source: BinaryIO, expected_fingerprint: str) -> ExportCheck:
         names = archive.namelist()
         if not names or names[-1] != MANIFEST or len(set(names)) != len(names):
             return ExportCheck(False, N_("the file is not a case export, or it is damaged"))
-        # Exports are stored, never compressed: anything else is not one (and is not inflated).
+        # Exports are stored, never compressed nor encrypted: anything else is not one (and is
+        # not inflated).
         if len(names) > MAX_EXPORT_FILES or any(
-            info.compress_type != zipfile.ZIP_STORED for info in archive.infolist()
+            info.compress_type != zipfile.ZIP_STORED or info.flag_bits & ~_EXPORT_FLAGS
+            for info in archive.infolist()
         ):
             return ExportCheck(False, N_("the file is not a case export, or it is damaged"))
         raw = archive.read(MANIFEST)
