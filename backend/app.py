@@ -39,6 +39,7 @@ from backend.errors import DomainError, error_code
 from backend.jobs import Scheduler
 from backend.migrate import ensure_migrated
 from backend.request_limits import RequestSizeLimitMiddleware
+from backend.turns import RequestTurnsMiddleware
 from backend.web import STATIC_DIR, is_htmx, redirect, render
 
 log = logging.getLogger("merito")
@@ -397,6 +398,8 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     app.add_middleware(RequestSizeLimitMiddleware, settings=settings)
     app.add_middleware(LocaleAndHeadersMiddleware, settings=settings)
     app.add_middleware(http_edges.HeadAsGetMiddleware)
+    # Outermost: a request waits for its turn before any of its work starts.
+    app.add_middleware(RequestTurnsMiddleware, turn_seconds=settings.request_turn_seconds)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module_name in router_modules():
         module = import_module(module_name)

@@ -17,6 +17,9 @@ from backend.emails import InvalidEmail, normalise_email
 
 WEAK_SECRETS = {"", "changeme", "change-me", "secret", "development", "merito", "password"}
 MIN_SECRET_LENGTH = 32
+# A request's turn on SQLite (`Settings.request_turn_ms`, backend/turns.py): longer than
+# the daily pages take (5-15 ms), short enough that nobody waits long behind an export.
+SQLITE_REQUEST_TURN_MS = 100
 
 
 class Settings(BaseSettings):
@@ -53,6 +56,11 @@ class Settings(BaseSettings):
     # against /healthz"). Two, not one, so that one slow request (an export) does not hold up
     # every other. The connection pool is sized to match (backend/app.py).
     request_threads: int = Field(default=2, ge=1, le=200)
+    # Requests take turns at the door, one at a time; one that has run this many milliseconds
+    # lets the next one start beside it (backend/turns.py). 0: no turns, only the threads.
+    # Unset: 100 on SQLite, whose queries wait for nothing outside the process; none on
+    # PostgreSQL, where a request waiting for the server leaves the processor to another.
+    request_turn_ms: int | None = Field(default=None, ge=0, le=60_000)
     host: str = "127.0.0.1"
     port: int = 8000
     # Reporting channel retention (docs/reporting.md): months a closed case is kept, by outcome
@@ -171,6 +179,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def request_turn_seconds(self) -> float:
+        """How long a request runs alone before the next may start; 0: requests take no turns."""
+        if self.request_turn_ms is not None:
+            return self.request_turn_ms / 1000
+        return SQLITE_REQUEST_TURN_MS / 1000 if self.is_sqlite else 0.0
 
     @property
     def attachments_dir(self) -> Path:

@@ -353,7 +353,7 @@ def session(engine: Engine, settings: Settings) -> Iterator[Session]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     return Settings(
         environment="test",
         database_url=database_url,
@@ -363,6 +363,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         login_max_failures=5,
         scheduler=False,
         warm_caches=False,
+        # A race test's simultaneous requests must really run at once: with turns (one request
+        # at a time until a turn ends, backend/turns.py) a race that a slow request or a
+        # second worker process can still start would never happen, and its test would pass
+        # by accident. The turns themselves: tests/unit/test_request_turns.py.
+        **({"request_turn_ms": 0} if request.node.get_closest_marker("races") else {}),
     )
 
 

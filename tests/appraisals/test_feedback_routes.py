@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
@@ -84,6 +85,7 @@ def test_nobody_reads_another_persons_feedback(app, session, settings, world):
     assert "feedback-results" in head.get(f"/appraisals/{appraisal}").text
 
 
+@pytest.mark.races
 def test_simultaneous_answers_at_a_live_server_are_counted_once(app, session, settings, world):
     rater = world.raters[0]
     invitation = row_of(session, world, rater).invitation

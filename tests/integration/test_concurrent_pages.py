@@ -19,12 +19,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import httpx
+import pytest
 
 from backend.auth import service as auth_service
 from backend.db import make_engine
 from tests.browser.conftest import LiveServer
 
 # Far more at once than pooled connections, and than the server's 40 worker threads.
+pytestmark = pytest.mark.races
+
 SIMULTANEOUS = 80
 POOL = 2
 

@@ -17,6 +17,8 @@ from backend.auth import service as auth_service
 from tests.browser.conftest import LiveServer
 
 # More at once than the SQLite pool's 15 connections and the PostgreSQL pool's 30.
+pytestmark = pytest.mark.races
+
 SIMULTANEOUS = 48
 
 

@@ -29,6 +29,8 @@ from tests.browser.conftest import LiveServer
 from tests.conftest import TEST_PASSWORD
 from tests.reporting_helpers import totp_code
 
+pytestmark = pytest.mark.races
+
 BURST = 30
 LIMIT = 5
 

@@ -296,6 +296,7 @@ def test_the_statistics_page_refuses_a_year_out_of_range(client, session, settin
 SIMULTANEOUS_RECEIPTS = 2 * int(reporting.RECEIPT_BUCKET_CAPACITY)
 
 
+@pytest.mark.races
 def test_simultaneous_wrong_receipts_run_exactly_the_budgeted_lookups(
     app, session, settings, make_user, monkeypatch
 ):

@@ -370,6 +370,7 @@ CROWD = 10
 PLACES = 3
 
 
+@pytest.mark.races
 def test_concurrent_bookings_at_a_live_server_never_overfill_a_slot(
     app, session, settings, at_interview
 ):
